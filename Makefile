@@ -1,0 +1,51 @@
+# retainkit: `make help` lists every target.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install retainkit with its dev tools
+	@echo "retainkit installed in $(VENV)"
+
+browser: ## install Debian's chromium for the browser tests (needs root / apt-get)
+	bash scripts/install-chromium.sh
+
+report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
+	$(VENV)/bin/retainkit report --sample --out reports
+
+test: $(STAMP) browser ## run the whole test suite (unit, notebooks, report, browser)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## unit tests only (no notebook runs, no browser)
+	$(PY) -m pytest -n 2 -m "not slow and not browser and not spark" $(PYTEST_ARGS)
+
+explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866
+	$(VENV)/bin/voila notebooks/explore_cohorts.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md; takes minutes)
+	$(PY) benchmarks/run.py
+
+sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
+	$(PY) -m retainkit.datasets
+
+clean: ## remove the venv, caches and generated reports
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
+
+.PHONY: help install browser report test test-fast explore lab bench sample clean

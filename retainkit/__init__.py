@@ -1,0 +1,43 @@
+"""retainkit: customer-retention analysis for Jupyter.
+
+Cohorts, customer retention rate (CRR), lifetime value and loyalty-program ROI,
+following the definitions in ``retention-definitions.md`` (cited as §N in
+every docstring), with parameterized notebooks and offline HTML reports.
+"""
+
+from __future__ import annotations
+
+from . import datasets, periods
+from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
+from .data import DataQualityWarning, DataSummary, Subscriptions, Transactions, load_subscriptions, load_transactions
+from .engine import Activity, reduce
+from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
+from .metrics import crr_from_counts, crr_table, purchase_metrics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activity",
+    "ConvergenceError",
+    "DataError",
+    "DataQualityWarning",
+    "DataSummary",
+    "ParameterError",
+    "ReportError",
+    "RetainkitError",
+    "Subscriptions",
+    "Transactions",
+    "__version__",
+    "average_curve",
+    "bracket_retention",
+    "cohort_table",
+    "crr_from_counts",
+    "crr_table",
+    "datasets",
+    "load_subscriptions",
+    "load_transactions",
+    "periods",
+    "purchase_metrics",
+    "reduce",
+    "retention_matrix",
+]

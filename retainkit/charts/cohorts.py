@@ -1,0 +1,540 @@
+"""Charts of cohort retention, CRR and revenue (definitions §3, §4).
+
+Every function takes a retainkit table (the output of ``cohort_table``,
+``average_curve`` or ``crr_table``) and returns an Altair chart; none does
+I/O or displays anything. Data are trimmed to the columns a chart needs and to
+a readable number of cohorts / periods, so Altair's 5,000-row limit is never
+reached; what was left out is said in the subtitle.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ParameterError
+from . import _theme as th
+
+_COHORT_VALUES = {
+    "retention": ("Retention", "retention_lo", "retention_hi", "classic retention: share of the cohort active at that age (definitions §3)"),
+    "retention_on_or_after": ("Retention (on or after)", None, None, "unbounded retention: share active at that age or later; right-censored (definitions §3)"),
+    "revenue_retention": ("Revenue retention", None, None, "revenue at that age / revenue at age 0 (definitions §3)"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def _segments_before(table: pd.DataFrame, first: str) -> list[str]:
+    cols = [str(c) for c in table.columns]
+    return cols[: cols.index(first)] if first in cols else []
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"{what}: expected a pandas DataFrame from retainkit, got {type(table).__name__}.")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ParameterError(
+            f"{what}: the table has no column(s) {', '.join(map(repr, missing))}. "
+            f"Pass the output of the matching retainkit function (columns present: {', '.join(map(str, table.columns))})."
+        )
+
+
+def _one_segment(table: pd.DataFrame, first: str, what: str) -> pd.DataFrame:
+    segs = _segments_before(table, first)
+    if segs and len(table[segs].drop_duplicates()) > 1:
+        raise ParameterError(
+            f"{what}: the table has segment column(s) {segs} with several values. Filter it to one "
+            f"segment first (e.g. table[table[{segs[0]!r}] == value]) or use segment_comparison()."
+        )
+    return table
+
+
+def _cohort_order(table: pd.DataFrame) -> list[str]:
+    key = "cohort_start" if "cohort_start" in table.columns else "cohort"
+    firsts = table.drop_duplicates("cohort").sort_values(key)
+    return [str(c) for c in firsts["cohort"]]
+
+
+def _latest(cohorts: list[str], limit: int | None) -> tuple[list[str], str]:
+    if limit is None or len(cohorts) <= limit:
+        return cohorts, ""
+    if limit < 1:
+        raise ParameterError(f"max_cohorts={limit} must be at least 1.")
+    return cohorts[-limit:], f"showing the latest {limit} of {len(cohorts)} cohorts"
+
+
+def _subtitle(*parts: str) -> list[str] | str:
+    parts = tuple(p for p in parts if p)
+    return list(parts) if len(parts) > 1 else (parts[0] if parts else "")
+
+
+def _title(text: str, *subtitle: str) -> alt.Title:
+    sub = _subtitle(*subtitle)
+    return alt.Title(text, subtitle=sub) if sub else alt.Title(text)
+
+
+def _nice_upper(x: float) -> float:
+    if not np.isfinite(x) or x <= 0:
+        return 1.0
+    return min(1.0, math.ceil(x * 10 - 1e-9) / 10) if x <= 1 else math.ceil(x * 5) / 5
+
+
+def _records(df: pd.DataFrame) -> pd.DataFrame:
+    """Plain column types so the spec is small and stable (no categoricals, no tz)."""
+    out = df.reset_index(drop=True).copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype) or out[c].dtype == object or str(out[c].dtype).startswith("string"):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+            out[c] = out[c].map(lambda v: v if v is None else str(v))
+    if len(out) > th.MAX_ROWS:  # pragma: no cover - callers trim first; this is the guard
+        raise ParameterError(f"a chart would need {len(out):,} rows (Altair's limit is {th.MAX_ROWS:,}); trim the table first.")
+    return out
+
+
+# --------------------------------------------------------------------------- heatmap
+def cohort_heatmap(
+    table: pd.DataFrame,
+    *,
+    value: str = "retention",
+    max_cohorts: int | None = 36,
+    labels: bool | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Cohort triangle as a heatmap: cohorts down, ages across (definitions §3).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of ``cohort_table`` for one segment (or without ``by``).
+    value : {"retention", "retention_on_or_after", "revenue_retention"}
+        The rate to colour by. Classic retention R(c,k) by default.
+    max_cohorts : int or None
+        Keep the most recent cohorts only (default 36), so the chart stays
+        readable and under Altair's row limit. None keeps all.
+    labels : bool, optional
+        Print the rate in each cell; default: when there are at most 26 ages.
+    title : str, optional
+
+    Returns
+    -------
+    altair.LayerChart
+        ``rect`` layer (plus a ``text`` layer when labelled). Tooltips show the
+        cohort, age, size, active customers, the rate and its 95 % interval.
+        Unobserved cells are absent (never drawn as 0). Age 0 is 100 % by
+        definition; the colour scale spans 0 to the largest rate at ages >= 1
+        (clamped) so later ages stay distinguishable.
+    """
+    if value not in _COHORT_VALUES:
+        raise ParameterError(f"value={value!r}: use one of {', '.join(map(repr, _COHORT_VALUES))}.")
+    _require(table, ["cohort", "age", "size", "active", value], "cohort_heatmap")
+    _one_segment(table, "cohort", "cohort_heatmap")
+    label, lo_col, hi_col, meaning = _COHORT_VALUES[value]
+    t = table
+    if "partial" in t.columns:
+        t = t[~t["partial"].astype(bool)]
+    order, note = _latest(_cohort_order(t), max_cohorts)
+    t = t[t["cohort"].astype(str).isin(order)]
+    cols = ["cohort", "age", "size", "active", value] + [c for c in (lo_col, hi_col) if c]
+    d = t.loc[:, cols].rename(columns={value: "rate"}).copy()
+    d["cohort"] = d["cohort"].astype(str)
+    d["age"] = d["age"].astype(int)
+    d["size"] = d["size"].astype(int)
+    d["active"] = d["active"].astype(int)
+    d["rate"] = d["rate"].astype(float)
+    if lo_col:
+        d["interval"] = th.interval_text(d[lo_col], d[hi_col])
+        d = d.drop(columns=[lo_col, hi_col])
+    sizes = d.drop_duplicates("cohort").set_index("cohort")["size"]
+    ylabels = [f"{c}  (n={int(sizes.get(c, 0)):,})" for c in order]
+    d["cohort_label"] = d["cohort"].map(dict(zip(order, ylabels)))
+    d = d.sort_values(["age", "cohort"], kind="stable")
+    n_ages = int(d["age"].max()) + 1 if len(d) else 1
+    step_x = max(14, min(36, 760 // max(n_ages, 1)))
+    step_y = 20 if len(order) <= 40 else 14
+    later = d.loc[d["age"] >= 1, "rate"]
+    upper = _nice_upper(float(later.max())) if len(later) else 1.0
+    unit = th.freq_unit(table)
+    fmt = th.PCT_TOOLTIP if value != "revenue_retention" else ".1%"
+    tooltip = [
+        alt.Tooltip("cohort:N", title="Cohort"),
+        alt.Tooltip("age:O", title=f"Age ({unit})"),
+        alt.Tooltip("size:Q", title="Cohort size", format=th.INT_FORMAT),
+        alt.Tooltip("active:Q", title="Active", format=th.INT_FORMAT),
+        alt.Tooltip("rate:Q", title=label, format=fmt),
+    ]
+    if lo_col:
+        tooltip.append(alt.Tooltip("interval:N", title="95% interval"))
+    x = alt.X("age:O", title=f"Age ({unit} since first purchase)", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("cohort_label:O", title="Cohort (size)", sort=ylabels, axis=alt.Axis(labelLimit=200))
+    base = alt.Chart(_records(d))
+    rect = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x,
+        y=y,
+        color=alt.Color(
+            "rate:Q",
+            title=label,
+            scale=alt.Scale(scheme=th.HEATMAP_SCHEME, domain=[0, upper], clamp=True),
+            legend=alt.Legend(format=th.PCT_AXIS, orient="right", gradientLength=160),
+        ),
+        tooltip=tooltip,
+    )
+    layers: list[alt.Chart] = [rect]
+    if labels is None:
+        labels = n_ages <= 26 and step_x >= 26
+    if labels:
+        text = base.mark_text(fontSize=9 if step_x < 32 else 10, baseline="middle").encode(
+            x=x,
+            y=y,
+            text=alt.Text("rate:Q", format=".0%"),
+            color=alt.condition(alt.datum.rate > upper * 0.55, alt.value("white"), alt.value("#1b2733")),
+            tooltip=tooltip,
+        )
+        layers.append(text)
+    chart = alt.layer(*layers).properties(
+        width=alt.Step(step_x),
+        height=alt.Step(step_y),
+        title=_title(title or f"{label} by cohort and age", meaning, note),
+    )
+    return chart
+
+
+# --------------------------------------------------------------------------- curves
+def _curve_layers(
+    d: pd.DataFrame,
+    order: list[str],
+    value: str,
+    avg: pd.DataFrame | None,
+    avg_lo: str | None,
+    avg_hi: str | None,
+    y_axis: alt.Axis,
+    y_title: str,
+    unit: str,
+    fmt: str,
+    y_scale: alt.Scale,
+) -> list[alt.Chart]:
+    x = alt.X("age:Q", title=f"Age ({unit} since first purchase)", axis=alt.Axis(tickMinStep=1, format="d"))
+    layers: list[alt.Chart] = []
+    if len(d):
+        layers.append(
+            alt.Chart(_records(d)).mark_line(strokeWidth=1.3, opacity=0.75, point=alt.OverlayMarkDef(size=14, opacity=0.75)).encode(
+                x=x,
+                y=alt.Y(f"{value}:Q", title=y_title, axis=y_axis, scale=y_scale),
+                color=alt.Color("cohort:O", title="Cohort", sort=order,
+                                scale=alt.Scale(scheme=th.COHORT_SCHEME, domain=order),
+                                legend=alt.Legend(columns=1 if len(order) <= 14 else 2, symbolType="stroke")),
+                detail="cohort:N",
+                tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("age:Q", title="Age"),
+                         alt.Tooltip(f"{value}:Q", title=y_title, format=fmt)],
+            )
+        )
+    if avg is not None and len(avg):
+        ab = alt.Chart(_records(avg))
+        if avg_lo and avg_hi and avg_lo in avg.columns:
+            layers.append(ab.mark_area(opacity=th.BAND_OPACITY, color=th.ACCENT).encode(
+                x=x, y=alt.Y(f"{avg_lo}:Q", axis=y_axis, title=y_title, scale=y_scale), y2=alt.Y2(f"{avg_hi}:Q")))
+        tip = [alt.Tooltip("age:Q", title="Age"), alt.Tooltip(f"{value}:Q", title=f"Average {y_title.lower()}", format=fmt)]
+        if "interval" in avg.columns:
+            tip.append(alt.Tooltip("interval:N", title="95% interval"))
+        if "cohorts" in avg.columns:
+            tip.append(alt.Tooltip("cohorts:Q", title="Cohorts observed"))
+        layers.append(ab.mark_line(color="#1b2733", strokeWidth=3, point=alt.OverlayMarkDef(color="#1b2733", size=30)).encode(
+            x=x, y=alt.Y(f"{value}:Q", axis=y_axis, title=y_title, scale=y_scale), tooltip=tip))
+    if not layers:  # an empty but valid chart
+        layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=alt.Y(f"{value}:Q", title=y_title)))
+    return layers
+
+
+def retention_curves(
+    table: pd.DataFrame,
+    average: pd.DataFrame | None = None,
+    *,
+    value: str = "retention",
+    max_cohorts: int | None = 12,
+    start_age: int = 1,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Retention curves, one line per cohort, with the average curve and its band.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``cohort_table`` output (one segment).
+    average : DataFrame, optional
+        ``average_curve(table)`` output: the size-weighted average curve
+        (definitions §3 "Average retention curve") drawn bold with its 95 %
+        interval band (``retention_lo``/``retention_hi``). Omitted if None.
+    value : {"retention", "retention_on_or_after", "revenue_retention"}
+    max_cohorts : int or None
+        Most recent cohorts drawn as thin lines (default 12).
+    start_age : int
+        First age drawn; default 1, because R(c, 0) = 100 % by definition and
+        would squash the interesting part of the curve.
+    title : str, optional
+
+    Returns
+    -------
+    altair.LayerChart
+        Layers: cohort ``line`` (colour = cohort), then ``area`` (band) and
+        ``line`` (average) when ``average`` is given.
+    """
+    if value not in _COHORT_VALUES:
+        raise ParameterError(f"value={value!r}: use one of {', '.join(map(repr, _COHORT_VALUES))}.")
+    _require(table, ["cohort", "age", value], "retention_curves")
+    _one_segment(table, "cohort", "retention_curves")
+    label, lo_col, hi_col, meaning = _COHORT_VALUES[value]
+    t = table[table["age"] >= start_age]
+    if "partial" in t.columns:
+        t = t[~t["partial"].astype(bool)]
+    order, note = _latest(_cohort_order(t), max_cohorts) if len(t) else ([], "")
+    d = t.loc[t["cohort"].astype(str).isin(order), ["cohort", "age", value]].copy()
+    d["cohort"] = d["cohort"].astype(str)
+    avg = None
+    if average is not None:
+        _require(average, ["age", value], "retention_curves(average=...)")
+        _one_segment(average, "age", "retention_curves(average=...)")
+        keep = ["age", value] + [c for c in ("cohorts", lo_col, hi_col) if c and c in average.columns]
+        avg = average.loc[average["age"] >= start_age, keep].copy()
+        if lo_col and lo_col in avg.columns:
+            avg["interval"] = th.interval_text(avg[lo_col], avg[hi_col])
+        avg = avg.dropna(subset=[value])
+    top = max([float(d[value].max()) if len(d) else 0.0] + ([float(avg[value].max())] if avg is not None and len(avg) else []))
+    if avg is not None and hi_col and hi_col in avg.columns and len(avg):
+        top = max(top, float(avg[hi_col].max()))
+    scale = alt.Scale(domain=[0, _nice_upper(top)], nice=False) if value != "revenue_retention" else alt.Scale(zero=True)
+    layers = _curve_layers(d, order, value, avg, lo_col, hi_col, alt.Axis(format=th.PCT_AXIS), label,
+                           th.freq_unit(table), th.PCT_TOOLTIP, scale)
+    sub_avg = "bold: size-weighted average of all cohorts with its 95% interval" if average is not None else ""
+    return alt.layer(*layers).properties(
+        width=th.WIDTH, height=th.HEIGHT,
+        title=_title(title or f"{label} curves by cohort", meaning, sub_avg, note),
+    )
+
+
+def cumulative_revenue_curves(
+    table: pd.DataFrame,
+    average: pd.DataFrame | None = None,
+    *,
+    currency: str = "",
+    max_cohorts: int | None = 12,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Cumulative revenue per customer by age, per cohort and on average (definitions §3).
+
+    CRev(c, k) = sum of revenue at ages <= k divided by the cohort size: the
+    empirical lifetime-value curve.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``cohort_table`` output with amounts (has ``cum_revenue_per_customer``).
+    average : DataFrame, optional
+        Average curve with ``age`` and ``cum_revenue_per_customer`` (from
+        ``average_curve``), drawn bold.
+    currency : str
+        Shown in the axis title (e.g. "EUR").
+    max_cohorts : int or None
+    title : str, optional
+
+    Returns
+    -------
+    altair.LayerChart
+    """
+    value = "cum_revenue_per_customer"
+    _require(table, ["cohort", "age", value], "cumulative_revenue_curves")
+    _one_segment(table, "cohort", "cumulative_revenue_curves")
+    t = table[~table["partial"].astype(bool)] if "partial" in table.columns else table
+    order, note = _latest(_cohort_order(t), max_cohorts) if len(t) else ([], "")
+    d = t.loc[t["cohort"].astype(str).isin(order), ["cohort", "age", value]].copy()
+    d["cohort"] = d["cohort"].astype(str)
+    avg = None
+    if average is not None and value in average.columns:
+        avg = average.loc[:, [c for c in ("age", value, "cohorts") if c in average.columns]].dropna(subset=[value])
+    y_title = f"Revenue per customer{f' ({currency})' if currency else ''}"
+    layers = _curve_layers(d, order, value, avg, None, None, alt.Axis(format=",.0f"), y_title,
+                           th.freq_unit(table), ",.2f", alt.Scale(zero=True))
+    return alt.layer(*layers).properties(
+        width=th.WIDTH, height=th.HEIGHT,
+        title=_title(title or "Cumulative revenue per customer", "revenue to date / cohort size, refunds included (definitions §3)",
+                     "bold: all cohorts pooled" if avg is not None else "", note),
+    )
+
+
+# --------------------------------------------------------------------------- CRR
+def crr_trend(crr: pd.DataFrame, *, max_periods: int | None = 60, title: str | None = None) -> alt.VConcatChart:
+    """CRR per period with its interval, above the counts S, E, N and reactivated.
+
+    Parameters
+    ----------
+    crr : DataFrame
+        ``crr_table`` output without segments (definitions §4: CRR =
+        retained / S from identities; S, E, N and reactivated are shown so the
+        count formula (E - N) / S can be checked by eye).
+    max_periods : int or None
+        Most recent periods shown (default 60).
+    title : str, optional
+
+    Returns
+    -------
+    altair.VConcatChart
+        Top: ``area`` (95 % Wilson band) + ``line`` of ``crr``; bottom: ``line``
+        of the four counts (long form: ``measure``, ``customers``). Periods whose
+        trailing activity window is not inside the data (``window_covered`` is
+        False) are left out: their S is undercounted.
+    """
+    _require(crr, ["period", "start_customers", "end_customers", "new", "reactivated", "crr"], "crr_trend")
+    _one_segment(crr, "period", "crr_trend")
+    window = str(crr.attrs.get("window", "") or "")
+    t = crr
+    notes = []
+    if "window_covered" in t.columns:
+        n_unc = int((~t["window_covered"].astype(bool)).sum())
+        t = t[t["window_covered"].astype(bool)]
+        if n_unc:
+            notes.append(f"{n_unc} early period(s) hidden: their activity window starts before the data")
+    if "period_start" in t.columns:
+        t = t.sort_values("period_start")
+    if max_periods is not None and len(t) > max_periods:
+        notes.append(f"showing the latest {max_periods} of {len(t)} periods")
+        t = t.iloc[-max_periods:]
+    order = [str(p) for p in t["period"]]
+    d = pd.DataFrame({
+        "period": order,
+        "crr": t["crr"].astype(float).to_numpy(),
+        "crr_lo": t["crr_lo"].astype(float).to_numpy() if "crr_lo" in t.columns else np.nan,
+        "crr_hi": t["crr_hi"].astype(float).to_numpy() if "crr_hi" in t.columns else np.nan,
+        "start_customers": t["start_customers"].astype(int).to_numpy(),
+        "end_customers": t["end_customers"].astype(int).to_numpy(),
+        "new": t["new"].astype(int).to_numpy(),
+        "reactivated": t["reactivated"].astype(int).to_numpy(),
+        "retained": t["retained"].astype(int).to_numpy() if "retained" in t.columns else 0,
+    })
+    d["interval"] = th.interval_text(d["crr_lo"], d["crr_hi"])
+    x = alt.X("period:O", title=None, sort=order, axis=alt.Axis(labelAngle=-45 if len(order) > 12 else 0, labelOverlap=True))
+    lo = np.nanmin(d[["crr", "crr_lo"]].to_numpy()) if len(d) else 0.0
+    lower = max(0.0, math.floor((lo if np.isfinite(lo) else 0.0) * 10) / 10 - 0.1)
+    yscale = alt.Scale(domain=[lower, 1.0], nice=False)
+    base = alt.Chart(_records(d))
+    tip = [
+        alt.Tooltip("period:N", title="Period"),
+        alt.Tooltip("crr:Q", title="CRR", format=th.PCT_TOOLTIP),
+        alt.Tooltip("interval:N", title="95% interval"),
+        alt.Tooltip("start_customers:Q", title="S (start)", format=th.INT_FORMAT),
+        alt.Tooltip("retained:Q", title="Retained", format=th.INT_FORMAT),
+        alt.Tooltip("end_customers:Q", title="E (end)", format=th.INT_FORMAT),
+        alt.Tooltip("new:Q", title="N (new)", format=th.INT_FORMAT),
+        alt.Tooltip("reactivated:Q", title="Reactivated", format=th.INT_FORMAT),
+    ]
+    band = base.mark_area(opacity=th.BAND_OPACITY, color=th.ACCENT).encode(
+        x=x, y=alt.Y("crr_lo:Q", title="CRR", axis=alt.Axis(format=th.PCT_AXIS), scale=yscale), y2="crr_hi:Q")
+    line = base.mark_line(color=th.ACCENT, strokeWidth=2.5, point=alt.OverlayMarkDef(color=th.ACCENT, size=36)).encode(
+        x=x, y=alt.Y("crr:Q", title="CRR", axis=alt.Axis(format=th.PCT_AXIS), scale=yscale), tooltip=tip)
+    w = f" (activity window {window})" if window else ""
+    top = alt.layer(band, line).properties(
+        width=th.WIDTH, height=200,
+        title=_title(title or f"Customer retention rate per period{w}",
+                     "CRR = retained / S, with 95% interval; churn = 1 - CRR (definitions §4)", *notes),
+    )
+    names = dict(zip(("start_customers", "end_customers", "new", "reactivated"), th.COUNT_SERIES))
+    long = d.melt(id_vars=["period"], value_vars=list(names), var_name="measure", value_name="customers")
+    long["measure"] = long["measure"].map(names)
+    counts = alt.Chart(_records(long)).mark_line(strokeWidth=2, point=alt.OverlayMarkDef(size=22)).encode(
+        x=alt.X("period:O", title="Period", sort=order, axis=alt.Axis(labelAngle=-45 if len(order) > 12 else 0, labelOverlap=True)),
+        y=alt.Y("customers:Q", title="Customers", axis=alt.Axis(format=th.INT_FORMAT)),
+        color=alt.Color("measure:N", title=None, sort=list(th.COUNT_SERIES),
+                        scale=alt.Scale(domain=list(th.COUNT_SERIES), range=list(th.COUNT_COLORS)),
+                        legend=alt.Legend(orient="top", direction="horizontal")),
+        tooltip=[alt.Tooltip("period:N", title="Period"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("customers:Q", title="Customers", format=th.INT_FORMAT)],
+    ).properties(width=th.WIDTH, height=170, title=_title("Customers at the period boundaries", "S: start, E: end, N: new in the period, reactivated: back after a gap"))
+    return alt.vconcat(top, counts, spacing=18)
+
+
+# --------------------------------------------------------------------------- segments
+def segment_comparison(
+    average: pd.DataFrame,
+    segment: str | None = None,
+    *,
+    value: str = "retention",
+    max_segments: int = 10,
+    start_age: int = 1,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """Average retention curve per segment with 95 % bands (definitions §3).
+
+    Parameters
+    ----------
+    average : DataFrame
+        ``average_curve(cohort_table(tx, by=segment))``: segment column(s),
+        ``age``, ``retention``, ``retention_lo``, ``retention_hi``, ``size``.
+    segment : str, optional
+        The segment column; default: the single column before ``age``.
+    value : str
+        ``"retention"`` (with bands) or another average column.
+    max_segments : int
+        Largest segments kept (by customers at age 0); the rest are named in
+        the subtitle. Keeps legends and colours readable.
+    start_age : int
+        First age drawn (default 1; age 0 is 100 %).
+    title : str, optional
+
+    Returns
+    -------
+    altair.LayerChart
+        ``area`` bands and ``line`` curves coloured by segment (palette in
+        size order, so the largest segment is always the first colour).
+    """
+    segs = _segments_before(average, "age")
+    if segment is None:
+        if len(segs) != 1:
+            raise ParameterError(f"segment_comparison: pass segment=<column>; the table has segment columns {segs}.")
+        segment = segs[0]
+    _require(average, [segment, "age", value], "segment_comparison")
+    a = average.copy()
+    a[segment] = a[segment].astype(str)
+    if "size" in a.columns and (a["age"] == 0).any():
+        sizes = a[a["age"] == 0].groupby(segment)["size"].sum().sort_values(ascending=False, kind="stable")
+    else:
+        sizes = a.groupby(segment)[value].size().sort_values(ascending=False, kind="stable")
+    names = [str(s) for s in sizes.index]
+    note = ""
+    if len(names) > max_segments:
+        note = f"showing the {max_segments} largest of {len(names)} segments"
+        names = names[:max_segments]
+    a = a[a[segment].isin(names) & (a["age"] >= start_age)].dropna(subset=[value])
+    lo, hi = ("retention_lo", "retention_hi") if value == "retention" else (None, None)
+    keep = [segment, "age", value] + [c for c in (lo, hi, "size", "cohorts") if c and c in a.columns]
+    a = a.loc[:, keep].rename(columns={segment: "segment"})
+    if lo and lo in a.columns:
+        a["interval"] = th.interval_text(a[lo], a[hi])
+    colors = alt.Scale(domain=names, range=[th.PALETTE[i % len(th.PALETTE)] for i in range(len(names))])
+    unit = th.freq_unit(average)
+    x = alt.X("age:Q", title=f"Age ({unit} since first purchase)", axis=alt.Axis(tickMinStep=1, format="d"))
+    top = float(a[hi].max()) if lo and len(a) else (float(a[value].max()) if len(a) else 1.0)
+    yscale = alt.Scale(domain=[0, _nice_upper(top)], nice=False) if value.startswith("retention") else alt.Scale(zero=True)
+    yaxis = alt.Axis(format=th.PCT_AXIS) if value.startswith("retention") else alt.Axis()
+    base = alt.Chart(_records(a))
+    layers = []
+    if lo and lo in a.columns:
+        layers.append(base.mark_area(opacity=0.14).encode(
+            x=x, y=alt.Y(f"{lo}:Q", title="Retention", axis=yaxis, scale=yscale), y2=f"{hi}:Q",
+            color=alt.Color("segment:N", scale=colors, legend=None)))
+    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title="Age"),
+           alt.Tooltip(f"{value}:Q", title="Retention" if value == "retention" else value, format=th.PCT_TOOLTIP)]
+    if "interval" in a.columns:
+        tip.append(alt.Tooltip("interval:N", title="95% interval"))
+    if "size" in a.columns:
+        tip.append(alt.Tooltip("size:Q", title="Customers observed", format=th.INT_FORMAT))
+    layers.append(base.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=26)).encode(
+        x=x, y=alt.Y(f"{value}:Q", title="Retention" if value == "retention" else value, axis=yaxis, scale=yscale),
+        color=alt.Color("segment:N", title=segment, scale=colors, sort=names), tooltip=tip))
+    return alt.layer(*layers).properties(
+        width=th.WIDTH, height=th.HEIGHT,
+        title=_title(title or f"Average retention by {segment}", "size-weighted average curve per segment, 95% bands (definitions §3)", note),
+    )
+
+
+__all__ = ["cohort_heatmap", "crr_trend", "cumulative_revenue_curves", "retention_curves", "segment_comparison"]

@@ -1,0 +1,253 @@
+"""Period arithmetic: integer period indices, labels, boundaries, completeness.
+
+Implements definitions §2 ("Periods, cohorts, ages"). A *period index* is an
+integer count of periods since the epoch, so cohort ages are plain integer
+differences:
+
+========  =====================================  ==============
+freq      period                                 index 0 is
+========  =====================================  ==============
+``D``     calendar day                           1970-01-01
+``W``     ISO week, Monday start                 week of Mon 1969-12-29
+``M``     calendar month (default)               1970-01
+``Q``     calendar quarter                       1970-Q1
+``Y``     calendar year                          1970
+========  =====================================  ==============
+
+All arithmetic is on the *local* calendar of the report time zone: timestamps
+are converted to it first (definitions §1 "Time zone").
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import ParameterError
+
+FREQS: tuple[str, ...] = ("D", "W", "M", "Q", "Y")
+FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+_ALIASES = {
+    "DAY": "D", "DAILY": "D", "WEEK": "W", "WEEKLY": "W", "W-MON": "W", "MONTH": "M",
+    "MONTHLY": "M", "MS": "M", "ME": "M", "QUARTER": "Q", "QUARTERLY": "Q", "QS": "Q",
+    "QE": "Q", "YEAR": "Y", "YEARLY": "Y", "ANNUAL": "Y", "A": "Y", "YS": "Y", "YE": "Y",
+}
+_ONE_NS = pd.Timedelta(1, "ns")
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+
+
+def check_freq(freq: str) -> str:
+    """Return the canonical one-letter code for ``freq`` or raise ParameterError."""
+    if isinstance(freq, str):
+        f = freq.strip().upper()
+        f = _ALIASES.get(f, f)
+        if f in FREQS:
+            return f
+    raise ParameterError(
+        f"freq={freq!r} is not a period granularity. Use one of "
+        + ", ".join(f"'{k}' ({v})" for k, v in FREQ_NAMES.items())
+        + "."
+    )
+
+
+def check_tz(tz: str) -> str:
+    """Validate a time-zone name (IANA, e.g. 'Europe/Berlin')."""
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(tz)
+    except Exception:  # noqa: BLE001 - any failure means the name is unusable
+        raise ParameterError(
+            f"tz={tz!r} is not a time zone name. Use an IANA name such as 'UTC', "
+            "'Europe/Berlin' or 'America/New_York'."
+        ) from None
+    return tz
+
+
+# ---------------------------------------------------------------- day numbers
+def local_days(timestamps, tz: str = "UTC") -> np.ndarray:
+    """Local calendar day number (days since 1970-01-01) of each timestamp.
+
+    Timezone-aware values are converted to ``tz``; naive values are taken as
+    already being in ``tz`` (definitions §1).
+    """
+    s = pd.Series(timestamps) if not isinstance(timestamps, (pd.Series, pd.DatetimeIndex)) else timestamps
+    dt = s.dt if isinstance(s, pd.Series) else s
+    if getattr(dt, "tz", None) is not None:
+        s = dt.tz_convert(tz).tz_localize(None) if isinstance(s, pd.DatetimeIndex) else dt.tz_convert(tz).dt.tz_localize(None)
+    values = np.asarray(s, dtype="datetime64[ns]")
+    return values.astype("datetime64[D]").astype("int64")
+
+
+def days_to_period(days, freq: str) -> np.ndarray:
+    """Map local day numbers to period indices of ``freq``.
+
+    Uses a day -> period lookup table over the covered range (cheaper than
+    calendar math per row on large logs).
+    """
+    freq = check_freq(freq)
+    days = np.asarray(days, dtype="int64")
+    if freq == "D":
+        return days.copy()
+    if freq == "W":
+        return (days + 3) // 7  # 1970-01-01 is a Thursday; Monday 1969-12-29 = day -3
+    if days.size == 0:
+        return days.copy()
+    lo, hi = int(days.min()), int(days.max())
+    table = _months_of(np.arange(lo, hi + 1, dtype="int64"))
+    if freq == "Q":
+        table = table // 3
+    elif freq == "Y":
+        table = table // 12
+    return table[days - lo]
+
+
+def _months_of(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
+
+
+def period_index(timestamps, freq: str = "M", tz: str = "UTC") -> np.ndarray:
+    """Period index of each timestamp (definitions §2)."""
+    return days_to_period(local_days(timestamps, tz), freq)
+
+
+def period_start_day(index, freq: str) -> np.ndarray:
+    """First local day number of each period index."""
+    freq = check_freq(freq)
+    idx = np.asarray(index, dtype="int64")
+    if freq == "D":
+        return idx.copy()
+    if freq == "W":
+        return idx * 7 - 3
+    months = idx * {"M": 1, "Q": 3, "Y": 12}[freq]
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype("int64")
+
+
+def period_start(index, freq: str, tz: str | None = None):
+    """Start of period(s) as a Timestamp / DatetimeIndex (naive local, or aware in ``tz``)."""
+    scalar = np.ndim(index) == 0
+    days = np.atleast_1d(period_start_day(index, freq))
+    out = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+    if tz is not None:
+        out = out.tz_localize(tz, nonexistent="shift_forward", ambiguous=np.zeros(len(out), bool))
+    return out[0] if scalar else out
+
+
+def period_label(index, freq: str):
+    """Human label of period index(es): '2024-01-31', '2024-W05', '2024-01', '2024-Q1', '2024'."""
+    freq = check_freq(freq)
+    scalar = np.ndim(index) == 0
+    idx = np.atleast_1d(np.asarray(index, dtype="int64"))
+    if freq == "M":
+        labels = idx.astype("datetime64[M]").astype(str)
+    elif freq == "Y":
+        labels = idx.astype("datetime64[Y]").astype(str)
+    elif freq == "D":
+        labels = idx.astype("datetime64[D]").astype(str)
+    elif freq == "Q":
+        years = (idx // 4) + 1970
+        labels = np.array([f"{y}-Q{q + 1}" for y, q in zip(years, idx % 4)], dtype=object)
+    else:  # ISO week: the ISO year is the year of the week's Thursday
+        thursdays = (idx * 7).astype("datetime64[D]")
+        labels = np.array(
+            [f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}" for d in thursdays.astype(_dt.date)],
+            dtype=object,
+        )
+    labels = labels.astype(object)
+    return labels[0] if scalar else labels
+
+
+def parse_period_label(label: str, freq: str) -> int:
+    """Inverse of :func:`period_label` (also accepts any date inside the period)."""
+    freq = check_freq(freq)
+    text = str(label).strip()
+    m = re.fullmatch(r"(\d{4})-W(\d{2})", text)
+    if m and freq == "W":
+        monday = _dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return int(days_to_period([np.datetime64(monday, "D").astype("int64")], "W")[0])
+    m = re.fullmatch(r"(\d{4})-Q([1-4])", text)
+    if m and freq == "Q":
+        return (int(m[1]) - 1970) * 4 + int(m[2]) - 1
+    if re.fullmatch(r"\d{4}", text):
+        text = text + "-01-01"
+    elif re.fullmatch(r"\d{4}-\d{1,2}", text):
+        text = text + "-01"
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ParameterError(f"{label!r} is not a {FREQ_NAMES[freq]} label or a date.") from None
+    return int(days_to_period(local_days(pd.Series([ts.tz_localize(None)])), freq)[0])
+
+
+# ---------------------------------------------------------------- as_of
+def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
+    """Turn an ``as_of`` argument into a timezone-aware instant.
+
+    A date given without a time means the *end* of that day in the report time
+    zone (definitions §1 "As-of date"): ``"1998-06-30"`` includes every row of
+    30 June. Naive datetimes are taken to be in ``tz``.
+    """
+    if as_of is None:
+        return None
+    date_only = False
+    if isinstance(as_of, str):
+        date_only = bool(_DATE_ONLY.match(as_of))
+        try:
+            ts = pd.Timestamp(as_of.strip())
+        except (ValueError, TypeError):
+            raise ParameterError(
+                f"as_of={as_of!r} is not a date. Write it as YYYY-MM-DD (the end of that day "
+                "is used) or as an ISO date-time such as 2024-06-30T18:00."
+            ) from None
+    elif isinstance(as_of, _dt.datetime) or isinstance(as_of, pd.Timestamp):
+        ts = pd.Timestamp(as_of)
+    elif isinstance(as_of, (_dt.date, np.datetime64)):
+        ts = pd.Timestamp(as_of)
+        date_only = isinstance(as_of, _dt.date)
+    else:
+        raise ParameterError(f"as_of={as_of!r} must be a date string, date or datetime, not {type(as_of).__name__}.")
+    if ts is pd.NaT or pd.isna(ts):
+        raise ParameterError(f"as_of={as_of!r} is not a date.")
+    if date_only:
+        ts = ts.normalize() + pd.Timedelta(days=1) - _ONE_NS
+    ts = ts.as_unit("ns")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+    else:
+        ts = ts.tz_convert(tz)
+    return ts
+
+
+def end_of_day(ts: pd.Timestamp, tz: str = "UTC") -> pd.Timestamp:
+    """Last instant (ns) of the local day containing ``ts``."""
+    local = ts.tz_convert(tz).tz_localize(None).normalize() + pd.Timedelta(days=1) - _ONE_NS
+    return local.as_unit("ns").tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+
+
+def last_complete_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
+    """Index of the latest period whose last instant is <= ``as_of`` (definitions §2)."""
+    local = as_of.tz_convert(tz).tz_localize(None).as_unit("ns") + _ONE_NS
+    return int(period_index(pd.Series([local]), freq)[0]) - 1
+
+
+def current_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
+    """Index of the period containing ``as_of`` (partial unless it just ended)."""
+    local = as_of.tz_convert(tz).tz_localize(None).as_unit("ns")
+    return int(period_index(pd.Series([local]), freq)[0])
+
+
+__all__ = [
+    "FREQS",
+    "check_freq",
+    "current_period",
+    "days_to_period",
+    "last_complete_period",
+    "local_days",
+    "parse_as_of",
+    "parse_period_label",
+    "period_index",
+    "period_label",
+    "period_start",
+    "period_start_day",
+]
