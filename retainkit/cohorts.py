@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
 from .engine import Activity, reduce
-from .exceptions import ParameterError
+from .exceptions import DataError, ParameterError
 from .periods import period_label, period_start
 
 #: retention_matrix kinds -> cohort_table column
@@ -161,8 +161,25 @@ def cohort_table(
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
     counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
-    table = _finish(counts, act, by_cols, cohort_key)
-    return table
+    if counts.empty:
+        _explain_empty(act)
+    return _finish(counts, act, by_cols, cohort_key)
+
+
+def _explain_empty(act: Activity) -> None:
+    """Raise a DataError saying why no cohort cell is observed."""
+    src = act.source
+    if src.kind == "transactions" and src.has_amount and not (src.frame["amount"] >= 0).any() \
+            and src.frame["amount"].notna().all():
+        raise DataError(
+            f"all {len(src.frame):,} rows are refunds (amount < 0): a refund never makes a customer "
+            "active, so no customer has a cohort (definitions §1). Check the sign of the amount column."
+        )
+    raise DataError(
+        f"no complete {act.freq!s} period: the data ends in the period containing as_of={act.as_of} "
+        "(partial periods are excluded by default). Pass include_partial=True, a later as_of, or a "
+        "finer freq (e.g. 'W' or 'D')."
+    )
 
 
 def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key: str | None) -> pd.DataFrame:

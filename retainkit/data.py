@@ -529,6 +529,11 @@ class _Drops:
             self.notes[name] = count
             self.examples.setdefault(name, self.where(pos, vals))
 
+    def raise_if_empty(self, source_name: str) -> None:
+        if not self.keep.any():
+            reasons = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(self.examples[k])})" for k, v in self.dropped.items())
+            raise DataError(f"{source_name}: no usable rows are left out of {len(self.keep):,}: {reasons}.")
+
     def check_unusable(self, rows_read: int, strict: bool, what: str) -> None:
         unusable = {k: v for k, v in self.dropped.items() if k in UNUSABLE}
         total = sum(unusable.values())
@@ -666,6 +671,7 @@ def load_transactions(
         ts_empty |= (ts_raw.astype("string").str.strip() == "").fillna(True).to_numpy()
     drops.drop("missing_timestamp", ts_empty)
     drops.drop("unparseable_timestamp", ts.isna().to_numpy(), ts_raw)
+    drops.raise_if_empty(source_name)
     if as_of_ts is None:
         as_of_ts = _default_as_of(ts, drops.keep, tz, drops)
     drops.drop("after_as_of", (ts > as_of_ts).fillna(False).to_numpy(), ts.astype("string"))
@@ -697,26 +703,23 @@ def load_transactions(
     if amount is not None:
         drops.note("refund_rows", (out["amount"] < 0).fillna(False).to_numpy(), out["amount"])
 
-    if not drops.keep.any():
-        reasons = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(drops.examples[k])})" for k, v in drops.dropped.items())
-        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: {reasons}.")
+    drops.raise_if_empty(source_name)
     drops.check_unusable(n, strict, "transaction")
 
     frame = out.loc[drops.keep].reset_index(drop=True)
     if amount is not None:
         purchase = ~(frame["amount"] < 0).fillna(False).to_numpy()
-        buyers = pd.unique(frame["customer_id"].to_numpy()[purchase])
-        refund_only = frame.loc[~purchase, "customer_id"]
-        refund_only = refund_only[~refund_only.isin(buyers)]
+        is_buyer = frame["customer_id"].isin(frame["customer_id"][purchase]).to_numpy()
+        refund_only = frame.loc[~purchase & ~is_buyer, "customer_id"]
         if len(refund_only):
             drops.notes["refund_only_customers"] = int(refund_only.nunique())
             drops.examples.setdefault("refund_only_customers", [f"customer {_show(v)}" for v in refund_only.unique()[:3]])
         first_buy = frame.loc[purchase].groupby("customer_id", sort=False)["timestamp"].min()
-        refunds = frame.loc[~purchase, ["customer_id", "timestamp"]]
-        early = refunds["timestamp"].to_numpy() < refunds["customer_id"].map(first_buy).to_numpy()
-        early_refunds = refunds.loc[early & refunds["customer_id"].isin(buyers).to_numpy()]
-        if len(early_refunds):
-            drops.notes["refunds_before_first_purchase"] = len(early_refunds)
+        refunds = frame.loc[~purchase & is_buyer, ["customer_id", "timestamp"]]
+        if len(refunds):
+            early = (refunds["timestamp"] < refunds["customer_id"].map(first_buy)).to_numpy()
+            if early.any():
+                drops.notes["refunds_before_first_purchase"] = int(early.sum())
 
     summary = DataSummary(
         kind="transactions",
@@ -840,6 +843,7 @@ def load_subscriptions(
             f"{int(backwards.sum()):,} subscriptions end before they start: {'; '.join(shown)}. "
             f"Check that start='{start}' and end='{end}' are not swapped, and fix those rows."
         )
+    drops.raise_if_empty(source_name)
     if as_of_ts is None:
         latest = pd.concat([st[drops.keep], en[drops.keep].dropna()])
         as_of_ts = _default_as_of(latest.reset_index(drop=True), np.ones(len(latest), bool), tz, drops)
@@ -855,9 +859,7 @@ def load_subscriptions(
         out["mrr"] = values.fillna(0.0)
     for name, values in _segments(raw, segments).items():
         out[name] = values
-    if not drops.keep.any():
-        reasons = "; ".join(f"{v:,} {REASONS[k]}" for k, v in drops.dropped.items())
-        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: {reasons}.")
+    drops.raise_if_empty(source_name)
     drops.check_unusable(n, strict, "subscription")
     frame = out.loc[drops.keep].reset_index(drop=True)
     n_open = int(frame["end"].isna().sum())

@@ -277,7 +277,11 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
 
 
 def reduce(data, freq: str = "M", *, include_partial: bool = False) -> Activity:
-    """Reduce Transactions or Subscriptions (or pass an Activity through)."""
+    """Reduce Transactions or Subscriptions to an :class:`Activity` (definitions §1, §2).
+
+    An Activity passes through unchanged when it already has the asked-for
+    ``freq`` and partial-period setting, so widgets can re-slice it cheaply.
+    """
     if isinstance(data, Activity):
         if data.freq != check_freq(freq) or (data.max_period == data.current) != include_partial:
             return reduce(data.source, freq, include_partial=include_partial)

@@ -1,0 +1,110 @@
+"""Independent brute-force references: plain Python loops over customers and dates.
+
+Nothing here imports retainkit's period or engine code: periods are computed
+from ``datetime.date`` fields, so a shared bug cannot hide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+import pandas as pd
+
+EPOCH = dt.date(1970, 1, 1)
+MONDAY0 = dt.date(1969, 12, 29)
+
+
+def period_of_date(d: dt.date, freq: str) -> int:
+    if freq == "D":
+        return (d - EPOCH).days
+    if freq == "W":
+        return (d - MONDAY0).days // 7
+    if freq == "M":
+        return (d.year - 1970) * 12 + d.month - 1
+    if freq == "Q":
+        return (d.year - 1970) * 4 + (d.month - 1) // 3
+    if freq == "Y":
+        return d.year - 1970
+    raise ValueError(freq)
+
+
+def start_date_of(p: int, freq: str) -> dt.date:
+    p = int(p)
+    if freq == "D":
+        return EPOCH + dt.timedelta(days=p)
+    if freq == "W":
+        return MONDAY0 + dt.timedelta(days=7 * p)
+    months = {"M": 1, "Q": 3, "Y": 12}[freq] * p
+    return dt.date(1970 + months // 12, months % 12 + 1, 1)
+
+
+def local_date(ts: pd.Timestamp, tz: str) -> dt.date:
+    return ts.tz_convert(tz).date()
+
+
+def last_complete(as_of: pd.Timestamp, tz: str, freq: str) -> int:
+    """Latest period whose last instant (next start - 1 ns) is <= as_of."""
+    local = as_of.tz_convert(tz)
+    p = period_of_date(local.date(), freq)
+    next_start = pd.Timestamp(start_date_of(p + 1, freq)).tz_localize(tz)
+    return p if next_start - pd.Timedelta(1, "ns") <= local else p - 1
+
+
+def rows_of(tx):
+    out = []
+    for cid, ts, amt in zip(tx.frame["customer_id"], tx.frame["timestamp"],
+                            tx.frame["amount"] if tx.has_amount else [None] * len(tx.frame)):
+        a = None if amt is None or (isinstance(amt, float) and math.isnan(amt)) else float(amt)
+        out.append((cid, ts, a))
+    return out
+
+
+def brute_cohorts(tx, freq: str):
+    """{(cohort_period, age): dict(size, active, on_or_after, revenue)} for observed cells."""
+    lc = last_complete(tx.as_of, tx.tz, freq)
+    rows = [(c, period_of_date(local_date(t, tx.tz), freq), a) for c, t, a in rows_of(tx)]
+    rows = [r for r in rows if r[1] <= lc]
+    first, last, active_periods = {}, {}, defaultdict(set)
+    for c, p, a in rows:
+        if a is None or a >= 0:
+            first[c] = min(first.get(c, p), p)
+            last[c] = max(last.get(c, p), p)
+            active_periods[c].add(p)
+    cells = {}
+    for c, f in first.items():
+        for k in range(0, lc - f + 1):
+            cell = cells.setdefault((f, k), {"size": 0, "active": 0, "on_or_after": 0, "revenue": 0.0})
+            cell["size"] += 1
+            if f + k in active_periods[c]:
+                cell["active"] += 1
+            if last[c] - f >= k:
+                cell["on_or_after"] += 1
+    for c, p, a in rows:
+        if c in first and p >= first[c] and a is not None:
+            cells[(first[c], p - first[c])]["revenue"] += a
+    return cells
+
+
+def brute_crr(tx, freq: str, window_days: int):
+    """Per period p: dict(S, E, N, retained, lost, reactivated) from identities (definitions §4)."""
+    lc = last_complete(tx.as_of, tx.tz, freq)
+    buys = [(c, local_date(t, tx.tz)) for c, t, a in rows_of(tx) if a is None or a >= 0]
+    first_day = {}
+    for c, d in buys:
+        first_day[c] = min(first_day.get(c, d), d)
+    p0 = period_of_date(min(d for _, d in buys), freq)
+
+    def members(boundary: dt.date) -> set:
+        lo = boundary - dt.timedelta(days=window_days)
+        return {c for c, d in buys if lo <= d < boundary}
+
+    out = {}
+    for p in range(p0, lc + 1):
+        b0, b1 = start_date_of(p, freq), start_date_of(p + 1, freq)
+        S, E = members(b0), members(b1)
+        new = {c for c in E if b0 <= first_day[c] < b1}
+        out[p] = {"S": len(S), "E": len(E), "N": len(new), "retained": len(S & E), "lost": len(S - E),
+                  "reactivated": len(E - S - new)}
+    return out
