@@ -1,0 +1,28 @@
+"""Shared fixtures: the real CDNOW log and the bundled sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def read_cdnow(name: str = "cdnow_master.txt.gz") -> pd.DataFrame:
+    """CDNOW as a DataFrame: customer_id (str), date (YYYYMMDD str), cds, amount."""
+    cols = ["customer_id", "date", "cds", "amount"] if "master" in name else ["customer_id", "cust_sample", "date", "cds", "amount"]
+    frame = pd.read_csv(DATA / name, sep=r"\s+", header=None, names=cols, dtype={"customer_id": str, "date": str},
+                        skiprows=1 if "master" in name else 0)
+    return frame[["customer_id", "date", "cds", "amount"]]
+
+
+@pytest.fixture(scope="session")
+def cdnow() -> pd.DataFrame:
+    return read_cdnow()
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample() -> pd.DataFrame:
+    return read_cdnow("cdnow_sample.txt.gz")
