@@ -7,10 +7,11 @@ every docstring), with parameterized notebooks and offline HTML reports.
 
 from __future__ import annotations
 
-from . import datasets, periods
+from . import datasets, loyalty, periods
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import DataQualityWarning, DataSummary, Subscriptions, Transactions, load_subscriptions, load_transactions
 from .engine import Activity, reduce
+from .loyalty import measure_program_lift, scenario_roi
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .metrics import crr_from_counts, crr_table, purchase_metrics
 
@@ -36,8 +37,11 @@ __all__ = [
     "datasets",
     "load_subscriptions",
     "load_transactions",
+    "loyalty",
+    "measure_program_lift",
     "periods",
     "purchase_metrics",
     "reduce",
     "retention_matrix",
+    "scenario_roi",
 ]

@@ -1,0 +1,464 @@
+"""Tests of retainkit.loyalty (definitions §6) and retainkit.charts.loyalty.
+
+References: the hand-worked scenario of docs/loyalty.md (numbers typed in by
+hand), an independent per-period loop, a brute-force pandas re-implementation
+of the matched difference in differences, and simulated data with a known lift.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retainkit.charts.loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
+from retainkit.exceptions import DataError, ParameterError
+from retainkit.loyalty import (
+    NAIVE_WARNING,
+    PRESETS,
+    TABLE_COLUMNS,
+    break_even_retention_lift,
+    measure_program_lift,
+    preset_parameters,
+    scenario_roi,
+    sensitivity,
+    simulate_program,
+)
+
+# ----------------------------------------------------------------- worked example
+WORKED = dict(
+    members=1000, baseline_retention=0.6, baseline_spend=200.0, retention_lift=0.1, spend_lift=0.1,
+    gross_margin=0.4, earn_rate=1.0, point_value=0.02, breakage=0.25, per_member_cost=2.0,
+    fixed_cost=3000.0, setup_cost=10000.0, membership_fee=0.0, horizon=3, discount_rate=0.1,
+)
+
+
+def test_worked_example_matches_hand_numbers():
+    """The table of docs/loyalty.md, computed by hand (see the doc for each step)."""
+    res = scenario_roi(**WORKED)
+    t = res.table
+    hand = {
+        "baseline_customers": [600, 360, 216],
+        "program_customers": [700, 490, 343],
+        "incremental_customers": [100, 130, 127],
+        "baseline_revenue": [120000, 72000, 43200],
+        "member_revenue": [154000, 107800, 75460],
+        "incremental_revenue": [34000, 35800, 32260],
+        "incremental_gross_profit": [13600, 14320, 12904],
+        "reward_cost": [2310, 1617, 1131.9],
+        "reward_cost_on_baseline_spend": [1800, 1080, 648],
+        "other_costs": [4400, 3980, 3686],
+        "membership_fees": [0, 0, 0],
+        "net_program_cost": [6710, 5597, 4817.9],
+        "cash_flow": [6890, 8723, 8086.1],
+        "cumulative_cash": [-3110, 5613, 13699.1],
+        "discounted_cash_flow": [6890 / 1.1, 8723 / 1.21, 8086.1 / 1.331],
+    }
+    for col, values in hand.items():
+        np.testing.assert_allclose(t[col].to_numpy(), values, rtol=1e-12, atol=1e-9, err_msg=col)
+    np.testing.assert_allclose(t["cumulative_discounted_cash"], [-3736.363636, 3472.727273, 9547.933884], atol=1e-6)
+    s = res.summary
+    pv_igp = 13600 / 1.1 + 14320 / 1.21 + 12904 / 1.331
+    cost = 10000 + 6710 / 1.1 + 5597 / 1.21 + 4817.9 / 1.331
+    assert s["incremental_gross_profit"] == pytest.approx(pv_igp, rel=1e-12)
+    assert s["total_program_cost"] == pytest.approx(cost, rel=1e-12)
+    assert s["npv"] == pytest.approx(9547.933884, abs=1e-6)
+    assert s["roi"] == pytest.approx((pv_igp - cost) / cost, rel=1e-12)
+    assert s["roi"] == pytest.approx(0.3922, abs=5e-5)
+    assert s["payback_period"] == 2
+    assert list(t["period"]) == [1, 2, 3]
+    assert list(t.columns) == list(TABLE_COLUMNS)
+    # break-even lift: NPV there is zero (independent loop), positive above, negative below
+    be = s["break_even_retention_lift"]
+    assert be == pytest.approx(0.0625, abs=5e-4)
+    assert abs(_loop_npv({**WORKED, "retention_lift": be})) < 1e-6
+    assert _loop_npv({**WORKED, "retention_lift": be - 0.001}) < 0 < _loop_npv({**WORKED, "retention_lift": be + 0.001})
+
+
+# ----------------------------------------------------------------- independent loop
+def _loop(p: dict) -> dict:
+    """Plain per-period loop of definitions §6, written independently of the library."""
+    base_alive = float(p["members"])
+    prog_alive = float(p["members"])
+    cum = -p["setup_cost"]
+    pv_igp, pv_cost = 0.0, p["setup_cost"]
+    rows = []
+    payback = None
+    for t in range(1, p["horizon"] + 1):
+        base_alive *= p["baseline_retention"]
+        prog_alive *= p["baseline_retention"] + p["retention_lift"]
+        base_rev = base_alive * p["baseline_spend"]
+        mem_rev = prog_alive * p["baseline_spend"] * (1 + p["spend_lift"])
+        igp = p["gross_margin"] * (mem_rev - base_rev)
+        rewards = mem_rev * p["earn_rate"] * p["point_value"] * (1 - p["breakage"])
+        cost = rewards + p["per_member_cost"] * prog_alive + p["fixed_cost"] - p["membership_fee"] * prog_alive
+        df = 1.0 / (1 + p["discount_rate"]) ** t
+        pv_igp += igp * df
+        pv_cost += cost * df
+        cum += (igp - cost) * df
+        if payback is None and cum >= 0:
+            payback = t
+        rows.append((igp, rewards, cost, igp - cost, cum))
+    npv = pv_igp - pv_cost
+    return dict(rows=rows, npv=npv, roi=npv / pv_cost if pv_cost > 0 else float("nan"), payback=payback)
+
+
+def _loop_npv(p: dict) -> float:
+    return _loop(p)["npv"]
+
+
+scenario_params = st.fixed_dictionaries(dict(
+    members=st.integers(1, 100_000),
+    baseline_retention=st.floats(0.0, 0.95),
+    baseline_spend=st.floats(0.0, 500.0),
+    retention_lift=st.floats(0.0, 0.04),
+    spend_lift=st.floats(-0.5, 1.0),
+    gross_margin=st.floats(0.0, 1.0),
+    earn_rate=st.floats(0.0, 5.0),
+    point_value=st.floats(0.0, 0.05),
+    breakage=st.floats(0.0, 1.0),
+    per_member_cost=st.floats(0.0, 10.0),
+    fixed_cost=st.floats(0.0, 10_000.0),
+    setup_cost=st.floats(0.0, 100_000.0),
+    membership_fee=st.floats(0.0, 20.0),
+    horizon=st.integers(1, 60),
+    discount_rate=st.floats(0.0, 0.2),
+))
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenario_params)
+def test_scenario_matches_independent_loop(p):
+    res = scenario_roi(**p)
+    ref = _loop(p)
+    rows = np.array(ref["rows"])
+    scale = 1.0 + np.abs(rows).max()
+    np.testing.assert_allclose(res.table["incremental_gross_profit"], rows[:, 0], atol=1e-9 * scale)
+    np.testing.assert_allclose(res.table["reward_cost"], rows[:, 1], atol=1e-9 * scale)
+    np.testing.assert_allclose(res.table["net_program_cost"], rows[:, 2], atol=1e-9 * scale)
+    np.testing.assert_allclose(res.table["cash_flow"], rows[:, 3], atol=1e-9 * scale)
+    np.testing.assert_allclose(res.table["cumulative_discounted_cash"], rows[:, 4], atol=1e-8 * scale)
+    assert res.summary["npv"] == pytest.approx(ref["npv"], abs=1e-8 * scale)
+    if math.isnan(ref["roi"]):
+        assert math.isnan(res.summary["roi"])
+    else:
+        assert res.summary["roi"] == pytest.approx(ref["roi"], rel=1e-7, abs=1e-9)
+    # payback: same period except where cumulative cash is within rounding of zero
+    if res.summary["payback_period"] != ref["payback"]:
+        assert np.min(np.abs(rows[:, 4])) < 1e-6 * scale
+    # identities: NPV = ROI x cost; the subsidy never exceeds the rewards
+    s = res.summary
+    if s["total_program_cost"] > 0:
+        assert s["npv"] == pytest.approx(s["roi"] * s["total_program_cost"], rel=1e-9, abs=1e-6)
+    assert np.all(res.table["reward_cost_on_baseline_spend"] <= res.table["reward_cost"] + 1e-9 * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario_params)
+def test_break_even_lift_zeroes_npv(p):
+    be = break_even_retention_lift(**{k: v for k, v in p.items() if k != "retention_lift"})
+    if math.isnan(be):
+        # then NPV has one sign over the whole feasible range of lifts
+        r = p["baseline_retention"]
+        signs = {np.sign(_loop_npv({**p, "retention_lift": x})) for x in np.linspace(-r, 0.999 - r, 25)}
+        assert not ({1.0, -1.0} <= signs)
+    else:
+        scale = 1 + p["members"] * (p["baseline_spend"] + p["per_member_cost"] + p["membership_fee"]) \
+            * p["horizon"] + p["fixed_cost"] * p["horizon"] + p["setup_cost"]
+        assert abs(_loop_npv({**p, "retention_lift": be})) < 1e-7 * scale
+
+
+def test_rewards_are_paid_on_all_member_spend():
+    """With no lift at all the programme still pays rewards on every member's spend."""
+    res = scenario_roi(preset="points", retention_lift=0.0, spend_lift=0.0)
+    t = res.table
+    assert np.all(t["incremental_gross_profit"] == 0)
+    rate = 1.0 * 0.01 * (1 - 0.25)
+    np.testing.assert_allclose(t["reward_cost"], rate * t["member_revenue"])
+    np.testing.assert_allclose(t["reward_cost_on_baseline_spend"], t["reward_cost"])
+    assert res.summary["npv"] < 0 and res.summary["roi"] == pytest.approx(-1.0)
+    assert res.summary["payback_period"] is None
+
+
+def test_membership_fees_reduce_net_cost():
+    p = preset_parameters("paid_membership")
+    with_fee = scenario_roi(**p)
+    no_fee = scenario_roi(**{**p, "membership_fee": 0.0})
+    t = with_fee.table
+    np.testing.assert_allclose(t["membership_fees"], p["membership_fee"] * t["program_customers"])
+    np.testing.assert_allclose(no_fee.table["net_program_cost"] - t["net_program_cost"], t["membership_fees"])
+    assert with_fee.summary["total_program_cost"] < no_fee.summary["total_program_cost"]
+    # fees covering every cost: the net cost is <= 0 and ROI is undefined, not infinite
+    free = scenario_roi(**{**p, "membership_fee": 500.0, "setup_cost": 0.0})
+    assert free.summary["total_program_cost"] < 0 and math.isnan(free.summary["roi"])
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_run_and_overrides_win(name):
+    res = scenario_roi(name)
+    assert len(res.table) == PRESETS[name]["horizon"]
+    assert math.isfinite(res.summary["roi"]) and math.isfinite(res.summary["npv"])
+    assert res.parameters["members"] == PRESETS[name]["members"]
+    assert scenario_roi(name, horizon=6).table.shape[0] == 6
+    assert res.summary["npv"] == pytest.approx(_loop_npv(res.parameters))
+    assert "<table" in res._repr_html_()
+    p = preset_parameters(name)
+    p["members"] = -1  # a copy: the preset itself is untouched
+    assert PRESETS[name]["members"] > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(baseline_retention=1.0), "baseline_retention"),
+        (dict(baseline_retention=-0.1), "baseline_retention"),
+        (dict(retention_lift=0.2), "retention_lift"),
+        (dict(gross_margin=35), "gross_margin"),
+        (dict(breakage=1.5), "breakage"),
+        (dict(horizon=0), "horizon"),
+        (dict(horizon=2.5), "horizon"),
+        (dict(members=-5), "members"),
+        (dict(fixed_cost="lots"), "fixed_cost"),
+        (dict(discount_rate=float("nan")), "discount_rate"),
+        (dict(spend_lift=-1.0), "spend_lift"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        scenario_roi("points", **{"baseline_retention": 0.85, **kwargs})
+
+
+def test_missing_parameters_and_unknown_preset():
+    with pytest.raises(ParameterError, match="members"):
+        scenario_roi(baseline_retention=0.8, baseline_spend=10, retention_lift=0.01, gross_margin=0.3, horizon=12)
+    with pytest.raises(ParameterError, match="preset"):
+        scenario_roi("cashback")
+    with pytest.raises(ParameterError, match="unknown"):
+        sensitivity("points", breakge=0.2)
+
+
+def test_sensitivity_grid():
+    grid = sensitivity("points", retention_lifts=[0.0, 0.01, 0.02], breakages=[0.0, 0.3])
+    assert list(grid.columns) == ["retention_lift", "breakage", "roi", "npv", "total_program_cost"]
+    assert len(grid) == 6
+    for row in grid.itertuples():
+        ref = scenario_roi("points", retention_lift=row.retention_lift, breakage=row.breakage).summary
+        assert row.roi == pytest.approx(ref["roi"]) and row.npv == pytest.approx(ref["npv"])
+    # more breakage = fewer rewards paid = higher ROI; more lift = higher ROI here
+    wide = grid.pivot(index="retention_lift", columns="breakage", values="roi")
+    assert np.all(np.diff(wide.to_numpy(), axis=1) > 0)
+    assert np.all(np.diff(wide.to_numpy(), axis=0) > 0)
+
+
+# ----------------------------------------------------------------- measured lift
+def _truth(cust: pd.DataFrame, ids: np.ndarray) -> tuple[float, float]:
+    c = cust.set_index("customer_id").loc[ids]
+    return float(c["true_retention_effect"].mean()), float(c["true_spend_effect"].mean())
+
+
+def _covers(ci: tuple[float, float], x: float) -> bool:
+    return ci[0] <= x <= ci[1]
+
+
+SEEDS = range(31, 36)
+
+
+def _replicate(**sim):
+    """Fit five independent seeded simulations; 95 % intervals should cover the truth in >= 4."""
+    out = []
+    for seed in SEEDS:
+        log, cust = simulate_program(3000, 24, retention_lift=0.08, spend_lift=0.10, seed=seed, **sim)
+        holdout = "holdout" if sim.get("randomized") else None
+        res = measure_program_lift(log, holdout=holdout, n_boot=400, seed=seed)
+        true_a, true_s = _truth(cust, res.used_members)
+        out.append((res, true_a, true_s))
+    cover_a = sum(_covers(r.retention_lift_ci, ta) for r, ta, _ in out)
+    cover_s = sum(_covers(r.spend_lift_ci, ts) for r, _, ts in out)
+    assert cover_a >= 4 and cover_s >= 4, (cover_a, cover_s)
+    # unbiased: the mean of five estimates is within ~3 standard errors of the truth (SE ~ 0.006)
+    assert abs(np.mean([r.retention_lift - ta for r, ta, _ in out])) < 0.018
+    for r, ta, _ in out:
+        assert ta == pytest.approx(0.08)
+        assert r.retention_lift_ci[1] - r.retention_lift_ci[0] < 0.08  # informative, not just wide
+    return out
+
+
+def test_recovers_known_lift_without_self_selection():
+    out = _replicate(self_selection=0.0)
+    for res, true_a, _ in out:
+        assert res.design == "did"
+        assert res.counts["members_used"] > 0.9 * res.counts["members"]
+    # members joined at random: the naive gap is unbiased too
+    assert abs(np.mean([r.naive_retention_gap - ta for r, ta, _ in out])) < 0.02
+
+
+def test_recovers_known_lift_with_self_selection_and_naive_gap_is_biased():
+    out = _replicate(self_selection=1.5)
+    for res, true_a, _ in out:
+        # heavy buyers joined: the naive gap overstates the lift by far, outside the interval
+        assert res.naive_retention_gap - true_a > 0.08
+        assert res.naive_retention_gap > res.retention_lift_ci[1]
+        assert res.naive_spend_gap > res.spend_lift_ci[1]
+        assert res.naive_warning == NAIVE_WARNING
+        assert "self-select" in res.summary.set_index("metric").loc["naive_retention_gap", "note"]
+
+
+def test_randomized_design_recovers_known_lift():
+    out = _replicate(randomized=True)
+    assert all(r.design == "randomized" and math.isnan(r.naive_retention_gap) for r, _, _ in out)
+
+
+def test_randomized_design_is_plain_difference():
+    log, cust = simulate_program(3000, 24, retention_lift=0.08, spend_lift=0.10, randomized=True, seed=5)
+    res = measure_program_lift(log, holdout="holdout", n_boot=400, seed=5)
+    assert res.design == "randomized" and "holdout" in res.design_description
+    # the plain difference of post-window means, recomputed by hand
+    t = log.assign(period=log["timestamp"].dt.to_period("M"), start=log["member_since"].dt.to_period("M"))
+    per_cust = t.groupby("customer_id").agg(start=("start", "first"), hold=("holdout", "first"))
+    active = t.groupby(["customer_id", "period"]).size().gt(0)
+    means = {}
+    for hold, grp in per_cust.groupby("hold"):
+        vals = []
+        for cid, row in grp.iterrows():
+            if cid not in res.used_members and not hold:
+                continue
+            vals.append(np.mean([active.get((cid, row["start"] + k), False) for k in (1, 2, 3)]))
+        means[hold] = np.mean(vals)
+    assert res.retention_lift == pytest.approx(means[False] - means[True], abs=1e-12)
+    same = measure_program_lift(log, holdout="holdout", design="auto", n_boot=400, seed=5)
+    assert same.retention_lift_ci == res.retention_lift_ci  # seeded: reproducible
+
+
+def test_did_point_estimate_matches_brute_force():
+    """Matched DiD recomputed with plain pandas loops over members and strata."""
+    log, _ = simulate_program(500, 20, retention_lift=0.1, spend_lift=0.2, self_selection=1.0, seed=3)
+    res = measure_program_lift(log, n_boot=0, spend_bins=2)
+    assert math.isnan(res.retention_lift_ci[0])
+    t = log.assign(period=log["timestamp"].dt.to_period("M").map(lambda p: p.ordinal))
+    first = t["period"].min()
+    last = t["period"].max() - 1  # last month is partial (purchases on days 1-28 only)
+    act = t.groupby(["customer_id", "period"]).size()
+    spend = t.groupby(["customer_id", "period"])["amount"].sum()
+    join = t.dropna(subset=["member_since"]).groupby("customer_id")["member_since"].min().dt.to_period("M")
+    join = join.map(lambda p: p.ordinal)
+    first_buy = t.groupby("customer_id")["period"].min()
+    members = set(t.loc[t["is_member"], "customer_id"])
+    others = sorted(set(t["customer_id"]) - members)
+
+    def unit(cid, J):
+        a = [1.0 if (cid, J + k) in act.index else 0.0 for k in range(-6, 4)]
+        s = [float(spend.get((cid, J + k), 0.0)) for k in range(-6, 4)]
+        m_a, m_s = a[3:6], s[3:6]
+        fr = int(sum(m_a))
+        rec = 4 if fr == 0 else 3 - max(i for i in range(3) if m_a[i])
+        return dict(freq=fr, rec=rec, mspend=sum(m_s), d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
+                    d_s=np.mean(s[7:10]) - np.mean(s[0:3]))
+
+    mem_rows = []
+    for cid in sorted(members):
+        J = join[cid]
+        if J - 6 < first or J + 3 > last or first_buy[cid] >= J - 6:
+            continue
+        mem_rows.append(dict(cid=cid, J=J, **unit(cid, J)))
+    M = pd.DataFrame(mem_rows)
+    med = np.quantile(M.loc[M["freq"] > 0, "mspend"], 0.5)
+    band = lambda r: 0 if r["freq"] == 0 else (1 if r["mspend"] < med else 2)  # noqa: E731
+    M["band"] = M.apply(band, axis=1)
+    comp_rows = []
+    for J in sorted(M["J"].unique()):
+        for cid in others:
+            if first_buy[cid] < J - 6:
+                comp_rows.append(dict(cid=cid, J=J, **unit(cid, J)))
+    C = pd.DataFrame(comp_rows)
+    C["band"] = C.apply(band, axis=1)
+    keys = ["J", "freq", "rec", "band"]
+    cm = C.groupby(keys)[["d_a", "d_s"]].mean()
+    M = M.join(cm.add_suffix("_c"), on=keys).dropna(subset=["d_a_c"])
+    assert set(M["cid"]) == set(res.used_members)
+    assert res.retention_lift == pytest.approx((M["d_a"] - M["d_a_c"]).mean(), abs=1e-12)
+    assert res.spend_lift == pytest.approx((M["d_s"] - M["d_s_c"]).mean(), rel=1e-9)
+    assert res.counts["comparison_customers"] == C.merge(M[keys].drop_duplicates(), on=keys)["cid"].nunique()
+
+
+def test_implied_roi_and_transactions_input():
+    from retainkit.data import load_transactions
+
+    log, _ = simulate_program(1500, 24, retention_lift=0.08, spend_lift=0.1, seed=8)
+    res = measure_program_lift(log, n_boot=200, seed=1, costs=2.0, gross_margin=0.4)
+    assert res.implied_roi == pytest.approx((0.4 * res.spend_lift - 2.0) / 2.0)
+    lo, hi = res.implied_roi_ci
+    assert lo == pytest.approx((0.4 * res.spend_lift_ci[0] - 2.0) / 2.0)
+    assert lo <= res.implied_roi <= hi
+    tx = load_transactions(log, amount="amount", segments=["is_member", "member_since"])
+    via_tx = measure_program_lift(tx, n_boot=200, seed=1, costs=2.0, gross_margin=0.4)
+    assert via_tx.retention_lift == pytest.approx(res.retention_lift, abs=1e-12)
+    assert via_tx.spend_lift == pytest.approx(res.spend_lift, rel=1e-9)
+    assert log.columns.tolist() == ["customer_id", "timestamp", "amount", "is_member", "member_since"]
+    html = res._repr_html_()
+    assert "retention_lift" in html and "self-select" in html
+
+
+def test_measure_errors():
+    log, _ = simulate_program(300, 20, seed=1)
+    with pytest.raises(DataError, match="member_since"):
+        measure_program_lift(log.drop(columns="member_since"))
+    with pytest.raises(ParameterError, match="holdout"):
+        measure_program_lift(log, design="randomized")
+    with pytest.raises(ParameterError, match="post_periods"):
+        measure_program_lift(log, post_periods=0)
+    with pytest.raises(ParameterError, match="gross_margin"):
+        measure_program_lift(log, costs=1.0)
+    with pytest.raises(DataError, match="comparison"):
+        measure_program_lift(log.assign(is_member=True))
+    with pytest.raises(DataError, match="is_member"):
+        measure_program_lift(log.assign(is_member="maybe"))
+    with pytest.raises(DataError, match="periods"):
+        measure_program_lift(log, pre_periods=8, match_periods=8, post_periods=8)
+
+
+# ----------------------------------------------------------------- charts
+def test_cumulative_cash_chart_spec():
+    res = scenario_roi(**WORKED)
+    spec = cumulative_cash_chart(res.table).to_dict()
+    assert len(spec["layer"]) == 4  # zero rule, line, payback point, label
+    data = spec["datasets"]
+    line_values = next(v for v in data.values() if len(v) == 4)
+    assert [round(r["cumulative"], 6) for r in line_values] == [-10000.0, -3736.363636, 3472.727273, 9547.933884]
+    labels = [r["label"] for v in data.values() for r in v if r.get("label")]
+    assert "payback: period 2" in labels
+    assert "period 2" in spec["title"]["subtitle"]
+    never = scenario_roi("points", retention_lift=0.0, spend_lift=0.0)
+    spec2 = cumulative_cash_chart(never).to_dict()
+    assert len(spec2["layer"]) == 2 and "No payback" in spec2["title"]["subtitle"]
+
+
+def test_roi_sensitivity_chart_spec():
+    grid = sensitivity("points", retention_lifts=[0.0, 0.02], breakages=[0.0, 0.5])
+    spec = roi_sensitivity_chart(grid).to_dict()
+    rect = spec["layer"][0]
+    assert rect["mark"]["type"] == "rect"
+    assert rect["encoding"]["color"]["field"] == "roi"
+    assert rect["encoding"]["color"]["scale"]["domainMid"] == 0
+    values = next(iter(spec["datasets"].values()))
+    assert len(values) == 4
+    assert {r["breakage_label"] for r in values} == {"0%", "50%"}
+
+
+def test_lift_chart_spec():
+    log, _ = simulate_program(800, 20, seed=2)
+    res = measure_program_lift(log, n_boot=100, seed=0)
+    spec = lift_chart(res).to_dict()
+    line = spec["layer"][1]
+    assert line["encoding"]["y"]["field"] == "active_share"
+    assert line["encoding"]["color"]["scale"]["domain"] == ["members", "matched comparison"]
+    assert "difference in differences" in spec["title"]["subtitle"]
+    values = [v for v in spec["datasets"].values() if len(v) > 2][0]
+    assert {r["relative_period"] for r in values} == set(range(-6, 4))
+    assert lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"] == \
+        "spend_per_customer"
+    with pytest.raises(ParameterError):
+        lift_chart(res, metric="revenue")
