@@ -7,11 +7,13 @@ every docstring), with parameterized notebooks and offline HTML reports.
 
 from __future__ import annotations
 
-from . import datasets, loyalty, periods
+from . import clv, datasets, economics, loyalty, periods
+from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import DataQualityWarning, DataSummary, Subscriptions, Transactions, load_subscriptions, load_transactions
 from .engine import Activity, reduce
 from .loyalty import measure_program_lift, scenario_roi
+from .economics import retention_profit_impact
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .metrics import crr_from_counts, crr_table, purchase_metrics
 
@@ -19,22 +21,30 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activity",
+    "BetaGeoFitter",
     "ConvergenceError",
     "DataError",
     "DataQualityWarning",
     "DataSummary",
+    "GammaGamma",
     "ParameterError",
     "ReportError",
     "RetainkitError",
+    "ShiftedBetaGeometric",
     "Subscriptions",
     "Transactions",
     "__version__",
     "average_curve",
     "bracket_retention",
+    "clv",
+    "clv_margin_multiple",
     "cohort_table",
     "crr_from_counts",
     "crr_table",
+    "customer_clv",
     "datasets",
+    "economics",
+    "empirical_clv",
     "load_subscriptions",
     "load_transactions",
     "loyalty",
@@ -43,5 +53,7 @@ __all__ = [
     "purchase_metrics",
     "reduce",
     "retention_matrix",
+    "retention_profit_impact",
+    "rfm_summary",
     "scenario_roi",
 ]
