@@ -7,13 +7,15 @@ every docstring), with parameterized notebooks and offline HTML reports.
 
 from __future__ import annotations
 
-from . import clv, datasets, economics, loyalty, periods
+from . import clv, datasets, economics, loyalty, periods, subscriptions, survey
 from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import DataQualityWarning, DataSummary, Subscriptions, Transactions, load_subscriptions, load_transactions
 from .engine import Activity, reduce
 from .loyalty import measure_program_lift, scenario_roi
 from .economics import retention_profit_impact
+from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
+from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .metrics import crr_from_counts, crr_table, purchase_metrics
 
@@ -36,11 +38,13 @@ __all__ = [
     "__version__",
     "average_curve",
     "bracket_retention",
+    "ces",
     "clv",
     "clv_margin_multiple",
     "cohort_table",
     "crr_from_counts",
     "crr_table",
+    "csat",
     "customer_clv",
     "datasets",
     "economics",
@@ -49,11 +53,19 @@ __all__ = [
     "load_transactions",
     "loyalty",
     "measure_program_lift",
+    "mrr_cohort_table",
+    "mrr_movements",
+    "nps",
     "periods",
     "purchase_metrics",
     "reduce",
+    "retention_by_survey_group",
     "retention_matrix",
     "retention_profit_impact",
+    "revenue_retention",
     "rfm_summary",
     "scenario_roi",
+    "subscriptions",
+    "survey",
+    "survey_summary",
 ]

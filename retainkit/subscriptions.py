@@ -251,7 +251,8 @@ def mrr_movements(subs: Subscriptions, freq: str = "M", *, by: str | Iterable[st
     ev = grid.events
     n = grid.n
     if by_cols:
-        seg_table = grid.key_table.loc[:, by_cols].drop_duplicates().reset_index(drop=True)
+        seg_table = (grid.key_table.loc[:, by_cols].drop_duplicates()
+                     .sort_values(by_cols, kind="stable").reset_index(drop=True))
         seg_of_key = grid.key_table.merge(seg_table.reset_index(), on=by_cols, how="left")["index"].to_numpy()
     else:
         seg_table = pd.DataFrame(index=[0])
@@ -296,10 +297,12 @@ def mrr_movements(subs: Subscriptions, freq: str = "M", *, by: str | Iterable[st
         arr = np.zeros(nseg * n, dtype="int64")
         np.add.at(arr, cell, values.astype("int64"))
         dense[name] = arr.reshape(nseg, n)
-    mrr_end = np.cumsum(dense.pop("d_units"), axis=1)
-    mrr_start = np.concatenate([np.zeros((nseg, 1), "int64"), mrr_end[:, :-1]], axis=1)
-    cust_end = np.cumsum(dense.pop("d_customers"), axis=1)
-    cust_start = np.concatenate([np.zeros((nseg, 1), "int64"), cust_end[:, :-1]], axis=1)
+    d_units = dense.pop("d_units")
+    mrr_end = np.cumsum(d_units, axis=1)
+    mrr_start = mrr_end - d_units
+    d_customers = dense.pop("d_customers")
+    cust_end = np.cumsum(d_customers, axis=1)
+    cust_start = cust_end - d_customers
 
     out = pd.DataFrame({c: seg_table[c].repeat(n).to_numpy() for c in by_cols})
     for name, values in _period_columns(np.tile(grid.periods, nseg), freq, grid.tz).items():
