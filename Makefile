@@ -24,7 +24,7 @@ browser: ## install Debian's chromium for the browser tests (needs root / apt-ge
 	bash scripts/install-chromium.sh
 
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
-	$(VENV)/bin/retainkit report --sample --out reports
+	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
 test: $(STAMP) browser ## run the whole test suite (unit, notebooks, report, browser)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)

@@ -5,37 +5,34 @@ object. Colours, formats and sizes come from :mod:`retainkit.charts._theme`,
 so charts look alike; :func:`theme_config` is the Vega-Lite config the
 report embeds (also registered, not enabled, as the Altair theme
 ``"retainkit"``).
+
+* cohorts and CRR (definitions §3, §4): :func:`cohort_heatmap`,
+  :func:`retention_curves`, :func:`cumulative_revenue_curves`,
+  :func:`crr_trend`, :func:`segment_comparison`
+* lifetime value (§5): :func:`clv_curve_chart`, :func:`sbg_survival_chart`,
+  :func:`sbg_backtest_chart`
+* loyalty ROI (§6): :func:`cumulative_cash_chart`, :func:`lift_chart`,
+  :func:`roi_sensitivity_chart`
 """
 
 from __future__ import annotations
 
 from ._theme import theme_config
+from .clv import clv_curve_chart, sbg_backtest_chart, sbg_survival_chart
 from .cohorts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from .loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
 
 __all__ = [
+    "clv_curve_chart",
     "cohort_heatmap",
     "crr_trend",
+    "cumulative_cash_chart",
     "cumulative_revenue_curves",
+    "lift_chart",
     "retention_curves",
+    "roi_sensitivity_chart",
+    "sbg_backtest_chart",
+    "sbg_survival_chart",
     "segment_comparison",
     "theme_config",
 ]
-
-# Charts of CLV and loyalty results live in their own modules (written
-# separately); they are re-exported here when present.
-try:  # pragma: no cover - depends on which modules are installed
-    from . import clv as _clv_charts
-except ImportError:  # pragma: no cover
-    _clv_charts = None
-try:  # pragma: no cover
-    from . import loyalty as _loyalty_charts
-except ImportError:  # pragma: no cover
-    _loyalty_charts = None
-
-for _mod in (_clv_charts, _loyalty_charts):
-    if _mod is not None:
-        for _name in getattr(_mod, "__all__", ()):
-            globals()[_name] = getattr(_mod, _name)
-            __all__.append(_name)
-__all__ = sorted(set(__all__))
-del _mod

@@ -38,7 +38,7 @@ PCT_TOOLTIP = ".1%"
 INT_FORMAT = ",d"
 FONT = "Inter, 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif"
 
-WIDTH = 620
+WIDTH = 740
 HEIGHT = 260
 
 #: Altair refuses inline data over this many rows (MaxRowsError); every

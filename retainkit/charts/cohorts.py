@@ -224,7 +224,7 @@ def _curve_layers(
                 x=x,
                 y=alt.Y(f"{value}:Q", title=y_title, axis=y_axis, scale=y_scale),
                 color=alt.Color("cohort:O", title="Cohort", sort=order,
-                                scale=alt.Scale(scheme=th.COHORT_SCHEME, domain=order),
+                                scale=alt.Scale(scheme={"name": th.COHORT_SCHEME, "extent": [0.35, 1.0]}, domain=order),
                                 legend=alt.Legend(columns=1 if len(order) <= 14 else 2, symbolType="stroke")),
                 detail="cohort:N",
                 tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("age:Q", title="Age"),
@@ -255,6 +255,8 @@ def retention_curves(
     value: str = "retention",
     max_cohorts: int | None = 12,
     start_age: int = 1,
+    min_cohorts: int = 3,
+    max_age: int | None = None,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Retention curves, one line per cohort, with the average curve and its band.
@@ -273,6 +275,13 @@ def retention_curves(
     start_age : int
         First age drawn; default 1, because R(c, 0) = 100 % by definition and
         would squash the interesting part of the curve.
+    min_cohorts : int
+        The average is drawn only at ages observed in at least this many
+        cohorts (needs a ``cohorts`` column; default 3): the tail of an
+        average over one or two cohorts is noise.
+    max_age : int, optional
+        Last age drawn (e.g. the heatmap's span, so both charts cover the
+        same ages); None draws every observed age.
     title : str, optional
 
     Returns
@@ -286,7 +295,7 @@ def retention_curves(
     _require(table, ["cohort", "age", value], "retention_curves")
     _one_segment(table, "cohort", "retention_curves")
     label, lo_col, hi_col, meaning = _COHORT_VALUES[value]
-    t = table[table["age"] >= start_age]
+    t = table[(table["age"] >= start_age) & ((table["age"] <= max_age) if max_age is not None else True)]
     if "partial" in t.columns:
         t = t[~t["partial"].astype(bool)]
     order, note = _latest(_cohort_order(t), max_cohorts) if len(t) else ([], "")
@@ -297,7 +306,9 @@ def retention_curves(
         _require(average, ["age", value], "retention_curves(average=...)")
         _one_segment(average, "age", "retention_curves(average=...)")
         keep = ["age", value] + [c for c in ("cohorts", lo_col, hi_col) if c and c in average.columns]
-        avg = average.loc[average["age"] >= start_age, keep].copy()
+        avg = average.loc[(average["age"] >= start_age) & ((average["age"] <= max_age) if max_age is not None else True), keep].copy()
+        if "cohorts" in avg.columns:
+            avg = avg[avg["cohorts"] >= min_cohorts]
         if lo_col and lo_col in avg.columns:
             avg["interval"] = th.interval_text(avg[lo_col], avg[hi_col])
         avg = avg.dropna(subset=[value])
@@ -307,7 +318,14 @@ def retention_curves(
     scale = alt.Scale(domain=[0, _nice_upper(top)], nice=False) if value != "revenue_retention" else alt.Scale(zero=True)
     layers = _curve_layers(d, order, value, avg, lo_col, hi_col, alt.Axis(format=th.PCT_AXIS), label,
                            th.freq_unit(table), th.PCT_TOOLTIP, scale)
-    sub_avg = "bold: size-weighted average of all cohorts with its 95% interval" if average is not None else ""
+    sub_avg = ""
+    if average is not None:
+        sub_avg = ("bold: size-weighted average of all cohorts with its 95% interval" if lo_col else
+                   "bold: all cohorts pooled (sum at that age / sum at age 0)")
+        if "cohorts" in average.columns:
+            sub_avg += f", at ages seen in {min_cohorts}+ cohorts"
+        if max_age is not None and len(average) and int(average["age"].max()) > max_age:
+            sub_avg += f" (ages up to {max_age})"
     return alt.layer(*layers).properties(
         width=th.WIDTH, height=th.HEIGHT,
         title=_title(title or f"{label} curves by cohort", meaning, sub_avg, note),
@@ -320,6 +338,7 @@ def cumulative_revenue_curves(
     *,
     currency: str = "",
     max_cohorts: int | None = 12,
+    min_cohorts: int = 3,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Cumulative revenue per customer by age, per cohort and on average (definitions §3).
@@ -337,6 +356,8 @@ def cumulative_revenue_curves(
     currency : str
         Shown in the axis title (e.g. "EUR").
     max_cohorts : int or None
+    min_cohorts : int
+        The average is drawn only at ages seen in at least this many cohorts.
     title : str, optional
 
     Returns
@@ -353,13 +374,15 @@ def cumulative_revenue_curves(
     avg = None
     if average is not None and value in average.columns:
         avg = average.loc[:, [c for c in ("age", value, "cohorts") if c in average.columns]].dropna(subset=[value])
+        if "cohorts" in avg.columns:
+            avg = avg[avg["cohorts"] >= min_cohorts]
     y_title = f"Revenue per customer{f' ({currency})' if currency else ''}"
     layers = _curve_layers(d, order, value, avg, None, None, alt.Axis(format=",.0f"), y_title,
                            th.freq_unit(table), ",.2f", alt.Scale(zero=True))
     return alt.layer(*layers).properties(
         width=th.WIDTH, height=th.HEIGHT,
         title=_title(title or "Cumulative revenue per customer", "revenue to date / cohort size, refunds included (definitions §3)",
-                     "bold: all cohorts pooled" if avg is not None else "", note),
+                     f"bold: all cohorts pooled, at ages seen in {min_cohorts}+ cohorts" if avg is not None else "", note),
     )
 
 
@@ -450,7 +473,7 @@ def crr_trend(crr: pd.DataFrame, *, max_periods: int | None = 60, title: str | N
         tooltip=[alt.Tooltip("period:N", title="Period"), alt.Tooltip("measure:N", title="Measure"),
                  alt.Tooltip("customers:Q", title="Customers", format=th.INT_FORMAT)],
     ).properties(width=th.WIDTH, height=170, title=_title("Customers at the period boundaries", "S: start, E: end, N: new in the period, reactivated: back after a gap"))
-    return alt.vconcat(top, counts, spacing=18)
+    return alt.vconcat(top, counts, spacing=18).resolve_legend(color="independent")
 
 
 # --------------------------------------------------------------------------- segments
@@ -461,6 +484,7 @@ def segment_comparison(
     value: str = "retention",
     max_segments: int = 10,
     start_age: int = 1,
+    min_cohorts: int = 3,
     title: str | None = None,
 ) -> alt.LayerChart:
     """Average retention curve per segment with 95 % bands (definitions §3).
@@ -479,6 +503,8 @@ def segment_comparison(
         the subtitle. Keeps legends and colours readable.
     start_age : int
         First age drawn (default 1; age 0 is 100 %).
+    min_cohorts : int
+        Ages seen in fewer cohorts of a segment are not drawn (default 3).
     title : str, optional
 
     Returns
@@ -505,6 +531,8 @@ def segment_comparison(
         note = f"showing the {max_segments} largest of {len(names)} segments"
         names = names[:max_segments]
     a = a[a[segment].isin(names) & (a["age"] >= start_age)].dropna(subset=[value])
+    if "cohorts" in a.columns:
+        a = a[a["cohorts"] >= min_cohorts]
     lo, hi = ("retention_lo", "retention_hi") if value == "retention" else (None, None)
     keep = [segment, "age", value] + [c for c in (lo, hi, "size", "cohorts") if c and c in a.columns]
     a = a.loc[:, keep].rename(columns={segment: "segment"})
@@ -521,7 +549,7 @@ def segment_comparison(
     if lo and lo in a.columns:
         layers.append(base.mark_area(opacity=0.14).encode(
             x=x, y=alt.Y(f"{lo}:Q", title="Retention", axis=yaxis, scale=yscale), y2=f"{hi}:Q",
-            color=alt.Color("segment:N", scale=colors, legend=None)))
+            fill=alt.Fill("segment:N", scale=colors, legend=None)))
     tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title="Age"),
            alt.Tooltip(f"{value}:Q", title="Retention" if value == "retention" else value, format=th.PCT_TOOLTIP)]
     if "interval" in a.columns:
@@ -533,7 +561,8 @@ def segment_comparison(
         color=alt.Color("segment:N", title=segment, scale=colors, sort=names), tooltip=tip))
     return alt.layer(*layers).properties(
         width=th.WIDTH, height=th.HEIGHT,
-        title=_title(title or f"Average retention by {segment}", "size-weighted average curve per segment, 95% bands (definitions §3)", note),
+        title=_title(title or f"Average retention by {segment}",
+                     f"size-weighted average curve per segment, 95% bands, ages seen in {min_cohorts}+ cohorts (definitions §3)", note),
     )
 
 

@@ -1,0 +1,309 @@
+"""One parameter schema for the retention report: notebook, runner and CLI.
+
+The report notebook's ``parameters`` cell, :func:`retainkit.run_report` and
+``retainkit report`` all use :data:`SCHEMA`. Parameters are validated here,
+*before* any kernel starts: types, allowed values, the data file, and that the
+mapped columns exist in it (only the header is read). A bad parameter raises
+:class:`~retainkit.exceptions.ParameterError` whose message starts with
+``parameter '<name>':`` and says how to fix it.
+
+The definitions each parameter feeds are those of ``retention-definitions.md``
+(§1 inputs, §2 periods, §4 CRR window, §5 CLV).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .exceptions import DataError, ParameterError
+
+#: value of ``data`` that means the bundled sample (``retainkit.datasets.sample_path()``)
+SAMPLE = "sample"
+CHART_MODES = ("interactive", "svg")
+SUMMARY_FILE = "report-summary.json"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One report parameter: name, Python type, default and help text."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+#: The report parameters, in the order of the notebook's parameters cell.
+SCHEMA: tuple[Param, ...] = (
+    Param("data", str, SAMPLE, "transaction log: CSV or Parquet path; 'sample' for the bundled sample"),
+    Param("customer_id", str, "customer_id", "column with the customer id"),
+    Param("timestamp", str, "timestamp", "column with the order date/time"),
+    Param("amount", str, "amount", "column with the order amount (revenue); '' if there is none"),
+    Param("order_id", str, "", "column with the order id (repeated ids are dropped); '' if none"),
+    Param("segment", str, "", "column to compare segments by (e.g. channel); '' for none"),
+    Param("date_format", str, "", "strftime format of the timestamps if not ISO, e.g. %d/%m/%Y"),
+    Param("tz", str, "UTC", "report time zone (IANA name)"),
+    Param("freq", str, "M", "period granularity: D, W, M, Q or Y", ("D", "W", "M", "Q", "Y")),
+    Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day); '' for the latest transaction"),
+    Param("window", str, "90D", "CRR activity window in days or weeks, e.g. 90D or 13W"),
+    Param("currency", str, "USD", "currency code shown with revenue figures"),
+    Param("title", str, "Customer retention report", "report title"),
+    Param("margin", float, 0.3, "gross margin as a share of revenue (CLV estimate)"),
+    Param("discount_rate", float, 0.1, "yearly discount rate (CLV estimate)"),
+    Param("max_cohorts", int, 24, "most recent cohorts shown in the heatmap and curves"),
+    Param("previous_report", str, "", "folder of an earlier report to compare with; '' for none"),
+    Param("generated_at", str, "", "'generated at' stamp printed in the report ('' prints none)"),
+    Param("charts", str, "interactive", "interactive (inline Vega, tooltips) or svg (static)", CHART_MODES),
+    Param("summary_path", str, "", "where to write the headline figures as JSON (set by the runner)"),
+)
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)
+_BY_NAME = {p.name: p for p in SCHEMA}
+#: parameters that name a column of the data (role -> parameter)
+COLUMN_PARAMS = ("customer_id", "timestamp", "amount", "order_id", "segment")
+#: parameters set by the runner, not shown in the report's parameter list
+INTERNAL_PARAMS = ("summary_path",)
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """Validated report parameters (see :data:`SCHEMA` for meanings).
+
+    Build with :func:`validate_params`; ``to_dict()`` gives the plain mapping
+    papermill injects.
+    """
+
+    data: str = SAMPLE
+    customer_id: str = "customer_id"
+    timestamp: str = "timestamp"
+    amount: str = "amount"
+    order_id: str = ""
+    segment: str = ""
+    date_format: str = ""
+    tz: str = "UTC"
+    freq: str = "M"
+    as_of: str = ""
+    window: str = "90D"
+    currency: str = "USD"
+    title: str = "Customer retention report"
+    margin: float = 0.3
+    discount_rate: float = 0.1
+    max_cohorts: int = 24
+    previous_report: str = ""
+    generated_at: str = ""
+    charts: str = "interactive"
+    summary_path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``{name: value}`` in schema order."""
+        return {p.name: getattr(self, p.name) for p in SCHEMA}
+
+    def replace(self, **changes: Any) -> "ReportParams":
+        """A validated copy with some parameters changed."""
+        return validate_params({**self.to_dict(), **changes}, check_data=False)
+
+    @property
+    def data_path(self) -> Path:
+        """The data file (the bundled sample for ``data='sample'``)."""
+        if self.data == SAMPLE:
+            from .datasets import sample_path
+
+            return Path(sample_path())
+        return Path(self.data).expanduser()
+
+    @property
+    def as_of_label(self) -> str:
+        """Folder name of the report: ``YYYY-MM-DD`` ('' when as_of is not given)."""
+        return as_of_label(self.as_of, self.tz) if self.as_of else ""
+
+
+def _fail(name: str, message: str) -> ParameterError:
+    err = ParameterError(f"parameter {name!r}: {message}")
+    err.parameter = name  # type: ignore[attr-defined]
+    return err
+
+
+def _coerce(p: Param, value: Any) -> Any:
+    if value is None:
+        if p.type is str:
+            return ""
+        raise _fail(p.name, f"needs a {p.type.__name__}, got None.")
+    if p.type is str:
+        if isinstance(value, (str, Path)):
+            return str(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and p.name in ("window",):
+            return f"{int(value)}D"
+        if hasattr(value, "isoformat") and p.name in ("as_of", "generated_at"):
+            return value.isoformat()
+        raise _fail(p.name, f"must be a string, got {type(value).__name__} {value!r}.")
+    if isinstance(value, bool):
+        raise _fail(p.name, f"must be a {p.type.__name__}, got a bool {value!r}.")
+    try:
+        if p.type is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(str(value).strip()) if isinstance(value, str) else int(value)
+        return float(value)
+    except (TypeError, ValueError):
+        raise _fail(p.name, f"{value!r} is not a{'n' if p.type is int else ''} {'integer' if p.type is int else 'number'}.") from None
+
+
+def as_of_label(as_of: str, tz: str = "UTC") -> str:
+    """Folder label of an ``as_of`` value: the local date, plus ``THHMM`` if not a whole day."""
+    from .periods import end_of_day, parse_as_of
+
+    ts = parse_as_of(as_of, tz).tz_convert(tz)
+    return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
+
+
+def _columns_of(path: Path) -> list[str]:
+    from .data import _file_columns, _file_kind
+
+    try:
+        return _file_columns(path, _file_kind(path))
+    except DataError as exc:
+        raise _fail("data", str(exc)) from None
+
+
+def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, check_data: bool = True, **overrides: Any) -> ReportParams:
+    """Check and normalise report parameters before anything runs.
+
+    Parameters
+    ----------
+    params : mapping or ReportParams, optional
+        Parameter values by name; missing ones take their defaults
+        (:data:`SCHEMA`). Strings are converted to the parameter's type, as
+        they come from the command line.
+    check_data : bool
+        Also check that the data file exists and every mapped column is in it
+        (only the header is read). Default True.
+    **overrides
+        Parameters given as keywords win over ``params``.
+
+    Returns
+    -------
+    ReportParams
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name, a wrong type, a value outside the allowed set
+        (``freq``, ``charts``), an unparseable ``as_of``/``tz``/``window``, a
+        missing file, or a mapped column that is not in the data. The message
+        starts with ``parameter '<name>':``.
+    """
+    from .engine import parse_window
+    from .periods import check_freq, check_tz, parse_as_of
+
+    raw: dict[str, Any] = {}
+    if isinstance(params, ReportParams):
+        raw.update(params.to_dict())
+    elif params is not None:
+        if not isinstance(params, Mapping):
+            raise ParameterError(f"params must be a mapping of parameter names to values, not {type(params).__name__}.")
+        raw.update(params)
+    raw.update(overrides)
+    unknown = [k for k in raw if k not in _BY_NAME]
+    if unknown:
+        name = str(unknown[0])
+        close = difflib.get_close_matches(name, PARAMETER_NAMES, n=2, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        raise _fail(name, f"unknown parameter.{hint} Known parameters: {', '.join(PARAMETER_NAMES)}.")
+    values = {p.name: _coerce(p, raw[p.name]) if p.name in raw else p.default for p in SCHEMA}
+
+    for name in ("data", "customer_id", "timestamp", "tz", "freq", "window", "title", "charts"):
+        if not str(values[name]).strip():
+            raise _fail(name, "must not be empty.")
+    try:
+        values["tz"] = check_tz(values["tz"].strip())
+    except ParameterError as exc:
+        raise _fail("tz", str(exc)) from None
+    try:
+        values["freq"] = check_freq(values["freq"])
+    except ParameterError as exc:
+        raise _fail("freq", str(exc)) from None
+    try:
+        days = parse_window(values["window"])
+        values["window"] = f"{days}D"
+    except ParameterError as exc:
+        raise _fail("window", str(exc)) from None
+    values["as_of"] = values["as_of"].strip()
+    if values["as_of"]:
+        try:
+            parse_as_of(values["as_of"], values["tz"])
+        except ParameterError as exc:
+            raise _fail("as_of", str(exc)) from None
+    charts = values["charts"].strip().lower()
+    if charts not in CHART_MODES:
+        raise _fail("charts", f"{values['charts']!r} is not one of {', '.join(map(repr, CHART_MODES))}.")
+    values["charts"] = charts
+    if not 0 < values["margin"] <= 1:
+        raise _fail("margin", f"{values['margin']!r} must be a share of revenue in (0, 1], e.g. 0.3 for 30 %.")
+    if not 0 <= values["discount_rate"] < 1:
+        raise _fail("discount_rate", f"{values['discount_rate']!r} must be a yearly rate in [0, 1), e.g. 0.1 for 10 %.")
+    if values["max_cohorts"] < 1:
+        raise _fail("max_cohorts", f"{values['max_cohorts']!r} must be at least 1.")
+    if not values["currency"].strip():
+        values["currency"] = ""
+    prev = values["previous_report"].strip()
+    values["previous_report"] = prev
+    if prev and prev != "auto":
+        ppath = Path(prev).expanduser()
+        summary = ppath / SUMMARY_FILE if ppath.is_dir() else ppath
+        if not summary.is_file():
+            raise _fail("previous_report", f"{prev!r} is not a report folder (no {SUMMARY_FILE} in it). "
+                        "Pass the folder of an earlier report, e.g. reports/2024-05-31, or '' for none.")
+
+    out = ReportParams(**values)
+    if check_data:
+        _check_data(out)
+    return out
+
+
+def _check_data(p: ReportParams) -> None:
+    path = p.data_path
+    if not path.exists():
+        raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
+    available = _columns_of(path)
+    for name in COLUMN_PARAMS:
+        col = getattr(p, name)
+        if not col:
+            if name in ("customer_id", "timestamp"):
+                raise _fail(name, "must name a column.")
+            continue
+        if col not in available:
+            from .data import _suggest
+
+            shown = ", ".join(f"'{c}'" for c in available[:20]) + (" ..." if len(available) > 20 else "")
+            none = "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
+            raise _fail(name, f"column {col!r} is not in {path.name}.{_suggest(col, available)} "
+                        f"Available columns: {shown}. Pass the right column name{none}.")
+
+
+def parameters_cell_source() -> str:
+    """The notebook's parameters cell, generated from :data:`SCHEMA` (``name: type = default  # help``)."""
+    lines = []
+    for p in SCHEMA:
+        lines.append(f"{p.name}: {p.type.__name__} = {p.default!r}  # {p.help}")
+    return "\n".join(lines) + "\n"
+
+
+def from_namespace(namespace: Mapping[str, Any], *, check_data: bool = True) -> ReportParams:
+    """Validate the parameter variables of a notebook namespace (``globals()``)."""
+    return validate_params({n: namespace[n] for n in PARAMETER_NAMES if n in namespace}, check_data=check_data)
+
+
+def describe() -> list[dict[str, Any]]:
+    """The schema as records (name, type, default, help, choices) for docs and ``--help``."""
+    return [{**dataclasses.asdict(p), "type": p.type.__name__} for p in SCHEMA]
+
+
+__all__ = [
+    "CHART_MODES", "PARAMETER_NAMES", "SAMPLE", "SCHEMA", "SUMMARY_FILE", "Param", "ReportParams",
+    "as_of_label", "describe", "from_namespace", "parameters_cell_source", "validate_params",
+]

@@ -1,0 +1,258 @@
+"""retainkit.charts: assert the Vega-Lite spec (marks, encodings, data), not pixels.
+
+Tables are hand-made following the documented contract of cohort_table /
+average_curve / crr_table, so these tests do not depend on the engine.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import retainkit.charts as rkc
+from retainkit.exceptions import ParameterError
+
+
+def cohort_frame(n_cohorts: int = 4, freq: str = "M", segments: dict | None = None) -> pd.DataFrame:
+    """A triangle: cohort i observed at ages 0 .. n_cohorts - 1 - i."""
+    rows = []
+    starts = pd.period_range("2024-01", periods=n_cohorts, freq="M" if freq == "M" else "W")
+    for i, start in enumerate(starts):
+        size = 100 + 10 * i
+        for age in range(n_cohorts - i):
+            active = size if age == 0 else int(size * 0.5 / age)
+            rows.append({
+                **(segments or {}),
+                "cohort": str(start), "cohort_start": start.start_time, "age": age, "size": size, "active": active,
+                "retention": active / size, "retention_lo": active / size - 0.05, "retention_hi": min(1, active / size + 0.05),
+                "active_on_or_after": active, "retention_on_or_after": active / size, "partial": False,
+                "revenue": 10.0 * active, "revenue_retention": active / size,
+                "cum_revenue_per_customer": 10.0 * (age + 1),
+            })
+    t = pd.DataFrame(rows)
+    t.attrs.update(freq=freq)
+    return t
+
+
+def average_frame(table: pd.DataFrame) -> pd.DataFrame:
+    g = table.groupby("age").agg(cohorts=("cohort", "nunique"), size=("size", "sum"), active=("active", "sum")).reset_index()
+    g["retention"] = g["active"] / g["size"]
+    g["retention_lo"] = g["retention"] - 0.02
+    g["retention_hi"] = g["retention"] + 0.02
+    g["cum_revenue_per_customer"] = 10.0 * (g["age"] + 1)
+    g.attrs.update(table.attrs)
+    return g
+
+
+def crr_frame(n: int = 8) -> pd.DataFrame:
+    periods = pd.period_range("2024-01", periods=n, freq="M")
+    start = np.arange(100, 100 + 10 * n, 10)
+    retained = (start * 0.8).astype(int)
+    t = pd.DataFrame({
+        "period": [str(p) for p in periods], "period_start": [p.start_time for p in periods],
+        "start_customers": start, "end_customers": start + 10, "new": np.full(n, 25), "retained": retained,
+        "lost": start - retained, "reactivated": np.full(n, 3), "crr": retained / start,
+        "crr_lo": retained / start - 0.05, "crr_hi": retained / start + 0.05, "crr_counts": (start + 10 - 25) / start,
+        "churn_rate": 1 - retained / start, "window_covered": [False] * 2 + [True] * (n - 2),
+    })
+    t.attrs.update(freq="M", window="90D")
+    return t
+
+
+def layer_marks(spec: dict) -> list[str]:
+    out = []
+    for layer in spec["layer"]:
+        mark = layer["mark"]
+        out.append(mark if isinstance(mark, str) else mark["type"])
+    return out
+
+
+def data_of(spec: dict, layer: dict | None = None) -> list[dict]:
+    node = layer if layer is not None else spec
+    name = node.get("data", spec.get("data", {})).get("name")
+    return spec["datasets"][name]
+
+
+# ---------------------------------------------------------------- heatmap
+def test_heatmap_marks_encodings_and_data():
+    t = cohort_frame(4)
+    spec = rkc.cohort_heatmap(t).to_dict()
+    assert layer_marks(spec) == ["rect", "text"]
+    rect = spec["layer"][0]["encoding"]
+    assert rect["x"]["field"] == "age" and rect["x"]["type"] == "ordinal"
+    assert rect["y"]["field"] == "cohort_label"
+    assert rect["color"]["field"] == "rate" and rect["color"]["legend"]["format"] == ".0%"
+    assert rect["color"]["scale"]["clamp"] is True
+    assert [tt["field"] for tt in rect["tooltip"]] == ["cohort", "age", "size", "active", "rate", "interval"]
+    rows = data_of(spec)
+    assert len(rows) == len(t) == 10  # only observed cells: 4 + 3 + 2 + 1
+    assert {r["cohort"] for r in rows} == set(t["cohort"])
+    # y order: oldest cohort first, labels carry the size
+    assert rect["y"]["sort"][0] == "2024-01  (n=100)"
+    first = next(r for r in rows if r["cohort"] == "2024-02" and r["age"] == 1)
+    assert first["rate"] == pytest.approx(t.query("cohort == '2024-02' and age == 1")["retention"].iloc[0])
+    assert first["interval"].count("%") == 2
+
+
+def test_heatmap_colour_scale_spans_ages_after_zero():
+    t = cohort_frame(4)
+    spec = rkc.cohort_heatmap(t).to_dict()
+    upper = spec["layer"][0]["encoding"]["color"]["scale"]["domain"][1]
+    assert upper == pytest.approx(0.5)  # max retention at ages >= 1 is 0.5; age 0 (100 %) is clamped
+
+
+def test_heatmap_other_values_and_bad_value():
+    t = cohort_frame(3)
+    spec = rkc.cohort_heatmap(t, value="retention_on_or_after", labels=False).to_dict()
+    assert layer_marks(spec) == ["rect"]
+    assert "interval" not in [tt["field"] for tt in spec["layer"][0]["encoding"]["tooltip"]]
+    with pytest.raises(ParameterError, match="value='revenue'"):
+        rkc.cohort_heatmap(t, value="revenue")
+
+
+def test_heatmap_many_cohorts_stays_under_the_row_limit():
+    t = cohort_frame(160, freq="W")  # 12,880 observed cells: over Altair's 5,000
+    assert len(t) > 5000
+    chart = rkc.cohort_heatmap(t, max_cohorts=36)
+    spec = chart.to_dict()  # would raise MaxRowsError if the limit were hit
+    rows = data_of(spec)
+    assert len({r["cohort"] for r in rows}) == 36
+    assert len(rows) == 36 * 37 // 2
+    assert "showing the latest 36 of 160 cohorts" in spec["title"]["subtitle"]
+    assert layer_marks(spec) == ["rect"]  # too many ages for cell labels
+    assert t.attrs["freq"] == "W" and "weeks" in spec["layer"][0]["encoding"]["x"]["title"]
+
+
+def test_heatmap_drops_partial_cells_and_refuses_several_segments():
+    t = cohort_frame(3)
+    t.loc[t.index[-1], "partial"] = True
+    assert len(data_of(rkc.cohort_heatmap(t).to_dict())) == len(t) - 1
+    both = pd.concat([cohort_frame(3, segments={"channel": "web"}), cohort_frame(3, segments={"channel": "shop"})])
+    with pytest.raises(ParameterError, match="segment"):
+        rkc.cohort_heatmap(both)
+    one = cohort_frame(3, segments={"channel": "web"})
+    assert len(data_of(rkc.cohort_heatmap(one).to_dict())) == len(one)
+
+
+def test_heatmap_rejects_tables_without_the_columns():
+    with pytest.raises(ParameterError, match="no column"):
+        rkc.cohort_heatmap(pd.DataFrame({"cohort": ["a"], "age": [0]}))
+
+
+# ---------------------------------------------------------------- curves
+def test_retention_curves_layers_and_average():
+    t = cohort_frame(6)
+    avg = average_frame(t)
+    spec = rkc.retention_curves(t, avg).to_dict()
+    assert layer_marks(spec) == ["line", "area", "line"]
+    cohort_layer, band, mean = spec["layer"]
+    assert cohort_layer["encoding"]["color"]["field"] == "cohort"
+    assert cohort_layer["encoding"]["y"]["axis"]["format"] == ".0%"
+    assert band["encoding"]["y"]["field"] == "retention_lo" and band["encoding"]["y2"]["field"] == "retention_hi"
+    assert mean["encoding"]["y"]["field"] == "retention"
+    rows = data_of(spec, cohort_layer)
+    assert min(r["age"] for r in rows) == 1  # age 0 (100 %) left out by default
+    # the average is drawn only where at least 3 cohorts are observed (ages 1..3 of 6 cohorts)
+    assert sorted(r["age"] for r in data_of(spec, mean)) == [1, 2, 3]
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"][0] == 0
+
+
+def test_retention_curves_limit_cohorts_and_without_average():
+    t = cohort_frame(20)
+    spec = rkc.retention_curves(t, max_cohorts=5, start_age=0).to_dict()
+    assert layer_marks(spec) == ["line"]
+    rows = data_of(spec)
+    assert sorted({r["cohort"] for r in rows}) == sorted(t["cohort"].unique())[-5:]
+    assert min(r["age"] for r in rows) == 0
+
+
+def test_revenue_retention_curves_use_pooled_average_without_band():
+    t = cohort_frame(5)
+    pooled = pd.DataFrame({"age": [0, 1, 2], "cohorts": [5, 4, 3], "revenue_retention": [1.0, 0.5, 0.25]})
+    spec = rkc.retention_curves(t, pooled, value="revenue_retention").to_dict()
+    assert layer_marks(spec) == ["line", "line"]
+    assert "pooled" in " ".join(spec["title"]["subtitle"])
+
+
+def test_cumulative_revenue_curves():
+    t = cohort_frame(5)
+    spec = rkc.cumulative_revenue_curves(t, average_frame(t), currency="EUR").to_dict()
+    assert layer_marks(spec) == ["line", "line"]
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "Revenue per customer (EUR)"
+    assert spec["layer"][0]["encoding"]["y"]["field"] == "cum_revenue_per_customer"
+
+
+# ---------------------------------------------------------------- CRR
+def test_crr_trend_spec():
+    c = crr_frame(8)
+    spec = rkc.crr_trend(c).to_dict()
+    top, bottom = spec["vconcat"]
+    assert layer_marks(top) == ["area", "line"]
+    band, line = top["layer"]
+    assert line["encoding"]["y"]["field"] == "crr" and line["encoding"]["y"]["axis"]["format"] == ".0%"
+    assert band["encoding"]["y2"]["field"] == "crr_hi"
+    assert "90D" in top["title"]["text"]
+    rows = spec["datasets"][top["data"]["name"]] if "data" in top else data_of(spec, band)
+    assert [r["period"] for r in rows] == list(c["period"][2:])  # uncovered windows hidden
+    counts = spec["datasets"][bottom["data"]["name"]]
+    assert sorted({r["measure"] for r in counts}) == sorted(["Start (S)", "End (E)", "New (N)", "Reactivated"])
+    assert bottom["encoding"]["color"]["scale"]["domain"] == ["Start (S)", "End (E)", "New (N)", "Reactivated"]
+    s_row = next(r for r in counts if r["measure"] == "Start (S)" and r["period"] == c["period"].iloc[-1])
+    assert s_row["customers"] == c["start_customers"].iloc[-1]
+
+
+def test_crr_trend_limits_periods():
+    spec = rkc.crr_trend(crr_frame(30), max_periods=12).to_dict()
+    top = spec["vconcat"][0]
+    rows = spec["datasets"][top["layer"][0]["data"]["name"]] if "data" in top["layer"][0] else spec["datasets"][top["data"]["name"]]
+    assert len(rows) == 12
+
+
+# ---------------------------------------------------------------- segments
+def test_segment_comparison_orders_by_size_and_limits():
+    parts = []
+    for i, name in enumerate(["small", "big", "<b>mid</b>"]):
+        a = average_frame(cohort_frame(5))
+        a["size"] = a["size"] * (1, 10, 5)[i]
+        a.insert(0, "channel", name)
+        parts.append(a)
+    avg = pd.concat(parts, ignore_index=True)
+    avg.attrs["freq"] = "M"
+    spec = rkc.segment_comparison(avg).to_dict()
+    assert layer_marks(spec) == ["area", "line"]
+    line = spec["layer"][1]["encoding"]
+    assert line["color"]["scale"]["domain"] == ["big", "<b>mid</b>", "small"]
+    assert line["color"]["title"] == "channel"
+    assert spec["layer"][0]["encoding"]["fill"]["legend"] is None
+    spec2 = rkc.segment_comparison(avg, "channel", max_segments=2).to_dict()
+    assert spec2["layer"][1]["encoding"]["color"]["scale"]["domain"] == ["big", "<b>mid</b>"]
+    assert "2 largest of 3" in " ".join(spec2["title"]["subtitle"])
+    with pytest.raises(ParameterError):
+        rkc.segment_comparison(average_frame(cohort_frame(3)))
+
+
+def test_theme_is_registered_not_enabled():
+    assert "retainkit" in alt.theme.names()
+    assert alt.theme.active != "retainkit"
+    cfg = rkc.theme_config()
+    assert cfg["axis"]["labelFontSize"] > 0
+    cfg["axis"]["labelFontSize"] = 99
+    assert rkc.theme_config()["axis"]["labelFontSize"] != 99  # a copy each time
+
+
+def test_charts_do_not_mutate_inputs():
+    t = cohort_frame(5)
+    before = t.copy()
+    rkc.cohort_heatmap(t)
+    rkc.retention_curves(t, average_frame(t))
+    pd.testing.assert_frame_equal(t, before)
+
+
+def test_retention_curves_max_age_cuts_cohorts_and_average():
+    t = cohort_frame(10)
+    spec = rkc.retention_curves(t, average_frame(t), max_age=4, min_cohorts=1).to_dict()
+    ages = [r["age"] for layer in spec["layer"] for r in data_of(spec, layer)]
+    assert max(ages) == 4 and min(ages) == 1
+    assert "ages up to 4" in " ".join(spec["title"]["subtitle"])

@@ -1,0 +1,413 @@
+"""retainkit.report: numbers, page HTML, export, and the papermill runner end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import retainkit.charts as rkc
+from retainkit.cohorts import average_curve, cohort_table
+from retainkit.data import load_transactions
+from retainkit.datasets import sample_path
+from retainkit.exceptions import ParameterError, ReportError
+from retainkit.metrics import crr_table, purchase_metrics
+from retainkit.params import validate_params
+from retainkit import report as rr
+
+SAMPLE_PARAMS = {"data": "sample", "segment": "channel", "order_id": "order_id"}
+
+
+# =========================================================================== numbers
+def test_diff_interval_reproduces_newcombe_1998_example():
+    # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, example (a):
+    # 56/70 - 48/80, method 10 (score, no continuity correction): 0.0524 to 0.3339.
+    d, lo, hi = rr.diff_interval(56, 70, 48, 80)
+    assert d == pytest.approx(0.2)
+    assert lo == pytest.approx(0.0524, abs=5e-5)
+    assert hi == pytest.approx(0.3339, abs=5e-5)
+    # example (b): 9/10 - 3/10 -> 0.1705 to 0.8090
+    d, lo, hi = rr.diff_interval(9, 10, 3, 10)
+    assert (lo, hi) == (pytest.approx(0.1705, abs=5e-5), pytest.approx(0.8090, abs=5e-5))
+    assert all(math.isnan(v) for v in rr.diff_interval(1, 0, 1, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.integers(1, 400), st.data())
+def test_diff_interval_contains_the_difference_and_is_antisymmetric(n1, n2, data):
+    k1 = data.draw(st.integers(0, n1))
+    k2 = data.draw(st.integers(0, n2))
+    d, lo, hi = rr.diff_interval(k1, n1, k2, n2)
+    assert lo - 1e-12 <= d <= hi + 1e-12 and -1 <= lo and hi <= 1
+    d2, lo2, hi2 = rr.diff_interval(k2, n2, k1, n1)
+    assert (d2, lo2, hi2) == (pytest.approx(-d), pytest.approx(-hi), pytest.approx(-lo))
+
+
+def test_pooled_revenue_retention_matches_a_loop():
+    rows = []
+    rev = {("a", 0): 100.0, ("a", 1): 40.0, ("a", 2): 10.0, ("b", 0): 50.0, ("b", 1): 30.0, ("c", 0): 20.0}
+    for (c, k), v in rev.items():
+        rows.append({"cohort": c, "age": k, "revenue": v, "partial": False})
+    rows.append({"cohort": "c", "age": 1, "revenue": 999.0, "partial": True})  # partial: left out
+    t = pd.DataFrame(rows)
+    got = rr.pooled_revenue_retention(t).set_index("age")["revenue_retention"]
+    for k in (0, 1, 2):
+        cohorts = {c for (c, a) in rev if a == k}
+        expect = sum(rev[(c, k)] for c in cohorts) / sum(rev[(c, 0)] for c in cohorts)
+        assert got[k] == pytest.approx(expect)
+
+
+@pytest.mark.parametrize("m, r, d", [(10.0, 0.8, 0.01), (3.0, 0.5, 0.0), (25.0, 0.95, 0.02)])
+def test_clv_estimate_equals_a_discounted_sum(m, r, d):
+    # margin m at the end of each period survived: sum_{t>=1} m r^t / (1+d)^t
+    brute = sum(m * r**t / (1 + d) ** t for t in range(1, 5000))
+    assert rr.clv_estimate(m, r, d) == pytest.approx(brute, rel=1e-9)
+    assert math.isnan(rr.clv_estimate(m, float("nan"), d))
+
+
+def test_discount_per_period_compounds_to_the_yearly_rate():
+    assert (1 + rr.discount_per_period(0.1, "M")) ** 12 == pytest.approx(1.1)
+    assert rr.discount_per_period(0.1, "Y") == pytest.approx(0.1)
+
+
+def test_money_format():
+    assert rr.money(1234.5, "USD") == "$1,234.50"
+    assert rr.money(-3, "EUR", 0) == "-€3"
+    assert rr.money(2, "SEK") == "SEK 2.00"
+    assert rr.money(float("nan"), "USD") == "–"
+
+
+# =========================================================================== HTML pieces
+def test_script_json_cannot_close_the_script_element():
+    text = rr.script_json({"v": "</script><script>alert(1)</script><!-- & \u2028"})
+    assert "</" not in text and "<!--" not in text and "<" not in text and "&" not in text
+    assert json.loads(text)["v"].startswith("</script>")
+
+
+def test_table_html_escapes_cells_and_headers():
+    df = pd.DataFrame({"<b>col</b>": ["<script>alert(1)</script>"], "n": [1234]})
+    html = rr.table_html(df, formats={"n": "{:,}"}, numeric=("n",), caption="<i>cap</i>")
+    assert "<script>" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "1,234" in html
+
+
+@pytest.fixture(scope="module")
+def sample_data():
+    p = validate_params({**SAMPLE_PARAMS, "as_of": "2024-12-31"})
+    return rr.compute(p)
+
+
+def test_chart_html_interactive_is_numbered_and_safe(sample_data):
+    page = rr.Page(sample_data.params)
+    t = cohort_table(sample_data.tx, "M")
+    a = sample_data.segment_average.copy()
+    a["channel"] = a["channel"].replace({"organic": "</script><script>alert(1)</script>"})
+    h1 = page.chart_html(rkc.cohort_heatmap(t))
+    h2 = page.chart_html(rkc.segment_comparison(a, "channel"))
+    assert 'id="rk-chart-1"' in h1 and 'id="rk-chart-2"' in h2
+    assert h2.count("</script>") == 1 and "alert(1)" in h2  # the value is there, escaped inside JSON
+    assert "<script>alert" not in h2
+    again = rr.Page(sample_data.params)
+    assert again.chart_html(rkc.cohort_heatmap(t)) == h1  # deterministic
+
+
+def test_chart_html_svg_escapes_text(sample_data):
+    page = rr.Page(sample_data.params.replace(charts="svg"))
+    a = sample_data.segment_average.copy()
+    a["channel"] = a["channel"].replace({"organic": "<script>alert(1)</script>"})
+    html = page.chart_html(rkc.segment_comparison(a, "channel"))
+    assert "<svg" in html and "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_page_escapes_title_and_segment_values(sample_data):
+    p = sample_data.params.replace(title="<img src=x onerror=alert(1)>", charts="svg")
+    page = rr.Page(p)
+    data = rr.ReportData(**{**sample_data.__dict__, "params": p})
+    html = page.header_html(data) + page.methodology_html(data) + page.segment_table_html(data)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_bundle_defines_vega_embed_once():
+    js = rr.vega_bundle()
+    assert "window.vegaEmbed" in js and "</script" not in js.lower()
+    page = rr.Page(validate_params(check_data=False))
+    assert page.bundle_html().startswith("<script") and page.bundle_html() == ""
+
+
+# =========================================================================== analysis vs the library
+def test_kpis_equal_the_library_functions(sample_data):
+    k = sample_data.kpis
+    tx = load_transactions(sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31")
+    crr = crr_table(tx, "M", window="90D")
+    last = crr[crr["window_covered"]].iloc[-1]
+    assert k["crr"].value == pytest.approx(last["crr"]) and k["crr"].period == last["period"]
+    assert k["churn"].value == pytest.approx(1 - last["crr"])
+    pm = purchase_metrics(tx, "M")
+    overall = pm[pm["period"] == "overall"].iloc[0]
+    assert k["customers"].value == overall["customers"]
+    assert k["repeat_rate"].value == pytest.approx(overall["repeat_purchase_rate"])
+    t = cohort_table(tx, "M")
+    assert k["retention_1"].value == pytest.approx(average_curve(t).set_index("age").loc[1, "retention"])
+    # revenue retention at age 1 by a loop over cohorts
+    num = den = 0.0
+    for c, g in t.groupby("cohort"):
+        g = g.set_index("age")
+        if 1 in g.index:
+            num += g.loc[1, "revenue"]
+            den += g.loc[0, "revenue"]
+    assert k["revenue_retention_1"].value == pytest.approx(num / den)
+    per = pm[pm["period"] != "overall"].tail(12)
+    m = 0.3 * float(np.mean(per["revenue"] / per["customers"]))
+    r = float(crr[crr["window_covered"]]["crr"].tail(12).mean())
+    d = 1.1 ** (1 / 12) - 1
+    assert k["clv"].value == pytest.approx(m * r / (1 + d - r))
+
+
+def test_what_changed_flags_only_changes_beyond_noise(sample_data):
+    for c in sample_data.changes:
+        assert c.significant == (c.lo > 0 or c.hi < 0)
+    crr_change = next(c for c in sample_data.changes if c.metric == "CRR")
+    assert crr_change.now_label == "2024-12" and crr_change.then_label == "2024-11"
+    prev = {"as_of_label": "2023-12-31", "kpis": {
+        "crr": {"value": 0.5, "num": 50, "den": 100, "period": "2023-12"},
+        "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
+    changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, prev, "M")
+    vs_prev = [c for c in changes if "report of 2023-12-31" in c.then_label]
+    assert {c.metric for c in vs_prev} == {"CRR", "Month-1 retention"}
+    crr_vs = next(c for c in vs_prev if c.metric == "CRR")
+    assert crr_vs.significant and crr_vs.good  # 84 % vs 50 % of 100
+    ret_vs = next(c for c in vs_prev if c.metric == "Month-1 retention")
+    assert not ret_vs.significant  # 34.0 % vs 34 %
+
+
+def test_changes_html_lists_significant_and_hides_noise(sample_data):
+    html = rr.Page(sample_data.params).changes_html(sample_data)
+    sig = [c for c in sample_data.changes if c.significant]
+    assert html.count('class="rk-good"') + html.count('class="rk-bad"') == len(sig)
+    assert "within noise" in html
+
+
+# =========================================================================== export + index
+def _executed_notebook():
+    nb = nbformat.v4.new_notebook()
+    c0 = nbformat.v4.new_markdown_cell("# hidden"); c0.metadata["tags"] = ["remove-cell"]
+    c1 = nbformat.v4.new_markdown_cell("## Visible heading")
+    c2 = nbformat.v4.new_code_cell("x = 1")  # no output: removed
+    c3 = nbformat.v4.new_code_cell("show()")
+    c3.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p class='x'>hello</p>"})]
+    nb.cells = [c0, c1, c2, c3]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    return nb
+
+
+def test_export_html_is_offline_deterministic_and_has_no_code():
+    a = rr.export_html(_executed_notebook(), title="T <x>")
+    b = rr.export_html(_executed_notebook(), title="T <x>")
+    assert a == b  # fresh random cell ids each time, same bytes
+    assert not re.search(r"<script[^>]*\bsrc=", a)
+    assert "cdn" not in a.lower() and "require.js" not in a
+    assert "x = 1" not in a and "show()" not in a and "In&nbsp;[" not in a
+    assert "hidden" not in a and "Visible heading" in a and "hello" in a
+    assert "<title>T &lt;x&gt;</title>" in a
+    assert 'id="cell-id=cell-000"' in a
+
+
+def test_export_html_with_input_for_failed_runs():
+    html = rr.export_html(_executed_notebook(), include_input=True)
+    assert "show" in html
+
+
+def test_write_index_lists_reports_escaped(tmp_path):
+    for label, title in (("2024-01-31", "<script>alert(1)</script>"), ("2024-02-29", "Feb")):
+        d = tmp_path / label
+        d.mkdir()
+        (d / rr.REPORT_HTML).write_text("x")
+        (d / "report-summary.json").write_text(json.dumps({"title": title, "as_of_label": label, "kpis": {
+            "crr": {"display": "81.0%", "period": label[:7]}}, "changes": [{"significant": True}]}))
+    (tmp_path / "2024-03-31").mkdir()
+    (tmp_path / "2024-03-31" / rr.FAILED_HTML).write_text("x")
+    (tmp_path / ".staging").mkdir()
+    path = rr.write_index(tmp_path)
+    html = path.read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.index("2024-03-31") < html.index("2024-02-29") < html.index("2024-01-31")
+    assert 'href="2024-02-29/retention-report.html"' in html and "last run failed" in html
+    assert ".staging" not in html
+    assert rr.write_index(tmp_path).read_text() == html
+
+
+# =========================================================================== runner, end to end
+def _kpi_values(html: str) -> dict[str, float]:
+    return {k: float(v) for k, v in re.findall(r'data-kpi="(\w+)" data-value="([^"]+)"', html)}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    first = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-11-30"}, out)
+    second = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
+    return out, first, second
+
+
+@pytest.mark.slow
+def test_report_end_to_end_on_the_sample(published):
+    out, first, second = published
+    assert second.html == out / "2024-12-31" / "retention-report.html"
+    for f in ("retention-report.html", "retention-report.ipynb", "report-summary.json"):
+        assert (out / "2024-12-31" / f).is_file() and (out / "2024-11-30" / f).is_file()
+    assert not (out / ".staging").exists()
+    html = second.html.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert "from_namespace" not in html and "page.chart" not in html and "In&nbsp;[" not in html
+    for heading in ("Headline figures", "What changed", "Cohort retention", "Customer retention rate", "Revenue",
+                    "Segments", "Data quality", "Methodology"):
+        assert f">{heading}<" in html
+    assert html.count('class="rk-chart"') == 6
+    # the previous report was found and compared with
+    assert "report of 2024-11-30" in html
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="2024-12-31/retention-report.html"' in index and 'href="2024-11-30/retention-report.html"' in index
+    nb = nbformat.read(str(second.notebook), as_version=4)
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_report_kpis_equal_direct_computation(published):
+    out, first, second = published
+    got = _kpi_values(second.html.read_text(encoding="utf-8"))
+    tx = load_transactions(sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31")
+    crr = crr_table(tx, "M", window="90D")
+    last = crr[crr["window_covered"]].iloc[-1]
+    pm = purchase_metrics(tx, "M")
+    overall = pm[pm["period"] == "overall"].iloc[0]
+    avg = average_curve(cohort_table(tx, "M")).set_index("age")
+    assert got["crr"] == pytest.approx(last["crr"], rel=1e-12)
+    assert got["churn"] == pytest.approx(1 - last["crr"], rel=1e-12)
+    assert got["customers"] == overall["customers"]
+    assert got["repeat_rate"] == pytest.approx(overall["repeat_purchase_rate"], rel=1e-12)
+    assert got["retention_1"] == pytest.approx(avg.loc[1, "retention"], rel=1e-12)
+    assert set(got) == {"customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv"}
+    summary = json.loads((second.folder / "report-summary.json").read_text())
+    assert summary["kpis"]["crr"]["value"] == pytest.approx(got["crr"])
+    assert summary["params"]["previous_report"].endswith("2024-11-30")
+
+
+@pytest.mark.slow
+def test_rerun_gives_byte_identical_html(published):
+    out, first, second = published
+    before = second.html.read_bytes()
+    again = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
+    assert again.html.read_bytes() == before
+    assert b"rk-chart-1" in before and not re.search(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}", before)  # no uuids
+
+
+def _failing_notebook(tmp_path: Path, code: str) -> Path:
+    nb = nbformat.read(str(rr.NOTEBOOK), as_version=4)
+    pos = next(i for i, c in enumerate(nb.cells) if c.get("id") == "heatmap")
+    cell = nbformat.v4.new_code_cell(code)
+    cell["id"] = "boom"
+    nb.cells.insert(pos, cell)
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.slow
+def test_failed_run_keeps_previous_report_and_a_failed_artifact(published, tmp_path):
+    out, first, second = published
+    before = {p.name: p.read_bytes() for p in second.folder.iterdir()}
+    nb = _failing_notebook(tmp_path, "raise RuntimeError('simulated failure in the middle of the report')")
+    with pytest.raises(ReportError) as exc:
+        rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31"}, out, notebook=nb)
+    err = exc.value
+    assert err.ename == "RuntimeError" and "simulated failure" in str(err) and "[boom]" not in str(err)
+    assert "cell" in str(err) and "boom" in str(err)
+    for name, content in before.items():
+        assert (second.folder / name).read_bytes() == content  # the good report is untouched
+    assert err.notebook == second.folder / rr.FAILED_NOTEBOOK and err.notebook.is_file()
+    failed_html = err.html.read_text(encoding="utf-8")
+    assert "simulated failure" in failed_html and "RuntimeError" in failed_html
+    assert "last run failed" in (out / "index.html").read_text()
+    assert not (out / ".staging").exists()
+    # a later good run removes the stale failure marker again
+    rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
+    assert not (second.folder / rr.FAILED_NOTEBOOK).exists()
+    assert (second.folder / rr.REPORT_HTML).read_bytes() == before[rr.REPORT_HTML]
+
+
+@pytest.mark.slow
+def test_killed_run_never_touches_the_published_report(published, tmp_path):
+    out, first, second = published
+    before = {p.name: p.read_bytes() for p in second.folder.iterdir()}
+    nb = _failing_notebook(tmp_path, "import time\ntime.sleep(120)")
+    cmd = [sys.executable, "-m", "retainkit.cli", "report", "--data", "sample", "--segment", "channel",
+           "--order-id", "order_id", "--as-of", "2024-12-31", "--out", str(out), "--notebook", str(nb), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        staged = None
+        while time.time() < deadline and staged is None:
+            time.sleep(0.5)
+            for nbfile in (out / ".staging").glob("*/retention-report.ipynb"):
+                if "time.sleep(120)" in nbfile.read_text(errors="ignore") and '"boom"' in nbfile.read_text(errors="ignore"):
+                    text = nbformat.read(str(nbfile), as_version=4)
+                    boom = next(c for c in text.cells if c.get("id") == "boom")
+                    if boom.metadata.get("papermill", {}).get("status") == "running":
+                        staged = nbfile
+        assert staged is not None, "the run never reached the sleeping cell"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # our own process group: the CLI and its kernel
+        proc.wait(timeout=30)
+    assert sorted(p.name for p in second.folder.iterdir()) == sorted(before)
+    for name, content in before.items():
+        assert (second.folder / name).read_bytes() == content
+    assert [r["folder"] for r in rr.find_reports(out)] == ["2024-12-31", "2024-11-30"]
+
+
+@pytest.mark.slow
+def test_user_strings_are_escaped_in_the_report(tmp_path):
+    frame = pd.read_csv(sample_path())
+    frame["channel"] = frame["channel"].replace({
+        "organic": "<script>alert(1)</script>", "referral": "</script><img src=x onerror=alert(2)>"})
+    frame = frame.rename(columns={"channel": "<b>chan</b>"})
+    data = tmp_path / "xss.csv"
+    frame.to_csv(data, index=False)
+    res = rr.run_report({"data": str(data), "segment": "<b>chan</b>", "as_of": "2024-12-31", "charts": "svg",
+                         "title": "<img src=x onerror=alert(3)>", "generated_at": "<i>now</i>"}, tmp_path / "out")
+    html = res.html.read_text(encoding="utf-8")
+    assert "<script" not in html.lower()  # svg mode: no scripts at all
+    for raw in ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "<img src=x onerror=alert(3)>",
+                "<b>chan</b>", "<i>now</i>"):
+        assert raw not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<title>&lt;img src=x onerror=alert(3)&gt;</title>" in html
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "<img src=x" not in index
+
+
+def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypatch):
+    import papermill
+
+    def boom(*a, **k):  # pragma: no cover - must not be reached
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(papermill, "execute_notebook", boom)
+    for bad, name in (({"freq": "fortnight"}, "freq"), ({"data": str(tmp_path / "no.csv")}, "data"),
+                      ({"segment": "chanel"}, "segment"), ({"previous_report": "auto"}, "previous_report")):
+        with pytest.raises(ParameterError, match=f"parameter '{name}'"):
+            rr.run_report(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
