@@ -74,22 +74,31 @@ def sbg_backtest_chart(backtest_frame, *, title: str | None = None) -> alt.Chart
     subtitle = f"Fitted on periods 0-{fit_k}; projected periods {fit_k + 1}-{int(frame['period'].max())}"
     if np.isfinite(mape):
         subtitle += f"; holdout MAPE {mape:.1f}%"
-    domain = [_ACTUAL, _PROJECTED]
+    return _survivor_lines(long, title or "sBG backtest: actual vs projected survivors", subtitle,
+                           [_ACTUAL, _PROJECTED], extra_tooltips=[
+                               alt.Tooltip("sample:N", title="Sample"),
+                               alt.Tooltip("pct_error:Q", title="Error (%)", format="+.1f"),
+                           ])
+
+
+def _survivor_lines(data: pd.DataFrame, title: str, subtitle: str, domain: list[str],
+                    extra_tooltips: list | None = None) -> alt.Chart:
+    """Survivors by period, one line per series; projections dashed."""
+    dash = {_ACTUAL: [1, 0], _FITTED: [1, 0], _PROJECTED: [6, 3]}
     return (
-        alt.Chart(long, title=alt.Title(title or "sBG backtest: actual vs projected survivors", subtitle=subtitle))
+        alt.Chart(data, title=alt.Title(title, subtitle=subtitle))
         .mark_line(point=True)
         .encode(
             x=alt.X("period:Q", title="Period", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("survivors:Q", title="Customers still active", axis=alt.Axis(format=theme.INT_FORMAT)),
             color=alt.Color("series:N", title=None, scale=_series_scale(domain)),
             strokeDash=alt.StrokeDash("series:N", title=None,
-                                      scale=alt.Scale(domain=domain, range=[[1, 0], [6, 3]])),
+                                      scale=alt.Scale(domain=domain, range=[dash[d] for d in domain])),
             tooltip=[
                 alt.Tooltip("period:Q", title="Period"),
                 alt.Tooltip("series:N", title="Series"),
                 alt.Tooltip("survivors:Q", title="Survivors", format=",.1f"),
-                alt.Tooltip("sample:N", title="Sample"),
-                alt.Tooltip("pct_error:Q", title="Error (%)", format="+.1f"),
+                *(extra_tooltips or []),
             ],
         )
         .properties(width=theme.WIDTH, height=theme.HEIGHT)
@@ -143,24 +152,7 @@ def sbg_survival_chart(model, *, periods: int | None = None, actual=None, title:
     data["period"] = data["period"].astype("int64")
     data["survivors"] = data["survivors"].astype("float64")
     subtitle = f"alpha = {model.alpha_:.3f}, beta = {model.beta_:.3f}; fitted on periods 0-{k}"
-    dash = {_ACTUAL: [1, 0], _FITTED: [1, 0], _PROJECTED: [6, 3]}
-    return (
-        alt.Chart(data, title=alt.Title(title or "Survivors: actual vs shifted-beta-geometric", subtitle=subtitle))
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:Q", title="Period", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("survivors:Q", title="Customers still active", axis=alt.Axis(format=theme.INT_FORMAT)),
-            color=alt.Color("series:N", title=None, scale=_series_scale(domain)),
-            strokeDash=alt.StrokeDash("series:N", title=None,
-                                      scale=alt.Scale(domain=domain, range=[dash[d] for d in domain])),
-            tooltip=[
-                alt.Tooltip("period:Q", title="Period"),
-                alt.Tooltip("series:N", title="Series"),
-                alt.Tooltip("survivors:Q", title="Survivors", format=",.1f"),
-            ],
-        )
-        .properties(width=theme.WIDTH, height=theme.HEIGHT)
-    )
+    return _survivor_lines(data, title or "Survivors: actual vs shifted-beta-geometric", subtitle, domain)
 
 
 def clv_curve_chart(empirical, *, title: str | None = None, value_format: str = ",.2f") -> alt.Chart:
