@@ -256,3 +256,15 @@ def test_retention_curves_max_age_cuts_cohorts_and_average():
     ages = [r["age"] for layer in spec["layer"] for r in data_of(spec, layer)]
     assert max(ages) == 4 and min(ages) == 1
     assert "ages up to 4" in " ".join(spec["title"]["subtitle"])
+
+
+def test_segment_comparison_without_interval_columns_draws_no_band():
+    import pandas as pd
+
+    from retainkit.charts import segment_comparison
+
+    avg = pd.DataFrame({"channel": ["a", "a", "b", "b"], "age": [0, 1, 0, 1], "retention": [1.0, 0.4, 1.0, 0.3],
+                        "size": [10, 10, 5, 5]})
+    spec = segment_comparison(avg).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    assert marks == ["line"]

@@ -533,7 +533,8 @@ def segment_comparison(
     a = a[a[segment].isin(names) & (a["age"] >= start_age)].dropna(subset=[value])
     if "cohorts" in a.columns:
         a = a[a["cohorts"] >= min_cohorts]
-    lo, hi = ("retention_lo", "retention_hi") if value == "retention" else (None, None)
+    has_band = value == "retention" and {"retention_lo", "retention_hi"} <= set(a.columns)
+    lo, hi = ("retention_lo", "retention_hi") if has_band else (None, None)
     keep = [segment, "age", value] + [c for c in (lo, hi, "size", "cohorts") if c and c in a.columns]
     a = a.loc[:, keep].rename(columns={segment: "segment"})
     if lo and lo in a.columns:
