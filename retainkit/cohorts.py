@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .engine import Activity, reduce
+from .engine import Activity, as_data, is_native, native_cohort_counts, reduce
 from .exceptions import DataError, ParameterError
 from .periods import period_label, period_start
 
@@ -107,7 +107,7 @@ def cohort_counts(act: Activity, *, by: list[str] | None = None, cohort_key: str
     out["active"] = active[gi, ki].astype(np.int64)
     out["active_on_or_after"] = on_or_after[gi, ki].astype(np.int64)
     if revenue is not None:
-        out["revenue"] = revenue[gi, ki]
+        out["revenue"] = revenue[gi, ki].astype(np.float64)  # float even when no amount is known
     return out
 
 
@@ -123,13 +123,16 @@ def cohort_table(
 
     Parameters
     ----------
-    data : Transactions, Subscriptions or Activity
+    data : Transactions, Subscriptions, Activity, or a raw source
         From :func:`retainkit.load_transactions` / :func:`load_subscriptions`.
+        Data loaded from polars, DuckDB or Spark is aggregated in that engine
+        (a Spark job for a Spark DataFrame); only the small table is collected.
     freq : {"M", "W", "D", "Q", "Y"}
         Period granularity (definitions §2).
     by : str or list of str, optional
         Segment column(s) to split by. A customer's segment is the value on
-        their first purchase (the acquisition segment).
+        their first purchase (the acquisition segment; on an engine without row
+        order, ties at the first instant take the smallest value).
     cohort_key : str, optional
         A column that defines the cohort instead of the first-purchase period
         (first product, acquisition channel, ...). Ages still count periods
@@ -155,12 +158,17 @@ def cohort_table(
     """
     if not isinstance(include_partial, bool):
         raise ParameterError(f"include_partial={include_partial!r} must be True or False.")
-    act = reduce(data, freq, include_partial=include_partial)
+    data = as_data(data)
     by_cols = _by_list(by)
     for col in by_cols:
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
-    counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
+    if is_native(data):
+        counts, act = native_cohort_counts(data, freq, include_partial=include_partial, by=by_cols,
+                                           cohort_key=cohort_key)
+    else:
+        act = reduce(data, freq, include_partial=include_partial)
+        counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
     if counts.empty:
         _explain_empty(act)
     return _finish(counts, act, by_cols, cohort_key)
@@ -169,10 +177,17 @@ def cohort_table(
 def _explain_empty(act: Activity) -> None:
     """Raise a DataError saying why no cohort cell is observed."""
     src = act.source
-    if src.kind == "transactions" and src.has_amount and not (src.frame["amount"] >= 0).any() \
-            and src.frame["amount"].notna().all():
+    if is_native(src):
+        s = src.summary
+        all_refunds = src.has_amount and s.notes.get("refund_rows", 0) == s.rows_kept
+        n_rows = s.rows_kept
+    else:
+        all_refunds = (src.kind == "transactions" and src.has_amount and not (src.frame["amount"] >= 0).any()
+                       and src.frame["amount"].notna().all())
+        n_rows = len(src.frame)
+    if all_refunds:
         raise DataError(
-            f"all {len(src.frame):,} rows are refunds (amount < 0): a refund never makes a customer "
+            f"all {n_rows:,} rows are refunds (amount < 0): a refund never makes a customer "
             "active, so no customer has a cohort (definitions §1). Check the sign of the amount column."
         )
     raise DataError(

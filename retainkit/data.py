@@ -143,7 +143,6 @@ class DataSummary:
 
 
 # --------------------------------------------------------------------------- containers
-@dataclass(frozen=True)
 class Transactions:
     """A validated transaction log (definitions §1).
 
@@ -153,27 +152,66 @@ class Transactions:
         Normalised copy: ``customer_id``, ``timestamp`` (timezone-aware, in
         ``tz``), optional ``amount`` (float, NaN = unknown), optional
         ``order_id``, and the segment columns under their own names (string,
-        "(missing)" for empty). Never the caller's object.
+        "(missing)" for empty). Never the caller's object. For data held by
+        another engine (``backend`` is not "pandas") it is materialised on
+        first access; cohort tables and CRR never need it.
     summary : DataSummary
+        For another engine, computed on first access (a few aggregate queries).
     as_of : pandas.Timestamp
     tz : str
     segments : tuple of str
     has_amount : bool
+    backend : str
+        Where the rows live: "pandas" (in memory, numpy aggregation), or
+        "polars", "duckdb", "spark" (aggregated in that engine, see
+        :mod:`retainkit.backends`).
+    native : retainkit.backends.NativeLog or None
+        The normalised lazy log for the non-pandas engines.
     """
 
-    frame: pd.DataFrame
-    summary: DataSummary
-    as_of: pd.Timestamp
-    tz: str
-    segments: tuple[str, ...] = ()
-    has_amount: bool = False
-
     kind = "transactions"
+    __slots__ = ("_frame", "_summary", "_summary_factory", "as_of", "tz", "segments", "has_amount", "native")
+
+    def __init__(self, frame: pd.DataFrame | None = None, summary: DataSummary | None = None,
+                 as_of: pd.Timestamp | None = None, tz: str = "UTC", segments: tuple[str, ...] = (),
+                 has_amount: bool = False, *, native: Any = None, summary_factory: Any = None):
+        if frame is None and native is None:
+            raise ParameterError("Transactions needs a frame or a native log; use retainkit.load_transactions().")
+        self._frame = frame
+        self._summary = summary
+        self._summary_factory = summary_factory
+        self.as_of = as_of
+        self.tz = tz
+        self.segments = tuple(segments)
+        self.has_amount = has_amount
+        self.native = native
+
+    @property
+    def backend(self) -> str:
+        return "pandas" if self.native is None else self.native.backend
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            from .backends import to_pandas
+
+            self._frame = to_pandas(self.native)
+        return self._frame
+
+    @property
+    def summary(self) -> DataSummary:
+        if self._summary is None:
+            self._summary = self._summary_factory()
+        return self._summary
 
     def __len__(self) -> int:
-        return len(self.frame)
+        if self._frame is None:
+            return self.summary.rows_kept
+        return len(self._frame)
 
     def __repr__(self) -> str:
+        if self._frame is None:
+            return f"<Transactions in {self.backend} (not materialised), as_of {self.as_of}>"
         return f"<Transactions {len(self.frame):,} rows, {self.summary.customers:,} customers, as_of {self.as_of}>"
 
 
@@ -500,6 +538,14 @@ def _segments(raw: pd.DataFrame, segments: tuple[str, ...]) -> dict[str, pd.Seri
     return {s: raw[s].astype("string").fillna("(missing)") for s in segments}
 
 
+def _example_values(values: pd.Series, pos: np.ndarray) -> list:
+    """The first few example values; timestamps as text (formatted only for these rows)."""
+    picked = values.iloc[pos[:_N_EXAMPLES]]
+    if isinstance(picked.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(picked.dtype):
+        picked = picked.astype("string")
+    return picked.tolist()
+
+
 class _Drops:
     """Collects dropped rows by reason with example positions and values."""
 
@@ -515,7 +561,7 @@ class _Drops:
         count = int(mask.sum())
         if count:
             pos = np.flatnonzero(mask)
-            vals = None if values is None else values.iloc[pos[:_N_EXAMPLES]].tolist()
+            vals = None if values is None else _example_values(values, pos)
             self.dropped[reason] = self.dropped.get(reason, 0) + count
             self.examples.setdefault(reason, self.where(pos, vals))
             self.keep &= ~mask
@@ -525,7 +571,7 @@ class _Drops:
         count = int(mask.sum())
         if count:
             pos = np.flatnonzero(mask)
-            vals = None if values is None else values.iloc[pos[:_N_EXAMPLES]].tolist()
+            vals = None if values is None else _example_values(values, pos)
             self.notes[name] = count
             self.examples.setdefault(name, self.where(pos, vals))
 
@@ -607,14 +653,17 @@ def load_transactions(
     drop_duplicates: bool = False,
     date_format: str | None = None,
     strict: bool = False,
+    backend: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
     Parameters
     ----------
-    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation
-        A CSV (.csv, .csv.gz, .tsv) or Parquet file / directory, or a frame.
-        The caller's object is never modified.
+    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
+        A CSV (.csv, .csv.gz, .tsv) or Parquet file, a directory or glob of
+        Parquet files, or a frame. The caller's object is never modified.
+        polars, DuckDB and Spark data stay in their engine: validation and
+        aggregation run there and only small tables are collected.
     customer_id, timestamp : str
         Source column names of the customer id and the order timestamp.
     amount : str, optional
@@ -638,6 +687,16 @@ def load_transactions(
         strftime pattern of the timestamp column when it is not ISO 8601.
     strict : bool
         Raise DataError instead of dropping unusable rows.
+    backend : {"pandas", "polars", "duckdb", "spark"}, optional
+        Engine that holds the rows. Default: the engine of ``source`` (pandas
+        for a pandas frame); Parquet files (a file, a directory or a glob) and
+        CSV files over 100 MB are scanned lazily by polars (out of core), or
+        by DuckDB (leaner in memory) for Parquet data over 20M rows; smaller
+        CSV files are read by pandas (messages quote line numbers). A pandas frame
+        can be handed to "polars" or "duckdb"; files to "polars" or "duckdb".
+        Results are identical on every engine; only example rows in the data
+        summary differ (the lazy engines quote values, not line numbers, and
+        compute the summary on first access).
 
     Returns
     -------
@@ -655,6 +714,10 @@ def load_transactions(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
+    native = _native_source(source, mapping, backend)
+    if native is not None:
+        return _load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
+                            drop_duplicates=drop_duplicates, date_format=date_format, strict=strict)
     raw, source_name, offset = _read(source, mapping, as_text=[customer_id, timestamp, order_id])
     where = _Where(offset)
     n = len(raw)
@@ -674,7 +737,7 @@ def load_transactions(
     drops.raise_if_empty(source_name)
     if as_of_ts is None:
         as_of_ts = _default_as_of(ts, drops.keep, tz, drops)
-    drops.drop("after_as_of", (ts > as_of_ts).fillna(False).to_numpy(), ts.astype("string"))
+    drops.drop("after_as_of", (ts > as_of_ts).fillna(False).to_numpy(), ts)
 
     out = pd.DataFrame({"customer_id": ids, "timestamp": ts})
     if amount is not None:
@@ -738,6 +801,185 @@ def load_transactions(
     )
     return Transactions(frame=frame, summary=summary, as_of=as_of_ts, tz=tz, segments=segments,
                         has_amount=amount is not None)
+
+
+# --------------------------------------------------------------------------- native engines
+def _native_source(source: Any, mapping: dict[str, str | None], backend: str | None):
+    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
+    from . import backends as bk
+
+    if backend is not None and backend not in bk.BACKENDS:
+        raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
+    columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))
+    if _is_file_source(source):
+        path = Path(source).expanduser()
+        is_glob = any(ch in str(source) for ch in "*?[")
+        if not path.exists() and not is_glob:
+            raise DataError(f"{path}: no such file (working directory: {Path.cwd()}). Check the path.")
+        kind = "parquet" if is_glob and ".parq" in path.name.lower() else _file_kind(path) if not is_glob else "csv"
+        engine = bk.file_engine(path, kind, backend) if not is_glob else (backend or bk.DEFAULT_FILE_ENGINE)
+        if engine == "pandas":
+            if is_glob:
+                raise ParameterError(f"{source}: a glob of files needs backend='duckdb' or 'polars'.")
+            return None
+        native = bk.scan_file(path, kind, engine)
+        check_columns(mapping, bk.columns_of(native))
+        return native, engine, str(path)
+    found = bk.backend_of(source)
+    if found is None:
+        raise DataError(
+            f"source of type {type(source).__name__} is not supported. Pass a CSV/Parquet path, "
+            "a pandas or polars DataFrame, a DuckDB relation or a Spark DataFrame."
+        )
+    check_columns(mapping, _source_columns(source))
+    engine = backend or found
+    if engine == "pandas":
+        return None
+    if engine == found:
+        return source, engine, _describe_source(source)
+    if found == "pandas" and engine in ("polars", "duckdb"):
+        frame = source.loc[:, columns]
+        if engine == "polars":
+            import polars as pl
+
+            return pl.from_pandas(frame).lazy(), engine, _describe_source(source)
+        import duckdb
+
+        return duckdb.connect().from_df(frame), engine, _describe_source(source)
+    raise ParameterError(
+        f"backend={engine!r} cannot hold a {found} source; use backend=None (its own engine) or 'pandas'."
+    )
+
+
+def _load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str, str | None],
+                 segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
+                 date_format: str | None, strict: bool) -> Transactions:
+    """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
+    from . import backends as bk
+    import narwhals as nw
+
+    log = bk.prepare(native, engine, mapping, segments, tz, date_format)
+    now_key = bk.as_of_key(end_of_day(pd.Timestamp.now(tz=tz), tz), log.aware, tz)
+    explicit_key = None if as_of_ts is None else bk.as_of_key(as_of_ts, log.aware, tz)
+    st = bk.stats(log, now_key, explicit_key)
+    n = st["rows"]
+    if not n:
+        raise DataError(f"{source_name}: the data has no rows. Check the file or the filter that produced it.")
+    ts_col = mapping["timestamp"]
+    dropped: dict[str, int] = {}
+    examples: dict[str, list[str]] = {}
+    no_id = nw.col("customer_id").is_null()
+    conditions = {
+        "null_customer_id": (no_id, None),
+        "missing_timestamp": (~no_id & nw.col("ts_missing"), None),
+        "unparseable_timestamp": (~no_id & ~nw.col("ts_missing") & nw.col("key").is_null(), "__ts_text"),
+    }
+    for reason, (cond, col) in conditions.items():
+        if st[reason]:
+            dropped[reason] = st[reason]
+            if col == "__ts_text":
+                vals = _native_examples(native, engine, mapping, reason, log, cond)
+            else:
+                vals = None
+            examples[reason] = [f"e.g. {_show(v)}" for v in vals] if vals else ["(no row numbers in lazy sources)"]
+    parsed_candidates = n - st["null_customer_id"] - st["missing_timestamp"]
+    if parsed_candidates and st["unparseable_timestamp"] == parsed_candidates:
+        bad = pd.Series(_native_examples(native, engine, mapping, "unparseable_timestamp", log,
+                                         conditions["unparseable_timestamp"][0]) or [], dtype="string")
+        raise DataError(
+            f"column '{ts_col}': none of {parsed_candidates:,} values could be parsed as dates "
+            f"(e.g. {', '.join(_show(v) for v in bad.tolist())}).{_date_hint(bad)}"
+        )
+    if mapping.get("amount") is not None and st.get("amount_present") and st["amount_bad"] == st["amount_present"]:
+        col = mapping["amount"]
+        raise DataError(
+            f"column '{col}' (amount): none of {st['amount_present']:,} values is a number. "
+            "Convert the column to numbers first (strip currency symbols, use a decimal point)."
+        )
+    usable = n - sum(dropped.values())
+    if usable <= 0:
+        reasons = "; ".join(f"{v:,} {REASONS[k]}" for k, v in dropped.items())
+        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: {reasons}.")
+    if as_of_ts is None:
+        if st["future"]:
+            if st["max_past"] is None:
+                raise DataError(
+                    f"every timestamp is in the future (after {pd.Timestamp.now(tz=tz):%Y-%m-%d}). "
+                    "Pass as_of= explicitly if that is intended."
+                )
+            latest = bk.key_to_timestamp(st["max_past"], log.aware, tz)
+            warnings.warn(
+                f"{st['future']:,} rows are dated after today ({pd.Timestamp.now(tz=tz):%Y-%m-%d}); they are "
+                f"ignored (counted as after as_of). as_of defaults to {latest:%Y-%m-%d}; pass as_of= to choose.",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+            after = st["future"]
+        else:
+            latest = bk.key_to_timestamp(st["max_key"], log.aware, tz)
+            after = 0
+        as_of_ts = end_of_day(latest, tz)
+    else:
+        after = st["after_as_of"]
+    if after:
+        dropped["after_as_of"] = after
+        examples["after_as_of"] = [str(v) for v in bk.examples(
+            log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")]
+    if after >= usable:
+        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
+                        f"{REASONS['after_as_of']} ({as_of_ts}).")
+    unusable = {k: v for k, v in dropped.items() if k in UNUSABLE}
+    total = sum(unusable.values())
+    if total:
+        detail = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(examples.get(k, []))})" for k, v in unusable.items())
+        message = (f"{total:,} of {n:,} transaction rows ({total / n:.1%}) are unusable and were dropped: "
+                   f"{detail}. Fix them at the source, or map the right columns.")
+        if strict:
+            raise DataError(message + " (strict=True)")
+        if total > UNUSABLE_WARN_SHARE * n:
+            warnings.warn(message, DataQualityWarning, stacklevel=3)
+    log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
+    log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
+                       drop_duplicates=drop_duplicates)
+    columns = {k: v for k, v in mapping.items() if v is not None}
+
+    def make_summary() -> DataSummary:
+        c = bk.summary_counts(log, drop_duplicates=drop_duplicates)
+        drop = dict(dropped)
+        notes: dict[str, int] = {}
+        ex = dict(examples)
+        if c["repeated_order_id"]:
+            drop["repeated_order_id"] = c["repeated_order_id"]
+        if drop_duplicates and c["exact_duplicate"]:
+            drop["exact_duplicate"] = c["exact_duplicate"]
+        if not drop_duplicates and c["exact_duplicates"]:
+            notes["exact_duplicates_kept"] = c["exact_duplicates"]
+        for name in ("unparseable_amount", "missing_amount", "refund_rows", "refund_only_customers",
+                     "refunds_before_first_purchase"):
+            if c.get(name):
+                notes[name] = c[name]
+        if c.get("refund_only_customers"):
+            ex["refund_only_customers"] = [f"customer {_show(v)}" for v in c["refund_only_examples"]]
+        if c.get("refund_rows"):
+            ex["refund_rows"] = [_show(v) for v in c["refund_examples"]]
+        return DataSummary(
+            kind="transactions", source=source_name, rows_read=n, rows_kept=int(c["rows_kept"]),
+            dropped=drop, notes=notes, examples=ex, customers=int(c["customers"]),
+            first_timestamp=bk.key_to_timestamp(c["min_key"], log.aware, tz),
+            last_timestamp=bk.key_to_timestamp(c["max_key"], log.aware, tz),
+            tz=tz, as_of=as_of_ts, columns=columns,
+        )
+
+    return Transactions(None, None, as_of_ts, tz, segments, mapping.get("amount") is not None, native=log,
+                        summary_factory=make_summary)
+
+
+def _native_examples(native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any,
+                     condition: Any) -> list[Any]:
+    """Raw text of a few unparseable timestamps (read from the source columns)."""
+    from . import backends as bk
+
+    return bk.raw_examples(log, condition, mapping["timestamp"])
 
 
 # --------------------------------------------------------------------------- subscriptions
@@ -847,7 +1089,7 @@ def load_subscriptions(
     if as_of_ts is None:
         latest = pd.concat([st[drops.keep], en[drops.keep].dropna()])
         as_of_ts = _default_as_of(latest.reset_index(drop=True), np.ones(len(latest), bool), tz, drops)
-    drops.drop("start_after_as_of", (st > as_of_ts).fillna(False).to_numpy(), st.astype("string"))
+    drops.drop("start_after_as_of", (st > as_of_ts).fillna(False).to_numpy(), st)
 
     out = pd.DataFrame({"customer_id": ids, "start": st, "end": en})
     # what happens after as_of is unknown at as_of: intervals ending later are open then

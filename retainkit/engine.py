@@ -281,9 +281,13 @@ def reduce(data, freq: str = "M", *, include_partial: bool = False) -> Activity:
 
     An Activity passes through unchanged when it already has the asked-for
     ``freq`` and partial-period setting, so widgets can re-slice it cheaply.
+    Data held by polars / DuckDB / Spark is materialised in pandas first (use
+    cohort_table / crr_table on it directly to aggregate in that engine).
     """
+    data = as_data(data)
     if isinstance(data, Activity):
-        if data.freq != check_freq(freq) or (data.max_period == data.current) != include_partial:
+        wanted = data.current if include_partial else data.last_complete
+        if data.freq != check_freq(freq) or data.max_period != wanted:
             return reduce(data.source, freq, include_partial=include_partial)
         return data
     if isinstance(data, Transactions):
@@ -448,9 +452,80 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
                       window_days=None, source=subs, customer_ids=np.asarray(uniques))
 
 
+# --------------------------------------------------------------------------- other engines
+@dataclass
+class CohortContext:
+    """What :func:`retainkit.cohorts.cohort_table` needs besides the counts (an Activity without rows)."""
+
+    freq: str
+    tz: str
+    as_of: pd.Timestamp
+    last_complete: int
+    current: int
+    max_period: int
+    source: Transactions = field(repr=False)
+
+
+def as_data(data):
+    """Check that ``data`` is loaded data (Transactions, Subscriptions or an Activity) and return it.
+
+    Raw frames, relations and paths raise ParameterError: mapping columns and
+    validating (definitions §1) is load_transactions' job, on every engine.
+    """
+    if isinstance(data, (Transactions, Subscriptions, Activity)):
+        return data
+    from . import backends
+
+    engine = backends.backend_of(data)
+    hint = f" (a {engine} source stays in {engine}: load_transactions keeps it there)" if engine not in (
+        None, "pandas") else ""
+    raise ParameterError(
+        f"expected the result of retainkit.load_transactions or load_subscriptions, got "
+        f"{type(data).__name__}. Load the data first: tx = retainkit.load_transactions(df, ...){hint}."
+    )
+
+
+def is_native(data) -> bool:
+    """True for Transactions whose rows live in polars, DuckDB or Spark."""
+    return isinstance(data, Transactions) and data.native is not None
+
+
+def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: bool = False,
+                         by: list[str] | None = None, cohort_key: str | None = None):
+    """Cohort counts computed in the engine holding ``tx`` (definitions §2, §3).
+
+    Returns ``(counts, context)``: the frame of
+    :func:`retainkit.cohorts.cohort_counts` and a :class:`CohortContext`.
+    """
+    from . import backends
+
+    freq = check_freq(freq)
+    last_complete = last_complete_period(tx.as_of, freq, tx.tz)
+    current = current_period(tx.as_of, freq, tx.tz)
+    max_period = current if include_partial else last_complete
+    counts = backends.cohort_counts(tx.native, freq, max_period, last_complete, by=by, cohort_key=cohort_key)
+    ctx = CohortContext(freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
+                        max_period=max_period, source=tx)
+    return counts, ctx
+
+
+def native_crr_counts(tx: Transactions, freq: str, window_days: int, *, by: list[str] | None = None):
+    """CRR counts per (segments, complete period) in the engine holding ``tx`` (definitions §4)."""
+    from . import backends
+
+    freq = check_freq(freq)
+    last_complete = last_complete_period(tx.as_of, freq, tx.tz)
+    return backends.crr_counts(tx.native, freq, window_days, last_complete, by=by)
+
+
 __all__ = [
     "Activity",
     "Boundaries",
+    "CohortContext",
+    "as_data",
+    "is_native",
+    "native_cohort_counts",
+    "native_crr_counts",
     "parse_window",
     "reduce",
     "reduce_subscriptions",

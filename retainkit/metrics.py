@@ -17,7 +17,8 @@ import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
 from .data import Subscriptions, Transactions
-from .engine import Boundaries, parse_window, subscription_boundaries, transaction_boundaries
+from .engine import (Boundaries, as_data, is_native, native_crr_counts, parse_window, subscription_boundaries,
+                     transaction_boundaries)
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
 
@@ -130,6 +131,8 @@ def crr_table(
     Parameters
     ----------
     data : Transactions or Subscriptions
+        Data loaded from polars, DuckDB or Spark is counted in that engine (a
+        Spark job for a Spark DataFrame); only per-period counts are collected.
     freq : {"M", "W", "D", "Q", "Y"}
     window : str or int
         Activity window W for transaction logs: '90D' (default), '13W' or an
@@ -154,35 +157,46 @@ def crr_table(
         back before the data begins, so S is undercounted).
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
-    if isinstance(data, Transactions):
+    data = as_data(data)
+    if is_native(data):
         w = parse_window(window)
-        bounds = transaction_boundaries(data, freq, w)
+        freq = check_freq(freq)
+        native = native_crr_counts(data, freq, w, by=by_cols)
         window_text = f"{w}D"
-    elif isinstance(data, Subscriptions):
-        bounds = subscription_boundaries(data, check_freq(freq))
-        w = None
-        window_text = "active subscription"
+        groups, counts, periods = native.groups, native.counts, native.periods[:-1]
+        n_groups = len(groups)
+        boundary_days, data_start_day = native.boundary_days, native.data_start_day
     else:
-        raise ParameterError(
-            f"crr_table needs loaded data (retainkit.load_transactions / load_subscriptions), not "
-            f"{type(data).__name__}."
-        )
-    freq = check_freq(freq)
-    group, groups = _group_codes(bounds, by_cols)
-    n_groups = len(groups)
-    member = bounds.member
-    S = member[:, :-1]
-    E = member[:, 1:]
-    periods = bounds.periods[:-1]
-    new_mask = (bounds.first_period[:, None] == periods[None, :]) & E
-    counts = {
-        "start_customers": _sum_by_group(S, group, n_groups),
-        "end_customers": _sum_by_group(E, group, n_groups),
-        "new": _sum_by_group(new_mask, group, n_groups),
-        "retained": _sum_by_group(S & E, group, n_groups),
-        "lost": _sum_by_group(S & ~E, group, n_groups),
-        "reactivated": _sum_by_group(E & ~S & ~new_mask, group, n_groups),
-    }
+        if isinstance(data, Transactions):
+            w = parse_window(window)
+            bounds = transaction_boundaries(data, freq, w)
+            window_text = f"{w}D"
+        elif isinstance(data, Subscriptions):
+            bounds = subscription_boundaries(data, check_freq(freq))
+            w = None
+            window_text = "active subscription"
+        else:
+            raise ParameterError(
+                f"crr_table needs loaded data (retainkit.load_transactions / load_subscriptions), not "
+                f"{type(data).__name__}."
+            )
+        freq = check_freq(freq)
+        group, groups = _group_codes(bounds, by_cols)
+        n_groups = len(groups)
+        member = bounds.member
+        S = member[:, :-1]
+        E = member[:, 1:]
+        periods = bounds.periods[:-1]
+        new_mask = (bounds.first_period[:, None] == periods[None, :]) & E
+        counts = {
+            "start_customers": _sum_by_group(S, group, n_groups),
+            "end_customers": _sum_by_group(E, group, n_groups),
+            "new": _sum_by_group(new_mask, group, n_groups),
+            "retained": _sum_by_group(S & E, group, n_groups),
+            "lost": _sum_by_group(S & ~E, group, n_groups),
+            "reactivated": _sum_by_group(E & ~S & ~new_mask, group, n_groups),
+        }
+        boundary_days, data_start_day = bounds.boundary_days, bounds.data_start_day
     n_periods = len(periods)
     gi = np.repeat(np.arange(n_groups), n_periods)
     pi = np.tile(np.arange(n_periods), n_groups)
@@ -198,11 +212,11 @@ def crr_table(
     out["crr_hi"] = hi
     out["crr_counts"] = safe_ratio(out["end_customers"] - out["new"], s)
     out["churn_rate"] = 1.0 - out["crr"]
-    start_days = bounds.boundary_days[:-1][pi]
+    start_days = boundary_days[:-1][pi]
     if w is None:
-        out["window_covered"] = start_days > bounds.data_start_day
+        out["window_covered"] = start_days > data_start_day
     else:
-        out["window_covered"] = start_days - w >= bounds.data_start_day
+        out["window_covered"] = start_days - w >= data_start_day
     out = out[[*by_cols, *CRR_COLUMNS]]
     out.attrs.update({"freq": freq, "window": window_text, "window_days": w, "as_of": str(data.as_of),
                       "tz": data.tz, "by": by_cols, "kind": data.kind})
