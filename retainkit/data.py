@@ -772,17 +772,19 @@ def load_transactions(
     frame = out.loc[drops.keep].reset_index(drop=True)
     if amount is not None:
         purchase = ~(frame["amount"] < 0).fillna(False).to_numpy()
-        is_buyer = frame["customer_id"].isin(frame["customer_id"][purchase]).to_numpy()
+        # factorised codes: Series.isin / map on Arrow strings are ~20x slower at 1M rows
+        codes, _ = pd.factorize(frame["customer_id"], sort=False)
+        none = np.iinfo(np.int64).max
+        first_buy = np.full(int(codes.max()) + 1, none, dtype=np.int64)
+        np.minimum.at(first_buy, codes[purchase], frame["timestamp"].array.asi8[purchase])
+        is_buyer = first_buy[codes] != none
         refund_only = frame.loc[~purchase & ~is_buyer, "customer_id"]
         if len(refund_only):
             drops.notes["refund_only_customers"] = int(refund_only.nunique())
             drops.examples.setdefault("refund_only_customers", [f"customer {_show(v)}" for v in refund_only.unique()[:3]])
-        first_buy = frame.loc[purchase].groupby("customer_id", sort=False)["timestamp"].min()
-        refunds = frame.loc[~purchase & is_buyer, ["customer_id", "timestamp"]]
-        if len(refunds):
-            early = (refunds["timestamp"] < refunds["customer_id"].map(first_buy)).to_numpy()
-            if early.any():
-                drops.notes["refunds_before_first_purchase"] = int(early.sum())
+        early = ~purchase & is_buyer & (frame["timestamp"].array.asi8 < first_buy[codes])
+        if early.any():
+            drops.notes["refunds_before_first_purchase"] = int(early.sum())
 
     summary = DataSummary(
         kind="transactions",
