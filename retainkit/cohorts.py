@@ -158,8 +158,8 @@ def cohort_table(
     """
     if not isinstance(include_partial, bool):
         raise ParameterError(f"include_partial={include_partial!r} must be True or False.")
-    data = as_data(data)
     by_cols = _by_list(by)
+    data = as_data(data, [*by_cols, cohort_key])
     for col in by_cols:
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
@@ -335,8 +335,8 @@ def bracket_retention(
         parsed.append((lo, hi))
     if not parsed:
         raise ParameterError("brackets is empty; pass e.g. [(1, 2), (3, 5), (6, 11)].")
-    act = reduce(data, freq)
     by_cols = _by_list(by)
+    act = reduce(as_data(data, by_cols), freq)
     group, groups = _customer_groups(act, by_cols, None)
     n_groups = len(groups)
     ok = group >= 0

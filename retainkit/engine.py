@@ -466,23 +466,31 @@ class CohortContext:
     source: Transactions = field(repr=False)
 
 
-def as_data(data):
-    """Check that ``data`` is loaded data (Transactions, Subscriptions or an Activity) and return it.
+def as_data(data, segments=()):
+    """Return loaded data; load a raw frame with the standard column names first.
 
-    Raw frames, relations and paths raise ParameterError: mapping columns and
-    validating (definitions §1) is load_transactions' job, on every engine.
+    Transactions, Subscriptions and Activity pass through. A pandas / polars /
+    DuckDB / Spark frame is loaded with :func:`retainkit.load_transactions`
+    using the default names (``customer_id``, ``timestamp``, ``amount`` when
+    present) and ``segments`` as segment columns, in its own engine (a Spark
+    DataFrame stays a Spark job). Anything else raises ParameterError.
+    Validation and counting of dropped rows (definitions §1) stay
+    load_transactions' job; load explicitly to map other column names.
     """
     if isinstance(data, (Transactions, Subscriptions, Activity)):
         return data
     from . import backends
+    from .data import _source_columns, load_transactions
 
-    engine = backends.backend_of(data)
-    hint = f" (a {engine} source stays in {engine}: load_transactions keeps it there)" if engine not in (
-        None, "pandas") else ""
-    raise ParameterError(
-        f"expected the result of retainkit.load_transactions or load_subscriptions, got "
-        f"{type(data).__name__}. Load the data first: tx = retainkit.load_transactions(df, ...){hint}."
-    )
+    if backends.backend_of(data) is None:
+        raise ParameterError(
+            f"expected the result of retainkit.load_transactions or load_subscriptions, or a "
+            f"pandas / polars / DuckDB / Spark frame, got {type(data).__name__}. Load the data first: "
+            "tx = retainkit.load_transactions(source, customer_id=..., timestamp=...)."
+        )
+    columns = _source_columns(data)
+    wanted = [c for c in dict.fromkeys(segments) if c]
+    return load_transactions(data, amount="amount" if "amount" in columns else None, segments=wanted)
 
 
 def is_native(data) -> bool:

@@ -157,7 +157,7 @@ def crr_table(
         back before the data begins, so S is undercounted).
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
-    data = as_data(data)
+    data = as_data(data, by_cols)
     if is_native(data):
         w = parse_window(window)
         freq = check_freq(freq)

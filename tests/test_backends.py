@@ -252,13 +252,15 @@ def test_files_scan_lazily_with_each_engine(tmp_path, sample):
         backends.LARGE_PARQUET_ROWS = limit
 
 
-def test_raw_sources_must_be_loaded_first(sample):
+def test_raw_sources_are_loaded_in_their_own_engine(sample):
     frame = sample[["customer_id", "timestamp", "amount"]]
     for raw in (pl.from_pandas(frame), duckdb.connect().from_df(frame)):
-        with pytest.raises(rk.ParameterError, match="load_transactions"):
-            rk.cohort_table(raw)
-        with pytest.raises(rk.ParameterError, match="load_transactions"):
-            rk.crr_table(raw)
+        loaded = rk.load_transactions(raw, amount="amount")
+        assert loaded.backend in ("polars", "duckdb")
+        pd.testing.assert_frame_equal(rk.cohort_table(raw), rk.cohort_table(loaded))
+        pd.testing.assert_frame_equal(rk.crr_table(raw), rk.crr_table(loaded))
+    with pytest.raises(rk.ParameterError, match="load_transactions"):
+        rk.cohort_table({"customer_id": [1]})
 
 
 def test_pandas_frame_can_be_handed_to_an_engine(sample):

@@ -222,7 +222,21 @@ def test_bad_freq_and_unknown_segment():
     with pytest.raises(rk.ParameterError, match="segments="):
         rk.cohort_table(tx, by="channel")
     with pytest.raises(rk.ParameterError, match="load_transactions"):
-        rk.cohort_table(_hand_log())
+        rk.cohort_table([("a", "2024-01-01")])
+
+
+def test_raw_frames_with_standard_columns_are_loaded_on_the_fly():
+    raw = _hand_log()
+    loaded = rk.load_transactions(raw, amount="amount", segments="channel", as_of="2024-04-15")
+    # the raw frame's default as_of is the end of its last day (1 April), so compare on that
+    direct = rk.cohort_table(raw.assign(timestamp=raw["timestamp"]), by="channel")
+    expected = rk.cohort_table(rk.load_transactions(raw, amount="amount", segments="channel"), by="channel")
+    pd.testing.assert_frame_equal(direct, expected)
+    assert loaded.as_of > rk.load_transactions(raw).as_of
+    crr = rk.crr_table(raw, window="30D", by="channel")
+    assert set(crr["channel"]) == {"web", "app"}
+    with pytest.raises(rk.DataError, match="column 'customer_id'"):
+        rk.cohort_table(raw.rename(columns={"customer_id": "cid"}))
 
 
 def test_subscription_cohorts_against_loop():

@@ -96,8 +96,9 @@ def test_reduce_reuses_an_activity_and_rejects_raw_frames():
     act = engine.reduce(tx, "M")
     assert engine.reduce(act, "M") is act
     assert engine.reduce(act, "W").freq == "W"
+    assert engine.reduce(frame, "M").n_customers == act.n_customers  # raw frames are loaded first
     with pytest.raises(rk.ParameterError, match="load_transactions"):
-        engine.reduce(frame)
+        engine.reduce([("a", "2024-01-01")])
     assert not engine.is_native(tx)
 
 

@@ -56,8 +56,9 @@ def test_sample_cohorts_and_crr_as_spark_jobs(spark):
     _same(rk.crr_table(ref, by="is_member"), rk.crr_table(tx, by="is_member"))
     s, r = tx.summary, ref.summary
     assert (s.rows_kept, s.customers, s.notes, s.dropped) == (r.rows_kept, r.customers, r.notes, r.dropped)
-    with pytest.raises(rk.ParameterError, match="load_transactions"):
-        rk.cohort_table(sdf)
+    # the spelling: cohort_table(spark_df) runs as a Spark job on the default column names
+    _same(rk.cohort_table(sdf, by="channel"), rk.cohort_table(ref, by="channel"))
+    _same(rk.crr_table(sdf), rk.crr_table(ref))
 
 
 def test_cdnow_on_spark_gives_the_pandas_numbers(spark, cdnow):
