@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+$(SPARK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
 install: $(STAMP) ## create .venv and install retainkit with its dev tools
 	@echo "retainkit installed in $(VENV)"
 
@@ -26,8 +31,12 @@ browser: ## install Debian's chromium for the browser tests (needs root / apt-ge
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
-test: $(STAMP) browser ## run the whole test suite (unit, notebooks, report, browser)
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+test: $(SPARK_STAMP) browser ## run the whole test suite (unit, notebooks, report, browser, then Spark)
+	$(PY) -m pytest -n 2 -m "not spark" $(PYTEST_ARGS)
+	$(PY) -m pytest -m spark $(PYTEST_ARGS)
+
+test-spark: $(SPARK_STAMP) ## the PySpark suite alone (installs the spark extra; needs Java 17)
+	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## unit tests only (no notebook runs, no browser)
 	$(PY) -m pytest -n 2 -m "not slow and not browser and not spark" $(PYTEST_ARGS)
@@ -48,4 +57,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-fast explore lab bench sample clean
+.PHONY: help install browser report test test-spark test-fast explore lab bench sample clean

@@ -16,14 +16,16 @@ fi
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "apt-get not found: install Chromium with your system's package manager so that $CHROMIUM exists" >&2
     echo "(the browser tests skip without it, and fail when CI=true)." >&2
-    exit 1
+    [ "${CI:-}" = "true" ] && exit 1
+    exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "chromium is not installed. Install it as root with:"
     echo "    sudo apt-get update && sudo apt-get install -y chromium"
     echo "(the browser tests skip without it, and fail when CI=true)."
-    exit 1
+    [ "${CI:-}" = "true" ] && exit 1
+    exit 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive

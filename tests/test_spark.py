@@ -6,6 +6,7 @@ Run separately with ``pytest -m spark`` (needs ``pip install retainkit[spark]`` 
 from __future__ import annotations
 
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -13,7 +14,9 @@ import pytest
 import retainkit as rk
 from retainkit.datasets import SAMPLE_COLUMNS, sample_path
 
-pyspark = pytest.importorskip("pyspark")
+pyspark = pytest.importorskip("pyspark", reason="PySpark is an extra: make test-spark installs it")
+if shutil.which("java") is None:  # pragma: no cover - depends on the machine
+    pytest.skip("Spark needs Java 17 (java not found on PATH)", allow_module_level=True)
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::FutureWarning"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
