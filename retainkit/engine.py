@@ -38,6 +38,21 @@ from .periods import (
 DENSE_LIMIT = 400_000_000
 
 
+def _first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
+    """``column`` read on each customer's first row (``first_row`` positions, -1 = none -> None)."""
+    frame = source.frame
+    if column not in frame.columns:
+        raise ParameterError(
+            f"'{column}' is not a column of the loaded data. Load it as a segment: "
+            f"load_transactions(..., segments=[..., '{column}'])."
+        )
+    values = frame[column].to_numpy(dtype=object)
+    out = np.full(len(first_row), None, dtype=object)
+    ok = first_row >= 0
+    out[ok] = values[first_row[ok]]
+    return out
+
+
 @dataclass
 class Activity:
     """A log reduced to customers and active (customer, period) pairs.
@@ -97,17 +112,7 @@ class Activity:
 
         Customers that were never active get ``None``.
         """
-        frame = self.source.frame
-        if column not in frame.columns:
-            raise ParameterError(
-                f"'{column}' is not a column of the loaded data. Load it as a segment: "
-                f"load_transactions(..., segments=[..., '{column}'])."
-            )
-        values = frame[column].to_numpy(dtype=object)
-        out = np.full(self.n_customers, None, dtype=object)
-        ok = self.first_row >= 0
-        out[ok] = values[self.first_row[ok]]
-        return out
+        return _first_row_values(self.source, self.first_row, column)
 
 
 def _mark_pairs(codes: np.ndarray, periods: np.ndarray, n_customers: int, pmin: int, pmax: int):
@@ -349,17 +354,8 @@ class Boundaries:
     customer_ids: np.ndarray = field(repr=False, default=None)
 
     def customer_attribute(self, column: str) -> np.ndarray:
-        frame = self.source.frame
-        if column not in frame.columns:
-            raise ParameterError(
-                f"'{column}' is not a column of the loaded data. Load it as a segment: "
-                f"load_transactions(..., segments=[..., '{column}'])."
-            )
-        values = frame[column].to_numpy(dtype=object)
-        out = np.full(len(self.first_row), None, dtype=object)
-        ok = self.first_row >= 0
-        out[ok] = values[self.first_row[ok]]
-        return out
+        """Value of ``column`` on each customer's first activity row (None where never active)."""
+        return _first_row_values(self.source, self.first_row, column)
 
 
 def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Boundaries:
