@@ -581,17 +581,23 @@ class _Drops:
             raise DataError(f"{source_name}: no usable rows are left out of {len(self.keep):,}: {reasons}.")
 
     def check_unusable(self, rows_read: int, strict: bool, what: str) -> None:
-        unusable = {k: v for k, v in self.dropped.items() if k in UNUSABLE}
-        total = sum(unusable.values())
-        if not total:
-            return
-        detail = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(self.examples[k])})" for k, v in unusable.items())
-        message = (f"{total:,} of {rows_read:,} {what} rows ({total / rows_read:.1%}) are unusable and were "
-                   f"dropped: {detail}. Fix them at the source, or map the right columns.")
-        if strict:
-            raise DataError(message + " (strict=True)")
-        if total > UNUSABLE_WARN_SHARE * rows_read:
-            warnings.warn(message, DataQualityWarning, stacklevel=4)
+        check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4)
+
+
+def check_unusable(dropped: dict[str, int], examples: dict[str, list[str]], rows_read: int, strict: bool,
+                   what: str, *, stacklevel: int) -> None:
+    """Warn (above 1 %) or, with ``strict``, raise about unusable dropped rows (definitions §1)."""
+    unusable = {k: v for k, v in dropped.items() if k in UNUSABLE}
+    total = sum(unusable.values())
+    if not total:
+        return
+    detail = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(examples.get(k, []))})" for k, v in unusable.items())
+    message = (f"{total:,} of {rows_read:,} {what} rows ({total / rows_read:.1%}) are unusable and were "
+               f"dropped: {detail}. Fix them at the source, or map the right columns.")
+    if strict:
+        raise DataError(message + " (strict=True)")
+    if total > UNUSABLE_WARN_SHARE * rows_read:
+        warnings.warn(message, DataQualityWarning, stacklevel=stacklevel)
 
 
 class DataQualityWarning(UserWarning):
@@ -930,16 +936,7 @@ def _load_native(native: Any, engine: str, source_name: str, *, mapping: dict[st
     if after >= usable:
         raise DataError(f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
                         f"{REASONS['after_as_of']} ({as_of_ts}).")
-    unusable = {k: v for k, v in dropped.items() if k in UNUSABLE}
-    total = sum(unusable.values())
-    if total:
-        detail = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(examples.get(k, []))})" for k, v in unusable.items())
-        message = (f"{total:,} of {n:,} transaction rows ({total / n:.1%}) are unusable and were dropped: "
-                   f"{detail}. Fix them at the source, or map the right columns.")
-        if strict:
-            raise DataError(message + " (strict=True)")
-        if total > UNUSABLE_WARN_SHARE * n:
-            warnings.warn(message, DataQualityWarning, stacklevel=3)
+    check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4)
     log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
     log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
                        drop_duplicates=drop_duplicates)
