@@ -54,8 +54,8 @@ def _first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
 
 
 @dataclass
-class Activity:
-    """A log reduced to customers and active (customer, period) pairs.
+class CohortContext:
+    """The period frame of an aggregation: what cohort tables need besides the counts.
 
     Attributes
     ----------
@@ -67,6 +67,26 @@ class Activity:
         Period containing ``as_of`` (partial unless it just ended).
     max_period : int
         ``current`` when partial periods are included, else ``last_complete``.
+    source : Transactions or Subscriptions
+    """
+
+    freq: str
+    tz: str
+    as_of: pd.Timestamp
+    last_complete: int
+    current: int
+    max_period: int
+    source: Transactions | Subscriptions = field(repr=False)
+
+
+@dataclass
+class Activity(CohortContext):
+    """A log reduced to customers and active (customer, period) pairs.
+
+    Besides the :class:`CohortContext` fields:
+
+    Attributes
+    ----------
     customer_ids : numpy array
         Customer id of each code 0..n-1.
     first, last : int64 arrays
@@ -82,12 +102,6 @@ class Activity:
         used to read acquisition segments; -1 where never active.
     """
 
-    freq: str
-    tz: str
-    as_of: pd.Timestamp
-    last_complete: int
-    current: int
-    max_period: int
     customer_ids: np.ndarray
     first: np.ndarray
     last: np.ndarray
@@ -97,7 +111,6 @@ class Activity:
     revenue_period: np.ndarray | None
     revenue_amount: np.ndarray | None
     first_row: np.ndarray
-    source: Transactions | Subscriptions = field(repr=False)
 
     @property
     def n_customers(self) -> int:
@@ -449,19 +462,6 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
 
 
 # --------------------------------------------------------------------------- other engines
-@dataclass
-class CohortContext:
-    """What :func:`retainkit.cohorts.cohort_table` needs besides the counts (an Activity without rows)."""
-
-    freq: str
-    tz: str
-    as_of: pd.Timestamp
-    last_complete: int
-    current: int
-    max_period: int
-    source: Transactions = field(repr=False)
-
-
 def as_data(data, segments=()):
     """Return loaded data; load a raw frame with the standard column names first.
 
