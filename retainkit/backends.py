@@ -36,6 +36,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, days_to_period, period_start_day
 
@@ -50,6 +51,10 @@ EAGER_MAX_CSV_BYTES = 100_000_000
 DEFAULT_FILE_ENGINE = "polars"
 #: ... and for Parquet data of more rows than this, DuckDB (the leanest in memory; benchmarks/results.md)
 LARGE_PARQUET_ROWS = 20_000_000
+
+#: polars and DuckDB hand the (customer, day) pairs of at most this many kept rows to the numpy
+#: reduction of retainkit.engine (faster, benchmarks/results.md); larger logs stay in the engine
+LOCAL_REDUCE_MAX_ROWS = 25_000_000
 
 _US_PER_DAY = 86_400_000_000
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
@@ -733,14 +738,116 @@ class CRRCounts:
     counts: dict[str, np.ndarray]
 
 
+def uses_local_reduce(log: NativeLog) -> bool:
+    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB)."""
+    return log.backend in ("polars", "duckdb") and log.cache.get("rows_usable", LOCAL_REDUCE_MAX_ROWS + 1) \
+        <= LOCAL_REDUCE_MAX_ROWS
+
+
+def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Customer codes 0..n-1 (int64) for a polars Series of ids, and the id of each code.
+
+    Integer ids go through :func:`retainkit._codes.factorize` (a lookup table
+    for compact ranges); other ids through a polars hash join, several times
+    faster than pandas on strings.
+    """
+    if ids.dtype.is_integer():
+        return factorize(ids.to_numpy())
+    table = ids.unique().to_frame("customer_id").with_row_index("__code")
+    joined = ids.to_frame("customer_id").join(table, on="customer_id", how="left", maintain_order="left")
+    return joined["__code"].to_numpy().astype(np.int64), table["customer_id"].to_numpy()
+
+
+@dataclass
+class LocalRows:
+    """Kept rows of a native log as numpy arrays: dense customer codes plus the asked-for columns."""
+
+    codes: np.ndarray
+    customer_ids: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(self.customer_ids)
+
+
+def local_rows(log: NativeLog, columns: list[str], *, purchases_only: bool = False) -> LocalRows:
+    """Collect ``customer_id``, ``day`` and ``columns`` of the kept rows (one scan) as numpy arrays.
+
+    ``amount`` comes as float64 with NaN for unknown amounts.
+    """
+    lf = log.kept.filter(purchase_expr(log)) if purchases_only else log.kept
+    exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
+    with log.context():
+        frame = lf.select("customer_id", "day", *exprs).collect(backend="polars").to_native()
+    codes, ids = _dense_codes(frame["customer_id"])
+    arrays = {"day": frame["day"].to_numpy()}
+    for c in columns:
+        arrays[c] = frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
+    return LocalRows(codes=codes, customer_ids=ids, columns=arrays)
+
+
+def acquisition_table(log: NativeLog, by: list[str]) -> pd.DataFrame:
+    """Per customer (``customer_id``), the segment values on their first purchase, as pandas objects."""
+    with log.context():
+        acq = collect(_acquisition(log, by))
+    for col in by:
+        acq[col] = acq[col].astype(object)
+    return acq
+
+
+def acquisition_values(log: NativeLog, column: str, customer_ids: np.ndarray) -> np.ndarray:
+    """Acquisition value of ``column`` for each of ``customer_ids`` (None where the customer never bought)."""
+    if column not in log.segments:
+        raise ParameterError(
+            f"'{column}' is not a column of the loaded data. Load it as a segment: "
+            f"load_transactions(..., segments=[..., '{column}'])."
+        )
+    acq = acquisition_table(log, [column])
+    out = np.full(len(customer_ids), None, dtype=object)
+    pos = pd.Index(customer_ids).get_indexer(acq["customer_id"])
+    ok = pos >= 0
+    out[pos[ok]] = acq[column].to_numpy(dtype=object)[ok]
+    return out
+
+
+def _sorted_groups(keys: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Distinct segment combinations, sorted, as object columns (the groups of every CRR table)."""
+    groups = keys[by].astype(object).drop_duplicates().sort_values(by, kind="stable").reset_index(drop=True)
+    return pd.DataFrame({c: groups[c].to_numpy(dtype=object) for c in by})
+
+
+def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
+                      by: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """CRR counts from the purchase (customer, day) pairs, collected once and reduced in numpy."""
+    from .engine import boundary_membership, membership_counts
+
+    rows = local_rows(log, [], purchases_only=True)
+    member, first_index = boundary_membership(rows.codes, rows.columns["day"], rows.n, bd, window_days)
+    group = np.zeros(rows.n, dtype=np.int64)
+    groups = pd.DataFrame(index=[0])
+    if by:
+        acq = acquisition_table(log, by)
+        groups = _sorted_groups(acq, by)
+        group[:] = -1
+        pos = pd.Index(rows.customer_ids).get_indexer(acq["customer_id"])
+        gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(acq[by]))
+        group[pos[pos >= 0]] = gi[pos >= 0]
+    return groups, membership_counts(member, first_index, group, len(groups))
+
+
 def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, *,
-               by: list[str] | None = None) -> CRRCounts:
+               by: list[str] | None = None, local: bool | None = None) -> CRRCounts:
     """S, E, new, retained, lost, reactivated per segment and complete period, in the log's engine.
 
     A customer is a customer at boundary b when they purchased in [b - W, b)
     (definitions §4). Each distinct (customer, purchase day) marks the few
     boundaries whose window contains it: boundaries p0 + j with
     period(d) < p0 + j <= period(d + W).
+
+    ``local`` (default: :func:`uses_local_reduce`) collects the purchase
+    (customer, day) pairs and counts with :func:`retainkit.engine.boundary_membership`;
+    otherwise every step runs in the engine. Both give the same counts.
     """
     freq = check_freq(freq)
     by = list(by or [])
@@ -752,6 +859,11 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
     periods = np.arange(p0, last_complete + 2)
     bd = period_start_day(periods, freq)
     n_b = len(periods)
+    if local is None:
+        local = uses_local_reduce(log)
+    if local:
+        groups, counts = _crr_counts_local(log, bd, window_days, by)
+        return CRRCounts(periods=periods, boundary_days=bd, data_start_day=lo_day, groups=groups, counts=counts)
     with log.context():
         buys = log.kept.filter(purchase_expr(log)).select("customer_id", "day")
         buys = with_period(buys, "day", freq, "pd", backend=log.backend)
@@ -784,16 +896,11 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
             marks = marks.join(_acquisition(log, by), on="customer_id", how="left")
         agg = marks.group_by(*by, "s", "hi", "joins", "new").agg(nw.len().alias("n"))
         table = collect(agg)
-        if by:
-            groups = collect(_acquisition(log, by).select(*by).unique())
-        else:
-            groups = pd.DataFrame(index=[0])
+        groups = _sorted_groups(collect(_acquisition(log, by).select(*by).unique()), by) if by \
+            else pd.DataFrame(index=[0])
     if by:
         for col in by:
-            groups[col] = groups[col].astype(object)
             table[col] = table[col].astype(object)
-        groups = groups.sort_values(by, kind="stable").reset_index(drop=True)
-        groups = pd.DataFrame({c: groups[c].to_numpy(dtype=object) for c in by})
         gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(table[by])) if len(table) \
             else np.zeros(0, np.int64)
     else:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .engine import Activity, as_data, is_native, native_cohort_counts, reduce
+from .engine import Activity, as_data, is_native, native_cohort_counts, reduce, reduces_locally
 from .exceptions import DataError, ParameterError
 from .periods import period_label, period_start
 
@@ -127,6 +127,9 @@ def cohort_table(
         From :func:`retainkit.load_transactions` / :func:`load_subscriptions`.
         Data loaded from polars, DuckDB or Spark is aggregated in that engine
         (a Spark job for a Spark DataFrame); only the small table is collected.
+        Polars / DuckDB data of at most ``backends.LOCAL_REDUCE_MAX_ROWS`` rows
+        is scanned once for its (customer, day, amount) columns and reduced
+        in numpy (faster; the same numbers).
     freq : {"M", "W", "D", "Q", "Y"}
         Period granularity (definitions §2).
     by : str or list of str, optional
@@ -163,7 +166,7 @@ def cohort_table(
     for col in by_cols:
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
-    if is_native(data):
+    if is_native(data) and not reduces_locally(data):
         counts, act = native_cohort_counts(data, freq, include_partial=include_partial, by=by_cols,
                                            cohort_key=cohort_key)
     else:

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_tz, end_of_day, parse_as_of
 
@@ -523,6 +524,22 @@ def parse_amounts(raw: pd.Series, column: str, where: _Where) -> tuple[pd.Series
     return values, bad
 
 
+def _duplicated(frame: pd.DataFrame) -> np.ndarray:
+    """Rows equal in every column to an earlier row (``DataFrame.duplicated(keep="first")``).
+
+    Computed by polars when the columns convert (about 4x faster at 10M rows;
+    nulls and NaN equal themselves, as in pandas); pandas otherwise (e.g. object
+    columns of mixed types).
+    """
+    try:
+        import polars as pl
+
+        pf = pl.from_pandas(frame, include_index=False)
+        return (~pf.select(pl.struct(pl.all()).is_first_distinct()).to_series()).to_numpy()
+    except Exception:  # noqa: BLE001 - anything polars cannot convert is checked by pandas
+        return frame.duplicated(keep="first").to_numpy()
+
+
 def _customer_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Normalised ids (strings stripped) and a mask of empty ids."""
     ids = raw
@@ -763,7 +780,7 @@ def load_transactions(
 
     dup = np.zeros(n, dtype=bool)
     kept_idx = np.flatnonzero(drops.keep)
-    dup[kept_idx] = out.iloc[kept_idx].duplicated(keep="first").to_numpy()
+    dup[kept_idx] = _duplicated(out.iloc[kept_idx])
     if drop_duplicates:
         drops.drop("exact_duplicate", dup, out["customer_id"])
     else:
@@ -779,7 +796,7 @@ def load_transactions(
     if amount is not None:
         purchase = ~(frame["amount"] < 0).fillna(False).to_numpy()
         # factorised codes: Series.isin / map on Arrow strings are ~20x slower at 1M rows
-        codes, _ = pd.factorize(frame["customer_id"], sort=False)
+        codes, _ = factorize(frame["customer_id"])
         none = np.iinfo(np.int64).max
         first_buy = np.full(int(codes.max()) + 1, none, dtype=np.int64)
         np.minimum.at(first_buy, codes[purchase], frame["timestamp"].array.asi8[purchase])
@@ -908,6 +925,7 @@ def _load_native(native: Any, engine: str, source_name: str, *, mapping: dict[st
     if usable <= 0:
         reasons = "; ".join(f"{v:,} {REASONS[k]}" for k, v in dropped.items())
         raise DataError(f"{source_name}: no usable rows are left out of {n:,}: {reasons}.")
+    log.cache["rows_usable"] = usable  # an upper bound of the kept rows (picks the reduction path)
     if as_of_ts is None:
         if st["future"]:
             if st["max_past"] is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._codes import earliest, factorize
 from .data import Subscriptions, Transactions
 from .exceptions import ParameterError
 from .periods import (
@@ -160,7 +161,8 @@ def _sum_by_cell(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray, n_
     key = codes[ok] * width + (periods[ok] - pmin)
     if n_customers * width <= DENSE_LIMIT // 8:
         sums = np.bincount(key, weights=amounts[ok], minlength=n_customers * width)
-        present = np.bincount(key, minlength=n_customers * width) > 0
+        present = np.zeros(n_customers * width, dtype=bool)
+        np.put(present, key, True)
         flat = np.flatnonzero(present)
         return flat // width, flat % width + pmin, sums[flat]
     s = pd.Series(amounts[ok]).groupby(key).sum()
@@ -169,52 +171,83 @@ def _sum_by_cell(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray, n_
 
 
 def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: bool = False) -> Activity:
-    """Reduce a transaction log to an :class:`Activity` (definitions §1, §2)."""
+    """Reduce a transaction log to an :class:`Activity` (definitions §1, §2).
+
+    Data held by polars or DuckDB of at most
+    :data:`retainkit.backends.LOCAL_REDUCE_MAX_ROWS` rows is scanned once for
+    its (customer, day, amount) columns and reduced here, without a pandas
+    frame; larger native data is materialised first (use cohort_table /
+    crr_table on it directly to aggregate in its engine).
+    """
     freq = check_freq(freq)
-    f = tx.frame
-    codes, uniques = pd.factorize(f["customer_id"], sort=False)
-    codes = codes.astype(np.int64)
-    days = local_days(f["timestamp"], tx.tz)
+    if reduces_locally(tx):
+        from .backends import local_rows
+
+        rows = local_rows(tx.native, ["amount"] if tx.has_amount else [])
+        codes, n = rows.codes, rows.n
+        days = rows.columns["day"]
+        amount = rows.columns.get("amount")
+        keys = None
+        uniques = rows.customer_ids
+    else:
+        f = tx.frame
+        codes, uniques = factorize(f["customer_id"])
+        n = len(uniques)
+        days = local_days(f["timestamp"], tx.tz)
+        amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if tx.has_amount else None
+        keys = f["timestamp"].array.asi8
     periods = days_to_period(days, freq)
     last_complete = last_complete_period(tx.as_of, freq, tx.tz)
     current = current_period(tx.as_of, freq, tx.tz)
     max_period = current if include_partial else last_complete
-    if tx.has_amount:
-        amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan)
-        purchase = ~(amount < 0)
-    else:
-        amount = None
-        purchase = np.ones(len(f), dtype=bool)
+    purchase = ~(amount < 0) if amount is not None else np.ones(len(periods), dtype=bool)
     in_range = periods <= max_period
     pmin = int(periods.min()) if len(periods) else 0
     pmax = max(max_period, pmin)
     buy = purchase & in_range
-    pc, pp, first, last = _mark_pairs(codes[buy], periods[buy], len(uniques), pmin, pmax)
-    # first purchase row of each customer: earliest timestamp among rows of its first period
-    cand = np.flatnonzero(buy & (periods == first[codes]))
-    first_row = _earliest_rows(codes, f["timestamp"].array.asi8, cand, len(uniques))
+    pc, pp, first, last = _mark_pairs(codes[buy], periods[buy], n, pmin, pmax)
+    if keys is not None:
+        # first purchase row of each customer: earliest timestamp among rows of its first period
+        cand = np.flatnonzero(buy & (periods == first[codes]))
+        first_row = earliest(codes, keys, cand, n)
+    else:  # acquisition segments are read in the engine (LocalActivity)
+        first_row = np.full(n, -1, dtype=np.int64)
     rc = rp = ra = None
     if amount is not None:
         has_cohort = first[codes] >= 0
         cells = in_range & has_cohort & (periods >= first[codes])
-        rc, rp, ra = _sum_by_cell(codes[cells], periods[cells], amount[cells], len(uniques), pmin, pmax)
-    return Activity(
+        rc, rp, ra = _sum_by_cell(codes[cells], periods[cells], amount[cells], n, pmin, pmax)
+    cls = LocalActivity if keys is None else Activity
+    return cls(
         freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, customer_ids=np.asarray(uniques), first=first, last=last,
+        max_period=max_period, customer_ids=uniques, first=first, last=last,
         pair_customer=pc, pair_period=pp, revenue_customer=rc, revenue_period=rp, revenue_amount=ra,
         first_row=first_row, source=tx,
     )
 
 
-def _earliest_rows(codes: np.ndarray, ts: np.ndarray, candidates: np.ndarray, n: int) -> np.ndarray:
-    """Per code, the candidate row position with the smallest timestamp (-1 where none)."""
-    out = np.full(n, -1, dtype=np.int64)
-    if len(candidates):
-        order = candidates[np.lexsort((ts[candidates], codes[candidates]))]
-        cc = codes[order]
-        keep = np.r_[True, cc[1:] != cc[:-1]]
-        out[cc[keep]] = order[keep]
-    return out
+class LocalActivity(Activity):
+    """An :class:`Activity` reduced from polars / DuckDB rows without a pandas frame.
+
+    ``first_row`` is -1 throughout: acquisition segments are read in the
+    engine instead (the values on each customer's first purchase; ties at the
+    first instant take the smallest value, as in
+    :func:`retainkit.backends.cohort_counts`).
+    """
+
+    def customer_attribute(self, column: str) -> np.ndarray:
+        from .backends import acquisition_values
+
+        values = acquisition_values(self.source.native, column, self.customer_ids)
+        values[self.first < 0] = None
+        return values
+
+
+def reduces_locally(data) -> bool:
+    """True for polars / DuckDB data small enough to reduce in numpy after one scan."""
+    from .backends import uses_local_reduce
+
+    return is_native(data) and uses_local_reduce(data.native)
 
 
 def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partial: bool = False) -> Activity:
@@ -232,7 +265,7 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     current = current_period(subs.as_of, freq, tz)
     max_period = current if include_partial else last_complete
     iv = subs.intervals
-    codes_all, uniques = pd.factorize(subs.frame["customer_id"], sort=False)
+    codes_all, uniques = factorize(subs.frame["customer_id"])
     index = pd.Index(uniques)
     codes = index.get_indexer(iv["customer_id"]).astype(np.int64)
     n = len(uniques)
@@ -263,7 +296,7 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     first[has] = active[has].argmax(axis=1) + pmin
     last[has] = width - 1 - active[has, ::-1].argmax(axis=1) + pmin
     # first row: the earliest-starting raw interval of each customer
-    first_row = _earliest_rows(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
                                np.arange(len(subs.frame)), n)
     first_row[~has] = -1
     rc = rp = ra = None
@@ -299,8 +332,10 @@ def reduce(data, freq: str = "M", *, include_partial: bool = False) -> Activity:
 
     An Activity passes through unchanged when it already has the asked-for
     ``freq`` and partial-period setting, so widgets can re-slice it cheaply.
-    Data held by polars / DuckDB / Spark is materialised in pandas first (use
-    cohort_table / crr_table on it directly to aggregate in that engine).
+    Polars / DuckDB data of at most ``backends.LOCAL_REDUCE_MAX_ROWS`` rows is
+    reduced from one scan of its columns; larger native data and Spark data
+    are materialised in pandas first (use cohort_table / crr_table on them
+    directly to aggregate in their engine).
     """
     data = as_data(data)
     if isinstance(data, Activity):
@@ -376,11 +411,10 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
 
     For transaction logs a customer is a customer at boundary b when they
     purchased in the trailing window [b - W, b) (W in days, definitions §4).
-    Each purchase day marks the (few) boundaries whose window contains it.
     """
     freq = check_freq(freq)
     f = tx.frame
-    codes, uniques = pd.factorize(f["customer_id"], sort=False)
+    codes, uniques = factorize(f["customer_id"])
     days = local_days(f["timestamp"], tx.tz)
     if tx.has_amount:
         buy = ~(f["amount"].to_numpy(dtype="float64", na_value=np.nan) < 0)
@@ -393,34 +427,148 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     periods = np.arange(p0, last_complete + 2)  # boundaries: starts of p0 .. last_complete + 1
     bd = period_start_day(periods, freq)
     n = len(uniques)
-    member = np.zeros((n, len(bd)), dtype=bool)
-    # boundary j contains day d in its window when bd[j] - W <= d < bd[j]  <=>  d < bd[j] <= d + W
-    lo = np.searchsorted(bd, bdays, side="right")
-    hi = np.searchsorted(bd, bdays + window_days, side="right")
-    span = hi - lo
-    flat = member.ravel()
-    width = len(bd)
-    for offset in range(int(span.max()) if len(span) else 0):
-        sel = span > offset
-        flat[bcodes[sel] * width + lo[sel] + offset] = True
-    member = flat.reshape(n, width)
+    member, first_index = boundary_membership(bcodes, bdays, n, bd, window_days)
     none = np.iinfo(np.int64).max
     first_day = np.full(n, none, dtype=np.int64)
     _min_by_code(first_day, bcodes, bdays)
     first_period = np.where(first_day == none, -1, days_to_period(np.where(first_day == none, data_start, first_day), freq))
     buy_rows = np.flatnonzero(buy)
     cand = buy_rows[days[buy_rows] == first_day[codes[buy_rows]]]
-    first_row = _earliest_rows(codes.astype(np.int64), f["timestamp"].array.asi8, cand, n)
-    return Boundaries(periods=periods, member=member, first_period=first_period, first_row=first_row,
+    first_row = earliest(codes.astype(np.int64), f["timestamp"].array.asi8, cand, n)
+    return Boundaries(periods=periods, member=member.T, first_period=first_period, first_row=first_row,
                       data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
                       customer_ids=np.asarray(uniques))
 
 
+#: largest (periods x customers) table of latest purchase days built by boundary_membership (bytes)
+LATEST_TABLE_LIMIT = 600_000_000
+
+
+def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray,
+                        window_days: int, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Who is a customer at each boundary, from purchase days (definitions §4).
+
+    Customer c is a customer at boundary j when one of their purchase days d
+    lies in the trailing window: ``boundary_days[j] - W <= d < boundary_days[j]``.
+
+    Parameters
+    ----------
+    codes : int array
+        Customer code (0 .. n-1) of each purchase.
+    days : int array
+        Local day number of each purchase, none before ``boundary_days[0]``
+        (boundary 0 is the start of the first purchase period).
+    n : int
+        Number of customer codes.
+    boundary_days : int array
+        Day number of each boundary (the first day of consecutive periods).
+    window_days : int
+        W.
+    method : {"auto", "latest", "rows"}
+        ``"latest"`` first keeps each customer's latest purchase day per period
+        (one scatter over the rows, then a few vector comparisons per boundary;
+        the latest day reaches furthest, so nothing else matters);
+        ``"rows"`` marks the boundaries of every purchase directly (less memory
+        for many periods). ``"auto"`` picks "latest" while its table fits in
+        :data:`LATEST_TABLE_LIMIT`. Both give the same result.
+
+    Returns
+    -------
+    member : bool array (boundaries x customers)
+        ``member[j, c]`` is True when c is a customer at boundary j.
+    first_index : int64 array
+        Per customer, the index q of the period [boundary q, boundary q+1)
+        holding their first purchase before the last boundary (-1 when none).
+    """
+    bd = np.asarray(boundary_days, dtype=np.int64)
+    nb = len(bd)
+    n_periods = max(nb - 1, 0)
+    member = np.zeros((nb, n), dtype=bool)
+    first_index = np.full(n, -1, dtype=np.int64)
+    days = np.asarray(days)
+    if len(days) == 0 or n_periods == 0:
+        return member, first_index
+    # period of each purchase through a day -> period lookup table (cheaper than a search per row)
+    dmin = int(days.min())
+    span_days = int(days.max()) - dmin + 1
+    rel = (days - dmin).astype(np.int32 if span_days < 2**31 else np.int64)
+    q_of_day = (np.searchsorted(bd, np.arange(dmin, dmin + span_days), side="right") - 1).astype(np.int32)
+    q = q_of_day[rel]
+    ok = (q >= 0) & (q < n_periods)  # days on or after the last boundary mark none of these boundaries
+    small = span_days < 2**15 - 1
+    if method == "auto":
+        method = "latest" if n_periods * n * (2 if small else 4) <= LATEST_TABLE_LIMIT else "rows"
+    if method == "latest":
+        dtype = np.int16 if small else np.int32
+        latest = np.full(n_periods * n, -1, dtype=dtype)
+        cells = q[ok].astype(np.int64) * n + codes[ok]
+        np.maximum.at(latest, cells, rel[ok].astype(dtype))
+        latest = latest.reshape(n_periods, n)
+        for j in range(1, nb):
+            floor = max(int(bd[j]) - window_days - dmin, 0)  # latest >= floor <=> a day in the window
+            for p in range(j - 1, -1, -1):
+                if bd[p + 1] <= bd[j] - window_days:
+                    break  # period p ends before the window starts
+                member[j] |= latest[p] >= floor
+        has = latest >= 0
+        any_ = has.any(axis=0)
+        first_index[any_] = has[:, any_].argmax(axis=0)
+    elif method == "rows":
+        qo, co, ro = q[ok].astype(np.int64), codes[ok].astype(np.int64), rel[ok].astype(np.int64) + dmin
+        # boundary j contains day d in its window when d < bd[j] <= d + W: j in [q + 1, hi)
+        hi = np.searchsorted(bd, ro + window_days, side="right")
+        span = hi - (qo + 1)
+        flat = member.ravel()
+        base = (qo + 1) * n + co
+        for offset in range(int(span.max()) if len(span) else 0):
+            sel = span > offset
+            np.put(flat, base[sel] + offset * n, True)
+        first = np.full(n, n_periods, dtype=np.int64)
+        np.minimum.at(first, co, qo)
+        first_index = np.where(first == n_periods, -1, first)
+    else:
+        raise ParameterError(f"method={method!r}: use 'auto', 'latest' or 'rows'.")
+    return member, first_index
+
+
+def membership_counts(member: np.ndarray, first_index: np.ndarray, group: np.ndarray,
+                      n_groups: int) -> dict[str, np.ndarray]:
+    """CRR counts per group and period from boundary membership (definitions §4).
+
+    ``member`` is (boundaries x customers); period j runs from boundary j to
+    j+1. ``first_index`` is the period index of each customer's first
+    purchase (-1 = none) and ``group`` their segment code (-1 = in no group).
+    Returns (groups x periods) int64 arrays: start_customers, end_customers,
+    new, retained, lost, reactivated.
+    """
+    n_b = member.shape[0]
+    n_p = max(n_b - 1, 0)
+    group = np.asarray(group, dtype=np.int64)
+    g = np.where(group < 0, n_groups, group)  # customers in no group go to a dropped extra row
+    states = np.zeros((n_groups + 1, n_p, 8), dtype=np.int64)
+    for j in range(n_p):
+        s, e = member[j], member[j + 1]
+        new = e & (first_index == j)
+        state = s.astype(np.int64) + 2 * e + 4 * new
+        states[:, j, :] = np.bincount(g * 8 + state, minlength=(n_groups + 1) * 8).reshape(n_groups + 1, 8)
+    st = states[:n_groups]
+    start = st[:, :, [1, 3, 5, 7]].sum(axis=2)
+    end = st[:, :, [2, 3, 6, 7]].sum(axis=2)
+    new = st[:, :, [6, 7]].sum(axis=2)
+    retained = st[:, :, [3, 7]].sum(axis=2)
+    return {
+        "start_customers": start,
+        "end_customers": end,
+        "new": new,
+        "retained": retained,
+        "lost": start - retained,
+        "reactivated": end - retained - new,
+    }
+
+
 def _min_by_code(out: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
-    if len(codes) == 0:
-        return
-    s = pd.Series(values).groupby(codes).min()
-    out[s.index.to_numpy()] = s.to_numpy()
+    if len(codes):
+        np.minimum.at(out, codes, np.asarray(values, dtype=out.dtype))
 
 
 def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
@@ -431,7 +579,7 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     freq = check_freq(freq)
     tz = subs.tz
     iv = subs.intervals
-    codes_all, uniques = pd.factorize(subs.frame["customer_id"], sort=False)
+    codes_all, uniques = factorize(subs.frame["customer_id"])
     index = pd.Index(uniques)
     codes = index.get_indexer(iv["customer_id"]).astype(np.int64)
     n = len(uniques)
@@ -454,7 +602,7 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     _min_by_code(first_day, codes, start_days)
     first_period = days_to_period(first_day, freq)
-    first_row = _earliest_rows(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
                                np.arange(len(subs.frame)), n)
     return Boundaries(periods=periods, member=member, first_period=first_period, first_row=first_row,
                       data_start_day=int(start_days.min()), boundary_days=period_start_day(periods, freq),
@@ -526,12 +674,16 @@ __all__ = [
     "Activity",
     "Boundaries",
     "CohortContext",
+    "LocalActivity",
     "as_data",
+    "boundary_membership",
     "is_native",
+    "membership_counts",
     "native_cohort_counts",
     "native_crr_counts",
     "parse_window",
     "reduce",
+    "reduces_locally",
     "reduce_subscriptions",
     "reduce_transactions",
     "subscription_boundaries",

@@ -15,10 +15,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ._codes import factorize
 from ._stats import safe_ratio, wilson_interval
 from .data import Subscriptions, Transactions
-from .engine import (Boundaries, as_data, is_native, native_crr_counts, parse_window, subscription_boundaries,
-                     transaction_boundaries)
+from .engine import (Boundaries, as_data, is_native, membership_counts, native_crr_counts, parse_window,
+                     subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
 
@@ -100,20 +101,6 @@ def _group_codes(bounds: Boundaries, by: list[str]) -> tuple[np.ndarray, pd.Data
     return group, groups
 
 
-def _sum_by_group(mask: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """(customers x periods) bool -> (groups x periods) counts."""
-    ok = group >= 0
-    order = np.argsort(group[ok], kind="stable")
-    g_sorted = group[ok][order]
-    rows = mask[ok][order].astype(np.int64)
-    out = np.zeros((n_groups, mask.shape[1]), dtype=np.int64)
-    if len(g_sorted) == 0:
-        return out
-    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-    out[g_sorted[starts]] = np.add.reduceat(rows, starts, axis=0)
-    return out
-
-
 def crr_table(
     data: Transactions | Subscriptions,
     freq: str = "M",
@@ -183,19 +170,10 @@ def crr_table(
         freq = check_freq(freq)
         group, groups = _group_codes(bounds, by_cols)
         n_groups = len(groups)
-        member = bounds.member
-        S = member[:, :-1]
-        E = member[:, 1:]
         periods = bounds.periods[:-1]
-        new_mask = (bounds.first_period[:, None] == periods[None, :]) & E
-        counts = {
-            "start_customers": _sum_by_group(S, group, n_groups),
-            "end_customers": _sum_by_group(E, group, n_groups),
-            "new": _sum_by_group(new_mask, group, n_groups),
-            "retained": _sum_by_group(S & E, group, n_groups),
-            "lost": _sum_by_group(S & ~E, group, n_groups),
-            "reactivated": _sum_by_group(E & ~S & ~new_mask, group, n_groups),
-        }
+        first_index = np.where(bounds.first_period >= 0, bounds.first_period - bounds.periods[0], -1)
+        # membership_counts wants (boundaries x customers): transaction_boundaries stores it that way
+        counts = membership_counts(bounds.member.T, first_index, group, n_groups)
         boundary_days, data_start_day = bounds.boundary_days, bounds.data_start_day
     n_periods = len(periods)
     gi = np.repeat(np.arange(n_groups), n_periods)
@@ -255,7 +233,7 @@ def purchase_metrics(
     freq = check_freq(freq)
     by_cols = [by] if isinstance(by, str) else list(by or [])
     f = data.frame
-    codes, _ = pd.factorize(f["customer_id"], sort=False)
+    codes, _ = factorize(f["customer_id"])
     days = local_days(f["timestamp"], data.tz)
     periods = days_to_period(days, freq)
     limit = last_complete_period(data.as_of, freq, data.tz) + (1 if include_partial else 0)

@@ -36,6 +36,14 @@ def to_engine(frame: pd.DataFrame, engine: str):
     raise ValueError(engine)
 
 
+@pytest.fixture(params=["local", "in-engine"])
+def reduction(request, monkeypatch):
+    """Both reduction paths of polars / DuckDB: numpy after one scan, or every step in the engine."""
+    if request.param == "in-engine":
+        monkeypatch.setattr(backends, "LOCAL_REDUCE_MAX_ROWS", -1)
+    return request.param
+
+
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-9)
     assert a.attrs == b.attrs
@@ -47,7 +55,7 @@ def sample() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_sample_cohorts_and_crr_identical_to_pandas(sample, engine):
+def test_sample_cohorts_and_crr_identical_to_pandas(sample, engine, reduction):
     kw = dict(SAMPLE_COLUMNS)
     ref = rk.load_transactions(sample, **kw)
     tx = rk.load_transactions(to_engine(sample, engine), **kw)
@@ -76,7 +84,7 @@ def cdnow_frame(cdnow):
 
 
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])
-def test_cdnow_identical_across_engines(cdnow_frame, engine):
+def test_cdnow_identical_across_engines(cdnow_frame, engine, reduction):
     """The real public log (CDNOW, 69,659 rows): same cohort table and CRR on every engine."""
     kw = dict(timestamp="date", amount="amount", date_format="%Y%m%d", as_of="1998-06-30")
     ref = rk.load_transactions(cdnow_frame, **kw)
@@ -105,6 +113,9 @@ def logs(draw):
         # distinct instants: with ties at a customer's first purchase the "first row" is engine-specific
         rows.append((cust, base + pd.Timedelta(minutes=minutes) + pd.Timedelta(len(rows), "us"), amount, seg))
     frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "seg"])
+    if draw(st.booleans()):  # integer ids, sparse or compact
+        step = draw(st.sampled_from([1, 1_000_003]))
+        frame["customer_id"] = frame["customer_id"].map(lambda c: (ord(c) - 96) * step)
     naive = draw(st.booleans())
     if naive:
         frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
@@ -113,13 +124,23 @@ def logs(draw):
     as_of = (base + pd.Timedelta(days=draw(st.integers(20, 420)))).tz_localize(None)
     window = draw(st.sampled_from([1, 30, 90]))
     engine = draw(st.sampled_from(["polars", "duckdb"]))
-    return frame, tz, freq, as_of, window, engine
+    local = draw(st.booleans())
+    return frame, tz, freq, as_of, window, engine, local
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(logs())
 def test_random_logs_identical_on_polars_and_duckdb(case):
-    frame, tz, freq, as_of, window, engine = case
+    frame, tz, freq, as_of, window, engine, local = case
+    limit = backends.LOCAL_REDUCE_MAX_ROWS
+    backends.LOCAL_REDUCE_MAX_ROWS = limit if local else -1
+    try:
+        _check_random_log(frame, tz, freq, as_of, window, engine)
+    finally:
+        backends.LOCAL_REDUCE_MAX_ROWS = limit
+
+
+def _check_random_log(frame, tz, freq, as_of, window, engine):
     kw = dict(amount="amount", tz=tz, as_of=as_of, segments="seg")
     try:
         ref = rk.load_transactions(frame, **kw)

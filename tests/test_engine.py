@@ -80,6 +80,58 @@ def test_boundaries_membership_matches_a_loop():
             assert b.member[i, j] == expected, (c, start)
 
 
+@st.composite
+def purchase_days(draw):
+    n = draw(st.integers(1, 6))
+    k = draw(st.integers(0, 40))
+    codes = np.array(draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k)), dtype=np.int64)
+    # boundaries: increasing day numbers with gaps of 1..40 days (days, weeks, months, uneven);
+    # boundary 0 starts the period of the first purchase, so no purchase is before it
+    gaps = draw(st.lists(st.integers(1, 40), min_size=1, max_size=25))
+    bd = np.cumsum([draw(st.integers(-420, 0)), *gaps])
+    days = np.array(draw(st.lists(st.integers(int(bd[0]), 400), min_size=k, max_size=k)), dtype=np.int64)
+    window = draw(st.integers(1, 120))
+    return codes, days, n, bd, window
+
+
+@settings(max_examples=300, deadline=None)
+@given(purchase_days())
+def test_boundary_membership_both_methods_match_a_loop(case):
+    """member[j, c]: c purchased in [bd[j] - W, bd[j]); first_index: period of the first purchase (definitions §4)."""
+    codes, days, n, bd, window = case
+    for method in ("latest", "rows"):
+        member, first_index = engine.boundary_membership(codes, days, n, bd, window, method=method)
+        for c in range(n):
+            mine = days[codes == c]
+            for j, b in enumerate(bd):
+                assert member[j, c] == any(b - window <= d < b for d in mine), (method, c, j)
+            before = [d for d in mine if bd[0] <= d < bd[-1]]
+            expected = -1 if not before else int(np.searchsorted(bd, min(before), side="right")) - 1
+            assert first_index[c] == expected, (method, c)
+
+
+def test_membership_counts_match_a_loop():
+    rng = np.random.default_rng(3)
+    first_index = rng.integers(-1, 6, 50)
+    # a customer is a customer only at boundaries after their first purchase
+    after_first = (np.arange(7)[:, None] > first_index[None, :]) & (first_index[None, :] >= 0)
+    member = (rng.random((7, 50)) < 0.6) & after_first
+    group = rng.integers(-1, 3, 50)
+    got = engine.membership_counts(member, first_index, group, 3)
+    for g in range(3):
+        for j in range(6):
+            who = [c for c in range(50) if group[c] == g]
+            s = {c for c in who if member[j, c]}
+            e = {c for c in who if member[j + 1, c]}
+            new = {c for c in e if first_index[c] == j}
+            assert got["start_customers"][g, j] == len(s)
+            assert got["end_customers"][g, j] == len(e)
+            assert got["new"][g, j] == len(new)
+            assert got["retained"][g, j] == len(s & e)
+            assert got["lost"][g, j] == len(s - e)
+            assert got["reactivated"][g, j] == len(e - s - new)
+
+
 def test_parse_window_forms_and_errors():
     assert engine.parse_window("90D") == 90
     assert engine.parse_window("13W") == 91
