@@ -47,8 +47,9 @@ explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:88
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md; takes minutes)
+bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~30 min)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_widgets.py
 
 sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
 	$(PY) -m retainkit.datasets

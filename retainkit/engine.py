@@ -96,8 +96,12 @@ class Activity(CohortContext):
     pair_customer, pair_period : int64 arrays
         Distinct active (customer code, period) pairs, periods <= max_period.
     revenue_customer, revenue_period, revenue_amount : arrays or None
-        Revenue contributions (refunds included, unknown amounts excluded) by
-        (customer code, period), periods <= max_period.
+        Revenue contributions (refunds included, unknown amounts excluded):
+        customer code, period and amount of each contribution, periods
+        <= max_period and >= the customer's first period. Several
+        contributions may share a (customer, period): sum them by any key
+        (for transactions there is one per row; summing per cell first would
+        cost a customers x periods table of floats).
     first_row : int64 array
         Row position (in the source frame) of each customer's first purchase,
         used to read acquisition segments; -1 where never active.
@@ -129,45 +133,29 @@ class Activity(CohortContext):
         return _first_row_values(self.source, self.first_row, column)
 
 
-def _mark_pairs(codes: np.ndarray, periods: np.ndarray, n_customers: int, pmin: int, pmax: int):
-    """Distinct (code, period) pairs plus first/last period per code."""
-    width = pmax - pmin + 1
+def _mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
+    """Distinct (code, period) pairs, from ``keys = code * width + period - pmin``, plus first/last period per code."""
     first = np.full(n_customers, -1, dtype=np.int64)
     last = np.full(n_customers, -1, dtype=np.int64)
-    if len(codes) == 0 or width <= 0:
+    if len(keys) == 0 or width <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), first, last
     if n_customers * width <= DENSE_LIMIT:
         table = np.zeros(n_customers * width, dtype=bool)
-        table[codes * width + (periods - pmin)] = True
+        np.put(table, keys, True)
         flat = np.flatnonzero(table)
         table = table.reshape(n_customers, width)
         has = table.any(axis=1)
-        first[has] = table[has].argmax(axis=1) + pmin
-        last[has] = width - 1 - table[has, ::-1].argmax(axis=1) + pmin
+        first = np.where(has, table.argmax(axis=1) + pmin, -1)
+        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, -1)
         return flat // width, flat % width + pmin, first, last
-    keys = pd.unique(codes * width + (periods - pmin))
-    keys.sort()
-    cust, per = keys // width, keys % width + pmin
+    flat = pd.unique(keys).astype(np.int64)
+    flat.sort()
+    cust, per = flat // width, flat % width + pmin
     starts = np.r_[True, cust[1:] != cust[:-1]]
     ends = np.r_[cust[1:] != cust[:-1], True]
     first[cust[starts]] = per[starts]
     last[cust[ends]] = per[ends]
     return cust, per, first, last
-
-
-def _sum_by_cell(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray, n_customers: int, pmin: int, pmax: int):
-    width = pmax - pmin + 1
-    ok = ~np.isnan(amounts)
-    key = codes[ok] * width + (periods[ok] - pmin)
-    if n_customers * width <= DENSE_LIMIT // 8:
-        sums = np.bincount(key, weights=amounts[ok], minlength=n_customers * width)
-        present = np.zeros(n_customers * width, dtype=bool)
-        np.put(present, key, True)
-        flat = np.flatnonzero(present)
-        return flat // width, flat % width + pmin, sums[flat]
-    s = pd.Series(amounts[ok]).groupby(key).sum()
-    flat = s.index.to_numpy()
-    return flat // width, flat % width + pmin, s.to_numpy()
 
 
 def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: bool = False) -> Activity:
@@ -183,12 +171,11 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
     if reduces_locally(tx):
         from .backends import local_rows
 
-        rows = local_rows(tx.native, ["amount"] if tx.has_amount else [])
-        codes, n = rows.codes, rows.n
-        days = rows.columns["day"]
-        amount = rows.columns.get("amount")
+        local = local_rows(tx.native, ["amount"] if tx.has_amount else [])
+        codes, n, uniques = local.codes, local.n, local.customer_ids
+        days = local.columns["day"]
+        amount = local.columns.get("amount")
         keys = None
-        uniques = rows.customer_ids
     else:
         f = tx.frame
         codes, uniques = factorize(f["customer_id"])
@@ -196,16 +183,21 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
         days = local_days(f["timestamp"], tx.tz)
         amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if tx.has_amount else None
         keys = f["timestamp"].array.asi8
-    periods = days_to_period(days, freq)
+    # lean dtypes: at 10M rows every temporary array costs page faults as much as arithmetic
+    periods = days_to_period(days, freq).astype(np.int32)
     last_complete = last_complete_period(tx.as_of, freq, tx.tz)
     current = current_period(tx.as_of, freq, tx.tz)
     max_period = current if include_partial else last_complete
-    purchase = ~(amount < 0) if amount is not None else np.ones(len(periods), dtype=bool)
-    in_range = periods <= max_period
     pmin = int(periods.min()) if len(periods) else 0
     pmax = max(max_period, pmin)
-    buy = purchase & in_range
-    pc, pp, first, last = _mark_pairs(codes[buy], periods[buy], n, pmin, pmax)
+    width = pmax - pmin + 1
+    buy = periods <= max_period
+    if amount is not None:
+        buy &= ~(amount < 0)
+    kdt = np.int32 if n * width < 2**31 else np.int64
+    cell = codes.astype(kdt) * kdt(width)
+    cell += (periods - pmin).astype(kdt)
+    pc, pp, first, last = _mark_pairs(cell[buy], n, width, pmin)
     if keys is not None:
         # first purchase row of each customer: earliest timestamp among rows of its first period
         cand = np.flatnonzero(buy & (periods == first[codes]))
@@ -214,9 +206,10 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
         first_row = np.full(n, -1, dtype=np.int64)
     rc = rp = ra = None
     if amount is not None:
-        has_cohort = first[codes] >= 0
-        cells = in_range & has_cohort & (periods >= first[codes])
-        rc, rp, ra = _sum_by_cell(codes[cells], periods[cells], amount[cells], n, pmin, pmax)
+        # revenue rows: known amounts in periods first <= p <= max_period (never-active customers: first = -1)
+        start = np.where(first >= 0, first, np.iinfo(np.int32).max).astype(np.int32)
+        rev = np.flatnonzero((periods >= start[codes]) & (periods <= max_period) & ~np.isnan(amount))
+        rc, rp, ra = codes[rev], periods[rev], amount[rev]
     cls = LocalActivity if keys is None else Activity
     return cls(
         freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,

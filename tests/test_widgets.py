@@ -24,7 +24,7 @@ import retainkit as rk
 from retainkit import loyalty
 from retainkit import widgets as wd
 
-from .conftest import read_cdnow
+from .conftest import execute_notebook, read_cdnow
 from .reference import brute_cohorts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -381,10 +381,9 @@ def test_chart_html_is_self_contained():
 # ----------------------------------------------------------------------------- notebooks (papermill)
 def _run(nb: str, tmp_path: Path, **params) -> dict:
     import nbformat
-    import papermill as pm
 
     out = tmp_path / Path(nb).name
-    pm.execute_notebook(str(ROOT / "notebooks" / nb), str(out), parameters=params, kernel_name="python3",
+    execute_notebook(ROOT / "notebooks" / nb, out, parameters=params, kernel_name="python3",
                         cwd=str(ROOT), progress_bar=False)
     return nbformat.read(out, as_version=4)
 

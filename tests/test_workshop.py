@@ -23,6 +23,8 @@ import retainkit as rk
 from retainkit import workshop
 from retainkit.exceptions import ParameterError
 
+from .conftest import execute_notebook
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks" / "workshop"
 NAMES = ["01_crr_by_hand", "02_cohort_triangle", "03_averages_mislead", "04_clv_and_five_percent",
          "05_loyalty_programs", "06_recurring_reports"]
@@ -368,10 +370,8 @@ def test_facilitator_guide_names_every_notebook():
 
 # --------------------------------------------------------------------------- executing them (papermill)
 def _run(name: str, solutions: bool, tmp_path: Path) -> list[str]:
-    import papermill as pm
-
     out = tmp_path / f"{name}-{solutions}.ipynb"
-    pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters={"solutions": solutions},
+    execute_notebook(NOTEBOOKS / f"{name}.ipynb", out, parameters={"solutions": solutions},
                         cwd=str(tmp_path), progress_bar=False, kernel_name="python3")
     cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
     texts = []
