@@ -780,7 +780,7 @@ def load_transactions(
 
     dup = np.zeros(n, dtype=bool)
     kept_idx = np.flatnonzero(drops.keep)
-    dup[kept_idx] = _duplicated(out.iloc[kept_idx])
+    dup[kept_idx] = _duplicated(out if len(kept_idx) == n else out.iloc[kept_idx])
     if drop_duplicates:
         drops.drop("exact_duplicate", dup, out["customer_id"])
     else:
