@@ -15,11 +15,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ._codes import factorize
+from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
 from .data import Subscriptions, Transactions
 from .engine import (Boundaries, as_data, is_native, membership_counts, native_crr_counts, parse_window,
-                     subscription_boundaries, transaction_boundaries)
+                     reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
 
@@ -226,82 +226,188 @@ def purchase_metrics(
         ``median_days_between_purchases`` (median gap in days between a
         customer's consecutive distinct purchase days, for gaps ending in the
         window), ``repeat_revenue_share`` (share of purchase revenue from
-        orders after the customer's first-ever purchase).
+        orders after the customer's first-ever purchase). A customer's
+        segment is the value on their first purchase; rows of customers who
+        never purchased (refunds only) form a segment of missing values.
+
+    Notes
+    -----
+    Vectorised: one sort of the purchases by (customer, day) gives the
+    distinct purchase days, the gaps and the purchases per (customer,
+    period); medians come from per-cell histograms of the integer gaps. Polars
+    / DuckDB data of at most ``backends.LOCAL_REDUCE_MAX_ROWS`` rows is read
+    from one scan of its columns, without a pandas frame.
     """
     if not isinstance(data, Transactions):
         raise ParameterError("purchase_metrics needs a transaction log (retainkit.load_transactions).")
     freq = check_freq(freq)
     by_cols = [by] if isinstance(by, str) else list(by or [])
-    f = data.frame
-    codes, _ = factorize(f["customer_id"])
-    days = local_days(f["timestamp"], data.tz)
+    rows = _purchase_rows(data, by_cols)
+    codes, n, days, amount = rows["codes"], rows["n"], rows["days"], rows["amount"]
     periods = days_to_period(days, freq)
     limit = last_complete_period(data.as_of, freq, data.tz) + (1 if include_partial else 0)
-    amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if data.has_amount else np.full(len(f), np.nan)
     buy = ~(amount < 0)
-    frame = pd.DataFrame({"c": codes, "ts": f["timestamp"].array.asi8, "day": days, "p": periods,
-                          "amount": amount, "buy": buy})
-    for col in by_cols:
-        if col not in f.columns:
-            raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
-    # acquisition segment: value on the customer's first purchase row
-    order = frame.loc[frame["buy"]].sort_values(["c", "ts"], kind="stable")
-    firsts = order.drop_duplicates("c")
-    for col in by_cols:
-        seg = pd.Series(f[col].to_numpy(dtype=object)[firsts.index.to_numpy()], index=firsts["c"].to_numpy())
-        frame[col] = frame["c"].map(seg)
-    order = frame.loc[frame["buy"]].sort_values(["c", "ts"], kind="stable")
-    is_first = ~order["c"].duplicated()
-    frame["repeat_order"] = False
-    frame.loc[order.index, "repeat_order"] = ~is_first.to_numpy()
-    # gaps between consecutive distinct purchase days of a customer
-    days_u = order.drop_duplicates(["c", "day"])
-    gap = days_u["day"].diff()
-    gap[days_u["c"].ne(days_u["c"].shift())] = np.nan
-    frame["gap"] = np.nan
-    frame.loc[days_u.index, "gap"] = gap.to_numpy()
-    frame = frame.loc[frame["p"] <= limit]
+    first_row = earliest(codes, rows["keys"], np.flatnonzero(buy), n)
+    # the customer's segment (values on their first purchase); never-purchasers get missing values
+    if by_cols:
+        seg = pd.DataFrame({c: rows["segment"](c, first_row) for c in by_cols})
+        cust_group = seg.groupby(by_cols, sort=True, dropna=False).ngroup().to_numpy()
+        labels = seg.assign(_g=cust_group).drop_duplicates("_g").sort_values("_g")[by_cols].reset_index(drop=True)
+    else:
+        cust_group = np.zeros(n, dtype=np.int64)
+        labels = pd.DataFrame(index=[0])
+    n_groups = max(len(labels), 1)
+    pmin = int(periods.min()) if len(periods) else 0
+    width = max(limit - pmin + 1, 1)
+    n_cells = n_groups * width
 
-    def summarise(g: pd.DataFrame) -> dict:
-        b = g.loc[g["buy"]]
-        per_customer = b.groupby("c").size()
-        customers = len(per_customer)
-        orders = len(b)
-        known = b["amount"].notna()
-        buy_rev = b.loc[known, "amount"].sum()
-        return {
-            "customers": customers,
-            "orders": orders,
-            "revenue": float(g["amount"].sum()) if data.has_amount else np.nan,
-            "repeat_customers": int((per_customer >= 2).sum()),
-            "repeat_purchase_rate": (per_customer >= 2).sum() / customers if customers else np.nan,
-            "purchase_frequency": orders / customers if customers else np.nan,
-            "aov": buy_rev / known.sum() if data.has_amount and known.sum() else np.nan,
-            "median_days_between_purchases": float(b["gap"].median()) if b["gap"].notna().any() else np.nan,
-            "repeat_revenue_share": (b.loc[known & b["repeat_order"], "amount"].sum() / buy_rev
-                                     if data.has_amount and buy_rev else np.nan),
-        }
+    def cell_of(c: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return cust_group[c] * width + (p - pmin)
 
-    rows = []
-    keys = [*by_cols, "p"]
-    for key, g in frame.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        rec = dict(zip(by_cols, key[:-1]))
-        rec["period"] = period_label(int(key[-1]), freq)
-        rec["period_start"] = period_start(int(key[-1]), freq)
-        rec.update(summarise(g))
-        rows.append(rec)
-    overall_groups = frame.groupby(by_cols, sort=True, dropna=False) if by_cols else [((), frame)]
-    for key, g in overall_groups:
-        key = key if isinstance(key, tuple) else (key,)
-        rec = dict(zip(by_cols, key))
-        rec["period"] = "overall"
-        rec["period_start"] = pd.NaT
-        rec.update(summarise(g))
-        rows.append(rec)
-    out = pd.DataFrame(rows)
+    def per_cell(cells: np.ndarray, weights=None) -> tuple[np.ndarray, np.ndarray]:
+        """(groups x periods) sums and the per-group overall sums."""
+        t = np.bincount(cells, weights=weights, minlength=n_cells).reshape(n_groups, width)
+        return t, t.sum(axis=1)
+
+    inr = periods <= limit
+    known = ~np.isnan(amount)
+    cells = cell_of(codes, np.minimum(periods, limit))  # rows after limit are masked out below
+    present, present_all = per_cell(cells[inr])
+    b_inr = inr & buy
+    orders, orders_all = per_cell(cells[b_inr])
+    has_amount = data.has_amount
+    revenue, revenue_all = per_cell(cells[inr], np.where(known, amount, 0.0)[inr])
+    bk = b_inr & known
+    buy_rev, buy_rev_all = per_cell(cells[bk], amount[bk])
+    n_known, n_known_all = per_cell(cells[bk])
+    rep = bk & (np.arange(len(codes)) != first_row[codes])
+    rep_rev, rep_rev_all = per_cell(cells[rep], amount[rep])
+
+    # one sort of the purchases by (customer, day)
+    dmin = int(days.min()) if len(days) else 0
+    span = (int(days.max()) - dmin + 1) if len(days) else 1
+    key = np.sort(codes[buy].astype(np.int64) * span + (days[buy] - dmin))
+    c_s = key // span
+    d_s = key % span + dmin
+    p_s = days_to_period(d_s, freq)
+    ok = p_s <= limit
+    # purchases per (customer, period) and per customer (within the window)
+    new_cp = _starts((c_s[1:] != c_s[:-1]) | (p_s[1:] != p_s[:-1]), len(key))
+    starts = np.flatnonzero(new_cp & ok)
+    run = np.diff(np.r_[np.flatnonzero(new_cp), len(key)])[np.cumsum(new_cp)[starts] - 1]
+    cp_cells = cell_of(c_s[starts], p_s[starts])
+    customers, _ = per_cell(cp_cells)
+    repeat, _ = per_cell(cp_cells, (run >= 2).astype(np.float64))
+    per_customer = np.bincount(c_s[ok], minlength=n)
+    buyers = per_customer > 0
+    customers_all = np.bincount(cust_group[buyers], minlength=n_groups)
+    repeat_all = np.bincount(cust_group[per_customer >= 2], minlength=n_groups)
+    # gaps between consecutive distinct purchase days of a customer, placed at the later day
+    distinct = _starts(key[1:] != key[:-1], len(key))
+    cd, dd, pd_ = c_s[distinct], d_s[distinct], p_s[distinct]
+    follows = ~_starts(cd[1:] != cd[:-1], len(cd))
+    gap_at = np.flatnonzero(follows & (pd_ <= limit))
+    gaps = (dd[gap_at] - dd[gap_at - 1]).astype(np.int64)
+    gap_cells = cell_of(cd[gap_at], pd_[gap_at])
+    median = _grouped_median(gap_cells, gaps, n_cells).reshape(n_groups, width)
+    median_all = _grouped_median(cust_group[cd[gap_at]], gaps, n_groups)
+
+    def metrics(cust, ordr, rev, rep_c, kn, brev, rrev, med) -> dict[str, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {
+                "customers": cust.astype(np.int64),
+                "orders": np.rint(ordr).astype(np.int64),
+                "revenue": rev if has_amount else np.full(len(cust), np.nan),
+                "repeat_customers": np.rint(rep_c).astype(np.int64),
+                "repeat_purchase_rate": np.where(cust > 0, rep_c / cust, np.nan),
+                "purchase_frequency": np.where(cust > 0, ordr / cust, np.nan),
+                "aov": np.where(has_amount & (kn > 0), brev / kn, np.nan),
+                "median_days_between_purchases": med,
+                "repeat_revenue_share": np.where(has_amount & (brev != 0), rrev / brev, np.nan),
+            }
+
+    gi, pi = np.nonzero(present > 0)
+    out = labels.iloc[gi].reset_index(drop=True) if by_cols else pd.DataFrame(index=range(len(gi)))
+    p_abs = pi + pmin
+    out["period"] = np.asarray(period_label(p_abs, freq), dtype=object) if len(p_abs) else []
+    out["period_start"] = period_start(p_abs, freq) if len(p_abs) else pd.DatetimeIndex([])
+    for name, values in metrics(customers[gi, pi], orders[gi, pi], revenue[gi, pi], repeat[gi, pi],
+                                n_known[gi, pi], buy_rev[gi, pi], rep_rev[gi, pi], median[gi, pi]).items():
+        out[name] = values
+    g_all = np.flatnonzero(present_all > 0) if by_cols else np.zeros(1, dtype=np.int64)
+    overall = labels.iloc[g_all].reset_index(drop=True) if by_cols else pd.DataFrame(index=range(len(g_all)))
+    overall["period"] = "overall"
+    overall["period_start"] = pd.NaT
+    for name, values in metrics(customers_all[g_all], orders_all[g_all], revenue_all[g_all], repeat_all[g_all],
+                                n_known_all[g_all], buy_rev_all[g_all], rep_rev_all[g_all],
+                                median_all[g_all]).items():
+        overall[name] = values
+    out = pd.concat([out, overall], ignore_index=True)
     out.attrs.update({"freq": freq, "as_of": str(data.as_of), "tz": data.tz, "by": by_cols})
     return out
+
+
+def _starts(changes: np.ndarray, n: int) -> np.ndarray:
+    """Boolean run starts of a sorted array of length n from its n-1 neighbour changes."""
+    return np.concatenate(([True], changes))[:n]
+
+
+def _grouped_median(cells: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray:
+    """Median of the non-negative integer ``values`` in each of ``n_cells`` cells (NaN where empty).
+
+    From per-cell histograms: exact (the mean of the two middle values for an
+    even count), and linear in the number of values.
+    """
+    out = np.full(n_cells, np.nan)
+    if len(values) == 0:
+        return out
+    top = int(values.max()) + 1
+    if n_cells * top > 50_000_000:  # very many cells x long gaps: sort instead
+        s = pd.Series(values.astype(np.float64)).groupby(cells).median()
+        out[s.index.to_numpy()] = s.to_numpy()
+        return out
+    hist = np.bincount(cells * top + values, minlength=n_cells * top).reshape(n_cells, top)
+    count = hist.sum(axis=1)
+    cum = np.cumsum(hist, axis=1)
+    has = count > 0
+    lo_rank = (count - 1) // 2  # 0-based ranks of the two middle values
+    hi_rank = count // 2
+    lo = (cum <= lo_rank[:, None]).sum(axis=1)
+    hi = (cum <= hi_rank[:, None]).sum(axis=1)
+    out[has] = (lo[has] + hi[has]) / 2.0
+    return out
+
+
+def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
+    """The row arrays purchase_metrics needs, from pandas or from one scan of polars / DuckDB data."""
+    for col in by_cols:
+        if col not in data.segments:
+            raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
+    if reduces_locally(data):
+        from .backends import acquisition_values, local_rows
+
+        local = local_rows(data.native, ["amount", "key"] if data.has_amount else ["key"])
+        amount = local.columns["amount"] if data.has_amount else np.full(len(local.codes), np.nan)
+
+        def segment(col: str, first_row: np.ndarray) -> np.ndarray:
+            values = acquisition_values(data.native, col, local.customer_ids)
+            values[first_row < 0] = np.nan
+            return values
+
+        return {"codes": local.codes, "n": local.n, "keys": local.columns["key"], "days": local.columns["day"],
+                "amount": amount.astype(np.float64), "segment": segment}
+    f = data.frame
+    codes, uniques = factorize(f["customer_id"])
+
+    def segment(col: str, first_row: np.ndarray) -> np.ndarray:
+        values = np.full(len(first_row), np.nan, dtype=object)
+        has = first_row >= 0
+        values[has] = f[col].to_numpy(dtype=object)[first_row[has]]
+        return values
+
+    amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if data.has_amount else np.full(len(f), np.nan)
+    return {"codes": codes, "n": len(uniques), "keys": f["timestamp"].array.asi8,
+            "days": local_days(f["timestamp"], data.tz), "amount": amount, "segment": segment}
 
 
 __all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_table", "purchase_metrics"]

@@ -108,3 +108,57 @@ def brute_crr(tx, freq: str, window_days: int):
         out[p] = {"S": len(S), "E": len(E), "N": len(new), "retained": len(S & E), "lost": len(S - E),
                   "reactivated": len(E - S - new)}
     return out
+
+
+def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial: bool = False) -> dict:
+    """purchase_metrics by a loop over customers: {(segment, period or 'overall'): metrics}.
+
+    A purchase is a row with amount >= 0 or unknown; a customer's segment is
+    the value on their earliest purchase row (the first such row on ties);
+    customers without a purchase have segment None.
+    """
+    frame = tx.frame.reset_index(drop=True)
+    limit = last_complete(tx.as_of, tx.tz, freq) + (1 if include_partial else 0)
+    rows = []
+    for i, (cid, ts, amt) in enumerate(rows_of(tx)):
+        d = local_date(ts, tx.tz)
+        rows.append({"i": i, "c": cid, "ts": ts, "day": d, "p": period_of_date(d, freq), "a": amt,
+                     "buy": amt is None or amt >= 0})
+    first: dict = {}
+    for r in rows:  # earliest purchase per customer, first row on ties
+        if r["buy"] and (r["c"] not in first or r["ts"] < first[r["c"]]["ts"]):
+            first[r["c"]] = r
+    seg = {c: (frame.loc[r["i"], by] if by else None) for c, r in first.items()}
+    groups: dict = defaultdict(list)
+    for r in rows:
+        if r["p"] <= limit:
+            s = seg.get(r["c"]) if by else None
+            groups[(s, r["p"])].append(r)
+            groups[(s, "overall")].append(r)
+    out = {}
+    for key, g in groups.items():
+        buys = [r for r in g if r["buy"]]
+        per_c: dict = defaultdict(list)
+        for r in buys:
+            per_c[r["c"]].append(r)
+        known = [r for r in buys if r["a"] is not None]
+        buy_rev = sum(r["a"] for r in known)
+        gaps = []
+        for c in per_c:  # gaps ending in this group, between the customer's consecutive distinct purchase days
+            days = sorted({r["day"] for r in rows if r["c"] == c and r["buy"]})
+            for prev, cur in zip(days, days[1:]):
+                p = period_of_date(cur, freq)
+                if p <= limit and (key[1] == "overall" or p == key[1]):
+                    gaps.append((cur - prev).days)
+        n_c = len(per_c)
+        out[key] = {
+            "customers": n_c,
+            "orders": len(buys),
+            "revenue": sum(r["a"] for r in g if r["a"] is not None),
+            "repeat_customers": sum(1 for v in per_c.values() if len(v) >= 2),
+            "aov": buy_rev / len(known) if known else math.nan,
+            "median_days_between_purchases": float(pd.Series(gaps, dtype=float).median()) if gaps else math.nan,
+            "repeat_revenue_share": (sum(r["a"] for r in known if first[r["c"]]["i"] != r["i"]) / buy_rev
+                                     if buy_rev else math.nan),
+        }
+    return out
