@@ -766,40 +766,50 @@ def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class LocalRows:
-    """Kept rows of a native log as numpy arrays: dense customer codes plus the asked-for columns."""
+    """Kept rows of a native log as numpy arrays: dense customer codes, ``day``, ``key`` and (if
+    mapped) ``amount`` (float64, NaN where unknown), plus the purchase mask (definitions §1)."""
 
     codes: np.ndarray
     customer_ids: np.ndarray
     columns: dict[str, np.ndarray]
+    purchase: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.customer_ids)
 
 
-def local_rows(log: NativeLog, columns: list[str], *, purchases_only: bool = False) -> LocalRows:
-    """Collect ``customer_id``, ``day`` and ``columns`` of the kept rows (one scan) as numpy arrays.
+def local_rows(log: NativeLog) -> LocalRows:
+    """The kept rows' customer id, day, key and amount, collected in one scan (cached on the log).
 
-    ``amount`` comes as float64 with NaN for unknown amounts.
+    Several tables of one analysis (cohorts, CRR, purchase metrics, with and
+    without segments) then share a single scan and a single coding of the
+    customer ids; the cache holds about 28 bytes per row, and only logs of at
+    most :data:`LOCAL_REDUCE_MAX_ROWS` rows come here.
     """
-    lf = log.kept.filter(purchase_expr(log)) if purchases_only else log.kept
-    exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
-    with log.context():
-        frame = lf.select("customer_id", "day", *exprs).collect(backend="polars").to_native()
-    codes, ids = _dense_codes(frame["customer_id"])
-    arrays = {"day": frame["day"].to_numpy()}
-    for c in columns:
-        arrays[c] = frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
-    return LocalRows(codes=codes, customer_ids=ids, columns=arrays)
+    if "local_rows" not in log.cache:
+        columns = ["day", "key", *(["amount"] if log.has_amount else [])]
+        exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
+        with log.context():
+            frame = log.kept.select("customer_id", *exprs).collect(backend="polars").to_native()
+        codes, ids = _dense_codes(frame["customer_id"])
+        arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
+                  for c in columns}
+        purchase = ~(arrays["amount"] < 0) if log.has_amount else np.ones(len(codes), dtype=bool)
+        log.cache["local_rows"] = LocalRows(codes=codes, customer_ids=ids, columns=arrays, purchase=purchase)
+    return log.cache["local_rows"]
 
 
 def acquisition_table(log: NativeLog, by: list[str]) -> pd.DataFrame:
-    """Per customer (``customer_id``), the segment values on their first purchase, as pandas objects."""
-    with log.context():
-        acq = collect(_acquisition(log, by))
-    for col in by:
-        acq[col] = acq[col].astype(object)
-    return acq
+    """Per customer (``customer_id``), the segment values on their first purchase, as pandas objects (cached)."""
+    key = ("acquisition", tuple(by))
+    if key not in log.cache:
+        with log.context():
+            acq = collect(_acquisition(log, by))
+        for col in by:
+            acq[col] = acq[col].astype(object)
+        log.cache[key] = acq
+    return log.cache[key]
 
 
 def acquisition_values(log: NativeLog, column: str, customer_ids: np.ndarray) -> np.ndarray:
@@ -828,8 +838,9 @@ def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
     """CRR counts from the purchase (customer, day) pairs, collected once and reduced in numpy."""
     from .engine import boundary_membership, membership_counts
 
-    rows = local_rows(log, [], purchases_only=True)
-    member, first_index = boundary_membership(rows.codes, rows.columns["day"], rows.n, bd, window_days)
+    rows = local_rows(log)
+    buy = rows.purchase
+    member, first_index = boundary_membership(rows.codes[buy], rows.columns["day"][buy], rows.n, bd, window_days)
     group = np.zeros(rows.n, dtype=np.int64)
     groups = pd.DataFrame(index=[0])
     if by:

@@ -171,7 +171,7 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
     if reduces_locally(tx):
         from .backends import local_rows
 
-        local = local_rows(tx.native, ["amount"] if tx.has_amount else [])
+        local = local_rows(tx.native)
         codes, n, uniques = local.codes, local.n, local.customer_ids
         days = local.columns["day"]
         amount = local.columns.get("amount")

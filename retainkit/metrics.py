@@ -386,7 +386,7 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
     if reduces_locally(data):
         from .backends import acquisition_values, local_rows
 
-        local = local_rows(data.native, ["amount", "key"] if data.has_amount else ["key"])
+        local = local_rows(data.native)
         amount = local.columns["amount"] if data.has_amount else np.full(len(local.codes), np.nan)
 
         def segment(col: str, first_row: np.ndarray) -> np.ndarray:
