@@ -45,8 +45,8 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CI=true (CI must run every test): {reason}"
 
 
-#: seconds a notebook cell may run in the tests (the slowest cell takes ~20 s)
-CELL_TIMEOUT = 300
+#: seconds a notebook cell may run in the tests (the slowest takes about 20 s)
+CELL_TIMEOUT = 180
 
 
 def execute_notebook(source, out, **kwargs):
