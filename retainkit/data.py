@@ -527,7 +527,7 @@ def parse_amounts(raw: pd.Series, column: str, where: _Where) -> tuple[pd.Series
 def _duplicated(frame: pd.DataFrame) -> np.ndarray:
     """Rows equal in every column to an earlier row (``DataFrame.duplicated(keep="first")``).
 
-    Computed by polars when the columns convert (about 4x faster at 10M rows;
+    Computed by polars when the columns convert (3-5x faster at 10M rows;
     nulls and NaN equal themselves, as in pandas); pandas otherwise (e.g. object
     columns of mixed types).
     """

@@ -9,10 +9,15 @@ Definitions used: §1 (what counts as activity: amount >= 0 or unknown; refunds
 reduce revenue but never activate), §2 (periods, cohorts, ages, complete
 periods), §4 (who is a customer at a boundary).
 
-The in-memory path is numpy: customer ids are factorised to dense codes and
-active pairs are marked in a customers x periods boolean table (or hashed when
-that table would be too large), which measures 5-20x faster than the
-``groupby(...).nunique()`` recipe (see benchmarks/results.md).
+The reduction is numpy: customer ids are coded densely (a lookup table for
+compact integer ids), active pairs are marked in a customers x periods boolean
+table (or hashed when that table would be too large) and CRR membership comes
+from each customer's latest purchase day per period. It serves pandas frames
+and, after one scan of three columns, polars and DuckDB logs of up to
+``backends.LOCAL_REDUCE_MAX_ROWS`` rows; at 10M rows it is 6x faster than the
+``groupby(...).nunique()`` tutorial recipe and 1.7x faster than hand-written
+DuckDB (benchmarks/results.md). Larger native logs and Spark aggregate in their
+engine (:mod:`retainkit.backends`).
 """
 
 from __future__ import annotations

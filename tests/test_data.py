@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -193,3 +194,18 @@ def test_subscriptions_validation():
     assert len(subs.intervals) == 1 and subs.intervals["end"].iloc[0] == pd.Timestamp("2024-03-01", tz="UTC")
     with pytest.raises(rk.DataError, match="column 'end'"):
         rk.load_subscriptions(ok.assign(end=["2024-02-01", "soon", None]))
+
+
+def test_duplicate_check_agrees_with_pandas_on_awkward_columns():
+    """The polars duplicate check keeps pandas' semantics: NaN equals NaN, first occurrence kept."""
+    from retainkit.data import _duplicated
+
+    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize("UTC")
+    frames = [
+        pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "timestamp": ts, "amount": [np.nan, np.nan, 1.0, 2.0]}),
+        pd.DataFrame({"customer_id": pd.array(["a", None, None, "a"], dtype="string"), "timestamp": ts,
+                      "amount": [1.0, 1.0, 1.0, 1.0]}),
+        pd.DataFrame({"customer_id": [1, "1", 1, 1.5], "timestamp": ts, "amount": [0.0, 0.0, 0.0, 0.0]}),  # mixed
+    ]
+    for frame in frames:
+        assert _duplicated(frame).tolist() == frame.duplicated(keep="first").tolist()
