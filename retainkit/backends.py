@@ -21,8 +21,10 @@ Only those small tables are collected (to pandas); the rows never leave the
 engine. Except below :data:`LOCAL_REDUCE_MAX_ROWS` rows on polars and DuckDB:
 there the engine filters the kept rows and hands over only customer id, day
 (and amount), and the numpy reduction of :mod:`retainkit.engine` counts them
-(:func:`local_rows`): marking (customer, period) cells in a dense table beats
-hashing them in the engine by about 2x at 10M rows (benchmarks/results.md).
+(:func:`local_rows`, one scan cached on the log): marking cells in dense tables
+instead of hashing them takes crr_table at 10M rows on polars from 1.6 s to
+0.9 s, cohort_table from 1.0 s to 0.9 s, and purchase metrics need no pandas
+frame.
 Both paths give identical tables (tests/test_backends.py runs both).
 Definitions used: §1 (activity, refunds, duplicates, as_of), §2
 (periods, cohorts, ages, complete periods), §3 (cohort counts), §4 (who is a

@@ -15,7 +15,7 @@ table (or hashed when that table would be too large) and CRR membership comes
 from each customer's latest purchase day per period. It serves pandas frames
 and, after one scan of three columns, polars and DuckDB logs of up to
 ``backends.LOCAL_REDUCE_MAX_ROWS`` rows; at 10M rows it is 6x faster than the
-``groupby(...).nunique()`` tutorial recipe and 1.7x faster than hand-written
+``groupby(...).nunique()`` tutorial recipe and 1.5x faster than hand-written
 DuckDB (benchmarks/results.md). Larger native logs and Spark aggregate in their
 engine (:mod:`retainkit.backends`).
 """
