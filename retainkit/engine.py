@@ -44,7 +44,7 @@ from .periods import (
 DENSE_LIMIT = 400_000_000
 
 
-def _first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
+def first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
     """``column`` read on each customer's first row (``first_row`` positions, -1 = none -> None)."""
     frame = source.frame
     if column not in frame.columns:
@@ -135,7 +135,7 @@ class Activity(CohortContext):
 
         Customers that were never active get ``None``.
         """
-        return _first_row_values(self.source, self.first_row, column)
+        return first_row_values(self.source, self.first_row, column)
 
 
 def _mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
@@ -401,7 +401,7 @@ class Boundaries:
 
     def customer_attribute(self, column: str) -> np.ndarray:
         """Value of ``column`` on each customer's first activity row (None where never active)."""
-        return _first_row_values(self.source, self.first_row, column)
+        return first_row_values(self.source, self.first_row, column)
 
 
 def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Boundaries:

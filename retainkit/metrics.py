@@ -18,8 +18,8 @@ import pandas as pd
 from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
 from .data import Subscriptions, Transactions
-from .engine import (Boundaries, as_data, is_native, membership_counts, native_crr_counts, parse_window,
-                     reduces_locally, subscription_boundaries, transaction_boundaries)
+from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
+                     parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
 
@@ -400,9 +400,8 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
     codes, uniques = factorize(f["customer_id"])
 
     def segment(col: str, first_row: np.ndarray) -> np.ndarray:
-        values = np.full(len(first_row), np.nan, dtype=object)
-        has = first_row >= 0
-        values[has] = f[col].to_numpy(dtype=object)[first_row[has]]
+        values = first_row_values(data, first_row, col)
+        values[first_row < 0] = np.nan
         return values
 
     amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if data.has_amount else np.full(len(f), np.nan)
