@@ -951,6 +951,24 @@ def _failed_cell(nb: Any) -> tuple[int | None, str]:
     return None, ""
 
 
+def _quiet_kernel_args(kernel_name: str | None, nb_path: Path) -> list[str]:
+    """Kernel arguments that keep an IPython kernel's start-up log to errors.
+
+    The kernel is private to the run and listens on localhost only; its
+    warning about unencrypted TCP would otherwise print on every scheduled run.
+    Other kernels get no extra argument (they may not accept it).
+    """
+    try:
+        import nbformat
+        from jupyter_client.kernelspec import get_kernel_spec
+
+        name = kernel_name or nbformat.read(str(nb_path), as_version=4).metadata.get("kernelspec", {}).get("name")
+        argv = get_kernel_spec(name or "python3").argv
+    except Exception:  # noqa: BLE001 - an unknown kernel is reported by papermill itself
+        return []
+    return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in a for a in argv) else []
+
+
 def run_report(
     params: ReportParams | Mapping[str, Any] | None = None,
     out_dir: str | os.PathLike = "reports",
@@ -1037,6 +1055,7 @@ def run_report(
             pm.execute_notebook(
                 str(nb_path), str(staged_nb), parameters=p.to_dict(), cwd=str(stage), progress_bar=progress,
                 kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+                extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
             )
         except PapermillExecutionError as exc:
             err = _failed(exc, staged_nb, stage, out, label, p)

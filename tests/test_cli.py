@@ -130,3 +130,10 @@ def test_bad_data_surfaces_as_data_error_in_the_terminal(tmp_path):
     assert (failed / rr.FAILED_NOTEBOOK).is_file() and (failed / rr.FAILED_HTML).is_file()
     assert not (failed / rr.REPORT_HTML).exists()
     assert str(failed / rr.FAILED_HTML) in proc.stderr
+    # the terminal shows the error, not the kernel's start-up chatter
+    assert "Kernel is running over TCP" not in proc.stderr
+
+
+def test_only_ipython_kernels_get_the_quiet_argument(tmp_path):
+    assert rr._quiet_kernel_args("python3", tmp_path / "x.ipynb") == ["--IPKernelApp.log_level=ERROR"]
+    assert rr._quiet_kernel_args("no-such-kernel", tmp_path / "x.ipynb") == []
