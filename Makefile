@@ -47,7 +47,7 @@ explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:88
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~30 min)
+bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~15 min)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_widgets.py
 
