@@ -604,7 +604,11 @@ def _acquisition(log: NativeLog, columns: list[str]) -> nw.LazyFrame:
 
 
 def day_range(log: NativeLog) -> tuple[int, int, int | None]:
-    """(first day of the kept data, last day, first purchase day or None)."""
+    """(first day of the kept data, last day, first purchase day or None); from the local scan when cached."""
+    rows = log.cache.get("local_rows")
+    if "days" not in log.cache and rows is not None and len(rows.codes):
+        days, bought = rows.columns["day"], rows.columns["day"][rows.purchase]
+        log.cache["days"] = (int(days.min()), int(days.max()), int(bought.min()) if len(bought) else None)
     if "days" not in log.cache:
         buy = purchase_expr(log)
         d = nw.col("day")
@@ -873,13 +877,15 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
     for col in by:
         if col not in log.segments:
             raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
+    if local is None:
+        local = uses_local_reduce(log)
+    if local:
+        local_rows(log)  # one scan; day_range then reads it
     lo_day, hi_day, buy_lo = day_range(log)
     p0 = int(days_to_period(np.array([buy_lo if buy_lo is not None else lo_day]), freq)[0])
     periods = np.arange(p0, last_complete + 2)
     bd = period_start_day(periods, freq)
     n_b = len(periods)
-    if local is None:
-        local = uses_local_reduce(log)
     if local:
         groups, counts = _crr_counts_local(log, bd, window_days, by)
         return CRRCounts(periods=periods, boundary_days=bd, data_start_day=lo_day, groups=groups, counts=counts)
