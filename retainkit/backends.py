@@ -60,8 +60,8 @@ DEFAULT_FILE_ENGINE = "polars"
 #: ... and for Parquet data of more rows than this, DuckDB (the leanest in memory; benchmarks/results.md)
 LARGE_PARQUET_ROWS = 20_000_000
 
-#: polars and DuckDB hand the (customer, day) pairs of at most this many kept rows to the numpy
-#: reduction of retainkit.engine (faster, benchmarks/results.md); larger logs stay in the engine
+#: polars and DuckDB hand customer id, day, key and amount of at most this many kept rows to the
+#: numpy reduction of retainkit.engine (see the module docstring); larger logs stay in the engine
 LOCAL_REDUCE_MAX_ROWS = 25_000_000
 
 _US_PER_DAY = 86_400_000_000
@@ -760,8 +760,7 @@ def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
     """Customer codes 0..n-1 (int64) for a polars Series of ids, and the id of each code.
 
     Integer ids go through :func:`retainkit._codes.factorize` (a lookup table
-    for compact ranges); other ids through a polars hash join, several times
-    faster than pandas on strings.
+    for compact ranges); other ids through a polars hash join.
     """
     if ids.dtype.is_integer():
         return factorize(ids.to_numpy())
@@ -860,7 +859,7 @@ def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
 
 
 def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, *,
-               by: list[str] | None = None, local: bool | None = None) -> CRRCounts:
+               by: list[str] | None = None) -> CRRCounts:
     """S, E, new, retained, lost, reactivated per segment and complete period, in the log's engine.
 
     A customer is a customer at boundary b when they purchased in [b - W, b)
@@ -868,8 +867,8 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
     boundaries whose window contains it: boundaries p0 + j with
     period(d) < p0 + j <= period(d + W).
 
-    ``local`` (default: :func:`uses_local_reduce`) collects the purchase
-    (customer, day) pairs and counts with :func:`retainkit.engine.boundary_membership`;
+    When :func:`uses_local_reduce`, the purchase (customer, day) pairs of the
+    cached scan are counted with :func:`retainkit.engine.boundary_membership`;
     otherwise every step runs in the engine. Both give the same counts.
     """
     freq = check_freq(freq)
@@ -877,8 +876,7 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
     for col in by:
         if col not in log.segments:
             raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
-    if local is None:
-        local = uses_local_reduce(log)
+    local = uses_local_reduce(log)
     if local:
         local_rows(log)  # one scan; day_range then reads it
     lo_day, hi_day, buy_lo = day_range(log)
