@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .exceptions import ParameterError
+
 #: languages a report can be written in; the first is the default
 LANGUAGES: tuple[str, ...] = ("en",)
 
@@ -38,7 +40,7 @@ class Translator:
 def translator(lang: str = "en") -> Translator:
     """The :class:`Translator` for ``lang`` (one of :data:`LANGUAGES`)."""
     if lang not in LANGUAGES:
-        raise ValueError(f"lang={lang!r}: choose one of {', '.join(LANGUAGES)}")
+        raise ParameterError(f"lang={lang!r} is not a report language: choose one of {', '.join(LANGUAGES)}")
     return Translator(lang)
 
 
