@@ -47,6 +47,7 @@ import pandas as pd
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, days_to_period, period_start_day
+from .rows import LocalRows, narrow_codes
 
 #: engines that can hold the rows (``"pandas"`` is the numpy path of retainkit.engine)
 BACKENDS: tuple[str, ...] = ("pandas", "polars", "duckdb", "spark")
@@ -769,21 +770,6 @@ def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
     return joined["__code"].to_numpy().astype(np.int64), table["customer_id"].to_numpy()
 
 
-@dataclass
-class LocalRows:
-    """Kept rows of a native log as numpy arrays: dense customer codes, ``day``, ``key`` and (if
-    mapped) ``amount`` (float64, NaN where unknown), plus the purchase mask (definitions §1)."""
-
-    codes: np.ndarray
-    customer_ids: np.ndarray
-    columns: dict[str, np.ndarray]
-    purchase: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return len(self.customer_ids)
-
-
 def local_rows(log: NativeLog) -> LocalRows:
     """The kept rows' customer id, day, key and amount, collected in one scan (cached on the log).
 
@@ -801,7 +787,8 @@ def local_rows(log: NativeLog) -> LocalRows:
         arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
                   for c in columns}
         purchase = ~(arrays["amount"] < 0) if log.has_amount else np.ones(len(codes), dtype=bool)
-        log.cache["local_rows"] = LocalRows(codes=codes, customer_ids=ids, columns=arrays, purchase=purchase)
+        log.cache["local_rows"] = LocalRows(codes=narrow_codes(codes), customer_ids=ids, columns=arrays,
+                                            purchase=purchase, key_unit="us", tz=log.tz)
     return log.cache["local_rows"]
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 from ._stats import safe_ratio, wilson_interval
 from .engine import Activity, as_data, is_native, native_cohort_counts, reduce, reduces_locally
 from .exceptions import DataError, ParameterError
-from .periods import period_label, period_start
+from .inputs import Transactions
+from .periods import check_freq, period_label, period_start
 
 #: retention_matrix kinds -> cohort_table column
 MATRIX_KINDS = {
@@ -93,12 +94,8 @@ def cohort_counts(act: Activity, *, by: list[str] | None = None, cohort_key: str
     in_complete = complete_age >= 0
     eligible_complete = _reverse_cumsum(hist(g_ok[in_complete], complete_age[in_complete]))
     on_or_after = _reverse_cumsum(hist(g_ok, act.last[ok] - first[ok]))
-    pc = act.pair_customer
-    active = hist(group[pc], act.pair_period - first[pc])
-    revenue = None
-    if act.has_revenue:
-        rc = act.revenue_customer
-        revenue = hist(group[rc], act.revenue_period - first[rc], weights=act.revenue_amount)
+    active = act.active_histogram(group, n_groups, width)
+    revenue = act.revenue_histogram(group, n_groups, width) if act.has_revenue else None
     gi, ki = np.nonzero(eligible > 0)
     out = groups.iloc[gi].reset_index(drop=True)
     out["age"] = ki.astype(np.int64)
@@ -166,12 +163,19 @@ def cohort_table(
     for col in by_cols:
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
-    if is_native(data) and not reduces_locally(data):
+    # the counts of one loaded log are cached on it under every parameter that shapes them
+    key = ("cohort_counts", check_freq(freq), include_partial, tuple(by_cols), cohort_key)
+    cached = data.cache.get(key) if isinstance(data, Transactions) else None
+    if cached is not None:
+        counts, act = cached
+    elif is_native(data) and not reduces_locally(data):
         counts, act = native_cohort_counts(data, freq, include_partial=include_partial, by=by_cols,
                                            cohort_key=cohort_key)
     else:
         act = reduce(data, freq, include_partial=include_partial)
         counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
+    if isinstance(data, Transactions):
+        data.cache[key] = (counts, act)
     if counts.empty:
         _explain_empty(act)
     return _finish(counts, act, by_cols, cohort_key)

@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ._codes import factorize
+from ._rowkernels import duplicated_rows, float_keys
 from .exceptions import DataError, ParameterError
 from .inputs import (
+    COPY_ON_WRITE,
     NOTES,
     REASONS,
     UNUSABLE,
@@ -32,34 +34,28 @@ from .inputs import (
 from .native import load_native, native_source
 from .periods import check_tz, end_of_day, parse_as_of
 from .readers import check_columns, read_mapped
+from .rows import LocalRows, narrow_codes
 from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value
 
 
-def _duplicated(frame: pd.DataFrame) -> np.ndarray:
-    """Rows equal in every column to an earlier row (``DataFrame.duplicated(keep="first")``).
-
-    Computed by polars when the columns convert (3-5x faster at 10M rows;
-    nulls and NaN equal themselves, as in pandas); pandas otherwise (e.g. object
-    columns of mixed types).
-    """
-    try:
-        import polars as pl
-
-        pf = pl.from_pandas(frame, include_index=False)
-        return (~pf.select(pl.struct(pl.all()).is_first_distinct()).to_series()).to_numpy()
-    except Exception:  # noqa: BLE001 - anything polars cannot convert is checked by pandas
-        return frame.duplicated(keep="first").to_numpy()
+_NAT = np.iinfo(np.int64).min  # NaT as int64
 
 
-def _customer_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Normalised ids (strings stripped) and a mask of empty ids."""
+def _is_datetime(dtype) -> bool:
+    return isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)
+
+
+def _customer_ids(raw: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    """Normalised ids (strings stripped) and a mask of empty ids (None: integers are never empty)."""
     ids = raw
+    if ids.dtype.kind in "iu":  # numpy integers: no missing value is possible
+        return ids, None
     if ids.dtype == object or isinstance(ids.dtype, pd.StringDtype) or pd.api.types.is_string_dtype(ids.dtype):
         ids = ids.astype("string").str.strip()
         empty = ids.isna() | (ids == "")
     else:
         empty = ids.isna()
-    return ids, empty
+    return ids, empty.to_numpy(dtype=bool)
 
 
 def _segments(raw: pd.DataFrame, segments: tuple[str, ...]) -> dict[str, pd.Series]:
@@ -112,22 +108,35 @@ class _Drops:
         check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4)
 
 
-def _default_as_of(ts: pd.Series, keep: np.ndarray, tz: str, drops: _Drops) -> pd.Timestamp:
-    """End of the day of the latest timestamp that is not in the future (definitions §1)."""
-    valid = ts[keep]
-    if valid.empty:
+def _floor_key(instant: pd.Timestamp, unit: str) -> int:
+    """``instant`` as an int64 count of ``unit`` since the epoch, rounded down (``key > it`` iff later)."""
+    value = instant.tz_convert("UTC").tz_localize(None).to_datetime64()
+    return int(value.astype(f"datetime64[{unit}]").astype(np.int64))
+
+
+def _key_timestamp(key: int, unit: str, tz: str) -> pd.Timestamp:
+    return pd.Timestamp(np.datetime64(key, unit)).tz_localize("UTC").tz_convert(tz)
+
+
+def _default_as_of(ts: pd.Series, key: np.ndarray, unit: str, keep: np.ndarray, tz: str,
+                   drops: _Drops) -> pd.Timestamp:
+    """End of the day of the latest timestamp that is not in the future (definitions §1).
+
+    ``key`` holds the int64 instants of ``ts`` (in ``unit``); only rows in ``keep`` count.
+    """
+    if not keep.any():
         raise DataError("no rows with a usable timestamp are left; see the reasons above.")
     now = pd.Timestamp.now(tz=tz)
-    future = keep & (ts > end_of_day(now, tz)).to_numpy()
+    future = keep & (key > _floor_key(end_of_day(now, tz), unit))
     if future.any():
-        past = ts[keep & ~future]
-        if past.empty:
+        past = keep & ~future
+        if not past.any():
             raise DataError(
                 f"every timestamp is in the future (after {now:%Y-%m-%d}), e.g. "
                 f"{', '.join(drops.where(np.flatnonzero(future), ts[future].astype(str).tolist()))}. "
                 "Pass as_of= explicitly if that is intended."
             )
-        latest = past.max()
+        latest = _key_timestamp(int(key.max(where=past, initial=_NAT)), unit, tz)
         warnings.warn(
             f"{int(future.sum()):,} rows are dated after today ({now:%Y-%m-%d}), e.g. "
             f"{', '.join(drops.where(np.flatnonzero(future), ts[future].astype(str).tolist()))}; they are "
@@ -136,7 +145,7 @@ def _default_as_of(ts: pd.Series, keep: np.ndarray, tz: str, drops: _Drops) -> p
             stacklevel=4,
         )
         return end_of_day(latest, tz)
-    return end_of_day(valid.max(), tz)
+    return end_of_day(_key_timestamp(int(key.max(where=keep, initial=_NAT)), unit, tz), tz)
 
 
 def _check_flags(**flags: Any) -> None:
@@ -237,67 +246,92 @@ def load_transactions(
     if n == 0:
         raise DataError(f"{source_name}: the data has no rows. Check the file or the filter that produced it.")
 
+    # Every check runs on numpy arrays that view the mapped columns (no copy of the frame); the
+    # int64 instants of the parsed timestamps serve the as_of checks, the duplicates and the reductions.
     ids, empty_id = _customer_ids(raw[customer_id])
     ts_raw = raw[timestamp]
     ts = parse_timestamps(ts_raw, tz, date_format, timestamp, where)
+    key = ts.array.asi8
+    unit = ts.dt.unit
+    nat = key == _NAT
     drops = _Drops(n, where)
-    drops.drop("null_customer_id", empty_id, raw[customer_id])
-    ts_empty = ts_raw.isna().to_numpy().copy()
-    if ts_raw.dtype == object or pd.api.types.is_string_dtype(ts_raw.dtype):
-        ts_empty |= (ts_raw.astype("string").str.strip() == "").fillna(True).to_numpy()
-    drops.drop("missing_timestamp", ts_empty)
-    drops.drop("unparseable_timestamp", ts.isna().to_numpy(), ts_raw)
+    if empty_id is not None:
+        drops.drop("null_customer_id", empty_id, raw[customer_id])
+    if _is_datetime(ts_raw.dtype):  # typed: a missing value is NaT, nothing is unparseable
+        drops.drop("missing_timestamp", nat)
+    else:
+        ts_empty = ts_raw.isna().to_numpy().copy()
+        if ts_raw.dtype == object or pd.api.types.is_string_dtype(ts_raw.dtype):
+            ts_empty |= (ts_raw.astype("string").str.strip() == "").fillna(True).to_numpy()
+        drops.drop("missing_timestamp", ts_empty)
+        drops.drop("unparseable_timestamp", nat, ts_raw)
     drops.raise_if_empty(source_name)
     if as_of_ts is None:
-        as_of_ts = _default_as_of(ts, drops.keep, tz, drops)
-    drops.drop("after_as_of", (ts > as_of_ts).fillna(False).to_numpy(), ts)
+        as_of_ts = _default_as_of(ts, key, unit, drops.keep, tz, drops)
+    drops.drop("after_as_of", key > _floor_key(as_of_ts, unit), ts)
 
-    out = pd.DataFrame({"customer_id": ids, "timestamp": ts})
+    out = {"customer_id": ids, "timestamp": ts}
+    amount_values = amount_nan = None
     if amount is not None:
         values, bad_amount = parse_amounts(raw[amount], amount, where)
         out["amount"] = values
-        drops.note("unparseable_amount", bad_amount, raw[amount])
-        drops.note("missing_amount", raw[amount].isna().to_numpy() | (values.isna().to_numpy() & ~bad_amount.to_numpy()))
+        amount_values = values.to_numpy(dtype="float64", na_value=np.nan)
+        amount_nan = np.isnan(amount_values)
+        missing = amount_nan
+        if not pd.api.types.is_numeric_dtype(raw[amount].dtype):  # numbers are never unparseable
+            bad = bad_amount.to_numpy()
+            drops.note("unparseable_amount", bad, raw[amount])
+            missing = amount_nan & ~bad
+        drops.note("missing_amount", missing)
     if order_id is not None:
         oid, empty_oid = _customer_ids(raw[order_id])
         out["order_id"] = oid
         repeated = np.zeros(n, dtype=bool)
-        kept_idx = np.flatnonzero(drops.keep & ~empty_oid.to_numpy())
+        kept_idx = np.flatnonzero(drops.keep if empty_oid is None else drops.keep & ~empty_oid)
         repeated[kept_idx] = oid.iloc[kept_idx].duplicated(keep="first").to_numpy()
         drops.drop("repeated_order_id", repeated, oid)
-    for name, values in _segments(raw, segments).items():
-        out[name] = values
+    out.update(_segments(raw, segments))
 
+    # exact duplicates among the kept rows, on integer keys of every column (definitions §1); the
+    # customer codes are the ones every reduction of this log reads
+    kept = drops.keep.copy()
+    kept_idx = None if kept.all() else np.flatnonzero(kept)
+    codes, uniques = factorize(_take(ids, kept_idx))
+    dup_keys = [codes, _take(key, kept_idx)]
+    if amount is not None:
+        dup_keys.append(float_keys(_take(amount_values, kept_idx), _take(amount_nan, kept_idx)))
+    dup_keys += [factorize(_take(out[c], kept_idx))[0] for c in out if c not in ("customer_id", "timestamp", "amount")]
+    dup_kept = duplicated_rows(dup_keys, sorted_hint=1)
+    del dup_keys
     dup = np.zeros(n, dtype=bool)
-    kept_idx = np.flatnonzero(drops.keep)
-    dup[kept_idx] = _duplicated(out if len(kept_idx) == n else out.iloc[kept_idx])
+    dup[kept if kept_idx is None else kept_idx] = dup_kept
     if drop_duplicates:
         drops.drop("exact_duplicate", dup, out["customer_id"])
+        codes = codes[~dup_kept] if dup_kept.any() else codes  # every customer keeps a row: codes stay dense
     else:
         drops.note("exact_duplicates_kept", dup, out["customer_id"])
-
     if amount is not None:
-        drops.note("refund_rows", (out["amount"] < 0).fillna(False).to_numpy(), out["amount"])
+        drops.note("refund_rows", amount_values < 0, out["amount"])
 
     drops.raise_if_empty(source_name)
     drops.check_unusable(n, strict, "transaction")
 
-    frame = out.loc[drops.keep].reset_index(drop=True)
+    frame = pd.DataFrame(out, copy=not COPY_ON_WRITE)
+    keep = drops.keep
+    kept_idx = None if keep.all() else np.flatnonzero(keep)
+    if kept_idx is not None:
+        frame = frame.take(kept_idx).reset_index(drop=True)
+    codes = narrow_codes(codes)
+    columns = {"key": _take(key, kept_idx)}
     if amount is not None:
-        purchase = ~(frame["amount"] < 0).fillna(False).to_numpy()
-        # factorised codes: Series.isin / map on Arrow strings are ~20x slower at 1M rows
-        codes, _ = factorize(frame["customer_id"])
-        none = np.iinfo(np.int64).max
-        first_buy = np.full(int(codes.max()) + 1, none, dtype=np.int64)
-        np.minimum.at(first_buy, codes[purchase], frame["timestamp"].array.asi8[purchase])
-        is_buyer = first_buy[codes] != none
-        refund_only = frame.loc[~purchase & ~is_buyer, "customer_id"]
-        if len(refund_only):
-            drops.notes["refund_only_customers"] = int(refund_only.nunique())
-            drops.examples.setdefault("refund_only_customers", [f"customer {show_value(v)}" for v in refund_only.unique()[:3]])
-        early = ~purchase & is_buyer & (frame["timestamp"].array.asi8 < first_buy[codes])
-        if early.any():
-            drops.notes["refunds_before_first_purchase"] = int(early.sum())
+        columns["amount"] = _take(amount_values, kept_idx)
+        purchase = ~(columns["amount"] < 0)
+        _refund_notes(drops, codes, uniques, columns["key"], purchase)
+    else:
+        purchase = np.ones(len(frame), dtype=bool)
+    rows = LocalRows(codes=codes, customer_ids=np.asarray(uniques), columns=columns, purchase=purchase,
+                     key_unit=unit, tz=tz)
+    first, last = int(np.argmin(columns["key"])), int(np.argmax(columns["key"]))
 
     summary = DataSummary(
         kind="transactions",
@@ -307,15 +341,48 @@ def load_transactions(
         dropped=drops.dropped,
         notes=drops.notes,
         examples=drops.examples,
-        customers=int(frame["customer_id"].nunique()),
-        first_timestamp=frame["timestamp"].min(),
-        last_timestamp=frame["timestamp"].max(),
+        customers=rows.n,
+        first_timestamp=frame["timestamp"].iloc[first],
+        last_timestamp=frame["timestamp"].iloc[last],
         tz=tz,
         as_of=as_of_ts,
         columns={k: v for k, v in mapping.items() if v is not None},
     )
     return Transactions(frame=frame, summary=summary, as_of=as_of_ts, tz=tz, segments=segments,
-                        has_amount=amount is not None)
+                        has_amount=amount is not None, rows=rows)
+
+
+def _take(values, positions: np.ndarray | None):
+    """``values`` at ``positions`` (all of them when None): numpy arrays or pandas Series."""
+    if positions is None:
+        return values
+    return values.iloc[positions] if isinstance(values, pd.Series) else values[positions]
+
+
+def _refund_notes(drops: _Drops, codes: np.ndarray, uniques, key: np.ndarray, purchase: np.ndarray) -> None:
+    """Customers with refunds but no purchase, and refunds dated before a customer's first purchase (§1)."""
+    refund_rows = np.flatnonzero(~purchase)
+    if not len(refund_rows):
+        return
+    n_c = len(uniques)
+    rc = codes[refund_rows]
+    refunds_per = np.bincount(rc, minlength=n_c)
+    refund_only = refunds_per == np.bincount(codes, minlength=n_c)
+    refund_only &= refunds_per > 0
+    if refund_only.any():
+        drops.notes["refund_only_customers"] = int(refund_only.sum())
+        first_seen = pd.unique(rc[refund_only[rc]])[:3]  # in order of appearance
+        drops.examples.setdefault("refund_only_customers",
+                                  [f"customer {show_value(v)}" for v in np.asarray(uniques)[first_seen]])
+    # the first purchase instant of the customers who also have refunds (a subset of the rows)
+    with_refunds = refunds_per > 0
+    with_refunds &= ~refund_only
+    buys = np.flatnonzero(purchase & with_refunds[codes])
+    first_buy = np.full(n_c, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_buy, codes[buys], key[buys])
+    early = with_refunds[rc] & (key[refund_rows] < first_buy[rc])
+    if early.any():
+        drops.notes["refunds_before_first_purchase"] = int(early.sum())
 
 
 def _ns(values: pd.Series) -> np.ndarray:
@@ -398,7 +465,8 @@ def load_subscriptions(
     else:
         en = parse_timestamps(end_raw, tz, date_format, end, where)
     drops = _Drops(n, where)
-    drops.drop("null_customer_id", empty_id, raw[customer_id])
+    if empty_id is not None:
+        drops.drop("null_customer_id", empty_id, raw[customer_id])
     drops.drop("missing_start", raw[start].isna().to_numpy())
     drops.drop("unparseable_start", st.isna().to_numpy(), raw[start])
     end_text_present = end_raw.notna().to_numpy().copy()
@@ -422,8 +490,8 @@ def load_subscriptions(
         )
     drops.raise_if_empty(source_name)
     if as_of_ts is None:
-        latest = pd.concat([st[drops.keep], en[drops.keep].dropna()])
-        as_of_ts = _default_as_of(latest.reset_index(drop=True), np.ones(len(latest), bool), tz, drops)
+        latest = pd.concat([st[drops.keep], en[drops.keep].dropna()]).reset_index(drop=True)
+        as_of_ts = _default_as_of(latest, latest.array.asi8, latest.dt.unit, np.ones(len(latest), bool), tz, drops)
     drops.drop("start_after_as_of", (st > as_of_ts).fillna(False).to_numpy(), st)
 
     out = pd.DataFrame({"customer_id": ids, "start": st, "end": en})

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._codes import earliest, factorize
 from .inputs import Subscriptions, Transactions
+from .rows import LocalRows, rows_from_frame
 from .exceptions import ParameterError
 from .periods import (
     check_freq,
@@ -137,22 +138,126 @@ class Activity(CohortContext):
         """
         return first_row_values(self.source, self.first_row, column)
 
+    def active_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
+        """(groups x ages) counts of active (customer, period) pairs; ``group`` per customer, -1 = none.
 
-def _mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
-    """Distinct (code, period) pairs, from ``keys = code * width + period - pmin``, plus first/last period per code."""
+        Ages run from 0 to ``width - 1``; every pair of a grouped customer must fall in that range.
+        """
+        pc = self.pair_customer
+        g = group[pc]
+        ok = g >= 0
+        k = self.pair_period[ok] - self.first[pc[ok]]
+        return np.bincount(g[ok] * width + k, minlength=n_groups * width).reshape(n_groups, width)
+
+    def revenue_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
+        """(groups x ages) revenue sums (definitions §3 Rev(c,k)), like :meth:`active_histogram`."""
+        rc = self.revenue_customer
+        g = group[rc]
+        ok = g >= 0
+        k = self.revenue_period[ok] - self.first[rc[ok]]
+        flat = np.bincount(g[ok] * width + k, weights=self.revenue_amount[ok], minlength=n_groups * width)
+        return flat.reshape(n_groups, width)
+
+
+def transaction_rows(tx: Transactions) -> LocalRows:
+    """The kept rows of ``tx`` as numpy arrays (:class:`retainkit.rows.LocalRows`), made once per log.
+
+    A pandas log has them from loading; polars / DuckDB logs of at most
+    :data:`retainkit.backends.LOCAL_REDUCE_MAX_ROWS` rows from one scan of
+    their engine; larger native logs from their materialised pandas frame.
+    """
+    if reduces_locally(tx):
+        from .backends import local_rows
+
+        return local_rows(tx.native)
+    rows = tx.cache.get("rows")
+    if rows is None:
+        rows = rows_from_frame(tx.frame, tx.has_amount, tx.tz)
+        tx.cache["rows"] = rows
+    return rows
+
+
+def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: bool = False) -> Activity:
+    """Reduce a transaction log to an :class:`Activity` (definitions §1, §2).
+
+    Reads :func:`transaction_rows` (for polars or DuckDB data of at most
+    :data:`retainkit.backends.LOCAL_REDUCE_MAX_ROWS` rows, one scan of its
+    customer, day and amount columns; larger native data is materialised
+    first: use cohort_table / crr_table on it directly to aggregate in its
+    engine). The result is cached on ``tx`` per (freq, include_partial): a
+    second table of another kind or split reuses it.
+    """
+    freq = check_freq(freq)
+    key = ("activity", freq, bool(include_partial))
+    act = tx.cache.get(key)
+    if act is None:
+        act = _reduce_rows(tx, transaction_rows(tx), freq, include_partial)
+        tx.cache[key] = act
+    return act
+
+
+def _day_offsets(rows: LocalRows) -> tuple[int, int, np.ndarray]:
+    """(first day, last day, day - first day per row as int16/int32): freq-independent, cached on the rows."""
+    if "day_offsets" not in rows.cache:
+        days = rows.days()
+        lo, hi = (int(days.min()), int(days.max())) if len(days) else (0, 0)
+        dt = np.int16 if hi - lo < 2**15 else np.int32 if hi - lo < 2**31 else np.int64
+        rows.cache["day_offsets"] = (lo, hi, (days - lo).astype(dt))
+    return rows.cache["day_offsets"]
+
+
+def _reduce_rows(tx: Transactions, rows: LocalRows, freq: str, include_partial: bool) -> Activity:
+    lo_day, hi_day, day_rel = _day_offsets(rows)
+    period_of_day = days_to_period(np.arange(lo_day, hi_day + 1, dtype=np.int64), freq)
+    last_complete = last_complete_period(tx.as_of, freq, tx.tz)
+    current = current_period(tx.as_of, freq, tx.tz)
+    max_period = current if include_partial else last_complete
+    n = rows.n
+    pmin = int(period_of_day[0]) if len(day_rel) else 0
+    pmax = max(max_period, pmin)
+    width = pmax - pmin + 1
+    span = int(period_of_day[-1]) - pmin + 1  # periods of the rows, relative to pmin: 0 .. span-1
+    rel_of_day = (period_of_day - pmin).astype(np.int16 if span < 2**15 else np.int32)
+    prel = rel_of_day[day_rel]  # per row; the day -> period table is small, so this is one gather
+    mp_rel = max_period - pmin
+    after = int(period_of_day[-1]) > max_period  # some rows lie after max_period
+    buy = rows.purchase & (prel <= mp_rel) if after else rows.purchase
+    kdt = np.int32 if n * width < 2**31 else np.int64
+    cell = rows.codes.astype(kdt, copy=False) * kdt(width)
+    cell += prel
+    if not bool(rows.cache.setdefault("all_purchase", bool(rows.purchase.all()))) or after:
+        cell = cell[buy]
+    table, pairs, first, last = mark_cells(cell, n, width, pmin)
+    del cell
+    cls = LocalActivity if is_native(tx) and reduces_locally(tx) else RowsActivity
+    return cls(
+        freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
+        max_period=max_period, source=tx, rows=rows, first=first, last=last, table=table, pairs=pairs,
+        prel=prel, pmin=pmin, width=width, span=span,
+    )
+
+
+def mark_cells(keys: np.ndarray, n_customers: int, width: int, pmin: int):
+    """Distinct (code, period) cells from ``keys = code * width + period - pmin``.
+
+    Returns ``(table, pairs, first, last)``: the customers x periods boolean table
+    when it fits in :data:`DENSE_LIMIT` bytes (``pairs`` None, read from it
+    when asked), else ``table`` None and ``pairs`` (customer, period) from
+    hashing; plus the first / last marked period per code (-1 = none).
+    """
     first = np.full(n_customers, -1, dtype=np.int64)
     last = np.full(n_customers, -1, dtype=np.int64)
     if len(keys) == 0 or width <= 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), first, last
+        return None, (np.empty(0, np.int64), np.empty(0, np.int64)), first, last
     if n_customers * width <= DENSE_LIMIT:
         table = np.zeros(n_customers * width, dtype=bool)
-        np.put(table, keys, True)
-        flat = np.flatnonzero(table)
+        table[keys] = True
         table = table.reshape(n_customers, width)
-        has = table.any(axis=1)
-        first = np.where(has, table.argmax(axis=1) + pmin, -1)
+        at = table.argmax(axis=1)
+        has = table[np.arange(n_customers), at]  # argmax of a row without True is 0, where it is False
+        first = np.where(has, at + pmin, -1)
         last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, -1)
-        return flat // width, flat % width + pmin, first, last
+        return table, None, first, last
     flat = pd.unique(keys).astype(np.int64)
     flat.sort()
     cust, per = flat // width, flat % width + pmin
@@ -160,78 +265,135 @@ def _mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
     ends = np.r_[cust[1:] != cust[:-1], True]
     first[cust[starts]] = per[starts]
     last[cust[ends]] = per[ends]
-    return cust, per, first, last
+    return None, (cust, per), first, last
 
 
-def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: bool = False) -> Activity:
-    """Reduce a transaction log to an :class:`Activity` (definitions §1, §2).
+class _Lazy:
+    """An Activity array computed on first read by the method ``compute`` (unless it was set)."""
 
-    Data held by polars or DuckDB of at most
-    :data:`retainkit.backends.LOCAL_REDUCE_MAX_ROWS` rows is scanned once for
-    its (customer, day, amount) columns and reduced here, without a pandas
-    frame; larger native data is materialised first (use cohort_table /
-    crr_table on it directly to aggregate in its engine).
+    def __init__(self, compute: str):
+        self.compute = compute
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_lazy_" + name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        value = obj.__dict__.get(self.slot)
+        if value is None:
+            value = getattr(obj, self.compute)()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
+class RowsActivity(Activity):
+    """An :class:`Activity` reduced from :class:`retainkit.rows.LocalRows` (pandas logs and small native ones).
+
+    The active pairs are kept as the customers x periods table they were marked
+    in, and revenue is summed straight from the rows: ``pair_customer``,
+    ``pair_period``, the ``revenue_*`` arrays and ``first_row`` are built only
+    when read, and :meth:`active_histogram` / :meth:`revenue_histogram` (what
+    cohort tables need) never build them.
     """
-    freq = check_freq(freq)
-    if reduces_locally(tx):
-        from .backends import local_rows
 
-        local = local_rows(tx.native)
-        codes, n, uniques = local.codes, local.n, local.customer_ids
-        days = local.columns["day"]
-        amount = local.columns.get("amount")
-        keys = None
-    else:
-        f = tx.frame
-        codes, uniques = factorize(f["customer_id"])
-        n = len(uniques)
-        days = local_days(f["timestamp"], tx.tz)
-        amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if tx.has_amount else None
-        keys = f["timestamp"].array.asi8
-    # lean dtypes: at 10M rows every temporary array costs page faults as much as arithmetic
-    periods = days_to_period(days, freq).astype(np.int32)
-    last_complete = last_complete_period(tx.as_of, freq, tx.tz)
-    current = current_period(tx.as_of, freq, tx.tz)
-    max_period = current if include_partial else last_complete
-    pmin = int(periods.min()) if len(periods) else 0
-    pmax = max(max_period, pmin)
-    width = pmax - pmin + 1
-    buy = periods <= max_period
-    if amount is not None:
-        buy &= ~(amount < 0)
-    kdt = np.int32 if n * width < 2**31 else np.int64
-    cell = codes.astype(kdt) * kdt(width)
-    cell += (periods - pmin).astype(kdt)
-    pc, pp, first, last = _mark_pairs(cell[buy], n, width, pmin)
-    if keys is not None:
-        # first purchase row of each customer: earliest timestamp among rows of its first period
-        cand = np.flatnonzero(buy & (periods == first[codes]))
-        first_row = earliest(codes, keys, cand, n)
-    else:  # acquisition segments are read in the engine (LocalActivity)
-        first_row = np.full(n, -1, dtype=np.int64)
-    rc = rp = ra = None
-    if amount is not None:
-        # revenue rows: known amounts in periods first <= p <= max_period (never-active customers: first = -1)
-        start = np.where(first >= 0, first, np.iinfo(np.int32).max).astype(np.int32)
-        rev = np.flatnonzero((periods >= start[codes]) & (periods <= max_period) & ~np.isnan(amount))
-        rc, rp, ra = codes[rev], periods[rev], amount[rev]
-    cls = LocalActivity if keys is None else Activity
-    return cls(
-        freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, customer_ids=uniques, first=first, last=last,
-        pair_customer=pc, pair_period=pp, revenue_customer=rc, revenue_period=rp, revenue_amount=ra,
-        first_row=first_row, source=tx,
-    )
+    pair_customer = _Lazy("_pairs_customer")
+    pair_period = _Lazy("_pairs_period")
+    revenue_customer = _Lazy("_revenue_customer")
+    revenue_period = _Lazy("_revenue_period")
+    revenue_amount = _Lazy("_revenue_amount")
+    first_row = _Lazy("_first_row")
+
+    def __init__(self, *, rows: LocalRows, table, pairs, prel: np.ndarray, pmin: int, width: int, span: int,
+                 first: np.ndarray, last: np.ndarray, **context):
+        self.rows, self.table, self.prel, self.pmin, self.width, self.span = rows, table, prel, pmin, width, span
+        self._pairs = pairs
+        super().__init__(customer_ids=rows.customer_ids, first=first, last=last, pair_customer=None,
+                         pair_period=None, revenue_customer=None, revenue_period=None, revenue_amount=None,
+                         first_row=None, **context)
+
+    @property
+    def has_revenue(self) -> bool:
+        return "amount" in self.rows.columns
+
+    def _pairs_customer(self) -> np.ndarray:
+        return self._pair_arrays()[0]
+
+    def _pairs_period(self) -> np.ndarray:
+        return self._pair_arrays()[1]
+
+    def _pair_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pairs is None:
+            flat = np.flatnonzero(self.table)
+            self._pairs = (flat // self.width, flat % self.width + self.pmin)
+        return self._pairs
+
+    def _revenue_rows(self) -> np.ndarray:
+        """Rows that count in revenue: known amount, first period <= period <= max_period."""
+        if "revenue_rows" not in self.__dict__:
+            start = np.where(self.first >= 0, self.first - self.pmin, np.iinfo(np.int32).max).astype(np.int32)
+            codes = self.rows.codes
+            ok = (self.prel >= start[codes]) & (self.prel <= self.max_period - self.pmin)
+            ok &= ~np.isnan(self.rows.columns["amount"])
+            self.__dict__["revenue_rows"] = np.flatnonzero(ok)
+        return self.__dict__["revenue_rows"]
+
+    def _revenue_customer(self):
+        return self.rows.codes[self._revenue_rows()] if self.has_revenue else None
+
+    def _revenue_period(self):
+        return self.prel[self._revenue_rows()].astype(np.int64) + self.pmin if self.has_revenue else None
+
+    def _revenue_amount(self):
+        return self.rows.columns["amount"][self._revenue_rows()] if self.has_revenue else None
+
+    def _first_row(self) -> np.ndarray:
+        """Each customer's earliest purchase row (the first such row on ties); -1 where never active."""
+        out = self.rows.first_purchase_rows().copy()
+        out[self.first < 0] = -1
+        return out
+
+    def active_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
+        if self.table is None:
+            return super().active_histogram(group, n_groups, width)
+        flat = np.flatnonzero(self.table)
+        cust = flat // self.width
+        g = group[cust]
+        # a customer's cells lie at or after their first period; ungrouped ones go to an extra row
+        k = flat - cust * self.width - (self.first[cust] - self.pmin)
+        g = np.where(g >= 0, g, n_groups)
+        counts = np.bincount(g * width + k, minlength=(n_groups + 1) * width)
+        return counts.reshape(n_groups + 1, width)[:n_groups]
+
+    def revenue_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
+        rows = self.rows
+        # one gather per row: key = group * 2W + W + (period - first); negative ages land in the
+        # lower half of a group's 2W bins, ungrouped customers in an extra group, both dropped
+        w = max(width, self.span)
+        base = np.where(group >= 0, group, n_groups).astype(np.int64) * (2 * w) + w
+        base -= np.where(self.first >= 0, self.first - self.pmin, 0)
+        key = base[rows.codes]
+        key += self.prel
+        if self.span > self.max_period - self.pmin + 1:  # rows after max_period: to the extra group
+            key[self.prel > self.max_period - self.pmin] = n_groups * 2 * w
+        flat = np.bincount(key, weights=rows.amount_or_zero(), minlength=(n_groups + 1) * 2 * w)
+        return flat.reshape(n_groups + 1, 2 * w)[:n_groups, w:w + width]
 
 
-class LocalActivity(Activity):
-    """An :class:`Activity` reduced from polars / DuckDB rows without a pandas frame.
+class LocalActivity(RowsActivity):
+    """A :class:`RowsActivity` of polars / DuckDB rows (no pandas frame).
 
     ``first_row`` is -1 throughout: acquisition segments are read in the
     engine instead (the values on each customer's first purchase; ties at the
     first instant take the smallest value, as in
     :func:`retainkit.backends.cohort_counts`).
     """
+
+    def _first_row(self) -> np.ndarray:
+        return np.full(self.n_customers, -1, dtype=np.int64)
 
     def customer_attribute(self, column: str) -> np.ndarray:
         from .backends import acquisition_values
@@ -409,33 +571,53 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
 
     For transaction logs a customer is a customer at boundary b when they
     purchased in the trailing window [b - W, b) (W in days, definitions §4).
+    Reads :func:`transaction_rows`; cached on ``tx`` per (freq, W).
     """
     freq = check_freq(freq)
-    f = tx.frame
-    codes, uniques = factorize(f["customer_id"])
-    days = local_days(f["timestamp"], tx.tz)
-    if tx.has_amount:
-        buy = ~(f["amount"].to_numpy(dtype="float64", na_value=np.nan) < 0)
-    else:
-        buy = np.ones(len(f), dtype=bool)
+    key = ("boundaries", freq, int(window_days))
+    if key in tx.cache:
+        return tx.cache[key]
+    rows = transaction_rows(tx)
+    codes, days, buy = rows.codes, rows.days(), rows.purchase
     last_complete = last_complete_period(tx.as_of, freq, tx.tz)
-    bcodes, bdays = codes[buy].astype(np.int64), days[buy]
-    data_start = int(days.min())
+    all_buy = bool(rows.cache.setdefault("all_purchase", bool(buy.all())))
+    bcodes, bdays = (codes, days) if all_buy else (codes[buy], days[buy])
+    data_start = _day_offsets(rows)[0]
     p0 = int(days_to_period(np.array([bdays.min() if len(bdays) else data_start]), freq)[0])
     periods = np.arange(p0, last_complete + 2)  # boundaries: starts of p0 .. last_complete + 1
     bd = period_start_day(periods, freq)
-    n = len(uniques)
+    n = rows.n
     member, first_index = boundary_membership(bcodes, bdays, n, bd, window_days)
-    none = np.iinfo(np.int64).max
-    first_day = np.full(n, none, dtype=np.int64)
-    _min_by_code(first_day, bcodes, bdays)
-    first_period = np.where(first_day == none, -1, days_to_period(np.where(first_day == none, data_start, first_day), freq))
-    buy_rows = np.flatnonzero(buy)
-    cand = buy_rows[days[buy_rows] == first_day[codes[buy_rows]]]
-    first_row = earliest(codes.astype(np.int64), f["timestamp"].array.asi8, cand, n)
-    return Boundaries(periods=periods, member=member.T, first_period=first_period, first_row=first_row,
-                      data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
-                      customer_ids=np.asarray(uniques))
+    # the first purchase lies in boundary period first_index; customers whose purchases all lie after
+    # the last boundary (first_index -1) get the period of their first purchase day
+    first_period = np.where(first_index >= 0, first_index + p0, -1)
+    if len(bdays) and int(bdays.max()) >= int(bd[-1]):
+        bought = np.zeros(n, dtype=bool)
+        bought[bcodes] = True
+        late = bought & (first_index < 0)
+        if late.any():
+            sel = np.flatnonzero(late[bcodes])
+            first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+            _min_by_code(first_day, bcodes[sel], bdays[sel])
+            first_period[late] = days_to_period(first_day[late], freq)
+    bounds = RowsBoundaries(periods=periods, member=member.T, first_period=first_period, first_row=None,
+                            data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
+                            customer_ids=np.asarray(rows.customer_ids))
+    bounds.rows = rows
+    tx.cache[key] = bounds
+    return bounds
+
+
+class RowsBoundaries(Boundaries):
+    """:class:`Boundaries` of a transaction log; ``first_row`` (each customer's first purchase row, for
+    acquisition segments) is found only when read."""
+
+    first_row = _Lazy("_first_row")
+
+    def _first_row(self) -> np.ndarray:
+        out = self.rows.first_purchase_rows().copy()
+        out[self.first_period < 0] = -1
+        return out
 
 
 #: largest (periods x customers) table of latest purchase days built by boundary_membership (bytes)

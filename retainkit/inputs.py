@@ -20,6 +20,9 @@ from .exceptions import DataError, ParameterError
 
 #: Share of unusable rows above which loading warns (definitions §1).
 UNUSABLE_WARN_SHARE = 0.01
+#: pandas >= 3 (or the option on 2.x): frames share data lazily and copy on the first write, so the
+#: loaded data can hold the caller's columns without a copy
+COPY_ON_WRITE: bool = int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
 
 REASONS: dict[str, str] = {
     "null_customer_id": "customer id is empty",
@@ -158,14 +161,22 @@ class Transactions:
         :mod:`retainkit.backends`).
     native : retainkit.backends.NativeLog or None
         The normalised lazy log for the non-pandas engines.
+    cache : dict
+        What the reductions derived from these rows once (customer codes, day
+        numbers, one reduction per ``freq``), keyed by every parameter that
+        changes them, so a second table of the same data skips the row scan.
+        The rows never change: ``frame`` hands out a copy-on-write view (with
+        pandas >= 3), so editing it cannot make these stale.
     """
 
     kind = "transactions"
-    __slots__ = ("_frame", "_summary", "_summary_factory", "as_of", "tz", "segments", "has_amount", "native")
+    __slots__ = ("_frame", "_summary", "_summary_factory", "as_of", "tz", "segments", "has_amount", "native",
+                 "cache")
 
     def __init__(self, frame: pd.DataFrame | None = None, summary: DataSummary | None = None,
                  as_of: pd.Timestamp | None = None, tz: str = "UTC", segments: tuple[str, ...] = (),
-                 has_amount: bool = False, *, native: Any = None, summary_factory: Any = None):
+                 has_amount: bool = False, *, native: Any = None, summary_factory: Any = None,
+                 rows: Any = None):
         if frame is None and native is None:
             raise ParameterError("Transactions needs a frame or a native log; use retainkit.load_transactions().")
         self._frame = frame
@@ -176,6 +187,7 @@ class Transactions:
         self.segments = tuple(segments)
         self.has_amount = has_amount
         self.native = native
+        self.cache: dict = {} if rows is None else {"rows": rows}
 
     @property
     def backend(self) -> str:
@@ -187,7 +199,8 @@ class Transactions:
             from .backends import to_pandas
 
             self._frame = to_pandas(self.native)
-        return self._frame
+        # a shallow copy shares the data; with copy-on-write an edit of it copies instead of changing ours
+        return self._frame.copy(deep=False) if COPY_ON_WRITE else self._frame
 
     @property
     def summary(self) -> DataSummary:
@@ -262,6 +275,7 @@ def check_unusable(dropped: dict[str, int], examples: dict[str, list[str]], rows
 
 
 __all__ = [
-    "NOTES", "REASONS", "UNUSABLE", "UNUSABLE_WARN_SHARE", "DataQualityWarning", "DataSummary", "Subscriptions",
+    "COPY_ON_WRITE", "NOTES", "REASONS", "UNUSABLE", "UNUSABLE_WARN_SHARE", "DataQualityWarning", "DataSummary",
+    "Subscriptions",
     "Transactions", "check_unusable",
 ]

@@ -15,13 +15,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
 from .inputs import Subscriptions, Transactions
 from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
-                     parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
+                     parse_window, reduces_locally, subscription_boundaries, transaction_boundaries,
+                     transaction_rows)
 from .exceptions import ParameterError
-from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
+from .periods import check_freq, days_to_period, last_complete_period, period_label, period_start
 
 CRR_COLUMNS = [
     "period", "period_start", "start_customers", "end_customers", "new", "retained", "lost",
@@ -148,7 +148,10 @@ def crr_table(
     if is_native(data):
         w = parse_window(window)
         freq = check_freq(freq)
-        native = native_crr_counts(data, freq, w, by=by_cols)
+        key = ("crr_counts", freq, w, tuple(by_cols))  # cached on the log under every parameter
+        native = data.cache.get(key)
+        if native is None:
+            native = data.cache[key] = native_crr_counts(data, freq, w, by=by_cols)
         window_text = f"{w}D"
         groups, counts, periods = native.groups, native.counts, native.periods[:-1]
         n_groups = len(groups)
@@ -247,7 +250,7 @@ def purchase_metrics(
     periods = days_to_period(days, freq)
     limit = last_complete_period(data.as_of, freq, data.tz) + (1 if include_partial else 0)
     buy = ~(amount < 0)
-    first_row = earliest(codes, rows["keys"], np.flatnonzero(buy), n)
+    first_row = rows["first_row"]
     # the customer's segment (values on their first purchase); never-purchasers get missing values
     if by_cols:
         seg = pd.DataFrame({c: rows["segment"](c, first_row) for c in by_cols})
@@ -379,34 +382,28 @@ def _grouped_median(cells: np.ndarray, values: np.ndarray, n_cells: int) -> np.n
 
 
 def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
-    """The row arrays purchase_metrics needs, from pandas or from one scan of polars / DuckDB data."""
+    """The row arrays purchase_metrics needs (:func:`retainkit.engine.transaction_rows`: from loading for
+    pandas, from one scan of polars / DuckDB data)."""
     for col in by_cols:
         if col not in data.segments:
             raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
-    if reduces_locally(data):
-        from .backends import acquisition_values, local_rows
-
-        local = local_rows(data.native)
-        amount = local.columns["amount"] if data.has_amount else np.full(len(local.codes), np.nan)
-
-        def segment(col: str, first_row: np.ndarray) -> np.ndarray:
-            values = acquisition_values(data.native, col, local.customer_ids)
-            values[first_row < 0] = np.nan
-            return values
-
-        return {"codes": local.codes, "n": local.n, "keys": local.columns["key"], "days": local.columns["day"],
-                "amount": amount.astype(np.float64), "segment": segment}
-    f = data.frame
-    codes, uniques = factorize(f["customer_id"])
+    local = transaction_rows(data)
+    amount = local.columns["amount"] if data.has_amount else np.full(len(local.codes), np.nan)
+    native = reduces_locally(data)
 
     def segment(col: str, first_row: np.ndarray) -> np.ndarray:
-        values = first_row_values(data, first_row, col)
+        if native:
+            from .backends import acquisition_values
+
+            values = acquisition_values(data.native, col, local.customer_ids)
+        else:
+            values = first_row_values(data, first_row, col)
         values[first_row < 0] = np.nan
         return values
 
-    amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if data.has_amount else np.full(len(f), np.nan)
-    return {"codes": codes, "n": len(uniques), "keys": f["timestamp"].array.asi8,
-            "days": local_days(f["timestamp"], data.tz), "amount": amount, "segment": segment}
+    return {"codes": local.codes, "n": local.n, "keys": local.columns["key"], "days": local.days(),
+            "amount": amount.astype(np.float64, copy=False), "segment": segment,
+            "first_row": local.first_purchase_rows()}
 
 
 __all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_table", "purchase_metrics"]

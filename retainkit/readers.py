@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .exceptions import DataError
+from .inputs import COPY_ON_WRITE
 
 
 def describe_source(source: Any) -> str:
@@ -81,7 +82,8 @@ def _read_file(path: Path, kind: str, columns: list[str], as_text: Iterable[str]
 def _to_pandas(source: Any, columns: list[str]) -> pd.DataFrame:
     """Convert an in-memory frame of a supported library to pandas (selected columns)."""
     if isinstance(source, pd.DataFrame):
-        return source.loc[:, columns].copy()
+        # with copy-on-write the selection shares the caller's data and copies on a write: no copy needed
+        return source.loc[:, columns] if COPY_ON_WRITE else source.loc[:, columns].copy()
     mod = type(source).__module__.split(".")[0]
     if mod == "polars":
         import polars as pl

@@ -162,3 +162,94 @@ def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial
                                      if buy_rev else math.nan),
         }
     return out
+
+
+def _blank(value) -> bool:
+    """A missing value: None, NaN, NaT, pd.NA, or text that is empty after stripping."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _norm(value):
+    """A value as loading compares it: strings stripped, NaN equal to NaN, -0.0 equal to 0.0."""
+    if _blank(value):
+        return ("<missing>",)
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float):
+        return value + 0.0
+    return value
+
+
+def brute_load_summary(frame: pd.DataFrame, *, amount: str | None, tz: str, as_of: pd.Timestamp,
+                       order_id: str | None = None, segments: tuple = (), drop_duplicates: bool = False) -> dict:
+    """The counts of definitions §1 by a loop over rows: what load_transactions' summary must report.
+
+    ``frame`` has ``customer_id``, ``timestamp`` (typed: aware, or naive wall times in ``tz``) and
+    the mapped amount / order id / segment columns. ``as_of`` is aware. Returns
+    ``{"dropped": {...}, "notes": {...}, "rows_kept": int, "customers": int}`` without zero counts.
+    """
+    dropped: dict = defaultdict(int)
+    notes: dict = defaultdict(int)
+    rows = []
+    for i in range(len(frame)):
+        r = frame.iloc[i]
+        cid, ts = r["customer_id"], r["timestamp"]
+        if _blank(cid):
+            dropped["null_customer_id"] += 1
+            continue
+        if _blank(ts):
+            dropped["missing_timestamp"] += 1
+            continue
+        ts = ts.tz_convert(tz) if ts.tzinfo is not None else ts.tz_localize(tz, nonexistent="shift_forward",
+                                                                           ambiguous=False)
+        if ts > as_of:
+            dropped["after_as_of"] += 1
+            continue
+        amt = None
+        if amount is not None:
+            a = r[amount]
+            amt = None if _blank(a) else float(a)
+            if amt is None:
+                notes["missing_amount"] += 1
+        rows.append({"i": i, "c": _norm(cid), "ts": ts, "a": amt,
+                     "o": _norm(r[order_id]) if order_id else None,
+                     "seg": tuple("(missing)" if pd.isna(r[s]) else str(r[s]) for s in segments)})
+    if order_id:
+        seen, kept = set(), []
+        for row in rows:
+            if row["o"] != ("<missing>",) and row["o"] in seen:
+                dropped["repeated_order_id"] += 1
+                continue
+            seen.add(row["o"])
+            kept.append(row)
+        rows = kept
+    seen_rows, kept = set(), []
+    for row in rows:
+        ident = (row["c"], row["ts"].value, ("nan",) if row["a"] is None else row["a"] + 0.0, row["o"], row["seg"])
+        if ident in seen_rows:
+            if drop_duplicates:
+                dropped["exact_duplicate"] += 1
+                continue
+            notes["exact_duplicates_kept"] += 1
+        seen_rows.add(ident)
+        kept.append(row)
+    rows = kept
+    if amount is not None:
+        first_buy: dict = {}
+        for row in rows:
+            if row["a"] is None or row["a"] >= 0:
+                first_buy[row["c"]] = min(first_buy.get(row["c"], row["ts"]), row["ts"])
+        refund_customers = set()
+        for row in rows:
+            if row["a"] is not None and row["a"] < 0:
+                notes["refund_rows"] += 1
+                refund_customers.add(row["c"])
+                if row["c"] in first_buy and row["ts"] < first_buy[row["c"]]:
+                    notes["refunds_before_first_purchase"] += 1
+        notes["refund_only_customers"] = len(refund_customers - set(first_buy))
+    return {"dropped": {k: v for k, v in dropped.items() if v}, "notes": {k: v for k, v in notes.items() if v},
+            "rows_kept": len(rows), "customers": len({row["c"] for row in rows})}

@@ -197,15 +197,21 @@ def test_subscriptions_validation():
 
 
 def test_duplicate_check_agrees_with_pandas_on_awkward_columns():
-    """The polars duplicate check keeps pandas' semantics: NaN equals NaN, first occurrence kept."""
-    from retainkit.data import _duplicated
-
+    """The duplicate check keeps pandas' semantics: NaN equals NaN, -0.0 equals 0.0, first occurrence kept."""
     ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize("UTC")
     frames = [
         pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "timestamp": ts, "amount": [np.nan, np.nan, 1.0, 2.0]}),
-        pd.DataFrame({"customer_id": pd.array(["a", None, None, "a"], dtype="string"), "timestamp": ts,
+        pd.DataFrame({"customer_id": pd.array(["a", None, "a", "a"], dtype="string"), "timestamp": ts,
                       "amount": [1.0, 1.0, 1.0, 1.0]}),
-        pd.DataFrame({"customer_id": [1, "1", 1, 1.5], "timestamp": ts, "amount": [0.0, 0.0, 0.0, 0.0]}),  # mixed
+        pd.DataFrame({"customer_id": [1, "1", 1, 1.5], "timestamp": ts, "amount": [0.0, -0.0, 0.0, 0.0]}),  # mixed
+        pd.DataFrame({"customer_id": [7, 7, 7, 7], "timestamp": ts, "amount": [0.0, -0.0, 0.0, np.nan]}),
     ]
     for frame in frames:
-        assert _duplicated(frame).tolist() == frame.duplicated(keep="first").tolist()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kept = rk.load_transactions(frame, amount="amount", as_of="2024-01-31")
+            dropped = rk.load_transactions(frame, amount="amount", as_of="2024-01-31", drop_duplicates=True)
+        expected = kept.frame.duplicated(keep="first")
+        assert kept.summary.notes.get("exact_duplicates_kept", 0) == expected.sum()
+        assert dropped.summary.dropped.get("exact_duplicate", 0) == expected.sum()
+        pd.testing.assert_frame_equal(dropped.frame, kept.frame.loc[~expected].reset_index(drop=True))
