@@ -86,7 +86,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Citation:
-    """One citation found in a text: §section[.item] [+ "title"]."""
+    """One citation found in a text: the section, the item number and the quoted title (the last two optional)."""
 
     section: str
     item: str | None
