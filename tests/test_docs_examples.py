@@ -1,6 +1,6 @@
-"""The examples of the documentation site run, and print what the pages show.
+"""The examples of the documentation site (and the README's quick start) run, and print what the pages show.
 
-Every python block of every page under docs/ is compiled; the blocks not marked
+Every python block of every page under docs/ and of README.md is compiled; the blocks not marked
 ``<!-- no-run: why -->`` are executed page by page in one namespace (in a
 temporary folder), and the text block marked ``<!-- output -->`` after a block
 must match what it printed (``...`` matches anything). See
@@ -27,21 +27,22 @@ hooks = importlib.util.module_from_spec(_spec)
 sys.modules["docs_hooks"] = hooks  # dataclasses look their module up there
 _spec.loader.exec_module(hooks)
 
-PAGES = sorted(p for p in DOCS.rglob("*.md") if hooks.python_blocks(p))
+PAGES = sorted(p for p in [*DOCS.rglob("*.md"), ROOT / "README.md"] if hooks.python_blocks(p))
 #: pages whose every block must run: the guides, the cookbook, getting started and the error page
 MUST_RUN = ["index.md", "getting-started.md", "bad-data.md", "gallery.md", "guides/analyst.md",
             "guides/reports.md", "cookbook/segments.md", "cookbook/subscriptions.md", "cookbook/surveys.md",
             "cookbook/clv.md", "cookbook/loyalty.md"]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_page_examples_run_and_print_what_the_page_shows(page, tmp_path):
     run = hooks.run_page(page, cwd=tmp_path)
     assert run.blocks_run + run.blocks_compiled == len(hooks.python_blocks(page))
 
 
 def test_the_guides_and_cookbook_are_runnable():
-    assert set(MUST_RUN) <= {p.relative_to(DOCS).as_posix() for p in PAGES}, "a page lost its examples"
+    assert set(MUST_RUN) <= {p.relative_to(DOCS).as_posix() for p in PAGES if p.is_relative_to(DOCS)}, \
+        "a page lost its examples"
     for name in MUST_RUN:
         no_run = [b for b in hooks.python_blocks(DOCS / name) if b.marker and b.marker[0] == "no-run"]
         allowed = {"getting-started.md": 1, "guides/reports.md": 2}.get(name, 0)
