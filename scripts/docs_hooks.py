@@ -171,7 +171,7 @@ def _execute(code: Any, namespace: dict[str, Any], where: str, kind: str, value:
             if kind == "raises":
                 raise ExampleError(f"{where}: should raise {value} (the page says so) but did not")
     for w in caught:
-        if issubclass(w.category, DeprecationWarning) and str(w.filename).startswith("docs/"):
+        if issubclass(w.category, DeprecationWarning) and str(w.filename) == where:
             raise ExampleError(f"{where}: uses a deprecated name: {w.message}")
     if kind == "warns":
         shown = [w for w in caught if value in [k.__name__ for k in w.category.__mro__]]
@@ -295,7 +295,4 @@ def sphinx_roles_to_links(html: str) -> str:
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
-    html = sphinx_roles_to_links(html)
-    if page.file.src_uri == "definitions.md":
-        return html
-    return link_citations_in_html(html, page.url)
+    return link_citations_in_html(sphinx_roles_to_links(html), page.url)

@@ -67,6 +67,10 @@ def test_runner_catches_a_wrong_output_and_a_missing_error(tmp_path):
     page.write_text("<!-- raises: DataError -->\n```python\nx = 1\n```\n", encoding="utf-8")
     with pytest.raises(hooks.ExampleError, match="should raise"):
         hooks.run_page(page, cwd=tmp_path)
+    page.write_text("```python\nimport warnings\nwarnings.warn('old_name is deprecated', DeprecationWarning)\n```\n",
+                    encoding="utf-8")
+    with pytest.raises(hooks.ExampleError, match="deprecated"):
+        hooks.run_page(page, cwd=tmp_path)
     page.write_text("<!-- no-run: why -->\n```python\nx = (\n```\n", encoding="utf-8")
     with pytest.raises(SyntaxError):
         hooks.run_page(page, cwd=tmp_path)
