@@ -162,7 +162,7 @@ def _execute(code: Any, namespace: dict[str, Any], where: str, kind: str, value:
         warnings.simplefilter("always")
         try:
             exec(code, namespace)  # noqa: S102 - running the documentation's own examples is the point
-        except Exception as exc:  # noqa: BLE001 - compared with the marker below
+        except Exception as exc:  # compared with the marker below
             names = [k.__name__ for k in type(exc).__mro__]
             if kind != "raises" or value not in names:
                 raise ExampleError(f"{where}: raised {type(exc).__name__}: {exc}") from exc
@@ -199,7 +199,7 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
-_SKIP_TAGS = re.compile(r"^<(/?)(code|pre|a|script|style|h[1-6])\b", re.I)
+_SKIP_TAGS = re.compile(r"^<(/?)(code|pre|a|script|style|h[1-6])\b", re.IGNORECASE)
 _TAG_OR_TEXT = re.compile(r"(<[^>]+>)")
 
 
@@ -229,7 +229,7 @@ def link_citations_in_html(html: str, page_url: str, definitions_url: str = "def
                 ref += f' "{" ".join(m["title"].split())}"'
             try:
                 item = definitions.resolve(ref)
-            except Exception:  # noqa: BLE001 - an unresolvable citation stays text; tests/test_definitions.py fails on it
+            except Exception:  # noqa: BLE001 - stays text; tests/test_definitions.py fails on it
                 return m[0]
             title = _html.escape(f"{item.number} {item.title}")
             return f'<a class="rk-cite" href="{href}#{_anchor(item)}" title="{title}">{m[0]}</a>'
@@ -239,7 +239,7 @@ def link_citations_in_html(html: str, page_url: str, definitions_url: str = "def
     return "".join(parts)
 
 
-_INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"[ \t]*$', re.M)
+_INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"[ \t]*$', re.MULTILINE)
 _LINK = re.compile(r"(?<![!\\])\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
 
 

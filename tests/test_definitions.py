@@ -117,7 +117,8 @@ def test_resolve_finds_sections_items_and_terms(ref, number):
     assert definitions.resolve(ref).number == number
 
 
-@pytest.mark.parametrize("ref", ["9", "4.99", SIGN + '3 "Churn of the moon"', SIGN + '4 "Average retention curve"', "x"])
+@pytest.mark.parametrize(
+    "ref", ["9", "4.99", SIGN + '3 "Churn of the moon"', SIGN + '4 "Average retention curve"', "x"])
 def test_resolve_rejects_what_is_not_in_the_document(ref):
     with pytest.raises(ParameterError):
         definitions.resolve(ref)
