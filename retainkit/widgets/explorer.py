@@ -18,8 +18,8 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from ..charts import _theme as th
 from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from ..charts._theme import FREQ_UNITS
 from ..charts.brackets import bracket_chart, value_heatmap
 from ..data import load_transactions
 from ..datasets import load_sample
@@ -291,7 +291,7 @@ class CohortExplorer(ExplorerViews, AppBase):
         """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
         metric, split = self.metric.value, self._split_col
         kind = self.kind.value if metric == "customers" else "classic"
-        unit = th.FREQ_UNITS.get(self.freq.value, "periods")
+        unit = FREQ_UNITS.get(self.freq.value, "periods")
         intervals = self.intervals.value
         cur = f" ({self.currency})" if self.currency else ""
         if name == "heatmap":
