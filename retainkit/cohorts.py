@@ -177,11 +177,11 @@ def cohort_table(
     if isinstance(data, Transactions):
         data.cache[key] = (counts, act)
     if counts.empty:
-        _explain_empty(act)
+        explain_empty(act)
     return _finish(counts, act, by_cols, cohort_key)
 
 
-def _explain_empty(act: Activity) -> None:
+def explain_empty(act: Activity) -> None:
     """Raise a DataError saying why no cohort cell is observed."""
     src = act.source
     if is_native(src):
@@ -378,4 +378,6 @@ def bracket_retention(
     return out
 
 
-__all__ = ["MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "retention_matrix"]
+__all__ = [
+    "MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "explain_empty", "retention_matrix",
+]

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .inputs import Subscriptions, Transactions
+from .backends import acquisition_values
 from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
                      parse_window, reduces_locally, subscription_boundaries, transaction_boundaries,
                      transaction_rows)
 from .exceptions import ParameterError
+from .inputs import Subscriptions, Transactions
 from .periods import check_freq, days_to_period, last_complete_period, period_label, period_start
 
 CRR_COLUMNS = [
@@ -393,8 +394,6 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
 
     def segment(col: str, first_row: np.ndarray) -> np.ndarray:
         if native:
-            from .backends import acquisition_values
-
             values = acquisition_values(data.native, col, local.customer_ids)
         else:
             values = first_row_values(data, first_row, col)

@@ -127,6 +127,8 @@ def test_summary_and_tables_identical_on_every_engine(case, drop_dups, engine):
             assert row.revenue == pytest.approx(cell["revenue"], abs=1e-9)
     crr = rk.crr_table(ref, "M", window="30D")
     pd.testing.assert_frame_equal(crr, rk.crr_table(tx, "M", window="30D"), check_exact=False, rtol=1e-9)
+    if not (ref.frame["amount"].isna() | (ref.frame["amount"] >= 0)).any():
+        return  # refunds only: no customer, nothing to compare with the loop
     brute = brute_crr(ref, "M", 30)
     for row in crr.itertuples():
         b = brute[rk.periods.parse_period_label(row.period, "M")]
