@@ -1,21 +1,32 @@
 """Benchmarks: retainkit against the tools analysts use (``make bench``).
 
-Every contender reads the same seeded Parquet log (benchmarks/datagen.py) and
-runs in its own process, so peak memory (``ru_maxrss``) is its own. Wall time is
-the best of ``--repeat`` runs after one warm-up (a single cold run at 50M rows).
-All contenders of a task must return the same numbers, or the run fails.
+Every contender runs in its own process on the same seeded Parquet log
+(benchmarks/datagen.py), so its peak memory (the process's peak resident set,
+``VmHWM``, Python and imports included) is its own. Wall time is the best of
+``--repeat`` runs after one warm-up run; the median is reported next to it.
+Loading and computing are timed apart and together. All contenders of a task
+must return the same numbers (on the columns they compute), or the run fails.
+
+Logs (each at every size): ``ordered`` (time-ordered, ids in order of arrival)
+and ``shuffled`` (random row order, sparse ids), each with integer and with
+string ids; their shape is printed in results.md.
 
 Tasks:
 
-- ``cohort``: monthly cohort x age distinct active customers and revenue
-  (definitions §3): ``retainkit.cohort_table`` end to end (load + table) on each
-  local engine, the tutorial pandas recipe, a hand-written DuckDB query and a
-  hand-written polars query (benchmarks/peers.py).
-- ``crr``: ``retainkit.crr_table`` for 36 monthly periods (90-day window,
-  definitions §4) against a per-period pandas loop.
+- ``cohort``: monthly cohorts x ages (definitions §3). retainkit end to end
+  from Parquet (default engine, and polars / DuckDB chosen explicitly) and from
+  a pandas DataFrame already in memory (``load_transactions(df)`` then
+  ``cohort_table``); the peers of benchmarks/peers.py, each counts-only and for
+  the same table (active + revenue): the tutorial pandas recipe (reading the
+  Parquet file timed apart, so it serves both paths), polars, DuckDB.
+- ``crr``: ``crr_table`` for 36 monthly periods (90-day window, definitions
+  §4), from Parquet and from a DataFrame, against a pandas loop over periods.
+- ``again``: a second question on the same loaded data (another freq, a
+  retention matrix of another kind, a ``by=`` split, CRR) after the first
+  ``cohort_table``.
 
-Writes benchmarks/results.md (machine, versions, tables, target checks).
-Usage: ``python benchmarks/run.py [--sizes 1e6,1e7,5e7] [--repeat 3] [--out PATH]``.
+Writes benchmarks/results.md (machine, log shapes, tables, target checks).
+Usage: ``python benchmarks/run.py [--sizes 1e7,5e7] [--repeat 3] [--logs ordered-int,...] [--only NAMES]``.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,24 +47,33 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 AS_OF = "2023-12-31"
+LOGS = ("ordered-int", "shuffled-int", "ordered-str", "shuffled-str")
 
-#: contender -> (task, description)
-CONTENDERS: dict[str, tuple[str, str]] = {
-    "retainkit (polars)": ("cohort", "cohort_table(load_transactions(path, backend='polars'))"),
-    "retainkit (duckdb)": ("cohort", "cohort_table(load_transactions(path, backend='duckdb'))"),
-    "retainkit (pandas)": ("cohort", "cohort_table(load_transactions(pd.read_parquet(path)))"),
-    "tutorial pandas": ("cohort", "to_period('M'), groupby min, nunique, pivot"),
-    "hand DuckDB SQL": ("cohort", "GROUP BY (customer, month), join first month, count"),
-    "hand polars lazy": ("cohort", "min().over(customer), n_unique per (cohort, age)"),
-    "retainkit crr (polars)": ("crr", "crr_table(load_transactions(path, backend='polars'))"),
-    "retainkit crr (duckdb)": ("crr", "crr_table(load_transactions(path, backend='duckdb'))"),
-    "retainkit crr (pandas)": ("crr", "crr_table(load_transactions(pd.read_parquet(path)))"),
-    "pandas loop over periods": ("crr", "for each month: sets of customers in the trailing 90 days"),
+
+#: contender -> (task, form, description); form: "table" (active + revenue), "counts" (active only)
+CONTENDERS: dict[str, tuple[str, str, str]] = {
+    "retainkit": ("cohort", "table", "load_transactions(path) + cohort_table (default engine)"),
+    "retainkit polars": ("cohort", "table", "load_transactions(path, backend='polars') + cohort_table"),
+    "retainkit duckdb": ("cohort", "table", "load_transactions(path, backend='duckdb') + cohort_table"),
+    "retainkit DataFrame": ("cohort", "table", "load_transactions(df) + cohort_table, df in memory"),
+    "tutorial counts": ("cohort", "counts", "pandas: to_period('M'), transform('min'), nunique, pivot"),
+    "tutorial table": ("cohort", "table", "pandas: the recipe extended to active + revenue"),
+    "polars counts": ("cohort", "counts", "polars lazy: min().over(customer), n_unique"),
+    "polars table": ("cohort", "table", "polars lazy: first month by group_by + join, n_unique + sum"),
+    "duckdb counts": ("cohort", "counts", "DuckDB SQL: GROUP BY (customer, month), join first month, count"),
+    "duckdb table": ("cohort", "table", "DuckDB SQL: same with bought flag and revenue per (customer, month)"),
+    "retainkit crr": ("crr", "crr", "load_transactions(path) + crr_table (default engine)"),
+    "retainkit crr DataFrame": ("crr", "crr", "load_transactions(df) + crr_table, df in memory"),
+    "pandas loop": ("crr", "crr", "pandas: per month, sets of customers in the trailing 90 days"),
+    "retainkit again": ("again", "again", "load_transactions(path, segments=...) + 5 questions"),
+    "retainkit again DataFrame": ("again", "again", "load_transactions(df, segments=...) + 5 questions"),
 }
-HAND = ("hand DuckDB SQL", "hand polars lazy")
-#: contenders skipped at 50M rows (they need the whole log as pandas objects several times over)
-SKIP_AT_50M = ("retainkit (pandas)", "retainkit crr (pandas)", "pandas loop over periods",
-               "retainkit crr (polars)", "retainkit crr (duckdb)")
+#: contenders that need the whole log as pandas objects several times over: one cold run at 50M rows
+HEAVY = ("tutorial counts", "tutorial table", "pandas loop", "retainkit DataFrame", "retainkit crr DataFrame",
+         "retainkit again DataFrame")
+#: contenders run at 50M rows (the others answer the same questions at 10M)
+AT_50M = ("retainkit", "retainkit polars", "retainkit duckdb", "polars counts", "polars table", "duckdb counts",
+          "duckdb table", "tutorial counts", "retainkit crr", "retainkit again")
 
 
 # --------------------------------------------------------------------------- worker side
@@ -70,48 +91,88 @@ def _cohort_result(table):
     return out.sort_values(["cohort", "age"]).reset_index(drop=True)
 
 
-def run_contender(name: str, path: str):
-    """Run one contender once; returns a small pandas frame (for the agreement check)."""
+def _clock():
+    return time.perf_counter()
+
+
+def run_contender(name: str, path: str, state: dict) -> tuple[dict, object]:
+    """Run one contender once: ({phase: seconds}, small result frame). ``state`` survives repetitions."""
     import pandas as pd
 
     import peers
 
+    def frame():
+        if "df" not in state:  # read once per process, outside the timed phases (the frame is "in memory")
+            t = _clock()
+            state["df"] = pd.read_parquet(path, columns=peers.COLUMNS + (["channel"] if "again" in name else []))
+            state["read"] = _clock() - t
+        return state["df"]
+
     if name.startswith("retainkit"):
         import retainkit as rk
 
-        engine = name[name.index("(") + 1:-1]
-        if engine == "pandas":
-            source = pd.read_parquet(path, columns=peers.COLUMNS)
-            tx = rk.load_transactions(source, amount="amount", as_of=AS_OF)
+        segments = "channel" if "again" in name else ()
+        if "DataFrame" in name:
+            df = frame()
+            t0 = _clock()
+            tx = rk.load_transactions(df, amount="amount", as_of=AS_OF, segments=segments)
         else:
-            tx = rk.load_transactions(path, amount="amount", as_of=AS_OF, backend=engine)
-        if " crr " in name:
-            t = rk.crr_table(tx, "M", window="90D")
-            return t[["period", "start_customers", "end_customers", "retained"]].reset_index(drop=True)
-        return _cohort_result(rk.cohort_table(tx, "M"))
-    if name == "tutorial pandas":
-        return peers.tutorial_pandas(path)
-    if name == "hand DuckDB SQL":
-        return peers.duckdb_sql(path)
-    if name == "hand polars lazy":
-        return peers.polars_lazy(path)
-    if name == "pandas loop over periods":
-        return peers.tutorial_crr_loop(path, 90)
-    raise SystemExit(f"unknown contender {name!r}")
+            t0 = _clock()
+            backend = name.split()[-1] if name.split()[-1] in ("polars", "duckdb") else None
+            tx = rk.load_transactions(path, amount="amount", as_of=AS_OF, segments=segments, backend=backend)
+        t1 = _clock()
+        if " crr" in name:
+            table = rk.crr_table(tx, "M", window="90D")
+            t2 = _clock()
+            result = table[["period", "start_customers", "end_customers", "retained"]].reset_index(drop=True)
+            return {"load": t1 - t0, "compute": t2 - t1, "total": t2 - t0}, result
+        table = rk.cohort_table(tx, "M")
+        t2 = _clock()
+        times = {"load": t1 - t0, "compute": t2 - t1, "total": t2 - t0}
+        if "again" in name:
+            for label, question in [
+                ("freq W", lambda: rk.cohort_table(tx, "W")),
+                ("freq Q", lambda: rk.cohort_table(tx, "Q")),
+                ("kind unbounded", lambda: rk.retention_matrix(rk.cohort_table(tx, "M"), "unbounded")),
+                ("by channel", lambda: rk.cohort_table(tx, "M", by="channel")),
+                ("crr", lambda: rk.crr_table(tx, "M")),
+            ]:
+                t = _clock()
+                question()
+                times[label] = _clock() - t
+        t = _clock()
+        tx.summary  # noqa: B018 - reading the summary (computed on first access for lazy engines)
+        times["summary"] = _clock() - t
+        return times, _cohort_result(table)
+    if name.startswith("tutorial") or name == "pandas loop":
+        t0 = _clock()
+        df = pd.read_parquet(path, columns=peers.COLUMNS)
+        t1 = _clock()
+        fn = {"tutorial counts": peers.tutorial_counts, "tutorial table": peers.tutorial_table,
+              "pandas loop": lambda d: peers.crr_loop(d, 90)}[name]
+        result = fn(df)
+        t2 = _clock()
+        return {"read": t1 - t0, "compute": t2 - t1, "total": t2 - t0}, result
+    fn = {"polars counts": peers.polars_counts, "polars table": peers.polars_table,
+          "duckdb counts": peers.duckdb_counts, "duckdb table": peers.duckdb_table}[name]
+    t0 = _clock()
+    result = fn(path)
+    return {"total": _clock() - t0}, result
 
 
 def worker(name: str, path: str, repeat: int, warmup: bool, out: str) -> None:
-    times = []
+    state: dict = {}
     if warmup:
-        run_contender(name, path)
-    result = None
+        run_contender(name, path, state)
+    runs, result = [], None
     for _ in range(max(repeat, 1)):
-        t0 = time.perf_counter()
-        result = run_contender(name, path)
-        times.append(time.perf_counter() - t0)
+        times, result = run_contender(name, path, state)
+        runs.append(times)
     result.to_pickle(out)
-    peak = _peak_rss()
-    print(json.dumps({"times": times, "peak_bytes": peak}))
+    info = {"runs": runs, "peak_bytes": _peak_rss()}
+    if "read" in state:
+        info["frame_read"] = state["read"]
+    print(json.dumps(info))
 
 
 def _peak_rss() -> int:
@@ -143,28 +204,35 @@ def _run_worker(name: str, path: Path, repeat: int, warmup: bool, timeout: float
 
         info["result"] = pd.read_pickle(out)
         info["name"] = name
-        info["best"] = min(info["times"])
+        phases = info["runs"][0].keys()
+        info["best"] = {p: min(r[p] for r in info["runs"]) for p in phases}
+        info["median"] = {p: statistics.median(r[p] for r in info["runs"]) for p in phases}
         return info
 
 
-def _comparable(frame):
-    """Cohort cells without any row (active 0, revenue 0) exist only in retainkit's table: drop them."""
-    if "revenue" in frame.columns:
-        frame = frame.loc[(frame["active"] != 0) | (frame["revenue"] != 0)].reset_index(drop=True)
-    return frame
+def _comparable(frame, form: str):
+    """Cells without any buyer exist only in retainkit's table (observed, 0 active): drop them."""
+    if "revenue" in frame.columns and form == "table":
+        return frame.loc[(frame["active"] != 0) | (frame["revenue"] != 0)].reset_index(drop=True)
+    frame = frame.loc[frame["active"] != 0, ["cohort", "age", "active"]]
+    return frame.reset_index(drop=True)
 
 
 def _agree(results: list[dict]) -> tuple[bool, str]:
     import pandas as pd
 
-    ok = [dict(r, result=_comparable(r["result"])) for r in results if "result" in r]
+    ok = [r for r in results if "result" in r]
     if len(ok) < 2:
         return True, "fewer than two results"
     ref = ok[0]
     for r in ok[1:]:
+        form = CONTENDERS[r["name"]][1]
+        if form == "again":
+            form = "table"
+        a = _comparable(ref["result"], form) if form in ("table", "counts") else ref["result"]
+        b = _comparable(r["result"], form) if form in ("table", "counts") else r["result"]
         try:
-            pd.testing.assert_frame_equal(ref["result"], r["result"], check_exact=False, rtol=1e-9,
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, check_dtype=False)
         except AssertionError as exc:
             return False, f"{r['name']} differs from {ref['name']}: {str(exc).splitlines()[0]}"
     return True, f"all {len(ok)} identical"
@@ -204,132 +272,74 @@ def machine() -> dict[str, str]:
     }
 
 
-def _fmt_bytes(b: float) -> str:
-    return f"{b / 2**30:.2f} GiB"
+def _load_avg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1e6,1e7,5e7", help="comma-separated row counts")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per contender (best is kept)")
+    parser.add_argument("--sizes", default="1e7,5e7", help="comma-separated row counts")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per contender (best and median kept)")
+    parser.add_argument("--logs", default=",".join(LOGS), help=f"comma-separated logs out of {', '.join(LOGS)}")
     parser.add_argument("--only", default="", help="comma-separated contender names (default: all)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--json", default="", help="also write the raw timings here")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per contender process")
     args = parser.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
+    logs = [g for g in args.logs.split(",") if g]
     chosen = [c for c in CONTENDERS if not args.only or c in args.only.split(",")]
     started = time.strftime("%Y-%m-%d %H:%M")
-    sections = []
-    checks = []
+    sections, shapes, raw = [], {}, []
     all_agree = True
     for n in sizes:
-        # generate (or find) the log in a child process, so this driver stays small
-        path = Path(subprocess.run([sys.executable, str(HERE / "datagen.py"), str(n)], check=True,
-                                   capture_output=True, text=True).stdout.strip().splitlines()[-1])
         big = n >= 50_000_000
-        for task in ("cohort", "crr"):
-            names = [c for c in chosen if CONTENDERS[c][0] == task and not (big and c in SKIP_AT_50M)]
-            if not names:
-                continue
-            results = []
-            for name in names:
-                print(f"[{n:,} rows] {name} ...", file=sys.stderr, flush=True)
-                r = _run_worker(name, path, 1 if big else args.repeat, not big, args.timeout)
-                print(f"    {r.get('best', r.get('error'))}", file=sys.stderr, flush=True)
-                results.append(r)
-            agree, how = _agree(results)
-            all_agree &= agree
-            sections.append((n, task, results, agree, how))
-            checks += _targets(n, task, results)
-    text = _report(started, machine(), sections, checks, all_agree, args)
+        for log in logs:
+            shape, ids = log.split("-")
+            # generate (or find) the log in a child process, so this driver stays small
+            path = Path(subprocess.run([sys.executable, str(HERE / "datagen.py"), str(n), shape, ids], check=True,
+                                       capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            shapes[(n, log)] = _describe(path)
+            for task in ("cohort", "crr", "again"):
+                names = [c for c in chosen if CONTENDERS[c][0] == task and (not big or c in AT_50M)]
+                if task != "cohort" and log not in ("ordered-int", "shuffled-int"):
+                    names = [c for c in names if c in ("retainkit crr", "retainkit again")]
+                if big and log.endswith("-str"):
+                    names = [c for c in names if not c.startswith("tutorial")]
+                if not names:
+                    continue
+                results = []
+                for name in names:
+                    heavy = big and name in HEAVY
+                    print(f"[{n:,} rows, {log}] {name} ... (load {_load_avg()})", file=sys.stderr, flush=True)
+                    r = _run_worker(name, path, 1 if heavy else args.repeat, not heavy, args.timeout)
+                    r["load_avg"] = _load_avg()
+                    print(f"    {r.get('best', r.get('error'))}", file=sys.stderr, flush=True)
+                    results.append(r)
+                    raw.append({k: v for k, v in r.items() if k != "result"} | {"rows": n, "log": log, "task": task})
+                agree, how = _agree(results)
+                all_agree &= agree
+                sections.append((n, log, task, results, agree, how))
+    if args.json:
+        Path(args.json).write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    import report_md
+
+    text = report_md.render(started, machine(), shapes, sections, all_agree, args, CONTENDERS)
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
     return 0 if all_agree else 1
 
 
-def _by(results: list[dict]) -> dict[str, dict]:
-    return {r["name"]: r for r in results if "best" in r}
-
-
-def _targets(n: int, task: str, results: list[dict]) -> list[tuple[str, str, bool]]:
-    r = _by(results)
-    out = []
-    rk_names = [k for k in r if k.startswith("retainkit (") and k != "retainkit (pandas)"]
-    if task == "cohort" and n == 10_000_000 and rk_names and "tutorial pandas" in r:
-        best_rk = min(rk_names, key=lambda k: r[k]["best"])
-        ratio = r["tutorial pandas"]["best"] / r[best_rk]["best"]
-        out.append((f"10M rows: {best_rk} vs tutorial recipe", f"{ratio:.1f}x faster (target >= 5x)", ratio >= 5))
-        hands = [h for h in HAND if h in r]
-        if hands:
-            fastest = min(hands, key=lambda k: r[k]["best"])
-            rel = r[best_rk]["best"] / r[fastest]["best"]
-            out.append((f"10M rows: {best_rk} vs fastest hand-written ({fastest})",
-                        f"{rel:.2f}x its time (target <= 1.2x)", rel <= 1.2))
-    if task == "cohort" and n >= 50_000_000 and rk_names:
-        hands = [h for h in HAND if h in r]
-        if hands:
-            leaner = min(hands, key=lambda k: r[k]["peak_bytes"])
-            best_rk = min(rk_names, key=lambda k: r[k]["peak_bytes"])
-            rel = r[best_rk]["peak_bytes"] / r[leaner]["peak_bytes"]
-            out.append((f"{n // 1_000_000}M rows from Parquet: peak memory of {best_rk} vs {leaner}",
-                        f"{rel:.2f}x (target <= 1.2x)", rel <= 1.2))
-    if task == "crr" and n == 10_000_000 and "pandas loop over periods" in r:
-        crr_names = [k for k in r if k.startswith("retainkit crr")]
-        if crr_names:
-            best = min(crr_names, key=lambda k: r[k]["best"])
-            ratio = r["pandas loop over periods"]["best"] / r[best]["best"]
-            out.append((f"10M rows, 36 monthly periods: {best} vs pandas loop",
-                        f"{ratio:.1f}x faster (target >= 5x)", ratio >= 5))
-    return out
-
-
-def _report(started, info, sections, checks, all_agree, args) -> str:
-    lines = [
-        "# retainkit benchmarks",
-        "",
-        f"Run {started} with `python benchmarks/run.py --sizes {args.sizes} --repeat {args.repeat}`"
-        " (`make bench`). Each contender runs in its own process on the same seeded Parquet log"
-        " (benchmarks/datagen.py: 36 months, rows/10 customers, 2 % refunds); time is the best of"
-        f" {args.repeat} runs after a warm-up (one cold run at 50M rows), end to end from the Parquet"
-        " file; memory is the process's peak resident set (Python and imports included).",
-        "",
-        "## Machine",
-        "",
-        *[f"- {k}: {v}" for k, v in info.items()],
-        "",
-        "## Targets",
-        "",
-        "| check | measured | met |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {'yes' if ok else 'NO'} |" for a, b, ok in checks],
-        "",
-        f"All contenders of each task returned identical numbers: {'yes' if all_agree else 'NO'}.",
-        "",
-        "Without `backend=`, `load_transactions(path)` scans Parquet with polars up to 20M rows and with"
-        " DuckDB above (the fastest and the leanest engine in these tables). Up to 25M rows"
-        " (`retainkit.backends.LOCAL_REDUCE_MAX_ROWS`) the engine hands only customer id, day and amount"
-        " of the kept rows to retainkit's numpy reduction; above, the whole aggregation stays in the engine"
-        " (the 50M-row figures).",
-        "",
-    ]
-    for n, task, results, agree, how in sections:
-        title = "cohort table (monthly cohorts x ages: active, revenue)" if task == "cohort" \
-            else "CRR, 36 monthly periods, 90-day window"
-        lines += [f"## {n:,} rows: {title}", "", "| contender | what | best wall time | peak memory | agreement |",
-                  "|---|---|---|---|---|"]
-        fastest = min((r["best"] for r in results if "best" in r), default=None)
-        for r in results:
-            what = CONTENDERS[r["name"]][1]
-            if "best" in r:
-                rel = f" ({r['best'] / fastest:.1f}x)" if fastest and r["best"] != fastest else " (fastest)"
-                lines.append(f"| {r['name']} | {what} | {r['best']:.2f} s{rel} | {_fmt_bytes(r['peak_bytes'])} |"
-                             f" {'ok' if agree else 'DIFFERS'} |")
-            else:
-                lines.append(f"| {r['name']} | {what} | {r['error']} | | |")
-        lines += ["", f"Agreement: {how}.", ""]
-    skipped = ", ".join(SKIP_AT_50M)
-    lines += ["At 50M rows only the Parquet-scanning engines run (skipped: " + skipped + ").", ""]
-    return "\n".join(lines)
+def _describe(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import datagen; "
+                          f"print(json.dumps(datagen.describe(__import__('pathlib').Path({str(path)!r}))))"],
+                         check=True, capture_output=True, text=True).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    info["file_mb"] = path.stat().st_size / 1e6
+    return info
 
 
 if __name__ == "__main__":

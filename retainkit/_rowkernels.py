@@ -46,19 +46,27 @@ def _is_sorted(values: np.ndarray) -> bool:
     return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
-def duplicated_rows(keys: Sequence[np.ndarray], *, sorted_hint: int | None = None) -> np.ndarray:
-    """Rows equal in every key to an earlier row, like ``DataFrame.duplicated(keep="first")``.
+def duplicated_rows(keys: Sequence[np.ndarray], *, exact: Sequence = (), sorted_hint: int | None = None,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows equal in every column to an earlier row, like ``DataFrame.duplicated(keep="first")``.
 
     Parameters
     ----------
     keys : sequence of 8-byte integer arrays of equal length
-        One per column, such that two rows are equal exactly when all their
-        keys are equal (integer codes of strings, int64 instants, the bits of
-        canonical floats: NaN and -0.0 mapped to one value each).
+        One per hashed column, such that equal values have equal keys (integer
+        codes of strings, int64 instants, the bits of canonical floats: NaN and
+        -0.0 mapped to one value each).
+    exact : sequence of arrays or pandas Series, optional
+        Further columns of the same rows that are only compared (by pandas) on
+        the rows whose hashed keys repeat: columns that rarely tell rows apart
+        (a segment) need not be coded for every row.
     sorted_hint : int, optional
         Index of a key that may be sorted non-decreasingly (checked; e.g. the
         timestamps of a time-ordered log). Only rows next to an equal neighbour
         in it can be duplicates, so only those are hashed.
+    rows : int array, optional
+        Only these positions (ascending) can be duplicates (e.g. the rows
+        without an order id); the others are never duplicates.
 
     Returns
     -------
@@ -69,15 +77,22 @@ def duplicated_rows(keys: Sequence[np.ndarray], *, sorted_hint: int | None = Non
     out = np.zeros(n, dtype=bool)
     if n < 2:
         return out
+    sub = rows
     if sorted_hint is not None and _is_sorted(keys[sorted_hint].view(np.int64)):
-        sub = _near_equal_neighbour(keys[sorted_hint])
-        if len(sub):
-            out[sub] = _duplicated_hashed([k[sub] for k in keys])
-        return out
-    return _duplicated_hashed(keys)
+        near = _near_equal_neighbour(keys[sorted_hint])
+        sub = near if sub is None else np.intersect1d(sub, near, assume_unique=True)
+    if sub is None:
+        return _duplicated_hashed(keys, exact)
+    if len(sub) > 1:
+        out[sub] = _duplicated_hashed([k[sub] for k in keys], [_at(e, sub) for e in exact])
+    return out
 
 
-def _duplicated_hashed(keys: list[np.ndarray]) -> np.ndarray:
+def _at(values, positions: np.ndarray):
+    return values.iloc[positions] if isinstance(values, pd.Series) else np.asarray(values)[positions]
+
+
+def _duplicated_hashed(keys: list[np.ndarray], exact: Sequence = ()) -> np.ndarray:
     n = len(keys[0])
     out = np.zeros(n, dtype=bool)
     if n < 2:
@@ -100,8 +115,10 @@ def _duplicated_hashed(keys: list[np.ndarray]) -> np.ndarray:
     cand = np.flatnonzero(bitmap[hi >> (32 - _BITMAP_BITS)])
     cand = cand[np.isin(hi[cand], repeated)]
     # rows of one hash value are all candidates, so "first" among them is first in the log
-    exact = pd.DataFrame({i: k[cand] for i, k in enumerate(keys)}).duplicated(keep="first").to_numpy()
-    out[cand[exact]] = True
+    columns = {i: k[cand] for i, k in enumerate(keys)}
+    columns.update({len(keys) + i: np.asarray(_at(e, cand)) for i, e in enumerate(exact)})
+    same = pd.DataFrame(columns).duplicated(keep="first").to_numpy()
+    out[cand[same]] = True
     return out
 
 

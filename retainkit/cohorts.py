@@ -44,7 +44,9 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
     """Group code per customer (-1 = no cohort) and the group -> keys frame.
 
     A customer's segment (and a categorical ``cohort_key``) is the value on
-    their first purchase row: the acquisition segment.
+    their first purchase row: the acquisition segment. Groups are numbered in
+    the sorted order of their keys (missing values last), like
+    ``groupby(sort=True, dropna=False).ngroup()``.
     """
     has = act.first >= 0
     cols: dict[str, np.ndarray] = {}
@@ -54,13 +56,26 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
         cols["_cohort"] = act.first[has]
     else:
         cols["_cohort"] = act.customer_attribute(cohort_key)[has].astype(str)
-    keys = pd.DataFrame(cols)
     group = np.full(act.n_customers, -1, dtype=np.int64)
-    if keys.empty:
-        return group, keys.iloc[0:0]
-    codes = keys.groupby(list(keys.columns), sort=True, dropna=False).ngroup().to_numpy()
-    group[np.flatnonzero(has)] = codes
-    groups = keys.assign(_g=codes).drop_duplicates("_g").sort_values("_g").drop(columns="_g").reset_index(drop=True)
+    if not has.any():
+        return group, pd.DataFrame({c: v for c, v in cols.items()})
+    combined = np.zeros(int(has.sum()), dtype=np.int64)
+    levels = []
+    for values in cols.values():
+        codes, uniques = pd.factorize(values, sort=True)
+        uniques = np.asarray(uniques, dtype=values.dtype if values.dtype != object else object)
+        if (codes < 0).any():  # missing values sort last
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques = np.append(uniques.astype(object), None)
+        combined = combined * len(uniques) + codes
+        levels.append(uniques)
+    combos, inverse = np.unique(combined, return_inverse=True)
+    group[np.flatnonzero(has)] = inverse.reshape(-1)
+    parts = {}
+    for name, uniques in zip(reversed(list(cols)), reversed(levels)):
+        parts[name] = uniques[combos % len(uniques)]
+        combos = combos // len(uniques)
+    groups = pd.DataFrame({c: parts[c] for c in cols})
     return group, groups
 
 

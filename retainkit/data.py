@@ -271,7 +271,7 @@ def load_transactions(
     drops.drop("after_as_of", key > _floor_key(as_of_ts, unit), ts)
 
     out = {"customer_id": ids, "timestamp": ts}
-    amount_values = amount_nan = None
+    amount_values = amount_nan = empty_oid = None
     if amount is not None:
         values, bad_amount = parse_amounts(raw[amount], amount, where)
         out["amount"] = values
@@ -286,8 +286,10 @@ def load_transactions(
     if order_id is not None:
         oid, empty_oid = _customer_ids(raw[order_id])
         out["order_id"] = oid
+        if empty_oid is None:  # integer order ids are never empty
+            empty_oid = np.zeros(n, dtype=bool)
         repeated = np.zeros(n, dtype=bool)
-        kept_idx = np.flatnonzero(drops.keep if empty_oid is None else drops.keep & ~empty_oid)
+        kept_idx = np.flatnonzero(drops.keep & ~empty_oid)
         repeated[kept_idx] = oid.iloc[kept_idx].duplicated(keep="first").to_numpy()
         drops.drop("repeated_order_id", repeated, oid)
     out.update(_segments(raw, segments))
@@ -300,9 +302,12 @@ def load_transactions(
     dup_keys = [codes, _take(key, kept_idx)]
     if amount is not None:
         dup_keys.append(float_keys(_take(amount_values, kept_idx), _take(amount_nan, kept_idx)))
-    dup_keys += [factorize(_take(out[c], kept_idx))[0] for c in out if c not in ("customer_id", "timestamp", "amount")]
-    dup_kept = duplicated_rows(dup_keys, sorted_hint=1)
-    del dup_keys
+    # order ids are unique among the kept rows but for missing ones; segments are compared only where
+    # customer, instant and amount repeat
+    no_order = None if order_id is None else np.flatnonzero(_take(empty_oid, kept_idx))
+    exact = [_take(out[c], kept_idx) for c in out if c not in ("customer_id", "timestamp", "amount")]
+    dup_kept = duplicated_rows(dup_keys, exact=exact, sorted_hint=1, rows=no_order)
+    del dup_keys, exact
     dup = np.zeros(n, dtype=bool)
     dup[kept if kept_idx is None else kept_idx] = dup_kept
     if drop_duplicates:

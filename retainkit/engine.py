@@ -54,10 +54,9 @@ def first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
             f"'{column}' is not a column of the loaded data. Load it as a segment: "
             f"load_transactions(..., segments=[..., '{column}'])."
         )
-    values = frame[column].to_numpy(dtype=object)
     out = np.full(len(first_row), None, dtype=object)
     ok = first_row >= 0
-    out[ok] = values[first_row[ok]]
+    out[ok] = frame[column].take(first_row[ok]).to_numpy(dtype=object)  # only the rows asked for
     return out
 
 

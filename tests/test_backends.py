@@ -324,8 +324,8 @@ def test_benchmark_contenders_agree_on_a_small_log(tmp_path):
         sys.path.remove(str(bench))
     path = tmp_path / "log.parquet"
     datagen.make_log(20_000, seed=3).to_parquet(path, index=False)
-    for task in ("cohort", "crr"):
-        results = [{"name": name, "result": run.run_contender(name, str(path))}
-                   for name, (t, _) in run.CONTENDERS.items() if t == task]
+    for task in ("cohort", "crr", "again"):
+        results = [{"name": name, "result": run.run_contender(name, str(path), {})[1]}
+                   for name, (t, _, _) in run.CONTENDERS.items() if t == task]
         agree, how = run._agree(results)
         assert agree, how
