@@ -35,18 +35,16 @@ customer at a boundary).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from ._codes import factorize
 from ._kernels import boundary_membership, membership_counts
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, period_start_day
-from .rows import LocalRows, narrow_codes
-from .sources import BACKENDS, NativeLog, backend_of, collect, prepare, purchase_expr, to_pandas, with_period
+from .sources import (BACKENDS, NativeLog, backend_of, collect, local_rows, prepare, purchase_expr, to_pandas,
+                      with_period)
 
 #: polars and DuckDB hand customer id, day, key and amount of at most this many kept rows to the
 #: numpy reduction of retainkit.engine (see the module docstring); larger logs stay in the engine
@@ -218,41 +216,6 @@ def uses_local_reduce(log: NativeLog) -> bool:
         <= LOCAL_REDUCE_MAX_ROWS
 
 
-def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Customer codes 0..n-1 (int64) for a polars Series of ids, and the id of each code.
-
-    Integer ids go through :func:`retainkit._codes.factorize` (a lookup table
-    for compact ranges); other ids through a polars hash join.
-    """
-    if ids.dtype.is_integer():
-        return factorize(ids.to_numpy())
-    table = ids.unique().to_frame("customer_id").with_row_index("__code")
-    joined = ids.to_frame("customer_id").join(table, on="customer_id", how="left", maintain_order="left")
-    return joined["__code"].to_numpy().astype(np.int64), table["customer_id"].to_numpy()
-
-
-def local_rows(log: NativeLog) -> LocalRows:
-    """The kept rows' customer id, day, key and amount, collected in one scan (cached on the log).
-
-    Several tables of one analysis (cohorts, CRR, purchase metrics, with and
-    without segments) then share a single scan and a single coding of the
-    customer ids; the cache holds about 28 bytes per row, and only logs of at
-    most :data:`LOCAL_REDUCE_MAX_ROWS` rows come here.
-    """
-    if "local_rows" not in log.cache:
-        columns = ["day", "key", *(["amount"] if log.has_amount else [])]
-        exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
-        with log.context():
-            frame = log.kept.select("customer_id", *exprs).collect(backend="polars").to_native()
-        codes, ids = _dense_codes(frame["customer_id"])
-        arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
-                  for c in columns}
-        purchase = ~(arrays["amount"] < 0) if log.has_amount else np.ones(len(codes), dtype=bool)
-        log.cache["local_rows"] = LocalRows(codes=narrow_codes(codes), customer_ids=ids, columns=arrays,
-                                            purchase=purchase, key_unit="us", tz=log.tz)
-    return log.cache["local_rows"]
-
-
 def acquisition_table(log: NativeLog, by: list[str]) -> pd.DataFrame:
     """Per customer (``customer_id``), the segment values on their first purchase, as pandas objects (cached)."""
     key = ("acquisition", tuple(by))
@@ -290,15 +253,24 @@ def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
                       by: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """CRR counts from the purchase (customer, day) pairs, collected once and reduced in numpy."""
     rows = local_rows(log)
-    buy = rows.purchase
-    member, first_index = boundary_membership(rows.codes[buy], rows.columns["day"][buy], rows.n, bd, window_days)
+    key = ("membership", tuple(int(b) for b in bd), int(window_days))  # any split reuses it
+    if key not in rows.cache:
+        buy = rows.purchase
+        codes, days = (rows.codes, rows.columns["day"]) if buy.all() else (rows.codes[buy], rows.columns["day"][buy])
+        rows.cache[key] = boundary_membership(codes, days, rows.n, bd, window_days)
+    member, first_index = rows.cache[key]
     group = np.zeros(rows.n, dtype=np.int64)
     groups = pd.DataFrame(index=[0])
     if by:
-        acq = acquisition_table(log, by)
+        if all(c in rows.segments for c in by):  # acquisition segments from the same scan
+            values = {c: rows.acquisition(c) for c in by}
+            pos = np.flatnonzero(rows.first_purchase_key() != np.iinfo(np.int64).max)
+            acq = pd.DataFrame({c: values[c][pos] for c in by})
+        else:
+            acq = acquisition_table(log, by)
+            pos = pd.Index(rows.customer_ids).get_indexer(acq["customer_id"])
         groups = _sorted_groups(acq, by)
         group[:] = -1
-        pos = pd.Index(rows.customer_ids).get_indexer(acq["customer_id"])
         gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(acq[by]))
         group[pos[pos >= 0]] = gi[pos >= 0]
     return groups, membership_counts(member, first_index, group, len(groups))

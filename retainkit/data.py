@@ -34,7 +34,7 @@ from .inputs import (
 from .native import load_native, native_source
 from .periods import check_tz, end_of_day, parse_as_of
 from .readers import check_columns, read_mapped
-from .rows import LocalRows, narrow_codes
+from .rows import LocalRows, narrow_codes, refund_notes
 from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value
 
 
@@ -331,7 +331,10 @@ def load_transactions(
     if amount is not None:
         columns["amount"] = _take(amount_values, kept_idx)
         purchase = ~(columns["amount"] < 0)
-        _refund_notes(drops, codes, uniques, columns["key"], purchase)
+        notes, examples = refund_notes(codes, uniques, columns["key"], purchase)
+        drops.notes.update(notes)
+        for name, values in examples.items():
+            drops.examples.setdefault(name, [f"customer {show_value(v)}" for v in values])
     else:
         purchase = np.ones(len(frame), dtype=bool)
     rows = LocalRows(codes=codes, customer_ids=np.asarray(uniques), columns=columns, purchase=purchase,
@@ -362,32 +365,6 @@ def _take(values, positions: np.ndarray | None):
     if positions is None:
         return values
     return values.iloc[positions] if isinstance(values, pd.Series) else values[positions]
-
-
-def _refund_notes(drops: _Drops, codes: np.ndarray, uniques, key: np.ndarray, purchase: np.ndarray) -> None:
-    """Customers with refunds but no purchase, and refunds dated before a customer's first purchase (§1)."""
-    refund_rows = np.flatnonzero(~purchase)
-    if not len(refund_rows):
-        return
-    n_c = len(uniques)
-    rc = codes[refund_rows]
-    refunds_per = np.bincount(rc, minlength=n_c)
-    refund_only = refunds_per == np.bincount(codes, minlength=n_c)
-    refund_only &= refunds_per > 0
-    if refund_only.any():
-        drops.notes["refund_only_customers"] = int(refund_only.sum())
-        first_seen = pd.unique(rc[refund_only[rc]])[:3]  # in order of appearance
-        drops.examples.setdefault("refund_only_customers",
-                                  [f"customer {show_value(v)}" for v in np.asarray(uniques)[first_seen]])
-    # the first purchase instant of the customers who also have refunds (a subset of the rows)
-    with_refunds = refunds_per > 0
-    with_refunds &= ~refund_only
-    buys = np.flatnonzero(purchase & with_refunds[codes])
-    first_buy = np.full(n_c, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_buy, codes[buys], key[buys])
-    early = with_refunds[rc] & (key[refund_rows] < first_buy[rc])
-    if early.any():
-        drops.notes["refunds_before_first_purchase"] = int(early.sum())
 
 
 def _ns(values: pd.Series) -> np.ndarray:

@@ -363,7 +363,10 @@ class LocalActivity(RowsActivity):
         return np.full(self.n_customers, -1, dtype=np.int64)
 
     def customer_attribute(self, column: str) -> np.ndarray:
-        values = backends.acquisition_values(self.source.native, column, self.customer_ids)
+        if column in self.rows.segments:  # collected with the rows
+            values = self.rows.acquisition(column).copy()
+        else:
+            values = backends.acquisition_values(self.source.native, column, self.customer_ids)
         values[self.first < 0] = None
         return values
 

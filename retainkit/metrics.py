@@ -393,7 +393,9 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
     native = reduces_locally(data)
 
     def segment(col: str, first_row: np.ndarray) -> np.ndarray:
-        if native:
+        if native and col in local.segments:  # collected with the rows
+            values = local.acquisition(col).copy()
+        elif native:
             values = acquisition_values(data.native, col, local.customer_ids)
         else:
             values = first_row_values(data, first_row, col)

@@ -150,7 +150,7 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
     columns = {k: v for k, v in mapping.items() if v is not None}
 
     def make_summary() -> DataSummary:
-        c = bk.summary_counts(log, drop_duplicates=drop_duplicates)
+        c = bk.summary_counts(log, drop_duplicates=drop_duplicates, valid_rows=usable - after)
         drop = dict(dropped)
         notes: dict[str, int] = {}
         ex = dict(examples)

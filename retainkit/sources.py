@@ -28,7 +28,10 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from ._codes import factorize
+from ._rowkernels import duplicated_rows, float_keys
 from .exceptions import DataError, ParameterError
+from .rows import LocalRows, narrow_codes, refund_notes
 
 #: engines that can hold the rows (``"pandas"`` is the numpy path of retainkit.engine)
 BACKENDS: tuple[str, ...] = ("pandas", "polars", "duckdb", "spark")
@@ -244,8 +247,11 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
         for s in segments:
             exprs.append(_segment_expr(s, schema[s]).alias(s))
         raw = lf.select(*exprs)
-    return NativeLog(backend=backend, native=native, raw=raw, aware=aware, tz=tz, has_amount=amount is not None,
-                     has_order_id=order_id is not None, segments=segments)
+    log = NativeLog(backend=backend, native=native, raw=raw, aware=aware, tz=tz, has_amount=amount is not None,
+                    has_order_id=order_id is not None, segments=segments)
+    # numbers are never unparseable: their data-summary counts can come from the collected rows
+    log.cache["amount_numeric"] = amount is None or _dtype_kind(schema[amount]) == "numeric"
+    return log
 
 
 def _id_expr(column: str, dtype: Any) -> nw.Expr:
@@ -500,8 +506,58 @@ def _count(lf: nw.LazyFrame) -> int:
     return int(collect(lf.select(nw.len().alias("n")))["n"].iloc[0])
 
 
-def summary_counts(log: NativeLog, *, drop_duplicates: bool) -> dict[str, Any]:
-    """Counts of the data summary over the kept rows (definitions §1)."""
+def dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 (int64) for a polars Series of values, and the value of each code.
+
+    Integer ids go through :func:`retainkit._codes.factorize` (a lookup table
+    for compact ranges); other values through a polars hash join.
+    """
+    if ids.dtype.is_integer():
+        return factorize(ids.to_numpy())
+    table = ids.unique().to_frame("value").with_row_index("__code")
+    joined = ids.to_frame("value").join(table, on="value", how="left", maintain_order="left")
+    return joined["__code"].to_numpy().astype(np.int64), table["value"].to_numpy()
+
+
+def local_rows(log: NativeLog) -> LocalRows:
+    """The kept rows' customer id, day, key, amount and segments, collected in one scan (cached on the log).
+
+    Several tables of one analysis (cohorts, CRR, purchase metrics, with and
+    without segments, the data summary) then share a single scan and a single
+    coding of the customer ids; the cache holds about 20 bytes per row (and
+    4 per segment), and only logs of at most
+    :data:`retainkit.backends.LOCAL_REDUCE_MAX_ROWS` rows come here.
+    """
+    if "local_rows" not in log.cache:
+        columns = ["day", "key", *(["amount"] if log.has_amount else [])]
+        exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
+        with log.context():
+            frame = log.kept.select("customer_id", *exprs, *log.segments).collect(backend="polars").to_native()
+        codes, ids = dense_codes(frame["customer_id"])
+        arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
+                  for c in columns}
+        purchase = ~(arrays["amount"] < 0) if log.has_amount else np.ones(len(codes), dtype=bool)
+        segments = {}
+        for name in log.segments:
+            seg_codes, values = dense_codes(frame[name])
+            segments[name] = (narrow_codes(seg_codes), np.asarray(values, dtype=object))
+        log.cache["local_rows"] = LocalRows(codes=narrow_codes(codes), customer_ids=ids, columns=arrays,
+                                            purchase=purchase, key_unit="us", tz=log.tz, segments=segments)
+    return log.cache["local_rows"]
+
+
+def summary_counts(log: NativeLog, *, drop_duplicates: bool, valid_rows: int | None = None) -> dict[str, Any]:
+    """Counts of the data summary over the kept rows (definitions §1).
+
+    When the kept rows were collected (:func:`local_rows`) and nothing else
+    needs the engine (no order id, numeric amounts, duplicates kept or no
+    amount), the counts come from those arrays: no further scan. ``valid_rows``
+    is the number of rows left after unusable rows and rows after as_of.
+    """
+    rows = log.cache.get("local_rows")
+    if rows is not None and valid_rows is not None and not log.has_order_id and \
+            log.cache.get("amount_numeric") and not (drop_duplicates and log.has_amount):
+        return _summary_from_rows(rows, log.has_amount, drop_duplicates, valid_rows)
     kept = log.kept
     k = nw.col("key")
     aggs = [nw.len().alias("rows_kept"), nw.col("customer_id").n_unique().alias("customers"),
@@ -536,6 +592,37 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool) -> dict[str, Any]:
                 nw.col("amount_missing").cast(nw.Int64).sum().alias("missing")))
             out["unparseable_amount"] = int(bad["bad"].fillna(0).iloc[0])
             out["missing_amount"] = int(bad["missing"].fillna(0).iloc[0])
+    return out
+
+
+def _summary_from_rows(rows: LocalRows, has_amount: bool, drop_duplicates: bool, valid_rows: int) -> dict[str, Any]:
+    """:func:`summary_counts` from the collected kept rows (the same numbers, no scan)."""
+    key = rows.columns["key"]
+    out: dict[str, Any] = {"rows_kept": len(key), "customers": rows.n, "repeated_order_id": 0,
+                           "min_key": int(key.min()) if len(key) else None,
+                           "max_key": int(key.max()) if len(key) else None}
+    out["exact_duplicate"] = valid_rows - len(key) if drop_duplicates else 0
+    if drop_duplicates:
+        out["exact_duplicates"] = 0
+    else:
+        keys = [rows.codes.astype(np.int64), key]
+        if has_amount:
+            keys.append(float_keys(rows.columns["amount"]))
+        out["exact_duplicates"] = int(duplicated_rows(keys, exact=[c for c, _ in rows.segments.values()],
+                                                      sorted_hint=1).sum())
+    if has_amount:
+        amount = rows.columns["amount"]
+        refunds = np.flatnonzero(~rows.purchase)
+        out["refund_rows"] = len(refunds)
+        out["refund_examples"] = amount[refunds[:3]].tolist()
+        notes, examples = refund_notes(rows.codes, rows.customer_ids, key, rows.purchase)
+        out["refund_only_customers"] = notes.get("refund_only_customers", 0)
+        out["refund_only_examples"] = examples.get("refund_only_customers", [])
+        out["refunds_before_first_purchase"] = notes.get("refunds_before_first_purchase", 0)
+        out["unparseable_amount"] = 0
+        out["missing_amount"] = int(np.isnan(amount).sum())  # the kept rows are the valid ones here
+    else:
+        out["refund_rows"] = 0
     return out
 
 
