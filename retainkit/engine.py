@@ -220,8 +220,7 @@ def _reduce_rows(tx: Transactions, rows: LocalRows, freq: str, include_partial: 
     mp_rel = max_period - pmin
     after = int(period_of_day[-1]) > max_period  # some rows lie after max_period
     buy = rows.purchase & (prel <= mp_rel) if after else rows.purchase
-    kdt = np.int32 if n * width < 2**31 else np.int64
-    cell = rows.codes.astype(kdt, copy=False) * kdt(width)
+    cell = rows.codes * width  # index-typed: numpy scatters with int32 indices convert them first
     cell += prel
     if not bool(rows.cache.setdefault("all_purchase", bool(rows.purchase.all()))) or after:
         cell = cell[buy]
@@ -328,11 +327,13 @@ class RowsActivity(Activity):
             return super().active_histogram(group, n_groups, width)
         flat = np.flatnonzero(self.table)
         cust = flat // self.width
-        g = group[cust]
-        # a customer's cells lie at or after their first period; ungrouped ones go to an extra row
-        k = flat - cust * self.width - (self.first[cust] - self.pmin)
-        g = np.where(g >= 0, g, n_groups)
-        counts = np.bincount(g * width + k, minlength=(n_groups + 1) * width)
+        # one gather per cell: key = group * width + (period - first); a customer's cells lie at or after
+        # their first period; ungrouped customers (never active) have no cells, else an extra row takes them
+        base = _index_table(np.where(group >= 0, group, n_groups) * width
+                            - np.where(self.first >= 0, self.first - self.pmin, 0), (n_groups + 1) * width)
+        key = np.take(base, cust)
+        key += (flat - cust * self.width).astype(key.dtype)
+        counts = np.bincount(key, minlength=(n_groups + 1) * width)
         return counts.reshape(n_groups + 1, width)[:n_groups]
 
     def revenue_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
@@ -340,14 +341,19 @@ class RowsActivity(Activity):
         # one gather per row: key = group * 2W + W + (period - first); negative ages land in the
         # lower half of a group's 2W bins, ungrouped customers in an extra group, both dropped
         w = max(width, self.span)
-        base = np.where(group >= 0, group, n_groups).astype(np.int64) * (2 * w) + w
-        base -= np.where(self.first >= 0, self.first - self.pmin, 0)
-        key = base[rows.codes]
+        base = _index_table(np.where(group >= 0, group, n_groups) * (2 * w) + w
+                            - np.where(self.first >= 0, self.first - self.pmin, 0), (n_groups + 1) * 2 * w)
+        key = np.take(base, rows.codes)
         key += self.prel
         if self.span > self.max_period - self.pmin + 1:  # rows after max_period: to the extra group
             key[self.prel > self.max_period - self.pmin] = n_groups * 2 * w
         flat = np.bincount(key, weights=rows.amount_or_zero(), minlength=(n_groups + 1) * 2 * w)
         return flat.reshape(n_groups + 1, 2 * w)[:n_groups, w:w + width]
+
+
+def _index_table(values: np.ndarray, bound: int) -> np.ndarray:
+    """Per-customer keys as int32 when every key stays below ``bound`` < 2**31 (a smaller table to gather from)."""
+    return values.astype(np.int32 if bound < 2**31 else np.int64)
 
 
 class LocalActivity(RowsActivity):
