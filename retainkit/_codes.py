@@ -37,6 +37,25 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
+def codes_in_sorted(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each of ``values`` (uint64, every one present) in the sorted distinct ``sorted_values``.
+
+    For uniformly spread values such as hashes: a directory on the top bits
+    points into ``sorted_values``, and the few values sharing a directory
+    slot are stepped through in a handful of vector passes (cheaper than a
+    binary search per value).
+    """
+    k = max(int(np.ceil(np.log2(max(len(sorted_values), 2)))), 1) + 2
+    shift = np.uint64(64 - k)
+    starts = np.searchsorted(sorted_values >> shift, np.arange((1 << k) + 1, dtype=np.uint64)).astype(np.int64)
+    code = np.take(starts, (values >> shift).astype(np.intp))
+    pending = np.flatnonzero(np.take(sorted_values, code) != values)
+    while len(pending):
+        code[pending] += 1
+        pending = pending[np.take(sorted_values, code[pending]) != values[pending]]
+    return code
+
+
 def earliest(codes: np.ndarray, keys: np.ndarray, candidates: np.ndarray, n: int) -> np.ndarray:
     """Per code, the candidate position with the smallest key, the first such position on ties (-1 where none)."""
     out = np.full(n, -1, dtype=np.int64)

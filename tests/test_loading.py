@@ -204,3 +204,29 @@ def test_loading_shares_the_callers_columns_without_copying_them():
     assert np.shares_memory(tx.frame["amount"].to_numpy(), frame["amount"].to_numpy()) == rk.inputs.COPY_ON_WRITE
     frame.loc[0, "amount"] = 123.0  # the caller's edit copies their column, ours stays
     assert tx.frame["amount"].iloc[0] != 123.0
+
+
+def test_text_ids_are_coded_exactly_even_when_the_first_hash_collides(monkeypatch):
+    """dense_codes codes text by a 64-bit hash checked by a second one; a collision falls back to exact coding."""
+    from retainkit.sources import dense_codes
+
+    ids = pl.Series(["b", "a", "b", "c", "a", "b"])
+    codes, values = dense_codes(ids)
+    assert values[codes].tolist() == ids.to_list() and len(values) == 3
+    original_hash, original_arrow = pl.Series.hash, pl.Series.to_arrow
+    calls = {"hash": 0, "exact": 0}
+
+    def colliding(self, *args, **kwargs):  # the first hash maps every value to one number
+        calls["hash"] += 1
+        out = original_hash(self, *args, **kwargs)
+        return out * 0 if calls["hash"] == 1 else out
+
+    def to_arrow(self, *args, **kwargs):
+        calls["exact"] += 1
+        return original_arrow(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Series, "hash", colliding)
+    monkeypatch.setattr(pl.Series, "to_arrow", to_arrow)
+    codes, values = dense_codes(ids)
+    assert calls["exact"] == 1  # the second hash caught the collision
+    assert values[codes].tolist() == ids.to_list() and len(values) == 3
