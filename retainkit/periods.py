@@ -29,6 +29,9 @@ import pandas as pd
 from .exceptions import ParameterError
 
 FREQS: tuple[str, ...] = ("D", "W", "M", "Q", "Y")
+#: "no period" (e.g. a customer who never purchased): period indices are negative before 1970, so
+#: -1 is a real period (December 1969 for months) and cannot mark a missing one
+NO_PERIOD: int = int(np.iinfo(np.int64).min)
 FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 _ALIASES = {
     "DAY": "D", "DAILY": "D", "WEEK": "W", "WEEKLY": "W", "W-MON": "W", "MONTH": "M",
@@ -239,6 +242,7 @@ def current_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
 
 __all__ = [
     "FREQS",
+    "NO_PERIOD",
     "check_freq",
     "current_period",
     "days_to_period",
