@@ -25,7 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA = 0, 1, 2, 3
 
 #: explicit options of ``retainkit report`` -> parameter name
 _OPTIONS = {p.name: "--" + p.name.replace("_", "-") for p in SCHEMA if p.name != "summary_path"}
-_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'", "as_of": "report date YYYY-MM-DD (the folder name)"}
+_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'",
+               "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
+        if p.type is bool:  # a flag: present = True (absent leaves the YAML / -p value or the default)
+            kw.update(action="store_const", const=True)
+            kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="set a parameter by name (repeatable), as in papermill")

@@ -39,7 +39,11 @@ _ALIASES = {
     "QE": "Q", "YEAR": "Y", "YEARLY": "Y", "ANNUAL": "Y", "A": "Y", "YS": "Y", "YE": "Y",
 }
 _ONE_NS = pd.Timedelta(1, "ns")
-_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?")
+#: the forms an ``as_of`` string may take (named in every error about one)
+AS_OF_FORMS = ("an ISO date YYYY-MM-DD (the end of that day is used) or an ISO date-time "
+               "YYYY-MM-DDTHH:MM[:SS], optionally with an offset (Z or +HH:MM)")
 
 
 def check_freq(freq: str) -> str:
@@ -190,18 +194,30 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
     A date given without a time means the *end* of that day in the report time
     zone (definitions §1 "As-of date"): ``"1998-06-30"`` includes every row of
     30 June. Naive datetimes are taken to be in ``tz``.
+
+    Strings must be ISO 8601: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS[.f]]``
+    (a space may replace the ``T``), optionally with ``Z`` or ``+HH:MM``;
+    anything else (``30/06/1998``, ``06/30/1998``, ``yesterday``) raises
+    ParameterError naming these forms (:data:`AS_OF_FORMS`). ``date``,
+    ``datetime``, ``pandas.Timestamp`` and ``numpy.datetime64`` values are
+    accepted as they are.
     """
     if as_of is None:
         return None
     date_only = False
     if isinstance(as_of, str):
-        date_only = bool(_DATE_ONLY.match(as_of))
+        text = as_of.strip()
+        date_only = bool(_ISO_DATE.fullmatch(text))
+        if not date_only and not _ISO_DATETIME.fullmatch(text):
+            raise ParameterError(
+                f"as_of={as_of!r} is not accepted: write it as {AS_OF_FORMS}, e.g. 2024-06-30 or "
+                "2024-06-30T18:00. Other spellings (30/06/2024, 06/30/2024) are ambiguous."
+            )
         try:
-            ts = pd.Timestamp(as_of.strip())
+            ts = pd.Timestamp(text)
         except (ValueError, TypeError):
             raise ParameterError(
-                f"as_of={as_of!r} is not a date. Write it as YYYY-MM-DD (the end of that day "
-                "is used) or as an ISO date-time such as 2024-06-30T18:00."
+                f"as_of={as_of!r} is not a date (no such day): write it as {AS_OF_FORMS}, e.g. 2024-06-30."
             ) from None
     elif isinstance(as_of, _dt.datetime) or isinstance(as_of, pd.Timestamp):
         ts = pd.Timestamp(as_of)
@@ -241,6 +257,7 @@ def current_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
 
 
 __all__ = [
+    "AS_OF_FORMS",
     "FREQS",
     "NO_PERIOD",
     "check_freq",
