@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebook", default=None, help="report notebook to run (default: the one shipped with retainkit)")
     rp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     rp.add_argument("--timeout", type=int, default=1800, help="seconds a cell may run (default 1800)")
+    rp.add_argument("--hang-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a kernel may stop answering before it is killed and the run retried once "
+                         "(default 30; a long computation keeps answering)")
     rp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
@@ -110,7 +113,8 @@ def _report(args: argparse.Namespace) -> int:
     print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     res = run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                     timeout=args.timeout)
+                     timeout=args.timeout,
+                     **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)
