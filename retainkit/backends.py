@@ -109,10 +109,6 @@ def file_engine(path: Path, kind: str, backend: str | None) -> str:
     return DEFAULT_FILE_ENGINE if size > EAGER_MAX_CSV_BYTES else "pandas"
 
 
-#: encodings DuckDB's CSV reader decodes itself (Python codec name -> DuckDB name)
-DUCKDB_ENCODINGS = {"iso8859-1": "latin-1", "utf-16": "utf-16"}
-
-
 def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ...] = (),
               encoding: str = DEFAULT_ENCODING) -> Any:
     """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB.
@@ -121,9 +117,10 @@ def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ..
     reading is decided by :mod:`retainkit.timestamps`, not by the reader's
     guess). ``encoding`` (a Python codec name) applies to CSV: UTF-8 files are
     checked to decode first (a DataError names the line and byte otherwise);
-    Latin-1 and UTF-16 are decoded by DuckDB; any other encoding, or polars
-    with a non-UTF-8 file, is decoded by pandas and the frame handed to the
-    engine (read in memory, not out of core).
+    polars and DuckDB read only UTF-8 themselves (DuckDB 2 refuses other
+    encodings without an extension), so a file in another encoding is decoded
+    by pandas and the frame handed to the engine (read in memory, not out of
+    core).
     """
     text = str(path)
     if kind == "parquet" and path.is_dir():
@@ -134,7 +131,7 @@ def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ..
             for name in sorted(glob.glob(text)) or [text]:
                 if Path(name).is_file() and not name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
                     check_decodes(name, encoding)
-        elif not (engine == "duckdb" and encoding in DUCKDB_ENCODINGS):
+        else:
             return _decoded_by_pandas(path, engine, sep, text_columns, encoding)
     try:
         if engine == "polars":
@@ -152,8 +149,6 @@ def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ..
         options: dict[str, Any] = {"sep": sep}
         if text_columns:
             options["dtype"] = {c: "VARCHAR" for c in text_columns}
-        if not is_utf8(encoding):
-            options["encoding"] = DUCKDB_ENCODINGS[encoding]
         return con.read_csv(text, **options)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
         raise DataError(f"{path}: could not be read as {kind.upper()} ({type(exc).__name__}: {exc}).") from exc

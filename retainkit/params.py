@@ -186,11 +186,11 @@ def as_of_label(as_of: str, tz: str = "UTC") -> str:
     return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
 
 
-def _columns_of(path: Path) -> list[str]:
+def _columns_of(path: Path, encoding: str) -> list[str]:
     from .readers import file_columns, file_kind
 
     try:
-        return file_columns(path, file_kind(path))
+        return file_columns(path, file_kind(path), check_encoding(encoding))
     except DataError as exc:
         raise _fail("data", str(exc)) from None
 
@@ -307,7 +307,7 @@ def _check_data(p: ReportParams) -> None:
     path = p.data_path
     if not path.exists():
         raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
-    available = _columns_of(path)
+    available = _columns_of(path, p.encoding)
     for name in COLUMN_PARAMS:
         col = getattr(p, name)
         if not col:

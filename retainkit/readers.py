@@ -10,13 +10,14 @@ DataError naming the line, the byte and the fix (:mod:`retainkit.encoding`).
 from __future__ import annotations
 
 import difflib
+import io
 import os
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
-from .encoding import DEFAULT_ENCODING, decode_error, find_decode_problem, is_utf8
+from .encoding import DEFAULT_ENCODING, check_decodes, decode_error, find_decode_problem, is_utf8
 from .exceptions import DataError
 
 
@@ -47,9 +48,14 @@ def file_kind(path: Path) -> str:
     )
 
 
-def _undecodable(path: Path, encoding: str, exc: Exception) -> DataError | None:
+def _plain(path: Path) -> bool:
+    """An uncompressed file (the decoding check reads its bytes)."""
+    return path.is_file() and not path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz"))
+
+
+def _undecodable(path: Path, encoding: str) -> DataError | None:
     """The decoding DataError when ``path`` does not decode as ``encoding`` (None when it does)."""
-    if path.is_file() and not path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
+    if _plain(path):
         problem = find_decode_problem(path, encoding)
         if problem is not None:
             return decode_error(path, encoding, problem)
@@ -68,11 +74,20 @@ def file_columns(path: Path, kind: str, encoding: str = DEFAULT_ENCODING) -> lis
 
             return list(ds.dataset(str(path), format="parquet").schema.names)
         sep = "\t" if ".tsv" in path.name.lower() else ","
-        return [str(c) for c in pd.read_csv(path, nrows=0, sep=sep, encoding=_reader_encoding(encoding)).columns]
+        source: Any = path
+        if _plain(path) and not encoding.startswith(("utf-16", "utf-32")):
+            # the header line alone: a bad byte further down is the row reader's to report, with its line
+            with open(path, "rb") as fh:
+                header = fh.readline()
+            try:
+                source = io.StringIO(header.decode(encoding))
+            except UnicodeDecodeError:
+                source = path
+        return [str(c) for c in pd.read_csv(source, nrows=0, sep=sep, encoding=_reader_encoding(encoding)).columns]
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - report any reader failure as a data error
-        bad = _undecodable(path, encoding, exc) if kind == "csv" else None
+        bad = _undecodable(path, encoding) if kind == "csv" else None
         if bad is not None:
             raise bad from None
         raise DataError(
@@ -96,7 +111,7 @@ def _read_file(path: Path, kind: str, columns: list[str], as_text: Iterable[str]
             return pd.read_csv(path, usecols=columns, dtype=dtype, sep=sep, low_memory=False,
                                encoding=_reader_encoding(encoding))
     except Exception as exc:  # noqa: BLE001
-        bad = _undecodable(path, encoding, exc) if kind == "csv" else None
+        bad = _undecodable(path, encoding) if kind == "csv" else None
         if bad is not None:
             raise bad from None
         raise DataError(
@@ -180,6 +195,8 @@ def read_mapped(source: Any, mapping: dict[str, str | None], as_text: Iterable[s
         if not path.exists():
             raise DataError(f"{path}: no such file (working directory: {Path.cwd()}). Check the path.")
         kind = file_kind(path)
+        if kind == "csv" and is_utf8(encoding) and _plain(path):
+            check_decodes(path, encoding)  # pyarrow would hand undecodable text on as bytes
         check_columns(mapping, file_columns(path, kind, encoding))
         frame = _read_file(path, kind, columns, as_text, encoding)
         # CSV line numbers count the header as line 1; Parquet rows count from 0.
