@@ -115,6 +115,8 @@ def _report(args: argparse.Namespace) -> int:
     res = run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
                      timeout=args.timeout,
                      **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
+    for warning in res.summary.get("warnings", []):
+        print(f"retainkit: warning: {warning}", file=sys.stderr)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)

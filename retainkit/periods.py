@@ -238,6 +238,13 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
     return ts
 
 
+def period_offset(freq: str, n: int = 1) -> pd.DateOffset:
+    """The calendar length of ``n`` periods of ``freq`` (a day, a week, a month, ...), for date arithmetic."""
+    freq = check_freq(freq)
+    return {"D": pd.DateOffset(days=n), "W": pd.DateOffset(weeks=n), "M": pd.DateOffset(months=n),
+            "Q": pd.DateOffset(months=3 * n), "Y": pd.DateOffset(years=n)}[freq]
+
+
 def end_of_day(ts: pd.Timestamp, tz: str = "UTC") -> pd.Timestamp:
     """Last instant (ns) of the local day containing ``ts``."""
     local = ts.tz_convert(tz).tz_localize(None).normalize() + pd.Timedelta(days=1) - _ONE_NS
@@ -269,6 +276,7 @@ __all__ = [
     "parse_period_label",
     "period_index",
     "period_label",
+    "period_offset",
     "period_start",
     "period_start_day",
 ]

@@ -24,8 +24,10 @@ from ..clv import clv_margin_multiple
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..exceptions import DataError, ParameterError
+from ..inputs import DataQualityWarning
 from ..metrics import crr_table, purchase_metrics
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
+from ..periods import end_of_day, period_offset
 from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
@@ -161,6 +163,11 @@ class ReportData:
     previous: dict[str, Any] | None = None
 
     @property
+    def status(self) -> str:
+        """"warning" when the run raised warnings (shown in a banner and in ``report-summary.json``), else "ok"."""
+        return "warning" if self.warnings else "ok"
+
+    @property
     def summary(self):
         return self.tx.summary
 
@@ -254,7 +261,9 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
     if len(lc) and len(per) and "revenue" in per.columns:
         recent = per.tail(12)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rev_per_active = float(np.nanmean(recent["revenue"] / recent["customers"]))
+            per_active = (recent["revenue"] / recent["customers"]).to_numpy(dtype="float64")
+        per_active = per_active[np.isfinite(per_active)]
+        rev_per_active = float(per_active.mean()) if len(per_active) else math.nan
         r = float(lc["crr"].tail(12).mean())
         d = discount_per_period(p.discount_rate, p.freq)
         m = p.margin * rev_per_active
@@ -326,6 +335,46 @@ def read_summary(path: str | os.PathLike) -> dict[str, Any]:
         raise ParameterError(f"parameter 'previous_report': cannot read {p} ({exc}).") from None
 
 
+def check_freshness(summary: Any, as_of: pd.Timestamp, freq: str, tz: str, allow_stale: bool) -> str:
+    """The freshness gate: refuse an ``as_of`` more than one period after the last transaction used.
+
+    A feed that stopped leaves the periods after its last transaction empty,
+    and the report would read them as every customer churning. With
+    ``allow_stale`` the report is made anyway and the returned note says so
+    ('' when the data is fresh).
+
+    Raises
+    ------
+    DataError
+        Naming the last transaction's date and suggesting it as ``--as-of``.
+    """
+    last = summary.last_timestamp
+    if last is None:
+        return ""
+    limit = end_of_day(last.tz_convert(tz), tz) + period_offset(freq)
+    if as_of <= limit:
+        return ""
+    last_day = f"{last.tz_convert(tz):%Y-%m-%d}"
+    gap = f"{(as_of - last).days:,} days"
+    if allow_stale:
+        return (f"as_of {as_of:%Y-%m-%d} is {gap} after the last transaction ({last_day}), more than one "
+                f"{FREQ_WORD[freq]}: the latest periods may hold no data (allowed by allow_stale).")
+    raise DataError(
+        f"the data looks stale: the last transaction is dated {last_day}, {gap} before as_of "
+        f"{as_of.tz_convert(tz):%Y-%m-%d} (more than one {FREQ_WORD[freq]}). The feed may have stopped, and the "
+        f"empty periods would be reported as customers churning. Pass --as-of {last_day} (as_of=\"{last_day}\"), "
+        "or --allow-stale (allow_stale=True) to publish anyway."
+    )
+
+
+def warning_note(message: Any, category: type[Warning]) -> str:
+    """A warning as a readable note: the message only (no file, line or class name of the machine)."""
+    text = str(message).strip()
+    if issubclass(category, DataQualityWarning):
+        return text
+    return f"A computation step reported: {text}"
+
+
 def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     """Load the data and compute every table and figure of the report.
 
@@ -352,8 +401,12 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         tx = load_transactions(
             str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
-            order_id=p.order_id or None, date_format=p.date_format or None,
+            order_id=p.order_id or None, date_format=p.date_format or None, max_dropped=p.max_dropped,
+            encoding=p.encoding or None,
         )
+        stale = check_freshness(tx.summary, tx.as_of, p.freq, p.tz, p.allow_stale)
+        if stale:
+            caught_msgs.append(stale)
         cohorts = cohort_table(tx, p.freq)
         if not len(cohorts):
             raise DataError(
@@ -368,14 +421,14 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
             seg_a = average_curve(seg_c)
             seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
+        rev_avg = pooled_revenue_retention(cohorts)
+        kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
+        previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
+        changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     for w in caught:
-        msg = str(w.message)
+        msg = warning_note(w.message, w.category)
         if msg not in caught_msgs:
             caught_msgs.append(msg)
-    rev_avg = pooled_revenue_retention(cohorts)
-    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
-    previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
-    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
                       caught_msgs, previous)
 
@@ -395,6 +448,10 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),
         "rows_kept": int(data.summary.rows_kept),
+        "status": data.status,
+        "warnings": list(data.warnings),
+        "first_transaction": _day(data.summary.first_timestamp, p.tz),
+        "last_transaction": _day(data.summary.last_timestamp, p.tz),
         "kpis": {k: v.to_json() for k, v in data.kpis.items()},
         "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
                      "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
@@ -413,6 +470,10 @@ def write_summary(data: ReportData, path: str | os.PathLike | None = None) -> Pa
     return target
 
 
+def _day(ts: pd.Timestamp | None, tz: str) -> str:
+    return "" if ts is None else f"{ts.tz_convert(tz):%Y-%m-%d}"
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -423,7 +484,8 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "check_freshness",
+    "clv_estimate", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
-    "summary_dict", "what_changed", "write_summary",
+    "summary_dict", "warning_note", "what_changed", "write_summary",
 ]

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
 from ..params import SUMMARY_FILE, ReportParams, validate_params
-from .export import export_html
+from .export import export_html, machine_output
 from .page import TEMPLATES
 from .watchdog import HANG_AFTER, execute_watched
 
@@ -280,6 +280,11 @@ def run_report(
         summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
         label = summary["as_of_label"]
         nb = nbformat.read(str(staged_nb), as_version=4)
+        stray = machine_output(nb)  # left out of the page; recorded as warnings instead
+        if stray:
+            summary["warnings"] = [*summary.get("warnings", []), *(f"Output on stderr: {t}" for t in stray)]
+            summary["status"] = "warning"
+            atomic_write(stage / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         html_text = export_html(nb, title=p.title)
         atomic_write(stage / REPORT_HTML, html_text)
         folder = out / label
