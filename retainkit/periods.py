@@ -228,6 +228,11 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
         raise ParameterError(f"as_of={as_of!r} must be a date string, date or datetime, not {type(as_of).__name__}.")
     if ts is pd.NaT or pd.isna(ts):
         raise ParameterError(f"as_of={as_of!r} is not a date.")
+    if not pd.Timestamp.min.tz_localize(None) < ts.tz_localize(None) < pd.Timestamp.max.tz_localize(None) \
+            - pd.Timedelta(days=1):
+        when = "in the future" if ts.year > 2000 else "in the past"
+        raise ParameterError(f"as_of={as_of!r} cannot be used: it is {when}, outside the dates pandas represents "
+                             f"({pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}). Write it as {AS_OF_FORMS}.")
     if date_only:
         ts = ts.normalize() + pd.Timedelta(days=1) - _ONE_NS
     ts = ts.as_unit("ns")
