@@ -266,6 +266,8 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             if reading.order == "iso":
                 sample = _first_text(native, backend, ts)
                 aware = bool(sample and _TZ_SUFFIX.search(sample))
+                if aware or backend != "polars":
+                    formats = None  # DuckDB and Spark read ISO 8601 (offsets too) with their own parser
             else:
                 aware = bool(date_format and "%z" in date_format)
         if amount is not None and _dtype_kind(schema[amount]) == "bool":

@@ -109,18 +109,16 @@ class DateReading:
         or "other" (none of these shapes: each engine's own parser).
     formats : tuple of str
         strftime patterns tried in this order, the first that reads a value
-        wins (empty for "iso" and "other"). Two-digit-year patterns come before
+        wins (empty for "other"). Two-digit-year patterns come before
         four-digit ones (a four-digit ``%Y`` would read ``98`` as the year 98).
+        For "iso" they list the naive ISO shapes present (empty when a value
+        carries an offset): polars reads with them, the other engines with
+        their own ISO 8601 parser.
     """
 
     column: str
     order: str
     formats: tuple[str, ...] = ()
-
-    @property
-    def explicit(self) -> bool:
-        """True when the values are read with :attr:`formats`."""
-        return bool(self.formats)
 
     def describe(self) -> str:
         words = {"iso": "ISO 8601", "day-first": "day/month/year", "month-first": "month/day/year",
@@ -169,8 +167,9 @@ def _time_pattern(rest: str) -> str | None:
 
 def _classify(example: str) -> tuple[str, dict[str, Any]]:
     """Shape class of one value: ("iso" | "numeric" | "year-first" | "other", details)."""
-    if _ISO_DATE.match(example):
-        return "iso", {}
+    m = _ISO_DATE.match(example)
+    if m:  # the time part's pattern, None when it has an offset or another shape (the engine's ISO parser reads it)
+        return "iso", {"sep": "-", "year": "%Y", "time": _time_pattern(example[m.end():])}
     m = _NUMERIC_DATE.match(example)
     if m:
         time = _time_pattern(example[m.end():])
@@ -227,7 +226,9 @@ def date_reading(shapes: pd.DataFrame, column: str, date_format: str | None = No
     main = max(classes, key=lambda k: (sum(g["rows"] for g in classes[k]), k))
     groups = classes[main]
     if main == "iso":
-        return DateReading(column, "iso")
+        # the exact ISO patterns present (naive values only): polars then tries one or two instead of all
+        exact = all(g["time"] is not None and "%p" not in g["time"] for g in groups)
+        return DateReading(column, "iso", _patterns(groups, "%Y-%m-%d") if exact else ())
     if main == "year-first":
         return DateReading(column, "year-first", _patterns(groups, "%Y{s}%m{s}%d"))
     if main == "other":
