@@ -15,7 +15,16 @@ import pandas as pd
 
 from .encoding import DEFAULT_ENCODING
 from .exceptions import DataError, ParameterError
-from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable, far_years, warn_far_dates
+from .inputs import (
+    FAR_GAP_YEARS,
+    REASONS,
+    DataQualityWarning,
+    DataSummary,
+    Transactions,
+    check_unusable,
+    far_years,
+    warn_far_dates,
+)
 from .periods import end_of_day
 from . import sources as bk
 from .readers import check_columns, describe_source, file_columns, file_kind, is_file_source, source_columns
@@ -153,7 +162,10 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
     log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
                        drop_duplicates=drop_duplicates)
     columns = {k: v for k, v in mapping.items() if v is not None}
-    year_rows = bk.year_counts(log)
+    first, last = (bk.key_to_timestamp(st[k], log.aware, tz) for k in ("min_key", "max_key"))
+    # rows far apart need FAR_GAP_YEARS empty years between them: a shorter span needs no year histogram
+    spread = first is not None and last.year - first.year > FAR_GAP_YEARS
+    year_rows = bk.year_counts(log) if spread else {}
     far, _, _ = far_years(year_rows)
     if far:
         far_examples = [show_value(v) for v in bk.examples_in_years(log, far)]

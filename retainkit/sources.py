@@ -541,6 +541,7 @@ def stats(log: NativeLog, now_key: int, as_of_key_value: int | None = None) -> d
         nw.when(valid & (k <= now_key)).then(k).otherwise(None).max().alias("max_past"),
         (valid & (k > now_key)).cast(nw.Int64).sum().alias("future"),
         nw.when(valid).then(k).otherwise(None).max().alias("max_key"),
+        nw.when(valid).then(k).otherwise(None).min().alias("min_key"),
     ]
     if as_of_key_value is not None:
         aggs.append((valid & (k > as_of_key_value)).cast(nw.Int64).sum().alias("after_as_of"))
@@ -549,8 +550,8 @@ def stats(log: NativeLog, now_key: int, as_of_key_value: int | None = None) -> d
                  (~nw.col("amount_missing")).cast(nw.Int64).sum().alias("amount_present")]
     with log.context():
         out = collect(log.raw.select(*aggs)).iloc[0]
-    return {name: (0 if name not in ("max_past", "max_key") and pd.isna(v) else None if pd.isna(v) else int(v))
-            for name, v in out.items()}
+    return {name: (0 if name not in ("max_past", "max_key", "min_key") and pd.isna(v) else None if pd.isna(v)
+                   else int(v)) for name, v in out.items()}
 
 
 def examples(log: NativeLog, condition: nw.Expr, column: str | None, n: int = 3) -> list[Any]:
