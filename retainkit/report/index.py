@@ -1,0 +1,146 @@
+"""``<out>/index.html``: every schedule, every report, every run attempt.
+
+The index is rebuilt from what is on disk, never edited in place: the report
+folders of each schedule (their ``report-summary.json``) and the run records
+in ``<out>/runs/``. So two runs that publish at once cannot lose each other's
+row, and a run that failed, was killed or timed out shows up even though it
+published nothing. It is written atomically under the publishing lock.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .._files import atomic_write
+from .locking import PublishLock
+from .page import TEMPLATES
+from .runlog import PUBLISHED_STATUSES, RunRecord, read_records
+from .schedule import REPORT_HTML, find_reports, read_schedule, schedule_names
+
+INDEX_HTML = "index.html"
+#: run attempts listed in the run log (newest first); older records stay in runs/
+RUN_LOG_ROWS = 200
+_FAILED_CLASS = {"failed", "parameter error", "data error", "history check failed", "timed out", "killed",
+                 "interrupted"}
+
+
+def report_status(summary: dict[str, Any]) -> list[str]:
+    """The statuses a published report carries: 'ok', or 'warning' and/or 'history change accepted'.
+
+    Reads the summary defensively: ``status == "warning"`` or a non-empty
+    ``warnings`` list means a data-quality warning is on the page.
+    """
+    out = []
+    warnings = summary.get("warnings")
+    if summary.get("status") == "warning" or (isinstance(warnings, list) and warnings):
+        out.append("warning")
+    hc = summary.get("history_check")
+    if isinstance(hc, dict) and hc.get("status") == "accepted":
+        out.append("history change accepted")
+    return out or ["ok"]
+
+
+def _css_class(status: str) -> str:
+    if status in _FAILED_CLASS:
+        return "rk-failed"
+    if status in ("warning", "history change accepted", "running"):
+        return "rk-warn"
+    return ""
+
+
+def _disp(kpis: dict[str, Any], key: str) -> str:
+    k = kpis.get(key)
+    return (k.get("display") if isinstance(k, dict) else None) or "–"
+
+
+def _report_row(schedule: str, label: str, r: dict[str, Any] | None, latest: RunRecord | None) -> dict[str, Any]:
+    s = r["summary"] if r else {}
+    k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
+    changes = s.get("changes") if isinstance(s.get("changes"), list) else []
+    statuses = report_status(s) if r and r["has_html"] else []
+    link = failed = ""
+    if latest is not None and not latest.published():
+        st = latest.effective_status()
+        statuses.append("running" if st == "running" else f"last run: {st}")
+        failed = latest.failed_html or latest.failed_notebook
+    if r and r["has_html"]:
+        link = f"{schedule}/{label}/{REPORT_HTML}"
+    return {
+        "label": label, "title": s.get("title", ""), "link": link, "failed_link": failed,
+        "reason": latest.effective_reason() if latest is not None and not latest.published() else "",
+        "statuses": [(st, _css_class(st.removeprefix("last run: "))) for st in statuses],
+        "customers": _disp(k, "customers"), "crr": _disp(k, "crr"),
+        "crr_period": (k.get("crr") or {}).get("period", "") if isinstance(k.get("crr"), dict) else "",
+        "churn": _disp(k, "churn"), "repeat": _disp(k, "repeat_rate"), "ret1": _disp(k, "retention_1"),
+        "rev1": _disp(k, "revenue_retention_1"), "clv": _disp(k, "clv"),
+        "changes": sum(1 for c in changes if isinstance(c, dict) and c.get("significant")) if r else "",
+        "history": (s.get("history_check") or {}).get("summary", "") if isinstance(s.get("history_check"), dict) else "",
+    }
+
+
+def index_rows(out: Path) -> dict[str, Any]:
+    """What the index shows, as plain data (schedules with their rows, and the run log)."""
+    out = Path(out)
+    records = read_records(out)
+    names = sorted(set(schedule_names(out)) | {r.schedule for r in records if r.schedule})
+    schedules = []
+    for name in names:
+        reports = {r["folder"]: r for r in find_reports(out, name)}
+        latest: dict[str, RunRecord] = {}
+        for rec in records:  # newest first
+            if rec.schedule == name and rec.as_of:
+                latest.setdefault(rec.as_of, rec)
+        labels = sorted(set(reports) | set(latest), reverse=True)
+        rows = []
+        for label in labels:
+            rep = reports.get(label)
+            rec = latest.get(label)
+            if rec is not None and rep is not None and rec.published():
+                rec = None  # the newest attempt published this report
+            rows.append(_report_row(name, label, rep, rec))
+        definition = read_schedule(out, name) or {}
+        meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
+        schedules.append({"name": name, "meta": meta, "rows": rows,
+                          "published": sum(1 for r in rows if r["link"])})
+    runs = []
+    for rec in records[:RUN_LOG_ROWS]:
+        st = rec.effective_status()
+        link = rec.report if rec.published() else (rec.failed_html or rec.failed_notebook)
+        runs.append({"started": rec.started, "schedule": rec.schedule or "–", "as_of": rec.as_of or "–",
+                     "status": st, "css": _css_class(st), "code": "" if rec.exit_code is None else rec.exit_code,
+                     "reason": rec.effective_reason(), "link": link, "host": rec.owner.host,
+                     "link_text": "report" if rec.published() else ("failed run" if link else "")})
+    return {"schedules": schedules, "runs": runs, "more_runs": max(0, len(records) - RUN_LOG_ROWS),
+            "n_reports": sum(s["published"] for s in schedules)}
+
+
+def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True) -> Path:
+    """(Re)write ``<out_dir>/index.html`` from the report folders and run records.
+
+    Deterministic for the same folder contents (sorted, no clock), escaped,
+    written atomically; under the publishing lock unless the caller holds it
+    (``lock=False``).
+    """
+    import jinja2
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             keep_trailing_newline=True)
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+    def render() -> Path:
+        text = env.get_template("index.html.j2").render(css=css, published=PUBLISHED_STATUSES, **index_rows(out))
+        path = out / INDEX_HTML
+        atomic_write(path, text)
+        return path
+
+    if not lock:
+        return render()
+    with PublishLock(out):
+        return render()
+
+
+__all__ = ["INDEX_HTML", "RUN_LOG_ROWS", "index_rows", "report_status", "write_index"]
