@@ -28,10 +28,13 @@ install: $(STAMP) ## create .venv and install retainkit with its dev tools
 browser: ## install Debian's chromium for the browser tests (needs root / apt-get)
 	bash scripts/install-chromium.sh
 
+cron: ## install Debian's cron, whose crontab checks the documented crontab lines (needs root / apt-get)
+	sh scripts/install-cron.sh
+
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
-test: $(SPARK_STAMP) browser ## run the whole test suite (unit, notebooks, report, browser, then Spark)
+test: $(SPARK_STAMP) browser cron ## run the whole test suite (unit, notebooks, report, browser, then Spark)
 	$(PY) -m pytest -n 2 -m "not spark" $(PYTEST_ARGS)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 
@@ -58,4 +61,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast explore lab bench sample clean
+.PHONY: help install browser cron report test test-spark test-fast explore lab bench sample clean
