@@ -54,7 +54,7 @@ def test_history_table_matches_a_per_row_loop(sample_tx):
 
 
 def _table(**periods) -> pd.DataFrame:
-    return pd.DataFrame([{"period": p.replace("_", "-"), **dict(zip(hs.FIGURES, v))} for p, v in periods.items()])
+    return pd.DataFrame([{"period": p[1:].replace("_", "-"), **dict(zip(hs.FIGURES, v))} for p, v in periods.items()])
 
 
 def _previous(table: pd.DataFrame, label: str = "1998-04-30", freq: str = "M") -> dict:

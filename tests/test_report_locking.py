@@ -124,11 +124,11 @@ def _count_under_lock(out: str, counter: str, n: int) -> None:
 def test_lock_serialises_processes(tmp_path):
     counter = tmp_path / "counter"
     counter.write_text("0")
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # no re-import of retainkit in each child
     procs = [ctx.Process(target=_count_under_lock, args=(str(tmp_path), str(counter), 25)) for _ in range(3)]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(60)
+        p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert counter.read_text() == "75"  # no lost update
