@@ -37,6 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .cli import report_params
 from .exceptions import ParameterError
 from .periods import check_freq, check_tz, days_to_period, period_start_day
 from .report.runlog import EXIT_CODES, EXIT_PARAMETER, one_line, retry_helps, status_of
@@ -80,17 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _report_options(args: Sequence[str]) -> dict:
-    """The report parameters named by the pass-through options (YAML file < -p < options)."""
-    from .cli import _parser as report_parser, collect_params
-
-    ns, _ = report_parser().parse_known_args(["report", *args])
-    return collect_params(ns)
-
-
 def derive_as_of(report_args: Sequence[str], today: str | None = None) -> tuple[str, bool]:
     """(as_of, derived?): the ``--as-of`` given after ``--``, or the end of the last complete period."""
-    params = _report_options(report_args)
+    params = report_params(report_args)
     if params.get("as_of"):
         return str(params["as_of"]), False
     freq = check_freq(str(params.get("freq") or "M"))

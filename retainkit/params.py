@@ -60,6 +60,15 @@ SCHEMA: tuple[Param, ...] = (
     Param("generated_at", str, "", "'generated at' stamp printed in the report ('' prints none)"),
     Param("charts", str, "interactive", "interactive (inline Vega, tooltips) or svg (static)", CHART_MODES),
     Param("summary_path", str, "", "where to write the headline figures as JSON (set by the runner)"),
+    Param("schedule", str, "", "schedule name (the folder of its reports); empty: derived from freq and segment, "
+          "e.g. monthly, weekly-by-channel"),
+    Param("history_tolerance", float, 0.02, "largest change allowed in customers, transactions, revenue or new "
+          "customers of a closed period vs the previous report (0.02 for 2 %)"),
+    Param("accept_history_change", bool, False, "publish although closed periods changed beyond the tolerance "
+          "(a real restatement); recorded on the page and the index"),
+    Param("history_report", str, "", "folder of the previous report of the schedule for the history check (set by "
+          "the runner)"),
+    Param("previous_note", str, "", "what the runner says about the previous report it chose (set by the runner)"),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)
@@ -67,7 +76,7 @@ _BY_NAME = {p.name: p for p in SCHEMA}
 #: parameters that name a column of the data (role -> parameter)
 COLUMN_PARAMS = ("customer_id", "timestamp", "amount", "order_id", "segment")
 #: parameters set by the runner, not shown in the report's parameter list
-INTERNAL_PARAMS = ("summary_path",)
+INTERNAL_PARAMS = ("summary_path", "history_report", "previous_note")
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,11 @@ class ReportParams:
     generated_at: str = ""
     charts: str = "interactive"
     summary_path: str = ""
+    schedule: str = ""
+    history_tolerance: float = 0.02
+    accept_history_change: bool = False
+    history_report: str = ""
+    previous_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``{name: value}`` in schema order."""
@@ -141,6 +155,8 @@ def _coerce(p: Param, value: Any) -> Any:
         if hasattr(value, "isoformat") and p.name in ("as_of", "generated_at"):
             return value.isoformat()
         raise _fail(p.name, f"must be a string, got {type(value).__name__} {value!r}.")
+    if p.type is bool:
+        return _coerce_bool(p.name, value)
     if isinstance(value, bool):
         raise _fail(p.name, f"must be a {p.type.__name__}, got a bool {value!r}.")
     try:
@@ -151,6 +167,20 @@ def _coerce(p: Param, value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         raise _fail(p.name, f"{value!r} is not a{'n' if p.type is int else ''} {'integer' if p.type is int else 'number'}.") from None
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
+
+
+def _coerce_bool(name: str, value: Any) -> bool:
+    """A yes/no parameter: a bool, 0/1, or true/false, yes/no, on/off as text (from the CLI or YAML)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _fail(name, f"{value!r} is not a yes/no value: pass true or false.")
 
 
 def as_of_label(as_of: str, tz: str = "UTC") -> str:
@@ -246,6 +276,9 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         raise _fail("margin", f"{values['margin']!r} must be a share of revenue in (0, 1], e.g. 0.3 for 30 %.")
     if not 0 <= values["discount_rate"] < 1:
         raise _fail("discount_rate", f"{values['discount_rate']!r} must be a yearly rate in [0, 1), e.g. 0.1 for 10 %.")
+    if not 0 <= values["history_tolerance"] < float("inf"):
+        raise _fail("history_tolerance", f"{values['history_tolerance']!r} must be a share >= 0, e.g. 0.02 for 2 %.")
+    values["schedule"] = values["schedule"].strip()
     if values["max_cohorts"] < 1:
         raise _fail("max_cohorts", f"{values['max_cohorts']!r} must be at least 1.")
     if not values["currency"].strip():

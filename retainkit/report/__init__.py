@@ -14,8 +14,13 @@ Four modules, used in this order by the report notebook and the CLI:
 * :mod:`~retainkit.report.run`: :func:`run_report` validates the parameters
   (before any kernel starts), executes ``retention_report.ipynb`` with
   papermill in a staging folder and publishes
-  ``<out_dir>/<as_of>/retention-report.html`` plus the executed notebook
-  atomically; ``<out_dir>/index.html`` lists every report.
+  ``<out_dir>/<schedule>/<as_of>/retention-report.html`` atomically, under a
+  lock shared by every run (:mod:`~retainkit.report.locking`); each attempt
+  leaves a run record (:mod:`~retainkit.report.runlog`), and
+  ``<out_dir>/index.html`` (:mod:`~retainkit.report.index`) lists every
+  schedule (:mod:`~retainkit.report.schedule`), report and run.
+* :mod:`~retainkit.report.history`: the history check of closed periods
+  against the previous report of the schedule.
 """
 
 from __future__ import annotations
@@ -43,21 +48,25 @@ from .analysis import (
 from .export import export_html, prepare_for_export
 from .format import esc, money
 from .page import TEMPLATES, Page, table_html
+from .history import HistoryCheck, compare_history, history_table
+from .index import INDEX_HTML, write_index
 from .run import (
     FAILED_HTML,
     FAILED_NOTEBOOK,
-    INDEX_HTML,
     NOTEBOOK,
     REPORT_HTML,
     REPORT_NOTEBOOK,
     STAGING,
     ReportResult,
-    find_reports,
+    RunTerminated,
+    exit_code_for,
     run_report,
-    write_index,
 )
+from .runlog import EXIT_CODES, ExitCode, read_records
+from .schedule import Schedule, find_reports
 
 __all__ = [
+    "EXIT_CODES",
     "FAILED_HTML",
     "FAILED_NOTEBOOK",
     "FREQ_WORD",
@@ -70,24 +79,32 @@ __all__ = [
     "SUMMARY_SCHEMA",
     "TEMPLATES",
     "Change",
+    "ExitCode",
+    "HistoryCheck",
     "Kpi",
     "Page",
     "ReportData",
     "ReportError",
     "ReportExecutionError",
     "ReportResult",
+    "RunTerminated",
+    "Schedule",
     "chart_spec",
     "clv_estimate",
+    "compare_history",
     "compute",
     "compute_kpis",
     "diff_interval",
     "discount_per_period",
     "esc",
+    "exit_code_for",
     "export_html",
     "find_reports",
+    "history_table",
     "money",
     "pooled_revenue_retention",
     "prepare_for_export",
+    "read_records",
     "read_summary",
     "run_report",
     "script_json",

@@ -23,10 +23,11 @@ from .._stats import Z95, wilson_interval
 from ..clv import clv_margin_multiple
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
-from ..exceptions import DataError, ParameterError
+from ..exceptions import DataError, HistoryError, ParameterError
 from ..metrics import crr_table, purchase_metrics
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from .format import money, pct, pp
+from .history import HistoryCheck, compare_history, history_json, history_table, not_checked
 
 SUMMARY_SCHEMA = 1
 
@@ -159,6 +160,9 @@ class ReportData:
     changes: list[Change]
     warnings: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
+    history: pd.DataFrame | None = None
+    history_check: HistoryCheck | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def summary(self):
@@ -266,24 +270,37 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
 
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
                  previous: Mapping[str, Any] | None, freq: str) -> list[Change]:
-    """Compare figures with the previous period and the previous report.
+    """Compare figures with the previous period and the previous report; each metric once.
 
     Every comparison is a difference of two proportions with its 95 %
-    interval (:func:`diff_interval`); the report lists a change only when
-    the interval excludes 0, the others as "within noise".
+    interval (:func:`diff_interval`, definitions §3 "Uncertainty"); the report
+    lists a change only when the interval excludes 0, the others as "within
+    noise".
 
-    Compared: CRR latest vs previous period; repeat purchase rate (within the
-    period) latest vs previous period; age-1 retention of the newest cohort
-    observed at age 1 vs all earlier cohorts pooled; and, with a previous
-    report, its CRR, repeat rate and age-1 retention vs this report's.
+    Compared, one entry per metric:
+
+    * ``CRR``: the latest period vs the latest period of the previous report
+      (both from this run's data; definitions §4), or vs the period before
+      when there is no previous report or it had the same latest period;
+    * ``Repeat purchase rate within the <period>``: latest vs previous period;
+    * ``<Period>-1 retention, newest cohort``: the newest cohort observed at
+      age 1 vs all earlier cohorts pooled;
+    * with a previous report: ``Repeat purchase rate, all periods`` and
+      ``<Period>-1 retention, all cohorts pooled`` vs the figures it published.
     """
     unit = FREQ_WORD[freq]
     out: list[Change] = []
     lc = latest_crr(crr)
+    then_report = f"report of {previous.get('as_of_label', '?')}" if previous else ""
     if len(lc) > 1:
-        a, b = lc.iloc[-1], lc.iloc[-2]
+        a = lc.iloc[-1]
+        prev_period = ((previous or {}).get("kpis", {}).get("crr") or {}).get("period")
+        earlier = lc.iloc[:-1]
+        match = earlier[earlier["period"].astype(str) == str(prev_period)] if prev_period else earlier.iloc[:0]
+        b = match.iloc[-1] if len(match) else earlier.iloc[-1]
+        label = str(b["period"]) + (f" (latest in the {then_report})" if len(match) else "")
         d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
-        out.append(Change("CRR", str(a["period"]), str(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
+        out.append(Change("CRR", str(a["period"]), label, float(a["crr"]), float(b["crr"]), d, lo, hi))
     per = _periods(purchases)
     if len(per) > 1:
         a, b = per.iloc[-1], per.iloc[-2]
@@ -293,25 +310,20 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
     t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
     if len(t) > 1:
         t = t.sort_values("cohort_start")
-        newest, earlier = t.iloc[-1], t.iloc[:-1]
-        k2, n2 = float(earlier["active"].sum()), float(earlier["size"].sum())
+        newest, earlier_c = t.iloc[-1], t.iloc[:-1]
+        k2, n2 = float(earlier_c["active"].sum()), float(earlier_c["size"].sum())
         d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
-        out.append(Change(f"{unit.capitalize()}-1 retention", f"cohort {newest['cohort']}", "earlier cohorts pooled",
-                          float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
+        out.append(Change(f"{unit.capitalize()}-1 retention, newest cohort", f"cohort {newest['cohort']}",
+                          "earlier cohorts pooled", float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
     if previous:
         pk = previous.get("kpis", {})
-        then = f"report of {previous.get('as_of_label', '?')}"
-        for key, name, better in (("crr", "CRR", True), ("repeat_rate", "Repeat purchase rate", True),
-                                  ("retention_1", f"{unit.capitalize()}-1 retention", True)):
+        for key, name in (("repeat_rate", "Repeat purchase rate, all periods"),
+                          ("retention_1", f"{unit.capitalize()}-1 retention, all cohorts pooled")):
             now_k, then_k = kpis.get(key), pk.get(key)
             if now_k is None or not then_k or then_k.get("den") in (None, 0) or not np.isfinite(now_k.den):
                 continue
-            if key == "crr" and then_k.get("period") == now_k.period:
-                continue  # same period: nothing new to compare
             d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
-            now_label = f"{now_k.period} (this report)" if key == "crr" else "this report"
-            then_label = f"{then_k.get('period')} ({then})" if key == "crr" else then
-            out.append(Change(name, now_label, then_label, now_k.value, float(then_k["value"]), d, lo, hi, better))
+            out.append(Change(name, "this report", then_report, now_k.value, float(then_k["value"]), d, lo, hi))
     return out
 
 
@@ -375,9 +387,35 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     rev_avg = pooled_revenue_retention(cohorts)
     kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
+    history = history_table(purchases, cohorts)
+    check = check_history(history, p)
     changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
+    notes = [n for n in p.previous_note.splitlines() if n.strip()]
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
-                      caught_msgs, previous)
+                      caught_msgs, previous, history, check, notes)
+
+
+def check_history(history: pd.DataFrame, p: ReportParams) -> HistoryCheck:
+    """Compare the closed periods with the previous report of the schedule (see :mod:`.history`).
+
+    The previous report is ``history_report`` (chosen by the runner: the
+    latest successful report of the schedule with an earlier as_of), else
+    ``previous_report``.
+
+    Raises
+    ------
+    HistoryError
+        When figures moved beyond ``history_tolerance`` and
+        ``accept_history_change`` is off.
+    """
+    folder = p.history_report or (p.previous_report if p.previous_report != "auto" else "")
+    if not folder:
+        return not_checked("no earlier report of this schedule to compare with.", p.history_tolerance)
+    check = compare_history(history, read_summary(folder), p.freq, tolerance=p.history_tolerance,
+                            accept=p.accept_history_change, currency=p.currency)
+    if check.failed:
+        raise HistoryError(check.message(), changes=check.changes)
+    return check
 
 
 def summary_dict(data: ReportData) -> dict[str, Any]:
@@ -395,7 +433,11 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),
         "rows_kept": int(data.summary.rows_kept),
+        "schedule": p.schedule,
         "kpis": {k: v.to_json() for k, v in data.kpis.items()},
+        "history": history_json(data.history, p.freq) if data.history is not None else None,
+        "history_check": data.history_check.to_json() if data.history_check is not None else None,
+        "notes": list(data.notes),
         "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
                      "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
                      "significant": c.significant} for c in data.changes],
@@ -423,7 +465,8 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "check_history", "clv_estimate",
+    "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
     "summary_dict", "what_changed", "write_summary",
 ]

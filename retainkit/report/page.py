@@ -54,6 +54,14 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Any] | None = None, ca
     return "".join(out)
 
 
+def _shown_value(name: str, value: Any) -> str:
+    """A parameter as the page shows it: paths by their last part only (the page must not depend on where
+    the files are, nor show the machine's folders)."""
+    if name in ("data", "previous_report") and value and value not in ("sample", "auto"):
+        return repr(Path(str(value)).name)
+    return repr(value)
+
+
 class Page:
     """Builds the report's HTML pieces and displays them in the notebook.
 
@@ -96,7 +104,17 @@ class Page:
             meta.append(f"generated at {p.generated_at}")
         return (f"<style>{css}</style>" + self.bundle_html()
                 + f'<div class="rk-header"><h1>{esc(p.title)}</h1><div class="rk-meta">'
-                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>")
+                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>" + self.history_banner_html(data))
+
+    def history_banner_html(self, data: ReportData) -> str:
+        """A banner when closed periods changed and the run accepted it (``accept_history_change``)."""
+        check = data.history_check
+        if check is None or check.status != "accepted":
+            return ""
+        items = "".join(f"<li>{esc(line)}</li>" for line in check.lines())
+        return (f'<div class="rk-warning rk-history-accepted" data-history="accepted"><b>{esc(check.summary())}</b> '
+                "Figures of periods this report shares with the previous one were restated; the run was told to "
+                f"publish anyway.<ul>{items}</ul></div>")
 
     def kpis_html(self, data: ReportData) -> str:
         tiles = []
@@ -132,6 +150,8 @@ class Page:
                          '<ul class="rk-changes">' + "".join(item(c) for c in quiet) + "</ul></details>")
         if data.params.previous_report and not data.previous:
             parts.append('<p class="rk-note">No previous report was found to compare with.</p>')
+        for note in data.notes:
+            parts.append(f'<p class="rk-note rk-previous-note">{esc(note)}</p>')
         return "".join(parts)
 
     def chart_html(self, chart: Any) -> str:
@@ -159,6 +179,9 @@ class Page:
                  f"(definitions §1: nothing is dropped silently).</p>"]
         for w in data.warnings:
             parts.append(f'<div class="rk-warning">{esc(w)}</div>')
+        if data.history_check is not None:
+            parts.append(f'<p class="rk-note" data-history="{esc(data.history_check.status)}">'
+                         f"{esc(data.history_check.summary())}</p>")
         parts.append(table_html(
             frame, formats={"rows": "{:,}", "share": lambda v: f"{v:.2%}"}, numeric=("rows", "share"), small=("examples",),
             headers={"item": "Item", "rows": "Rows", "share": "Share", "what": "Meaning", "examples": "Examples"}))
@@ -224,7 +247,8 @@ class Page:
         ]
         parts = ['<table class="rk-table"><tbody>' + "".join(
             f"<tr><td><b>{esc(a)}</b></td><td>{esc(b)}</td></tr>" for a, b in defs) + "</tbody></table>"]
-        rows = [{"name": x.name, "value": repr(getattr(p, x.name)), "help": x.help} for x in SCHEMA if x.name not in INTERNAL_PARAMS]
+        rows = [{"name": x.name, "value": _shown_value(x.name, getattr(p, x.name)), "help": x.help}
+                for x in SCHEMA if x.name not in INTERNAL_PARAMS]
         parts.append(table_html(pd.DataFrame(rows), caption="Parameters of this run", small=("help",),
                                 headers={"name": "Parameter", "value": "Value", "help": "Meaning"}))
         parts.append(f'<div class="rk-footer">retainkit {esc(__version__)} · as of {esc(data.as_of_label)}'
