@@ -10,7 +10,7 @@ import pytest
 from retainkit import cli
 from retainkit import report as rr
 from retainkit.exceptions import HistoryError, ReportExecutionError, ReportRunError
-from retainkit.params import PARAMETER_NAMES
+from retainkit.params import INTERNAL_PARAMS, PARAMETER_NAMES
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_yaml_then_p_then_options(tmp_path):
 
 def test_every_parameter_has_an_option():
     opts = {a.dest for a in cli._parser()._subparsers._group_actions[0].choices["report"]._actions}
-    assert set(PARAMETER_NAMES) - {"summary_path"} <= opts
+    assert set(PARAMETER_NAMES) - set(INTERNAL_PARAMS) <= opts
 
 
 @pytest.mark.parametrize(
