@@ -1,6 +1,6 @@
 """Recurring retention reports: analysis, page building, export, papermill run and publishing.
 
-Four modules, used in this order by the report notebook and the CLI:
+The modules, in the order the report notebook and the CLI use them:
 
 * :mod:`~retainkit.report.analysis`: :func:`compute` loads the data and
   computes every table and headline figure of the report from the library
