@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 import numpy as np
 import pandas as pd
 import pytest
@@ -274,7 +275,7 @@ def _kpi_values(html: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    first = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-11-30"}, out)
+    first = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-11-30"}, out, keep_notebook=True)
     second = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
     return out, first, second
 
@@ -287,6 +288,8 @@ def test_report_end_to_end_on_the_sample(published):
     for f in ("retention-report.html", "report-summary.json"):
         assert (folder / f).is_file() and (out / "monthly-by-channel" / "2024-11-30" / f).is_file()
     assert second.notebook is None and not (folder / "retention-report.ipynb").exists()  # kept only for failures
+    assert first.notebook == out / "monthly-by-channel" / "2024-11-30" / "retention-report.ipynb"  # --keep-notebook
+    assert first.notebook.is_file()
     assert not (out / ".staging").exists() and not (out / ".lock").exists()
     html = second.html.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]*\bsrc=", html)
@@ -466,3 +469,35 @@ def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypat
     out = tmp_path / "out"
     # no report, no staging: at most the run records of the attempts that got as far as a schedule
     assert not out.exists() or {p.name for p in out.iterdir()} <= {"runs", "index.html"}
+
+
+def _raising_papermill(monkeypatch, exc):
+    import papermill
+
+    def fake(source, output, **kw):  # the notebook starts, writes its output, then the run fails
+        nb = nbformat.read(str(source), as_version=4)
+        nbformat.write(nb, str(output))
+        raise exc
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+
+
+@pytest.mark.parametrize("make_exc, status, code", [
+    (lambda: CellTimeoutError("timed out"), "timed out", 1),
+    (lambda: DeadKernelError("dead"), "failed", 1),
+    (lambda: rr.RunTerminated(), "killed", 143),
+    (lambda: KeyboardInterrupt(), "interrupted", 130),
+])
+def test_runs_that_fail_around_the_cells_are_recorded_with_one_line(monkeypatch, tmp_path, make_exc, status, code):
+    _raising_papermill(monkeypatch, make_exc())
+    out = tmp_path / "out"
+    with pytest.raises(BaseException) as exc:
+        rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31"}, out, timeout=5)
+    assert rr.exit_code_for(exc.value) == code
+    (rec,) = rr.read_records(out)
+    assert (rec.status, rec.exit_code, rec.as_of, rec.schedule) == (status, code, "2024-12-31", "monthly-by-channel")
+    assert "\n" not in rec.reason and rec.reason
+    if status == "timed out":
+        assert "longer than the timeout (5 s)" in str(exc.value) and (out / rec.failed_html).is_file()
+    assert not (out / ".staging").exists() and not (out / "monthly-by-channel").exists()
+    assert f'<tr data-status="{status}">' in (out / "index.html").read_text()

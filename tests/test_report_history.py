@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -110,3 +111,27 @@ def test_identical_history_always_passes_and_the_check_is_symmetric_in_failing(r
     assert hs.compare_history(t, _previous(t), "M", tolerance=tol).status == "ok"
     scaled = t.assign(customers=t["customers"] * 2 + 1)
     assert hs.compare_history(scaled, _previous(t), "M", tolerance=tol).failed
+
+
+def test_check_history_raises_unless_accepted_and_the_page_shows_the_override(tmp_path):
+    from types import SimpleNamespace
+
+    from retainkit.exceptions import HistoryError
+    from retainkit.params import validate_params
+    from retainkit.report import Page, check_history
+
+    then = _table(p2024_01=(100, 120, 1000.0, 100))
+    (tmp_path / "report-summary.json").write_text(json.dumps(_previous(then, "2024-01-31")))
+    now = _table(p2024_01=(50, 60, 500.0, 50))
+    p = validate_params({"history_report": str(tmp_path)}, check_data=False)
+    with pytest.raises(HistoryError, match="2024-01: 50 customers now, 100 in the report of 2024-01-31") as exc:
+        check_history(now, p)
+    assert len(exc.value.changes) == 4
+    assert check_history(then, p).status == "ok"
+    accepted = check_history(now, p.replace(accept_history_change=True))
+    assert accepted.status == "accepted"
+    page = Page(p.replace(accept_history_change=True))
+    banner = page.history_banner_html(SimpleNamespace(history_check=accepted))
+    assert 'data-history="accepted"' in banner and "accept-history-change" in banner
+    assert "2024-01: 50 customers now, 100 in the report of 2024-01-31 (-50.0%)" in banner
+    assert page.history_banner_html(SimpleNamespace(history_check=check_history(then, p))) == ""
