@@ -2,7 +2,7 @@
 
 ::
 
-    15 6 1 * * /srv/retention/.venv/bin/retainkit-cron --log-dir /srv/retention/logs --mail-to team@example.com -- -f /srv/retention/monthly.yaml --previous auto --out /srv/www/reports
+    15 6 1 * * /opt/rk/bin/retainkit-cron --log-dir /var/log/rk --mail-to ops@example.com -- -f /etc/rk.yaml
 
 What it adds around ``retainkit report`` (everything after ``--``):
 

@@ -58,7 +58,8 @@ def history_table(purchases: pd.DataFrame, cohorts: pd.DataFrame) -> pd.DataFram
         "period": per["period"].astype(str).to_numpy(),
         "customers": per["customers"].to_numpy(dtype=float),
         "transactions": per["orders"].to_numpy(dtype=float),
-        "revenue": (per["revenue"] if "revenue" in per.columns else pd.Series(0.0, index=per.index)).to_numpy(dtype=float),
+        "revenue": (per["revenue"] if "revenue" in per.columns else pd.Series(0.0, index=per.index))
+        .to_numpy(dtype=float),
     })
     c0 = cohorts.loc[cohorts["age"] == 0] if len(cohorts) else cohorts
     right = pd.DataFrame({"period": c0["cohort"].astype(str).to_numpy() if len(c0) else [],

@@ -76,7 +76,7 @@ def _report_row(schedule: str, label: str, r: dict[str, Any] | None, latest: Run
         "churn": _disp(k, "churn"), "repeat": _disp(k, "repeat_rate"), "ret1": _disp(k, "retention_1"),
         "rev1": _disp(k, "revenue_retention_1"), "clv": _disp(k, "clv"),
         "changes": sum(1 for c in changes if isinstance(c, dict) and c.get("significant")) if r else "",
-        "history": (s.get("history_check") or {}).get("summary", "") if isinstance(s.get("history_check"), dict) else "",
+        "history": s["history_check"].get("summary", "") if isinstance(s.get("history_check"), dict) else "",
     }
 
 

@@ -30,7 +30,7 @@ from . import runlog
 from .export import export_html
 from .index import INDEX_HTML, write_index
 from .locking import STAGING, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
-from .runlog import ExitCode, RunRecord, finish_record, new_run_id, one_line, start_record
+from .runlog import ExitCode, RunRecord, finish_record, new_run_id, start_record
 from .schedule import WAIT_PREVIOUS, PreviousChoice, Schedule, check_schedule, choose_previous, write_schedule
 
 log = logging.getLogger(__name__)

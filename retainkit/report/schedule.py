@@ -121,7 +121,8 @@ def check_schedule(out: Path, sched: Schedule) -> None:
     if rec is None:
         return
     fields = ["freq", "tz"] + ([] if sched.explicit else ["segment", "source"])
-    diff = [(f, rec.get(f), getattr(sched, f)) for f in fields if rec.get(f) is not None and rec.get(f) != getattr(sched, f)]
+    diff = [(f, rec.get(f), getattr(sched, f)) for f in fields
+            if rec.get(f) is not None and rec.get(f) != getattr(sched, f)]
     if not diff:
         return
     what = "; ".join(f"{f} {old!r} there, {new!r} in this run" for f, old, new in diff)
