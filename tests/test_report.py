@@ -303,6 +303,7 @@ def test_report_end_to_end_on_the_sample(published):
     assert 'data-history="ok"' in html and "read as in the report of 2024-11-30" in html
     # no path of this machine in the page: the page does not change when the folder moves
     assert str(out) not in html and "/tmp/" not in html
+    assert not re.search(r'(href|src)="(/|file:|[a-z]+://)', html)  # links, if any, are relative
     summary = json.loads((folder / "report-summary.json").read_text())
     assert summary["history_check"]["status"] == "ok" and summary["history_check"]["compared"] == 23
     assert summary["schedule"] == "monthly-by-channel"

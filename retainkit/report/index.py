@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import atomic_write
-from .locking import PublishLock
+from .locking import LOCK_WAIT, PublishLock
 from .page import TEMPLATES
 from .runlog import PUBLISHED_STATUSES, RunRecord, read_records
 from .schedule import REPORT_HTML, find_reports, read_schedule, schedule_names
@@ -116,12 +116,12 @@ def index_rows(out: Path) -> dict[str, Any]:
             "n_reports": sum(s["published"] for s in schedules)}
 
 
-def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True) -> Path:
+def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True, lock_wait: float = LOCK_WAIT) -> Path:
     """(Re)write ``<out_dir>/index.html`` from the report folders and run records.
 
     Deterministic for the same folder contents (sorted, no clock), escaped,
-    written atomically; under the publishing lock unless the caller holds it
-    (``lock=False``).
+    written atomically; under the publishing lock (waiting up to ``lock_wait``
+    seconds for it) unless the caller holds it (``lock=False``).
     """
     import jinja2
 
@@ -139,7 +139,7 @@ def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True) ->
 
     if not lock:
         return render()
-    with PublishLock(out):
+    with PublishLock(out, wait=lock_wait):
         return render()
 
 

@@ -29,7 +29,7 @@ from ..params import SUMMARY_FILE, ReportParams, validate_params
 from . import runlog
 from .export import export_html
 from .index import INDEX_HTML, write_index
-from .locking import STAGING, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
+from .locking import STAGING, LockTimeout, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
 from .runlog import ExitCode, RunRecord, finish_record, new_run_id, start_record
 from .schedule import WAIT_PREVIOUS, PreviousChoice, Schedule, check_schedule, choose_previous, write_schedule
 
@@ -356,8 +356,8 @@ def _record_failure(out: Path, record: RunRecord, exc: BaseException, update_ind
              "failed_notebook": _relative(getattr(exc, "notebook", None), out)}
     try:
         finish_record(out, record, code, reason, status=status, **links)
-        if update_index:
-            write_index(out)
+        if update_index and not isinstance(exc, LockTimeout):  # the next run's index will show it
+            write_index(out, lock_wait=60.0)
     except Exception as rec_exc:  # noqa: BLE001 - the run's own error matters more
         log.warning("could not record the failed run in %s: %s", out, rec_exc)
 
