@@ -135,16 +135,21 @@ class HistoryCheck:
         return [c.describe(self.previous, self.currency) for c in shown]
 
     def message(self) -> str:
-        """The one-paragraph error message of a failed check (the first changes, how to proceed)."""
+        """The error message of a failed check.
+
+        The first line names the first changes (it is what the run record and a
+        cron mail show); the second says what to do; then every change, one per
+        line (the failed run's page and the log show them all).
+        """
         n, periods = len(self.changes), len({c.period for c in self.changes})
         more = n - min(n, SHOWN_CHANGES)
-        text = (f"history check: {n} figure(s) of {periods} closed period(s) differ by more than {self.tolerance:.1%} "
-                f"from the report of {self.previous}: " + "; ".join(self.lines(SHOWN_CHANGES)))
-        if more:
-            text += f"; and {more} more (listed in the failed run's page)"
-        return text + (". Closed periods should not change: check that the export is complete (a truncated or "
-                       "partial file shows as a fall in every period). If this is a real restatement, rerun with "
-                       "--accept-history-change (recorded on the page and the index), or set --history-tolerance.")
+        first = (f"history check: {n} figure(s) of {periods} closed period(s) differ by more than {self.tolerance:.1%} "
+                 f"from the report of {self.previous}: " + "; ".join(self.lines(SHOWN_CHANGES))
+                 + (f"; and {more} more (listed below)." if more else "."))
+        advice = ("Closed periods should not change: check that the export is complete (a truncated or partial file "
+                  "shows as a fall in every period). If this is a real restatement, rerun with "
+                  "--accept-history-change (recorded on the page and the index), or set --history-tolerance.")
+        return "\n".join([first, advice, *(f"  {line}" for line in self.lines())]) if more else f"{first}\n{advice}"
 
     def summary(self) -> str:
         """One line for the page and the index."""
