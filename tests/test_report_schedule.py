@@ -141,6 +141,8 @@ def test_index_lists_every_schedule_and_every_attempt(tmp_path):
     _record(tmp_path, "", "", status="parameter error", code=2, reason="parameter 'freq': 'fortnight'")
     _record(tmp_path, "monthly", "2024-05-31", owner=replace(lk.Owner.me(), pid=2 ** 22 + 21, proc_start="1"))
     (tmp_path / ".staging").mkdir()
+    (tmp_path / "runs" / "r1").mkdir()
+    (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").write_text("failed")
     html = ix.write_index(tmp_path).read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert 'id="schedule-monthly"' in html and 'id="schedule-quarterly-by-channel"' in html
@@ -159,3 +161,6 @@ def test_index_lists_every_schedule_and_every_attempt(tmp_path):
     assert [r["label"] for r in monthly["rows"]] == ["2024-05-31", "2024-04-30", "2024-03-31", "2024-02-29",
                                                      "2024-01-31"]
     assert monthly["rows"][-1]["changes"] == 1
+    # a deleted failed run's folder: no dead link
+    (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").unlink()
+    assert 'href="runs/r1/' not in ix.write_index(tmp_path).read_text(encoding="utf-8")

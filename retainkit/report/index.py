@@ -55,7 +55,13 @@ def _disp(kpis: dict[str, Any], key: str) -> str:
     return (k.get("display") if isinstance(k, dict) else None) or "–"
 
 
-def _report_row(schedule: str, label: str, r: dict[str, Any] | None, latest: RunRecord | None) -> dict[str, Any]:
+def _existing(out: Path, *links: str) -> str:
+    """The first link whose file still exists (old failed runs' folders may have been deleted)."""
+    return next((link for link in links if link and (out / link).is_file()), "")
+
+
+def _report_row(out: Path, schedule: str, label: str, r: dict[str, Any] | None,
+                latest: RunRecord | None) -> dict[str, Any]:
     s = r["summary"] if r else {}
     k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
     changes = s.get("changes") if isinstance(s.get("changes"), list) else []
@@ -64,7 +70,7 @@ def _report_row(schedule: str, label: str, r: dict[str, Any] | None, latest: Run
     if latest is not None and not latest.published():
         st = latest.effective_status()
         statuses.append("running" if st == "running" else f"last run: {st}")
-        failed = latest.failed_html or latest.failed_notebook
+        failed = _existing(out, latest.failed_html, latest.failed_notebook)
     if r and r["has_html"]:
         link = f"{schedule}/{label}/{REPORT_HTML}"
     return {
@@ -99,7 +105,7 @@ def index_rows(out: Path) -> dict[str, Any]:
             rec = latest.get(label)
             if rec is not None and rep is not None and rec.published():
                 rec = None  # the newest attempt published this report
-            rows.append(_report_row(name, label, rep, rec))
+            rows.append(_report_row(out, name, label, rep, rec))
         definition = read_schedule(out, name) or {}
         meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
         schedules.append({"name": name, "meta": meta, "rows": rows,
@@ -107,7 +113,7 @@ def index_rows(out: Path) -> dict[str, Any]:
     runs = []
     for rec in records[:RUN_LOG_ROWS]:
         st = rec.effective_status()
-        link = rec.report if rec.published() else (rec.failed_html or rec.failed_notebook)
+        link = _existing(out, rec.report) if rec.published() else _existing(out, rec.failed_html, rec.failed_notebook)
         runs.append({"started": rec.started, "schedule": rec.schedule or "–", "as_of": rec.as_of or "–",
                      "status": st, "css": _css_class(st), "code": "" if rec.exit_code is None else rec.exit_code,
                      "reason": rec.effective_reason(), "link": link, "host": rec.owner.host,
