@@ -142,8 +142,13 @@ def test_03_a_renamed_column_fails_before_any_kernel_and_is_on_the_index(year):
 
 def test_04_two_months_started_together_each_compare_with_their_predecessor(year):
     oct_, nov = "2024-10-31", "2024-11-30"
-    first = subprocess.Popen(report_cmd(year, oct_, export(year, oct_)), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    # October's run is held 30 s in its last cell, so that November surely starts while October runs
+    nb = nbformat.read(str(year["root"] / "short.ipynb"), as_version=4)
+    nb.cells.insert(len(nb.cells) - 1, nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
+    slow = year["root"] / "slow.ipynb"
+    nbformat.write(nb, str(slow))
+    first = subprocess.Popen(report_cmd(year, oct_, export(year, oct_))[:-3] + ["--notebook", str(slow), "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(r.running for r in records(year, oct_)):
         time.sleep(0.2)
@@ -156,7 +161,8 @@ def test_04_two_months_started_together_each_compare_with_their_predecessor(year
     assert records(year, oct_)[0].previous == "2024-09-30"
     assert records(year, nov)[0].previous == oct_  # not September: it waited for October
     assert summary(year, nov)["history_check"]["previous"] == oct_
-    assert "waited for the run of an earlier date" in err2
+    assert "Waited for a still-running run of an earlier date of schedule monthly" in err2
+    assert any("Waited" in n for n in records(year, nov)[0].notes)
 
 
 def test_05_a_second_host_sharing_the_folder_is_left_alone(year):

@@ -257,11 +257,13 @@ def run_report(
                                  "earlier report.")
         choice = choose_previous(out, sched.name, label, run=run, wait=wait_previous) if label else \
             PreviousChoice("", "", ("History not checked against an earlier report: no as_of was given.",))
+        notes = list(choice.notes)
         if choice.waited:
-            log.warning("waited for the run of an earlier date of schedule %s; comparing with %s", sched.name,
-                        choice.label or "no earlier report")
-        for note in choice.notes:
+            notes.append(f"Waited for a still-running run of an earlier date of schedule {sched.name}; compared with "
+                         + (f"the report of {choice.label}." if choice.label else "no earlier report."))
+        for note in notes:
             log.warning("%s", note)
+        record = replace(record, notes=tuple(notes))
         changes: dict[str, Any] = {"summary_path": SUMMARY_FILE, "schedule": sched.name,
                                    "history_report": choice.path, "previous_note": "\n".join(choice.notes)}
         if p.data != "sample":
