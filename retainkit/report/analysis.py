@@ -410,7 +410,9 @@ def check_history(history: pd.DataFrame, p: ReportParams) -> HistoryCheck:
     """
     folder = p.history_report or (p.previous_report if p.previous_report != "auto" else "")
     if not folder:
-        return not_checked("no earlier report of this schedule to compare with.", p.history_tolerance)
+        why = "no earlier report of this schedule to compare with." if p.as_of else \
+            "no as_of was given, so no earlier report of the schedule could be chosen (pass --as-of)."
+        return not_checked(why, p.history_tolerance)
     check = compare_history(history, read_summary(folder), p.freq, tolerance=p.history_tolerance,
                             accept=p.accept_history_change, currency=p.currency)
     if check.failed:

@@ -256,7 +256,7 @@ def run_report(
             raise ParameterError("parameter 'previous_report': 'auto' needs as_of (the report date) to find an "
                                  "earlier report.")
         choice = choose_previous(out, sched.name, label, run=run, wait=wait_previous) if label else \
-            PreviousChoice("", "", ("History not checked against an earlier report: no as_of was given.",))
+            PreviousChoice("", "")
         notes = list(choice.notes)
         if choice.waited:
             notes.append(f"Waited for a still-running run of an earlier date of schedule {sched.name}; compared with "
