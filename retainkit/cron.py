@@ -30,20 +30,16 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from .cli import report_params
 from .exceptions import ParameterError
-from .periods import check_freq, check_tz, days_to_period, period_start_day
+from .periods import check_freq, check_tz
+from .report.schedule import previous_period_end
 from .report.runlog import EXIT_CODES, EXIT_PARAMETER, one_line, retry_helps, status_of
-
-_EPOCH = date(1970, 1, 1)
-
 
 def last_complete_period_end(today: date, freq: str) -> date:
     """The last day of the latest period that ended before ``today`` (definitions §2).
@@ -52,10 +48,7 @@ def last_complete_period_end(today: date, freq: str) -> date:
     ``today`` (ISO weeks start on Monday); ``Q``, ``Y``: the previous quarter's
     or year's last day; ``D``: yesterday.
     """
-    day = (today - _EPOCH).days
-    current = days_to_period(np.array([day]), check_freq(freq))
-    start = int(period_start_day(current, freq)[0])
-    return _EPOCH + timedelta(days=start - 1)
+    return previous_period_end(today, check_freq(freq))
 
 
 def _default_log_dir() -> Path:

@@ -502,3 +502,52 @@ def test_runs_that_fail_around_the_cells_are_recorded_with_one_line(monkeypatch,
         assert "longer than the timeout (5 s)" in str(exc.value) and (out / rec.failed_html).is_file()
     assert not (out / ".staging").exists() and not (out / "monthly-by-channel").exists()
     assert f'<tr data-status="{status}">' in (out / "index.html").read_text()
+
+
+def _fake_papermill_run(source, output, parameters=None, cwd=None, **kw):
+    """Stands in for a kernel: an executed notebook with one HTML output, and the summary the notebook writes."""
+    import time as _time
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("page.kpis(R)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>same figures</p>"})]
+    nb.cells = [cell]
+    nbformat.write(nb, str(output))
+    _time.sleep(0.5)  # long enough for the runs to overlap
+    label = parameters["as_of"]
+    summary = {"as_of_label": label, "title": "T", "kpis": {}, "changes": [], "schedule": parameters["schedule"]}
+    Path(cwd, parameters["summary_path"]).write_text(json.dumps(summary))
+    return nb
+
+
+def _publish_in_child(out: str, as_of: str) -> None:
+    import papermill
+
+    papermill.execute_notebook = _fake_papermill_run
+    rr.run_report({**SAMPLE_PARAMS, "as_of": as_of, "previous_report": "auto"}, out, wait_previous=60)
+
+
+def test_parallel_runs_of_the_same_and_of_other_months_all_publish(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    months = ["2024-10-31", "2024-11-30", "2024-12-31", "2024-12-31", "2024-12-31"]
+    procs = [ctx.Process(target=_publish_in_child, args=(str(tmp_path), m)) for m in months]
+    for p, m in zip(procs, months):
+        p.start()
+        if m != "2024-12-31":  # each month is registered before the next one starts (the three Decembers at once)
+            deadline = time.monotonic() + 60
+            while not any(r.as_of == m for r in rr.read_records(tmp_path)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * len(months)
+    runs = rr.read_records(tmp_path)
+    assert sorted(r.as_of for r in runs) == sorted(months) and {r.status for r in runs} == {"ok"}
+    assert {r.previous for r in runs if r.as_of == "2024-12-31"} == {"2024-11-30"}  # waited for November
+    assert {r.previous for r in runs if r.as_of == "2024-11-30"} == {"2024-10-31"}
+    for m in set(months):
+        assert (tmp_path / "monthly-by-channel" / m / rr.REPORT_HTML).is_file()
+    index = (tmp_path / "index.html").read_text()
+    assert index.count('<tr data-status="ok">') == len(months)  # no row lost
+    assert not (tmp_path / ".staging").exists() and not (tmp_path / ".lock").exists()

@@ -164,3 +164,13 @@ def test_index_lists_every_schedule_and_every_attempt(tmp_path):
     # a deleted failed run's folder: no dead link
     (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").unlink()
     assert 'href="runs/r1/' not in ix.write_index(tmp_path).read_text(encoding="utf-8")
+
+
+def test_a_missing_predecessor_is_named_when_an_older_report_is_compared(tmp_path):
+    _publish(tmp_path, "monthly", "2024-09-30")
+    got = sc.choose_previous(tmp_path, "monthly", "2024-11-30", wait=0, freq="M")
+    assert got.label == "2024-09-30"
+    assert got.notes == ("No report or run for 2024-10-31 yet; compared with the report of 2024-09-30.",)
+    assert sc.choose_previous(tmp_path, "monthly", "2024-10-31", wait=0, freq="M").notes == ()
+    assert sc.choose_previous(tmp_path, "monthly", "2024-11-15", wait=0, freq="M").notes == ()  # not a month end
+    assert sc.choose_previous(tmp_path, "monthly", "2024-09-30", wait=0, freq="M").notes == ()  # the first report

@@ -255,7 +255,7 @@ def run_report(
         if p.previous_report == "auto" and not label:
             raise ParameterError("parameter 'previous_report': 'auto' needs as_of (the report date) to find an "
                                  "earlier report.")
-        choice = choose_previous(out, sched.name, label, run=run, wait=wait_previous) if label else \
+        choice = choose_previous(out, sched.name, label, run=run, wait=wait_previous, freq=p.freq) if label else \
             PreviousChoice("", "")
         notes = list(choice.notes)
         if choice.waited:

@@ -31,12 +31,16 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from .._files import atomic_write
 from ..exceptions import ParameterError
 from ..params import SUMMARY_FILE
+from ..periods import days_to_period, period_start_day
 from .runlog import RUNS_DIR, RunRecord, read_records
 
 SCHEDULE_FILE = "schedule.json"
@@ -46,6 +50,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _RESERVED = {RUNS_DIR, "index.html", "static", "assets"}
 #: seconds a run waits for a still-running run of an earlier date of its schedule
 WAIT_PREVIOUS = 600.0
+_EPOCH = date(1970, 1, 1)
 
 
 def _slug(text: str) -> str:
@@ -203,9 +208,29 @@ def _between(rec: RunRecord, schedule: str, low: str, high: str) -> bool:
     return rec.schedule == schedule and bool(rec.as_of) and low < rec.as_of < high
 
 
+def previous_period_end(day: date, freq: str) -> date:
+    """The last day of the latest period that ended before ``day`` (definitions §2).
+
+    For the last day of a period, the last day of the period before it: the
+    as_of of the previous report of a schedule that runs once per period.
+    """
+    current = days_to_period(np.array([(day - _EPOCH).days]), freq)
+    return _EPOCH + timedelta(days=int(period_start_day(current, freq)[0]) - 1)
+
+
+def _expected_previous(label: str, freq: str | None) -> str:
+    """The as_of of the report one period before ``label``, when ``label`` is the last day of a period."""
+    if not freq or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
+        return ""
+    day = date.fromisoformat(label)
+    if previous_period_end(day + timedelta(days=1), freq) != day:
+        return ""  # not a period's last day: no regular predecessor
+    return previous_period_end(day, freq).isoformat()
+
+
 def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait: float = WAIT_PREVIOUS,
                     poll: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic) -> PreviousChoice:
+                    clock: Callable[[], float] = time.monotonic, freq: str | None = None) -> PreviousChoice:
     """The latest successful report of ``schedule`` with an as_of before ``label`` (definitions §2 periods).
 
     Chosen by as_of, not by which run finished first. When a run of the same
@@ -213,7 +238,10 @@ def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait
     (its record says ``running`` and its owner is not provably gone), wait for
     it, up to ``wait`` seconds, polling every ``poll``; then take its report,
     or, if it failed or is still running, the older one and say so in ``notes``.
-    Runs whose latest attempt failed are named in ``notes`` too.
+    Runs whose latest attempt failed are named in ``notes`` too, and so is,
+    with ``freq``, the period just before ``label`` when an older report is
+    compared because that period has neither a report nor a run (a run for it
+    may not have started yet).
     """
     out = Path(out)
     deadline = clock() + wait
@@ -241,11 +269,14 @@ def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait
         states = ", ".join(f"{a} ({latest[a].effective_status()})" for a in failed)
         notes.append(f"No report for {states}: its last run did not publish one; "
                      + (f"compared with the report of {low}." if best else "no earlier report to compare with."))
+    expected = _expected_previous(label, freq)
+    if expected and best and expected > low and expected not in latest and expected not in pending:
+        notes.append(f"No report or run for {expected} yet; compared with the report of {low}.")
     return PreviousChoice(str(best["path"]) if best else "", low, tuple(notes), waited)
 
 
 __all__ = [
     "FREQ_SCHEDULE", "SCHEDULE_FILE", "WAIT_PREVIOUS", "PreviousChoice", "Schedule", "check_schedule",
-    "check_schedule_name", "choose_previous", "derived_name", "find_reports", "read_schedule", "schedule_names",
-    "source_name", "write_schedule",
+    "check_schedule_name", "choose_previous", "derived_name", "find_reports", "previous_period_end", "read_schedule",
+    "schedule_names", "source_name", "write_schedule",
 ]
