@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,8 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def new_run_id(owner: Owner) -> str:
-    """A unique, sortable, file-name-safe run id: ``20261201T061500Z-web1-4242-9f3a``."""
-    stamp = owner.started.replace("-", "").replace(":", "")
+    """A unique, sortable, file-name-safe run id: ``20261201T061500123456Z-web1-4242-9f3a`` (UTC, microseconds)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     host = re.sub(r"[^A-Za-z0-9.-]+", "-", owner.host)[:40] or "host"
     return f"{stamp}-{host}-{owner.pid}-{secrets.token_hex(2)}"
 
