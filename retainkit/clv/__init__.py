@@ -1,9 +1,11 @@
 """Customer lifetime value and retention projection (definitions §5 "Lifetime value").
 
-Four tools, from the simplest to the richest:
+Five tools, from the simplest to the richest:
 
 * :func:`clv_margin_multiple`: closed-form CLV under constant retention
   (definitions §5 "Simple margin multiple").
+* :func:`clv_horizon`: the value of a customer active now over a stated horizon
+  in years, the same whatever the period length (definitions §5.6).
 * :func:`empirical_clv`: the observed, margin-adjusted and discounted
   cumulative value per customer by cohort age, from a cohort table
   (definitions §3 "Revenue" and §5).
@@ -37,7 +39,7 @@ from __future__ import annotations
 from .base import Fitter
 from .bgnbd import BGNBD, BetaGeoFitter
 from .gamma_gamma import GammaGamma
-from .margin import EmpiricalCLV, clv_margin_multiple, empirical_clv
+from .margin import EmpiricalCLV, clv_horizon, clv_margin_multiple, empirical_clv
 from .sbg import SBGBacktest, ShiftedBetaGeometric, backtest
 from .utils import UNIT_DAYS, customer_clv, rfm_summary
 
@@ -51,6 +53,7 @@ __all__ = [
     "ShiftedBetaGeometric",
     "UNIT_DAYS",
     "backtest",
+    "clv_horizon",
     "clv_margin_multiple",
     "customer_clv",
     "empirical_clv",
