@@ -565,7 +565,7 @@ def segment_comparison(
     yscale = alt.Scale(domain=[0, _nice_upper(top)], nice=False) if value.startswith("retention") else alt.Scale(zero=True)
     yaxis = alt.Axis(format=th.PCT_AXIS) if value.startswith("retention") else alt.Axis()
     base = alt.Chart(_records(a))
-    legend = alt.Legend(title=segment, orient="right", symbolType="stroke", symbolStrokeWidth=3)
+    legend = alt.Legend(title=segment, orient="right", symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1)
     layers = []
     if lo and lo in a.columns:
         layers.append(base.mark_area(opacity=0.14).encode(
