@@ -9,10 +9,10 @@ Five tools, from the simplest to the richest:
 * :func:`empirical_clv`: the observed, margin-adjusted and discounted
   cumulative value per customer by cohort age, from a cohort table
   (definitions §3 "Revenue" and §5).
-* :class:`ShiftedBetaGeometric`: the shifted-beta-geometric (sBG) model of
+* :class:`ShiftedBetaGeoFitter`: the shifted-beta-geometric (sBG) model of
   Fader & Hardie (2007) for contractual cohorts, with DEL / DERL (Fader &
   Hardie 2010) and :func:`backtest` (definitions §5 "Shifted-beta-geometric").
-* :func:`rfm_summary`, :class:`BetaGeoFitter` (BG/NBD), :class:`GammaGamma`
+* :func:`rfm_summary`, :class:`BetaGeoFitter` (BG/NBD), :class:`GammaGammaFitter`
   and :func:`customer_clv` for non-contractual transaction logs (Fader, Hardie
   & Lee 2005; definitions §5 "BG/NBD and Gamma-Gamma").
 
@@ -36,21 +36,29 @@ iso-value curves for customer base analysis. *Journal of Marketing Research*,
 
 from __future__ import annotations
 
+from .._deprecation import module_getattr
 from .base import Fitter
 from .bgnbd import BGNBD, BetaGeoFitter
-from .gamma_gamma import GammaGamma
+from .gamma_gamma import GammaGammaFitter
 from .margin import EmpiricalCLV, clv_horizon, clv_margin_multiple, empirical_clv
-from .sbg import SBGBacktest, ShiftedBetaGeometric, backtest
+from .sbg import SBGBacktest, ShiftedBetaGeoFitter, backtest
 from .utils import UNIT_DAYS, customer_clv, rfm_summary
+
+#: names of the previous release, served with a DeprecationWarning (CHANGELOG.md)
+DEPRECATED_NAMES = {
+    "ShiftedBetaGeometric": ("ShiftedBetaGeoFitter", ShiftedBetaGeoFitter),
+    "GammaGamma": ("GammaGammaFitter", GammaGammaFitter),
+}
+__getattr__ = module_getattr(__name__, DEPRECATED_NAMES)
 
 __all__ = [
     "BGNBD",
     "BetaGeoFitter",
     "EmpiricalCLV",
     "Fitter",
-    "GammaGamma",
+    "GammaGammaFitter",
     "SBGBacktest",
-    "ShiftedBetaGeometric",
+    "ShiftedBetaGeoFitter",
     "UNIT_DAYS",
     "backtest",
     "clv_horizon",
