@@ -25,8 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import report
+from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportExecutionError, RetainkitError
-from .params import INTERNAL_PARAMS, SCHEMA
+from .params import INTERNAL_PARAMS, SCHEMA, validate_params
 from .report.index import write_index
 from .report.locking import Owner
 from .report.run import RunTerminated, exit_code_for
@@ -151,9 +153,6 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .params import validate_params
-    from .report import run_report
-
     params = collect_params(args)
     try:
         if "data" not in params:
@@ -165,8 +164,8 @@ def _report(args: argparse.Namespace) -> int:
     print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     extra = {} if args.wait_previous is None else {"wait_previous": args.wait_previous}
-    res = run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                     timeout=args.timeout, keep_notebook=args.keep_notebook, **extra)
+    res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
+                            timeout=args.timeout, keep_notebook=args.keep_notebook, **extra)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)
@@ -197,8 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(write_index(args.out))
             return EXIT_OK
         if args.command == "sample":
-            from .datasets import sample_path
-
             shutil.copyfile(sample_path(), args.dest)
             print(args.dest)
             return EXIT_OK

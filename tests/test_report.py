@@ -142,6 +142,20 @@ def test_page_escapes_title_and_segment_values(sample_data):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
+def test_methodology_embeds_the_definitions_it_cites(sample_data):
+    """A reader of the HTML can read every section the page cites (docs/definitions.md, shipped)."""
+    page = rr.Page(sample_data.params.replace(charts="svg"))
+    html = page.data_quality_html(sample_data) + page.methodology_html(sample_data)
+    links = set(re.findall(r'href="#(def-[0-9-]+)"', html))
+    targets = set(re.findall(r'<section class="rk-definition" id="(def-[0-9-]+)"', html))
+    assert {"def-1", "def-2", "def-3", "def-4", "def-5"} <= links, links
+    assert links <= targets, f"links without an embedded section: {links - targets}"
+    assert "Who is a customer at a boundary" in html and "Average retention curve" in html
+    assert "Loyalty-program ROI" not in html  # §6 is not cited by the report, so not embedded
+    assert html.count("<details class=\"rk-details rk-definitions\">") == 1  # one block, opened by the links
+    assert html == page.data_quality_html(sample_data) + page.methodology_html(sample_data)  # deterministic
+
+
 def test_bundle_defines_vega_embed_once():
     js = rr.vega_bundle()
     assert "window.vegaEmbed" in js and "</script" not in js.lower()
@@ -171,11 +185,14 @@ def test_kpis_equal_the_library_functions(sample_data):
             num += g.loc[1, "revenue"]
             den += g.loc[0, "revenue"]
     assert k["revenue_retention_1"].value == pytest.approx(num / den)
-    per = pm[pm["period"] != "overall"].tail(12)
-    m = 0.3 * float(np.mean(per["revenue"] / per["customers"]))
-    r = float(crr[crr["window_covered"]]["crr"].tail(12).mean())
-    d = 1.1 ** (1 / 12) - 1
-    assert k["clv"].value == pytest.approx(m * r / (1 + d - r))
+    # CLV (definitions §5.6): quarters (the 90-day window), the last 4 covered ones, a brute-force sum over 3 years
+    cq, pq = crr_table(tx, "Q", window="90D"), purchase_metrics(tx, "Q")
+    last = cq[cq["window_covered"] & (cq["start_customers"] > 0)].tail(4)
+    rev = pq.set_index("period").loc[list(last["period"]), "revenue"].to_numpy()
+    m = 0.3 * rev.sum() / ((last["start_customers"] + last["end_customers"]) / 2).sum()
+    r = last["retained"].sum() / last["start_customers"].sum()
+    d = 1.1 ** (1 / 4) - 1
+    assert k["clv"].value == pytest.approx(sum(m * (r / (1 + d)) ** (i - 0.5) for i in range(1, 13)))
 
 
 def test_what_changed_flags_only_changes_beyond_noise(sample_data):
@@ -551,3 +568,19 @@ def test_parallel_runs_of_the_same_and_of_other_months_all_publish(tmp_path):
     index = (tmp_path / "index.html").read_text()
     assert index.count('<tr data-status="ok">') == len(months)  # no row lost
     assert not (tmp_path / ".staging").exists() and not (tmp_path / ".lock").exists()
+
+
+
+def test_clv_of_monthly_and_quarterly_reports_agree_on_the_sample():
+    # definitions §5.6: one value of a customer over 3 years, whatever the report's period
+    got = {f: rr.compute(validate_params({"data": "sample", "freq": f}, check_data=False)).kpis["clv"] for f in ("M", "Q")}
+    assert np.isfinite(got["M"].value) and got["M"].value > 0
+    assert got["Q"].value == pytest.approx(got["M"].value, rel=0.05)
+    assert "3 years" in got["M"].label
+
+
+def test_clv_basis_is_the_period_closest_to_the_window():
+    assert rr.clv_basis_freq("90D") == "Q"
+    assert rr.clv_basis_freq("28D") == "M"
+    assert rr.clv_basis_freq("7D") == "W"
+    assert rr.clv_basis_freq("400D") == "Y"
