@@ -584,3 +584,28 @@ def test_clv_basis_is_the_period_closest_to_the_window():
     assert rr.clv_basis_freq("28D") == "M"
     assert rr.clv_basis_freq("7D") == "W"
     assert rr.clv_basis_freq("400D") == "Y"
+
+
+def test_schedules_never_overwrite_each_other(monkeypatch, tmp_path):
+    import papermill
+
+    monkeypatch.setattr(papermill, "execute_notebook", _fake_papermill_run)
+    out = tmp_path / "out"
+    results = [rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "freq": f}, out) for f in ("M", "Q")]
+    results.append(rr.run_report({"data": "sample", "as_of": "2024-12-31"}, out))  # no segment
+    assert [r.folder.relative_to(out).as_posix() for r in results] == [
+        "monthly-by-channel/2024-12-31", "quarterly-by-channel/2024-12-31", "monthly/2024-12-31"]
+    assert all(r.html.is_file() for r in results)
+    # another data source in a derived schedule: refused before anything runs, and recorded
+    other = tmp_path / "orders_us.csv"
+    other.write_bytes(Path(sample_path()).read_bytes())
+    with pytest.raises(ParameterError, match=r"source 'sample' there, 'orders_us.csv' in this run.*--schedule "
+                                             r"monthly-orders-us"):
+        rr.run_report({"data": str(other), "as_of": "2024-12-31"}, out)
+    assert rr.read_records(out)[0].status == "parameter error"
+    # ... and accepted under its own name
+    res = rr.run_report({"data": str(other), "as_of": "2024-12-31", "schedule": "monthly-us"}, out)
+    assert res.folder == out / "monthly-us" / "2024-12-31"
+    index = (out / "index.html").read_text()
+    for name in ("monthly-by-channel", "quarterly-by-channel", "monthly", "monthly-us"):
+        assert f'id="schedule-{name}"' in index
