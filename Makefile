@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,19 @@ bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_widgets.py
 
+LOCALES := el hy
+POT := retainkit/locale/retainkit.pot
+i18n: $(STAMP) ## extract marked strings to retainkit.pot, update the el/hy catalogues, compile-check them
+	$(VENV)/bin/pybabel extract -F babel.cfg -o $(POT) --project retainkit --version 0.1.0 \
+	    --copyright-holder "retainkit developers" --msgid-bugs-address "" --no-location --sort-output \
+	    --add-comments TRANSLATORS: -k N_ --no-wrap .
+	@for l in $(LOCALES); do $(VENV)/bin/pybabel update -i $(POT) -d retainkit/locale -D retainkit -l $$l \
+	    --ignore-obsolete --init-missing --no-wrap --ignore-pot-creation-date || exit 1; done
+	@for l in $(LOCALES); do mkdir -p build/locale/$$l/LC_MESSAGES; \
+	    $(VENV)/bin/pybabel compile --statistics -D retainkit -l $$l -i retainkit/locale/$$l/LC_MESSAGES/retainkit.po \
+	        -o build/locale/$$l/LC_MESSAGES/retainkit.mo || exit 1; done
+	@echo "catalogues in retainkit/locale/ (read as .po at run time); translate every empty or fuzzy entry"
+
 sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
 	$(PY) -m retainkit.datasets
 
@@ -58,4 +71,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast explore lab bench sample clean
+.PHONY: help install browser report test test-spark test-fast explore lab bench i18n sample clean

@@ -8,7 +8,8 @@ mapped columns exist in it (only the header is read). A bad parameter raises
 ``parameter '<name>':`` and says how to fix it.
 
 The definitions each parameter feeds are those of ``retention-definitions.md``
-(§1 inputs, §2 periods, §4 CRR window, §5 CLV).
+(§1 inputs, §2 periods, §4 CRR window, §5 CLV); ``lang`` and ``currency``
+choose the reader's language and the money format (:mod:`retainkit.i18n`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .exceptions import DataError, ParameterError
+from .i18n import LANGUAGES, check_currency, check_lang
 
 #: value of ``data`` that means the bundled sample (``retainkit.datasets.sample_path()``)
 SAMPLE = "sample"
@@ -51,7 +53,8 @@ SCHEMA: tuple[Param, ...] = (
     Param("freq", str, "M", "period granularity: D, W, M, Q or Y", ("D", "W", "M", "Q", "Y")),
     Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day); '' for the latest transaction"),
     Param("window", str, "90D", "CRR activity window in days or weeks, e.g. 90D or 13W"),
-    Param("currency", str, "USD", "currency code shown with revenue figures"),
+    Param("currency", str, "USD", "ISO 4217 code of the revenue figures, e.g. EUR, AMD, USD"),
+    Param("lang", str, "en", "report language: en (English), el (Greek) or hy (Armenian)", LANGUAGES),
     Param("title", str, "Customer retention report", "report title"),
     Param("margin", float, 0.3, "gross margin as a share of revenue (CLV estimate)"),
     Param("discount_rate", float, 0.1, "yearly discount rate (CLV estimate)"),
@@ -90,6 +93,7 @@ class ReportParams:
     as_of: str = ""
     window: str = "90D"
     currency: str = "USD"
+    lang: str = "en"
     title: str = "Customer retention report"
     margin: float = 0.3
     discount_rate: float = 0.1
@@ -248,8 +252,14 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         raise _fail("discount_rate", f"{values['discount_rate']!r} must be a yearly rate in [0, 1), e.g. 0.1 for 10 %.")
     if values["max_cohorts"] < 1:
         raise _fail("max_cohorts", f"{values['max_cohorts']!r} must be at least 1.")
-    if not values["currency"].strip():
-        values["currency"] = ""
+    try:
+        values["currency"] = check_currency(values["currency"])
+    except ParameterError as exc:
+        raise _fail("currency", str(exc)) from None
+    try:
+        values["lang"] = check_lang(values["lang"])
+    except ParameterError as exc:
+        raise _fail("lang", str(exc)) from None
     prev = values["previous_report"].strip()
     values["previous_report"] = prev
     if prev and prev != "auto":
