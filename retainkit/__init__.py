@@ -18,8 +18,7 @@ from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
 from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .metrics import crr_from_counts, crr_table, purchase_metrics
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Activity",
