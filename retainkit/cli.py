@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .exceptions import DataError, ParameterError, ReportError
+from .i18n import LANGUAGES
 from .params import SCHEMA
 
 EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA = 0, 1, 2, 3
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
     ip.add_argument("--out", default="reports")
+    ip.add_argument("--lang", default=None, choices=LANGUAGES,
+                    help="language of the index page (default: that of the newest report)")
 
     sp = sub.add_parser("sample", help="copy the bundled sample transaction log to a file")
     sp.add_argument("dest", nargs="?", default="sample_transactions.csv")
@@ -132,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "index":
             from .report import write_index
 
-            print(write_index(args.out))
+            print(write_index(args.out, lang=args.lang))
             return EXIT_OK
         if args.command == "sample":
             from .datasets import sample_path

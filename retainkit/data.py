@@ -23,6 +23,7 @@ import pandas as pd
 
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
+from .i18n import N_
 from .periods import check_tz, end_of_day, parse_as_of
 
 #: Share of unusable rows above which loading warns (definitions §1).
@@ -30,30 +31,30 @@ UNUSABLE_WARN_SHARE = 0.01
 _N_EXAMPLES = 3
 
 REASONS: dict[str, str] = {
-    "null_customer_id": "customer id is empty",
-    "missing_timestamp": "timestamp is empty",
-    "unparseable_timestamp": "timestamp could not be parsed",
-    "after_as_of": "dated after as_of (ignored, not an error)",
-    "repeated_order_id": "order id seen before (first kept)",
-    "exact_duplicate": "exact duplicate row (drop_duplicates=True)",
-    "missing_start": "start is empty",
-    "unparseable_start": "start could not be parsed",
-    "start_after_as_of": "starts after as_of (ignored, not an error)",
+    "null_customer_id": N_("customer id is empty"),
+    "missing_timestamp": N_("timestamp is empty"),
+    "unparseable_timestamp": N_("timestamp could not be parsed"),
+    "after_as_of": N_("dated after as_of (ignored, not an error)"),
+    "repeated_order_id": N_("order id seen before (first kept)"),
+    "exact_duplicate": N_("exact duplicate row (drop_duplicates=True)"),
+    "missing_start": N_("start is empty"),
+    "unparseable_start": N_("start could not be parsed"),
+    "start_after_as_of": N_("starts after as_of (ignored, not an error)"),
 }
 #: reasons that make a row unusable (as opposed to deliberately ignored)
 UNUSABLE = ("null_customer_id", "missing_timestamp", "unparseable_timestamp", "missing_start", "unparseable_start")
 
 NOTES: dict[str, str] = {
-    "exact_duplicates_kept": "exact duplicate rows kept (may be real repeat purchases; drop_duplicates=True drops them)",
-    "refund_rows": "refund rows (amount < 0): reduce revenue, never make a customer active",
-    "refund_only_customers": "customers with refunds but no purchase (no cohort; refunds not in any cohort)",
-    "refunds_before_first_purchase": "refund rows dated before the customer's first purchase (not in any cohort)",
-    "unparseable_amount": "amount could not be parsed (row kept as a purchase, excluded from revenue)",
-    "missing_amount": "amount is empty (row kept as a purchase, excluded from revenue)",
-    "open_intervals": "subscriptions still active (no end)",
-    "merged_overlaps": "overlapping or touching intervals of one customer merged",
-    "zero_length_intervals": "intervals with end == start (cover no time)",
-    "missing_mrr": "mrr is empty (counted as 0 MRR)",
+    "exact_duplicates_kept": N_("exact duplicate rows kept (may be real repeat purchases; drop_duplicates=True drops them)"),
+    "refund_rows": N_("refund rows (amount < 0): reduce revenue, never make a customer active"),
+    "refund_only_customers": N_("customers with refunds but no purchase (no cohort; refunds not in any cohort)"),
+    "refunds_before_first_purchase": N_("refund rows dated before the customer's first purchase (not in any cohort)"),
+    "unparseable_amount": N_("amount could not be parsed (row kept as a purchase, excluded from revenue)"),
+    "missing_amount": N_("amount is empty (row kept as a purchase, excluded from revenue)"),
+    "open_intervals": N_("subscriptions still active (no end)"),
+    "merged_overlaps": N_("overlapping or touching intervals of one customer merged"),
+    "zero_length_intervals": N_("intervals with end == start (cover no time)"),
+    "missing_mrr": N_("mrr is empty (counted as 0 MRR)"),
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .exceptions import DataError, ParameterError
-from .i18n import LANGUAGES, check_currency, check_lang
+from .i18n import LANGUAGES, N_, check_currency, check_lang
 
 #: value of ``data`` that means the bundled sample (``retainkit.datasets.sample_path()``)
 SAMPLE = "sample"
@@ -42,27 +42,27 @@ class Param:
 
 #: The report parameters, in the order of the notebook's parameters cell.
 SCHEMA: tuple[Param, ...] = (
-    Param("data", str, SAMPLE, "transaction log: CSV or Parquet path; 'sample' for the bundled sample"),
-    Param("customer_id", str, "customer_id", "column with the customer id"),
-    Param("timestamp", str, "timestamp", "column with the order date/time"),
-    Param("amount", str, "amount", "column with the order amount (revenue); '' if there is none"),
-    Param("order_id", str, "", "column with the order id (repeated ids are dropped); '' if none"),
-    Param("segment", str, "", "column to compare segments by (e.g. channel); '' for none"),
-    Param("date_format", str, "", "strftime format of the timestamps if not ISO, e.g. %d/%m/%Y"),
-    Param("tz", str, "UTC", "report time zone (IANA name)"),
-    Param("freq", str, "M", "period granularity: D, W, M, Q or Y", ("D", "W", "M", "Q", "Y")),
-    Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day); '' for the latest transaction"),
-    Param("window", str, "90D", "CRR activity window in days or weeks, e.g. 90D or 13W"),
-    Param("currency", str, "USD", "ISO 4217 code of the revenue figures, e.g. EUR, AMD, USD"),
-    Param("lang", str, "en", "report language: en (English), el (Greek) or hy (Armenian)", LANGUAGES),
-    Param("title", str, "Customer retention report", "report title"),
-    Param("margin", float, 0.3, "gross margin as a share of revenue (CLV estimate)"),
-    Param("discount_rate", float, 0.1, "yearly discount rate (CLV estimate)"),
-    Param("max_cohorts", int, 24, "most recent cohorts shown in the heatmap and curves"),
-    Param("previous_report", str, "", "folder of an earlier report to compare with; '' for none"),
-    Param("generated_at", str, "", "'generated at' stamp printed in the report ('' prints none)"),
-    Param("charts", str, "interactive", "interactive (inline Vega, tooltips) or svg (static)", CHART_MODES),
-    Param("summary_path", str, "", "where to write the headline figures as JSON (set by the runner)"),
+    Param("data", str, SAMPLE, N_("transaction log: CSV or Parquet path; 'sample' for the bundled sample")),
+    Param("customer_id", str, "customer_id", N_("column with the customer id")),
+    Param("timestamp", str, "timestamp", N_("column with the order date/time")),
+    Param("amount", str, "amount", N_("column with the order amount (revenue); '' if there is none")),
+    Param("order_id", str, "", N_("column with the order id (repeated ids are dropped); '' if none")),
+    Param("segment", str, "", N_("column to compare segments by (e.g. channel); '' for none")),
+    Param("date_format", str, "", N_("strftime format of the timestamps if not ISO, e.g. %d/%m/%Y")),
+    Param("tz", str, "UTC", N_("report time zone (IANA name)")),
+    Param("freq", str, "M", N_("period granularity: D, W, M, Q or Y"), ("D", "W", "M", "Q", "Y")),
+    Param("as_of", str, "", N_("analysis date YYYY-MM-DD (end of that day); '' for the latest transaction")),
+    Param("window", str, "90D", N_("CRR activity window in days or weeks, e.g. 90D or 13W")),
+    Param("currency", str, "USD", N_("ISO 4217 code of the revenue figures, e.g. EUR, AMD, USD")),
+    Param("lang", str, "en", N_("report language: en (English), el (Greek) or hy (Armenian)"), LANGUAGES),
+    Param("title", str, "Customer retention report", N_("report title")),
+    Param("margin", float, 0.3, N_("gross margin as a share of revenue (CLV estimate)")),
+    Param("discount_rate", float, 0.1, N_("yearly discount rate (CLV estimate)")),
+    Param("max_cohorts", int, 24, N_("most recent cohorts shown in the heatmap and curves")),
+    Param("previous_report", str, "", N_("folder of an earlier report to compare with; '' for none")),
+    Param("generated_at", str, "", N_("'generated at' stamp printed in the report ('' prints none)")),
+    Param("charts", str, "interactive", N_("interactive (inline Vega, tooltips) or svg (static)"), CHART_MODES),
+    Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)

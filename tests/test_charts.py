@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import retainkit.charts as rkc
+from retainkit.i18n import period_label
 from retainkit.exceptions import ParameterError
 
 
@@ -88,10 +89,10 @@ def test_heatmap_marks_encodings_and_data():
     assert [tt["field"] for tt in rect["tooltip"]] == ["cohort", "age", "size", "active", "rate", "interval"]
     rows = data_of(spec)
     assert len(rows) == len(t) == 10  # only observed cells: 4 + 3 + 2 + 1
-    assert {r["cohort"] for r in rows} == set(t["cohort"])
+    assert {r["cohort"] for r in rows} == {period_label(c, "M") for c in t["cohort"]}  # month names (i18n)
     # y order: oldest cohort first, labels carry the size
-    assert rect["y"]["sort"][0] == "2024-01  (n=100)"
-    first = next(r for r in rows if r["cohort"] == "2024-02" and r["age"] == 1)
+    assert rect["y"]["sort"][0] == "Jan 2024  (n=100)"
+    first = next(r for r in rows if r["cohort"] == "Feb 2024" and r["age"] == 1)
     assert first["rate"] == pytest.approx(t.query("cohort == '2024-02' and age == 1")["retention"].iloc[0])
     assert first["interval"].count("%") == 2
 
@@ -164,7 +165,7 @@ def test_retention_curves_limit_cohorts_and_without_average():
     spec = rkc.retention_curves(t, max_cohorts=5, start_age=0).to_dict()
     assert layer_marks(spec) == ["line"]
     rows = data_of(spec)
-    assert sorted({r["cohort"] for r in rows}) == sorted(t["cohort"].unique())[-5:]
+    assert {r["cohort"] for r in rows} == {period_label(c, "M") for c in sorted(t["cohort"].unique())[-5:]}
     assert min(r["age"] for r in rows) == 0
 
 
@@ -193,13 +194,13 @@ def test_crr_trend_spec():
     band, line = top["layer"]
     assert line["encoding"]["y"]["field"] == "crr" and line["encoding"]["y"]["axis"]["format"] == ".0%"
     assert band["encoding"]["y2"]["field"] == "crr_hi"
-    assert "90D" in top["title"]["text"]
+    assert "90-day activity window" in top["title"]["text"]
     rows = spec["datasets"][top["data"]["name"]] if "data" in top else data_of(spec, band)
-    assert [r["period"] for r in rows] == list(c["period"][2:])  # uncovered windows hidden
+    assert [r["period"] for r in rows] == [period_label(x, "M") for x in c["period"][2:]]  # uncovered windows hidden
     counts = spec["datasets"][bottom["data"]["name"]]
     assert sorted({r["measure"] for r in counts}) == sorted(["Start (S)", "End (E)", "New (N)", "Reactivated"])
     assert bottom["encoding"]["color"]["scale"]["domain"] == ["Start (S)", "End (E)", "New (N)", "Reactivated"]
-    s_row = next(r for r in counts if r["measure"] == "Start (S)" and r["period"] == c["period"].iloc[-1])
+    s_row = next(r for r in counts if r["measure"] == "Start (S)" and r["period"] == period_label(c["period"].iloc[-1], "M"))
     assert s_row["customers"] == c["start_customers"].iloc[-1]
 
 

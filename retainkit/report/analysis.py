@@ -26,7 +26,7 @@ from ..data import load_transactions
 from ..exceptions import DataError, ParameterError
 from ..metrics import crr_table, purchase_metrics
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
-from .format import money, pct, pp
+from ..i18n import MISSING, N_, translator
 
 SUMMARY_SCHEMA = 1
 
@@ -190,6 +190,18 @@ def _overall(pm: pd.DataFrame) -> pd.Series | None:
     return o.iloc[0] if len(o) else None
 
 
+#: per frequency: the age-1 retention figure, its revenue twin, "within the period" and the per-period unit
+AGE1_RETENTION = {"D": N_("Day-1 retention"), "W": N_("Week-1 retention"), "M": N_("Month-1 retention"),
+                  "Q": N_("Quarter-1 retention"), "Y": N_("Year-1 retention")}
+AGE1_REVENUE_RETENTION = {"D": N_("Day-1 revenue retention"), "W": N_("Week-1 revenue retention"),
+                          "M": N_("Month-1 revenue retention"), "Q": N_("Quarter-1 revenue retention"),
+                          "Y": N_("Year-1 revenue retention")}
+REPEAT_WITHIN = {"D": N_("Repeat purchase rate within the day"), "W": N_("Repeat purchase rate within the week"),
+                 "M": N_("Repeat purchase rate within the month"), "Q": N_("Repeat purchase rate within the quarter"),
+                 "Y": N_("Repeat purchase rate within the year")}
+PER_UNIT = {"D": N_("per day"), "W": N_("per week"), "M": N_("per month"), "Q": N_("per quarter"), "Y": N_("per year")}
+
+
 def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame, purchases: pd.DataFrame,
                  revenue_average: pd.DataFrame, p: ReportParams) -> dict[str, Kpi]:
     """The headline figures of the report from the library tables (definitions §3-§5).
@@ -197,8 +209,20 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
     Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
     ``revenue_retention_1``, ``clv``. Each :class:`Kpi` carries the counts it
     was computed from, so a later report can test a change against noise.
+    Labels and displayed values are in the report language (``p.lang``);
+    ``Kpi.period`` keeps the language-neutral period label.
     """
-    unit = FREQ_WORD[p.freq]
+    tr = translator(p.lang)
+    _ = tr.gettext
+    num = tr.format_number
+
+    def pct(x: float, digits: int = 1) -> str:
+        return tr.format_percent(x, digits)
+
+    def plabel(label: Any) -> str:
+        return tr.period_label(label, p.freq)
+
+    per_unit = _(PER_UNIT[p.freq])
     k: dict[str, Kpi] = {}
     overall = _overall(purchases)
     per = _periods(purchases)
@@ -207,8 +231,10 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
     sub = ""
     if len(lc):
         last = lc.iloc[-1]
-        sub = f"{int(last['end_customers']):,} active at the end of {last['period']} ({p.window} window)"
-    k["customers"] = Kpi("customers", "Customers", customers, f"{int(customers):,}", sub or "with a purchase up to as_of")
+        sub = _("{n} active at the end of {period} ({window}-day activity window)").format(
+            n=num(int(last["end_customers"])), period=plabel(last["period"]), window=num(window_days(p.window)))
+    k["customers"] = Kpi("customers", _("Customers"), customers, num(int(customers)),
+                         sub or _("with a purchase up to the report date"))
     if len(lc):
         last = lc.iloc[-1]
         crr_v, lo, hi = float(last["crr"]), float(last["crr_lo"]), float(last["crr_hi"])
@@ -217,37 +243,44 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
             prev = lc.iloc[-2]
             d, dlo, dhi = diff_interval(last["retained"], last["start_customers"], prev["retained"], prev["start_customers"])
             sig = np.isfinite(dlo) and (dlo > 0 or dhi < 0)
-            delta = f"{pp(d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            vs = _("{difference} vs {period}") if sig else _("{difference} vs {period} (within noise)")
+            delta = vs.format(difference=tr.format_points(d), period=plabel(prev["period"]))
             cls = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-            dchurn = f"{pp(-d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            dchurn = vs.format(difference=tr.format_points(-d), period=plabel(prev["period"]))
             cchurn = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-        k["crr"] = Kpi("crr", f"CRR {last['period']}", crr_v, pct(crr_v), f"95% interval {pct(lo)} – {pct(hi)}",
+        k["crr"] = Kpi("crr", _("CRR {period}").format(period=plabel(last["period"])), crr_v, pct(crr_v),
+                       _("95% interval {low} – {high}").format(low=pct(lo), high=pct(hi)),
                        lo, hi, float(last["retained"]), float(last["start_customers"]), str(last["period"]), delta, cls)
-        k["churn"] = Kpi("churn", f"Churn {last['period']}", 1 - crr_v, pct(1 - crr_v),
-                         f"{int(last['lost']):,} of {int(last['start_customers']):,} customers lost",
+        k["churn"] = Kpi("churn", _("Churn {period}").format(period=plabel(last["period"])), 1 - crr_v, pct(1 - crr_v),
+                         _("{lost} of {start} customers lost").format(lost=num(int(last["lost"])),
+                                                                      start=num(int(last["start_customers"]))),
                          1 - hi, 1 - lo, float(last["lost"]), float(last["start_customers"]), str(last["period"]), dchurn, cchurn)
     else:
-        k["crr"] = Kpi("crr", "CRR", math.nan, "–", "no complete period with a covered activity window")
-        k["churn"] = Kpi("churn", "Churn", math.nan, "–", "no complete period with a covered activity window")
+        k["crr"] = Kpi("crr", _("CRR"), math.nan, MISSING, _("no complete period with a covered activity window"))
+        k["churn"] = Kpi("churn", _("Churn"), math.nan, MISSING, _("no complete period with a covered activity window"))
     if overall is not None:
         rr = float(overall["repeat_purchase_rate"])
-        num, den = float(overall["repeat_customers"]), float(overall["customers"])
-        lo, hi = (float(v[0]) for v in wilson_interval([num], [den]))
-        k["repeat_rate"] = Kpi("repeat_rate", "Repeat purchase rate", rr, pct(rr),
-                               f"customers with 2+ orders, all periods ({int(num):,} of {int(den):,})", lo, hi, num, den, "overall")
+        rnum, den = float(overall["repeat_customers"]), float(overall["customers"])
+        lo, hi = (float(v[0]) for v in wilson_interval([rnum], [den]))
+        k["repeat_rate"] = Kpi("repeat_rate", _("Repeat purchase rate"), rr, pct(rr),
+                               _("customers with 2+ orders, all periods ({n} of {total})").format(
+                                   n=num(int(rnum)), total=num(int(den))), lo, hi, rnum, den, "overall")
     a1 = average[average["age"] == 1]
     if len(a1):
         r = a1.iloc[0]
-        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", float(r["retention"]), pct(float(r["retention"])),
-                               f"all cohorts pooled ({int(r['cohorts'])} cohorts), 95% {pct(float(r['retention_lo']))} – {pct(float(r['retention_hi']))}",
-                               float(r["retention_lo"]), float(r["retention_hi"]), float(r["active"]), float(r["size"]), "age 1")
+        k["retention_1"] = Kpi(
+            "retention_1", _(AGE1_RETENTION[p.freq]), float(r["retention"]), pct(float(r["retention"])),
+            _("all cohorts pooled ({n} cohorts), 95% interval {low} – {high}").format(
+                n=num(int(r["cohorts"])), low=pct(float(r["retention_lo"])), high=pct(float(r["retention_hi"]))),
+            float(r["retention_lo"]), float(r["retention_hi"]), float(r["active"]), float(r["size"]), "age 1")
     else:
-        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", math.nan, "–", "no cohort observed at age 1 yet")
+        k["retention_1"] = Kpi("retention_1", _(AGE1_RETENTION[p.freq]), math.nan, MISSING,
+                               _("no cohort observed at age 1 yet"))
     if len(revenue_average) and (revenue_average["age"] == 1).any():
         r = revenue_average[revenue_average["age"] == 1].iloc[0]
         v = float(r["revenue_retention"])
-        k["revenue_retention_1"] = Kpi("revenue_retention_1", f"{unit.capitalize()}-1 revenue retention", v, pct(v),
-                                       f"revenue at age 1 / age 0, {int(r['cohorts'])} cohorts pooled",
+        k["revenue_retention_1"] = Kpi("revenue_retention_1", _(AGE1_REVENUE_RETENTION[p.freq]), v, pct(v),
+                                       _("revenue at age 1 / age 0, {n} cohorts pooled").format(n=num(int(r["cohorts"]))),
                                        num=float(r["revenue"]), den=float(r["base_revenue"]), period="age 1")
     # CLV (definitions §5): margin multiple with m = margin x revenue per active
     # customer-period and r = mean CRR, both over the last (up to) 12 periods.
@@ -259,13 +292,19 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
         d = discount_per_period(p.discount_rate, p.freq)
         m = p.margin * rev_per_active
         clv = clv_estimate(m, r, d)
-        k["clv"] = Kpi("clv", "CLV estimate", clv, money(clv, p.currency, 0),
-                       f"margin multiple m·r/(1+d−r): m = {money(m, p.currency)}/{unit}, r = {pct(r)}, d = {pct(d, 2)}/{unit}")
+        k["clv"] = Kpi("clv", _("CLV estimate"), clv, tr.format_currency(clv, p.currency, 0),
+                       _("margin multiple m·r/(1+d−r): m = {m} {per_unit}, r = {r}, d = {d} {per_unit}").format(
+                           m=tr.format_currency(m, p.currency, 2), r=pct(r), d=pct(d, 2), per_unit=per_unit))
     return k
 
 
+def window_days(window: str) -> int:
+    """Days of a validated activity window such as ``'90D'``."""
+    return int(str(window).rstrip("Dd"))
+
+
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
-                 previous: Mapping[str, Any] | None, freq: str) -> list[Change]:
+                 previous: Mapping[str, Any] | None, freq: str, lang: str = "en") -> list[Change]:
     """Compare figures with the previous period and the previous report.
 
     Every comparison is a difference of two proportions with its 95 %
@@ -276,19 +315,25 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
     period) latest vs previous period; age-1 retention of the newest cohort
     observed at age 1 vs all earlier cohorts pooled; and, with a previous
     report, its CRR, repeat rate and age-1 retention vs this report's.
+    Names and labels are in ``lang``.
     """
-    unit = FREQ_WORD[freq]
+    tr = translator(lang)
+    _ = tr.gettext
+
+    def plabel(label: Any) -> str:
+        return tr.period_label(label, freq)
+
     out: list[Change] = []
     lc = latest_crr(crr)
     if len(lc) > 1:
         a, b = lc.iloc[-1], lc.iloc[-2]
         d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
-        out.append(Change("CRR", str(a["period"]), str(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
+        out.append(Change(_("CRR"), plabel(a["period"]), plabel(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
     per = _periods(purchases)
     if len(per) > 1:
         a, b = per.iloc[-1], per.iloc[-2]
         d, lo, hi = diff_interval(a["repeat_customers"], a["customers"], b["repeat_customers"], b["customers"])
-        out.append(Change(f"Repeat purchase rate within the {unit}", str(a["period"]), str(b["period"]),
+        out.append(Change(_(REPEAT_WITHIN[freq]), plabel(a["period"]), plabel(b["period"]),
                           float(a["repeat_purchase_rate"]), float(b["repeat_purchase_rate"]), d, lo, hi))
     t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
     if len(t) > 1:
@@ -296,21 +341,23 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
         newest, earlier = t.iloc[-1], t.iloc[:-1]
         k2, n2 = float(earlier["active"].sum()), float(earlier["size"].sum())
         d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
-        out.append(Change(f"{unit.capitalize()}-1 retention", f"cohort {newest['cohort']}", "earlier cohorts pooled",
-                          float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
+        out.append(Change(_(AGE1_RETENTION[freq]), _("cohort {cohort}").format(cohort=plabel(newest["cohort"])),
+                          _("earlier cohorts pooled"), float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
     if previous:
         pk = previous.get("kpis", {})
-        then = f"report of {previous.get('as_of_label', '?')}"
-        for key, name, better in (("crr", "CRR", True), ("repeat_rate", "Repeat purchase rate", True),
-                                  ("retention_1", f"{unit.capitalize()}-1 retention", True)):
+        prev_label = previous.get("as_of_label", "")
+        then = _("report of {date}").format(date=tr.format_date(prev_label[:10]) if prev_label else "?")
+        for key, name, better in (("crr", _("CRR"), True), ("repeat_rate", _("Repeat purchase rate"), True),
+                                  ("retention_1", _(AGE1_RETENTION[freq]), True)):
             now_k, then_k = kpis.get(key), pk.get(key)
             if now_k is None or not then_k or then_k.get("den") in (None, 0) or not np.isfinite(now_k.den):
                 continue
             if key == "crr" and then_k.get("period") == now_k.period:
                 continue  # same period: nothing new to compare
             d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
-            now_label = f"{now_k.period} (this report)" if key == "crr" else "this report"
-            then_label = f"{then_k.get('period')} ({then})" if key == "crr" else then
+            this = _("this report")
+            now_label = f"{plabel(now_k.period)} ({this})" if key == "crr" else this
+            then_label = f"{plabel(then_k.get('period'))} ({then})" if key == "crr" else then
             out.append(Change(name, now_label, then_label, now_k.value, float(then_k["value"]), d, lo, hi, better))
     return out
 
@@ -375,7 +422,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     rev_avg = pooled_revenue_retention(cohorts)
     kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
-    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
+    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq, p.lang)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
                       caught_msgs, previous)
 
@@ -391,6 +438,7 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "freq": p.freq,
         "window": p.window,
         "currency": p.currency,
+        "lang": p.lang,
         "segment": p.segment,
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),

@@ -29,13 +29,13 @@ def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = 
     return nb
 
 
-def export_html(nb: Any, *, include_input: bool = False, title: str | None = None) -> str:
+def export_html(nb: Any, *, include_input: bool = False, title: str | None = None, lang: str = "en") -> str:
     """Export an executed notebook to one self-contained HTML page (nbconvert).
 
     ``include_input=False`` hides code and prompts (the report); True keeps
     the code (failed runs, so the traceback can be read in context). The page
     loads nothing from the network: retainkit's template has no require.js,
-    MathJax, Mermaid or widget scripts.
+    MathJax, Mermaid or widget scripts. ``lang`` is the page's ``<html lang>``.
     """
     from nbconvert import HTMLExporter
 
@@ -49,7 +49,7 @@ def export_html(nb: Any, *, include_input: bool = False, title: str | None = Non
         exclude_output_prompt=True,
     )
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    body, _ = exporter.from_notebook_node(nb, resources={"rk_css": css, "rk_version": __version__,
+    body, _ = exporter.from_notebook_node(nb, resources={"rk_css": css, "rk_version": __version__, "rk_lang": lang,
                                                          "metadata": {"name": title or "retention report"}})
     return body
 
