@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
-from ..data import NOTES, REASONS
+from ..inputs import NOTES, REASONS
 from ..i18n import MISSING, N_, Translator, translator
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
 from .analysis import AGE1_RETENTION, Change, ReportData, latest_crr, window_days
