@@ -25,7 +25,7 @@ $(SPARK_STAMP): $(STAMP)
 install: $(STAMP) ## create .venv and install retainkit with its dev tools
 	@echo "retainkit installed in $(VENV)"
 
-browser: ## install Debian's chromium for the browser tests (needs root / apt-get)
+browser: ## install Debian's chromium and fonts-noto-core for the browser tests (needs root / apt-get)
 	bash scripts/install-chromium.sh
 
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
