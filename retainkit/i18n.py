@@ -301,7 +301,8 @@ def vega_locale(lang: str = "en") -> dict[str, Any]:
         "time": _strftime(loc.time_formats["medium"].pattern),
         "periods": [loc.day_periods["format"]["abbreviated"][k] for k in ("am", "pm")],
         "days": [days["wide"][i] for i in order], "shortDays": [days["abbreviated"][i] for i in order],
-        "months": names(loc.months["stand-alone"]["wide"]), "shortMonths": names(loc.months["stand-alone"]["abbreviated"]),
+        "months": names(loc.months["stand-alone"]["wide"]),
+        "shortMonths": names(loc.months["stand-alone"]["abbreviated"]),
     }
     return {"number": number, "time": time}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from babel.numbers import parse_decimal

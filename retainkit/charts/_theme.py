@@ -105,7 +105,8 @@ def interval_text(lo: pd.Series, hi: pd.Series, digits: int = 1, lang: str = "en
     tr = translator(lang)
     out = []
     for a, b in zip(lo, hi):
-        out.append("" if pd.isna(a) or pd.isna(b) else f"{tr.format_percent(a, digits)} – {tr.format_percent(b, digits)}")
+        missing = pd.isna(a) or pd.isna(b)
+        out.append("" if missing else f"{tr.format_percent(a, digits)} – {tr.format_percent(b, digits)}")
     return pd.Series(out, index=lo.index, dtype=object)
 
 

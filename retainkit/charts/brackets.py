@@ -48,7 +48,8 @@ def value_heatmap(d: pd.DataFrame, *, x: str, x_title: str, x_sort: list[Any], v
                alt.Tooltip("size:Q", title=_("Customers"), format=th.INT_FORMAT),
                alt.Tooltip("value:Q", title=value_title, format=fmt)]
     xe = alt.X(f"{x}:O", title=x_title, sort=x_sort, axis=alt.Axis(labelAngle=0))
-    ye = alt.Y("cohort_label:O", title=_("Cohort (size)"), sort=[labels[c] for c in cohorts], axis=alt.Axis(labelLimit=200))
+    ye = alt.Y("cohort_label:O", title=_("Cohort (size)"), sort=[labels[c] for c in cohorts],
+               axis=alt.Axis(labelLimit=200))
     base = alt.Chart(d)
     vmax = float(d["value"].max()) if len(d) else 1.0
     rect = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
@@ -107,7 +108,8 @@ def bracket_chart(table: pd.DataFrame, split: str | None = None, *, intervals: b
     raw = sorted(d["cohort"].astype(str).unique())
     names = {c: tr.period_label(c, freq) if freq in th.FREQ_AGE_TITLES else c for c in raw}
     d["cohort"] = d["cohort"].astype(str).map(names)
-    x = alt.X("cohort:O", title=_("Cohort"), sort=[names[c] for c in raw], axis=alt.Axis(labelAngle=-45, labelOverlap=True))
+    x = alt.X("cohort:O", title=_("Cohort"), sort=[names[c] for c in raw],
+              axis=alt.Axis(labelAngle=-45, labelOverlap=True))
     intervals = intervals and "retention_lo" in d.columns
     base = alt.Chart(d[["cohort", "bracket", "size", "active", "retention"]
                        + (["retention_lo", "retention_hi"] if intervals else [])])
@@ -123,8 +125,9 @@ def bracket_chart(table: pd.DataFrame, split: str | None = None, *, intervals: b
                  alt.Tooltip("size:Q", title=_("Customers"), format=",d"),
                  alt.Tooltip("retention:Q", title=_("Bracket retention"), format=".1%")]))
     return alt.layer(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=alt.Title(
-        _("Bracket retention by cohort"), subtitle=_("share of the cohort active at any age in the bracket; a cohort "
-                                                     "appears once every age of the bracket is observed (definitions §3)")))
+        _("Bracket retention by cohort"),
+        subtitle=_("share of the cohort active at any age in the bracket; a cohort appears once every age of the "
+                   "bracket is observed (definitions §3)")))
 
 
 __all__ = ["bracket_chart", "value_heatmap"]

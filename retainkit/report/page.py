@@ -229,7 +229,8 @@ class Page:
                                         then_label=esc(c.then_label), now=esc(self.pct(c.now)), now_label=esc(c.now_label))
             detail = _("difference {diff}, 95% interval {low} to {high}").format(
                 diff=points(c.diff), low=points(c.lo), high=points(c.hi))
-            return (f'<li class="{cls if c.significant else ""}">' + text + f'<span class="rk-detail">{esc(detail)}</span></li>')
+            return (f'<li class="{cls if c.significant else ""}">' + text
+                    + f'<span class="rk-detail">{esc(detail)}</span></li>')
 
         parts = []
         if sig:

@@ -27,7 +27,6 @@ from ..engine import Activity
 from ..exceptions import DataError, ParameterError, RetainkitError
 from ..i18n import N_, translator
 from ..inputs import Subscriptions, Transactions
-from ..periods import FREQ_NAMES
 from .._stats import safe_ratio
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
 from .views import ExplorerViews, Prepared, seg_labels
