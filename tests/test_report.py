@@ -278,7 +278,7 @@ def test_report_end_to_end_on_the_sample(published):
         assert f">{heading}<" in html
     assert html.count('class="rk-chart"') == 6
     # the previous report was found and compared with
-    assert "report of 2024-11-30" in html
+    assert "report of November 30, 2024" in html  # dates in the report language (en)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="2024-12-31/retention-report.html"' in index and 'href="2024-11-30/retention-report.html"' in index
     nb = nbformat.read(str(second.notebook), as_version=4)
