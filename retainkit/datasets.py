@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .data import load_transactions
 from .exceptions import ParameterError
 
 #: channel -> (share of acquisitions, sBG alpha, sBG beta) of the per-period churn probability
@@ -448,8 +449,6 @@ def sample_path(name: str = SAMPLE_FILE) -> Path:
 
 def load_sample(**kwargs: Any):
     """The bundled sample transaction log, loaded with its column mapping (keyword overrides allowed)."""
-    from .data import load_transactions
-
     args = dict(SAMPLE_COLUMNS)
     args.update(kwargs)
     return load_transactions(sample_path(), **args)

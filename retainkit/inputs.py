@@ -18,6 +18,7 @@ import pandas as pd
 
 from .exceptions import DataError, ParameterError
 from .i18n import N_
+from .sources import to_pandas
 
 #: Share of unusable rows above which loading warns (definitions §1).
 UNUSABLE_WARN_SHARE = 0.01
@@ -185,8 +186,6 @@ class Transactions:
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            from .backends import to_pandas
-
             self._frame = to_pandas(self.native)
         return self._frame
 

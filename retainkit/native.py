@@ -16,14 +16,13 @@ import pandas as pd
 from .exceptions import DataError, ParameterError
 from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable
 from .periods import end_of_day
+from . import sources as bk
 from .readers import check_columns, describe_source, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
 
 
 def native_source(source: Any, mapping: dict[str, str | None], backend: str | None):
     """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
-    from . import backends as bk
-
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
     columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))
@@ -71,7 +70,6 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
                  segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
                  date_format: str | None, strict: bool) -> Transactions:
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
-    from . import backends as bk
     import narwhals as nw
 
     log = bk.prepare(native, engine, mapping, segments, tz, date_format)
@@ -185,8 +183,6 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
 def _native_examples(native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any,
                      condition: Any) -> list[Any]:
     """Raw text of a few unparseable timestamps (read from the source columns)."""
-    from . import backends as bk
-
     return bk.raw_examples(log, condition, mapping["timestamp"])
 
 

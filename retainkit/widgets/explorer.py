@@ -18,8 +18,8 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from ..charts import _theme as th
 from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from ..charts._theme import age_title
 from ..charts.brackets import bracket_chart, value_heatmap
 from ..data import load_transactions
 from ..datasets import load_sample
@@ -314,8 +314,8 @@ class CohortExplorer(ExplorerViews, AppBase):
         _, lang = self.tr.gettext, self.lang
         intervals = self.intervals.value
         cur = f" ({self.currency})" if self.currency else ""
-        ages = {"D": N_("Ages (days)"), "W": N_("Ages (weeks)"), "M": N_("Ages (months)"), "Q": N_("Ages (quarters)"),
-                "Y": N_("Ages (years)")}.get(self.freq.value, N_("Ages (periods)"))
+        age_axis = {"D": N_("Ages (days)"), "W": N_("Ages (weeks)"), "M": N_("Ages (months)"),
+                    "Q": N_("Ages (quarters)"), "Y": N_("Ages (years)")}.get(self.freq.value, N_("Ages (periods)"))
         if name == "heatmap":
             if kind == "brackets":
                 t = self.table
@@ -324,7 +324,7 @@ class CohortExplorer(ExplorerViews, AppBase):
                     t["retention"] = safe_ratio(t["active"], t["size"])
                 order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
                 t.attrs["freq"] = self.freq.value
-                return value_heatmap(t, x="bracket", x_title=_(ages), x_sort=order, value="retention",
+                return value_heatmap(t, x="bracket", x_title=_(age_axis), x_sort=order, value="retention",
                                      value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
                                      title=_("Bracket retention by cohort"),
                                      subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"),
@@ -332,7 +332,7 @@ class CohortExplorer(ExplorerViews, AppBase):
             if metric == "cum_revenue":
                 t = self.pooled[~self.pooled["partial"]]
                 ages = sorted(t["age"].unique().tolist())
-                return value_heatmap(t, x="age", x_title=_(th.age_title(self.pooled)), x_sort=ages,
+                return value_heatmap(t, x="age", x_title=_(age_title(self.pooled)), x_sort=ages,
                                      value="cum_revenue_per_customer", value_title=_("Revenue per customer") + cur,
                                      fmt=",.2f", axis_fmt=",.0f", title=_("Cumulative revenue per customer"),
                                      subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"),
