@@ -47,7 +47,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from .exceptions import ParameterError
-from .periods import check_freq, parse_period_label, period_start_day
 
 #: languages a report can be written in; the first is the default
 LANGUAGES: tuple[str, ...] = ("en", "el", "hy")
@@ -220,6 +219,33 @@ def format_datetime(value: Any, lang: str = "en", format: str = "long") -> str: 
     return Translator(lang).gettext("{date}, {time}").format(date=day, time=time)
 
 
+#: the language-neutral period labels of :func:`retainkit.periods.period_label` (definitions §2), per frequency
+_LABELS = {
+    "D": re.compile(r"(\d{4})-(\d{2})-(\d{2})"), "W": re.compile(r"(\d{4})-W(\d{2})"),
+    "M": re.compile(r"(\d{4})-(\d{2})"), "Q": re.compile(r"(\d{4})-Q([1-4])"), "Y": re.compile(r"(\d{4})"),
+}
+
+
+def _period_start(label: str, freq: str) -> _dt.date | None:
+    """First day of the period a label names ('2024-W05' -> Monday 2024-01-29); None if it is not a label."""
+    m = _LABELS[freq].fullmatch(label.strip())
+    if not m:
+        return None
+    try:
+        y, *rest = (int(g) for g in m.groups())
+        if freq == "D":
+            return _dt.date(y, rest[0], rest[1])
+        if freq == "W":
+            return _dt.date.fromisocalendar(y, rest[0], 1)
+        if freq == "M":
+            return _dt.date(y, rest[0], 1)
+        if freq == "Q":
+            return _dt.date(y, 3 * rest[0] - 2, 1)
+        return _dt.date(y, 1, 1)
+    except ValueError:
+        return None
+
+
 def period_label(label: Any, freq: str, lang: str = "en") -> str:
     """A period label (``'2024-01'``, ``'2024-Q1'``, ...) in the reader's language (definitions §2).
 
@@ -228,13 +254,13 @@ def period_label(label: Any, freq: str, lang: str = "en") -> str:
     years as the year. Anything that is not a label of ``freq`` (e.g.
     ``'overall'``) is returned unchanged.
     """
-    f = check_freq(freq)
+    f = str(freq).strip().upper()
+    if f not in _LABELS:
+        raise ParameterError(f"freq={freq!r} is not a period granularity: use D, W, M, Q or Y.")
     text = str(label)
-    try:
-        index = parse_period_label(text, f)
-    except (ParameterError, ValueError):
+    start = _period_start(text, f)
+    if start is None:
         return text
-    start = _dt.date(1970, 1, 1) + _dt.timedelta(days=int(period_start_day(np.array([index]), f)[0]))
     loc = _locale(lang)
     if f == "M":
         return dates.format_skeleton("yMMM", start, locale=loc)

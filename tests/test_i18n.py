@@ -250,3 +250,28 @@ def test_catalogue_uses_the_glossary_terms(lang):
                                                                                        _norm(translated)):
                     problems.append(f"{r['key']}: {english!r} -> {translated!r} lacks {r[lang]!r}")
     assert not problems, "\n".join(problems)
+
+
+@settings(max_examples=40, deadline=None)
+@given(index=st.integers(0, 60_000), freq=st.sampled_from(["D", "W", "M", "Q", "Y"]))
+def test_every_period_label_of_the_library_is_read(index, freq):
+    """Each label :func:`retainkit.periods.period_label` writes is recognised, and starts where periods says."""
+    import datetime as dt
+
+    import numpy as np
+    from babel.dates import format_date as babel_date
+
+    from retainkit import periods
+
+    if freq in ("Q", "Y"):
+        index = index % 2000
+    if freq == "M":
+        index = index % 20_000
+    raw = periods.period_label(index, freq)
+    start = dt.date(1970, 1, 1) + dt.timedelta(days=int(periods.period_start_day(np.array([index]), freq)[0]))
+    got = period_label(raw, freq, "el")
+    assert got != raw or freq == "Y"  # a year is written as the year
+    if freq in ("D", "W"):
+        assert babel_date(start, "medium", locale="el") in got
+    else:
+        assert str(start.year) in got
