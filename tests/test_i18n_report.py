@@ -79,7 +79,7 @@ def reports(tmp_path_factory):
     out = {}
     for lang in ("en", "el", "hy"):
         folder = tmp_path_factory.mktemp(f"reports-{lang}")
-        res = rr.run_report({**PARAMS, "lang": lang}, folder)
+        res = rr.run_report(PARAMS, folder, lang=lang)  # the run_report(lang=...)
         out[lang] = (folder, res, res.html.read_text(encoding="utf-8"))
     return out
 

@@ -225,6 +225,7 @@ def run_report(
     kernel_name: str | None = None,
     timeout: int | None = 1800,
     update_index: bool = True,
+    lang: str | None = None,
 ) -> ReportResult:
     """Run the retention report notebook and publish it (offline HTML + executed notebook).
 
@@ -248,6 +249,8 @@ def run_report(
         Seconds a single cell may run.
     update_index : bool
         Rewrite ``index.html`` after publishing.
+    lang : {"en", "el", "hy"}, optional
+        The report's language; wins over ``params["lang"]`` (default "en").
 
     Returns
     -------
@@ -275,7 +278,7 @@ def run_report(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    p = validate_params(params if params is not None else {})
+    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
     out = Path(out_dir).expanduser().resolve()
     nb_path = Path(notebook) if notebook is not None else NOTEBOOK
     if not nb_path.is_file():
