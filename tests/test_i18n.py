@@ -275,3 +275,19 @@ def test_every_period_label_of_the_library_is_read(index, freq):
         assert babel_date(start, "medium", locale="el") in got
     else:
         assert str(start.year) in got
+
+
+def test_cli_lang_options(tmp_path, capsys):
+    from retainkit import cli
+
+    args = cli._parser().parse_args(["report", "--data", "sample", "--lang", "el", "--currency", "AMD"])
+    assert cli.collect_params(args)["lang"] == "el"
+    yaml_file = tmp_path / "monthly.yaml"
+    yaml_file.write_text("data: sample\nlang: hy\n", encoding="utf-8")
+    args = cli._parser().parse_args(["report", "-f", str(yaml_file)])
+    assert cli.collect_params(args)["lang"] == "hy"
+    assert cli.main(["index", "--out", str(tmp_path / "reports"), "--lang", "hy"]) == cli.EXIT_OK
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="hy">' in index and "Պահպանման հաշվետվություններ" in index
+    assert cli.main(["report", "--data", "sample", "--lang", "fr"]) == cli.EXIT_PARAMETER
+    assert "choose one of en, el, hy" in capsys.readouterr().err
