@@ -18,8 +18,9 @@ import pandas as pd
 
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
-from ..inputs import NOTES, REASONS
+from ..definitions import citations, embed_html, link_citations
 from ..i18n import MISSING, N_, Translator, translator
+from ..inputs import NOTES, REASONS
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
 from .analysis import AGE1_RETENTION, Change, ReportData, latest_crr, window_days
 from .format import esc
@@ -59,6 +60,8 @@ SECTIONS = {
                N_("Every figure follows retainkit's retention definitions (the section numbers below refer to them). "
                   "Rates carry 95% Wilson intervals; only complete periods are used.")),
 }
+
+DEFINITIONS_TITLE = N_("The definitions cited on this page")
 
 #: notes the notebook shows by key (``page.note("no_amount")``)
 NOTES_BY_KEY = {
@@ -270,6 +273,17 @@ class Page:
                 f'.catch(function(e){{el.className+=" rk-chart-error";el.textContent={failed}+e;console.error(e);}});'
                 "})();</script>")
 
+    def _definitions_html(self, refs: Sequence[str]) -> str:
+        """The cited sections of the definitions document (English only), under a heading in the report language.
+
+        The document is the project's contract and has no translation: in a Greek or
+        Armenian page its body is marked ``lang="en"``.
+        """
+        block = embed_html(refs, title=self._(DEFINITIONS_TITLE))
+        if self.tr.lang == "en":
+            return block
+        return block.replace("</summary>", '</summary><div lang="en">', 1).removesuffix("</details>") + "</div></details>"
+
     def _examples(self, text: str) -> str:
         """'line 51: ...' examples of the data summary with 'line' in the report language."""
         return re.sub(r"\bline (\d+)", lambda m: self._("line {n}").format(n=m[1]), str(text))
@@ -290,9 +304,11 @@ class Page:
                             else _(SUMMARY_MEANINGS[key]) if key in SUMMARY_MEANINGS else what)
         frame = frame.assign(item=items, what=meanings, examples=frame["examples"].map(self._examples))
         note = _("Read {read} rows, analysed {kept}, dropped {dropped} (definitions §1: nothing is dropped silently).")
-        parts = [f'<p class="rk-note">{esc(note.format(read=self.num(s.rows_read), kept=self.num(s.rows_kept), dropped=self.num(s.rows_dropped)))}</p>']
+        note = note.format(read=self.num(s.rows_read), kept=self.num(s.rows_kept), dropped=self.num(s.rows_dropped))
+        parts = [f'<p class="rk-note">{link_citations(esc(note))}</p>']
         for w in data.warnings:  # the library's own diagnostic, kept in English (lang="en")
-            parts.append(f'<div class="rk-warning">{esc(_("Warning while loading the data:"))} <span lang="en">{esc(w)}</span></div>')
+            parts.append(f'<div class="rk-warning">{esc(_("Warning while loading the data:"))} '
+                         f'<span lang="en">{esc(w)}</span></div>')
         parts.append(table_html(
             frame, formats={"rows": self.num, "share": lambda v: self.pct(v, 2)}, numeric=("rows", "share"),
             small=("examples",),
@@ -356,7 +372,7 @@ class Page:
         days = self.num(window_days(p.window))
         defs = [(_(term), _(text).format(days=days, unit=unit)) for term, text in METHOD]
         parts = ['<table class="rk-table"><tbody>' + "".join(
-            f"<tr><td><b>{esc(a)}</b></td><td>{esc(b)}</td></tr>" for a, b in defs) + "</tbody></table>"]
+            f"<tr><td><b>{esc(a)}</b></td><td>{link_citations(esc(b))}</td></tr>" for a, b in defs) + "</tbody></table>"]
         rows = []
         for x in SCHEMA:
             if x.name in INTERNAL_PARAMS:
@@ -365,6 +381,8 @@ class Page:
             rows.append({"name": x.name, "value": repr(value), "help": _(x.help)})
         parts.append(table_html(pd.DataFrame(rows), caption=_("Parameters of this run"), small=("help",),
                                 headers={"name": _("Parameter"), "value": _("Value"), "help": _("Meaning")}))
+        # the sections cited above and by the data-quality section (§1), readable without the repository
+        parts.append(self._definitions_html(sorted({c.section for _t, b in defs for c in citations(b)} | {"1"})))
         footer = _("as of {date}").format(date=self.tr.format_date(data.as_of_label[:10]))
         if p.generated_at:
             footer += " · " + _("generated at {stamp}").format(stamp=p.generated_at)
