@@ -92,6 +92,8 @@ def _render(html_path, shot):
             res["charts"] = n
             res["text"] = page.evaluate(TEXT_JS)
             res["lang"] = page.evaluate("() => document.documentElement.lang")
+            res["axis_labels"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.rk-chart svg .role-axis-label text')).map(t => t.textContent)")
             res["body_font"] = page.evaluate("() => getComputedStyle(document.body).fontFamily")
             res["chart_font"] = page.evaluate(
                 "() => { const t = document.querySelector('.rk-chart svg text'); return t ? getComputedStyle(t).fontFamily : ''; }")
@@ -135,6 +137,9 @@ def test_translated_report_draws_offline_in_its_language(rendered, lang):
     assert not left, f"English words in the rendered {lang} report (charts included): {left}"
     script = {"el": r"[\u0370-\u03ff]", "hy": r"[\u0531-\u058f]"}[lang]
     assert len(re.findall(script, res["text"])) > 2000
+    axis_labels = rendered[lang][1]["axis_labels"]  # drawn by Vega in the browser with config.locale
+    assert {"el": "1.000", "hy": "1\u00a0000"}[lang] in axis_labels, axis_labels
+    assert "1,000" in rendered["en"][1]["axis_labels"]
 
 
 @pytest.mark.parametrize("lang", ["el", "hy"])
