@@ -20,18 +20,23 @@ import pandas as pd
 
 from .._files import atomic_write
 from .._stats import Z95, wilson_interval
-from ..clv import clv_margin_multiple
+from ..clv import clv_horizon, clv_margin_multiple
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
+from ..engine import parse_window
 from ..exceptions import DataError, ParameterError
 from ..metrics import crr_table, purchase_metrics
+from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from ..i18n import MISSING, N_, translator
 
 SUMMARY_SCHEMA = 1
 
-PERIODS_PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
-FREQ_WORD = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+_PERIOD_DAYS = {f: 365.2425 / n for f, n in PERIODS_PER_YEAR.items()}
+#: the horizon of the report's CLV (definitions §5.6)
+CLV_HORIZON_YEARS = 3.0
+#: the word for one period (``retainkit.periods.FREQ_NAMES``)
+FREQ_WORD = FREQ_NAMES
 
 
 def diff_interval(k1: float, n1: float, k2: float, n2: float, z: float = Z95) -> tuple[float, float, float]:
@@ -82,7 +87,11 @@ def pooled_revenue_retention(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def discount_per_period(yearly: float, freq: str) -> float:
-    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1."""
+    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1.
+
+    Periods per year come from :data:`retainkit.periods.PERIODS_PER_YEAR` (a year
+    is 365.2425 days, a week 7: 52.1775 weeks a year).
+    """
     return (1.0 + yearly) ** (1.0 / PERIODS_PER_YEAR[freq]) - 1.0
 
 
@@ -203,7 +212,8 @@ PER_UNIT = {"D": N_("per day"), "W": N_("per week"), "M": N_("per month"), "Q": 
 
 
 def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame, purchases: pd.DataFrame,
-                 revenue_average: pd.DataFrame, p: ReportParams) -> dict[str, Kpi]:
+                 revenue_average: pd.DataFrame, p: ReportParams, crr_basis: pd.DataFrame | None = None,
+                 purchases_basis: pd.DataFrame | None = None) -> dict[str, Kpi]:
     """The headline figures of the report from the library tables (definitions §3-§5).
 
     Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
@@ -282,25 +292,78 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
         k["revenue_retention_1"] = Kpi("revenue_retention_1", _(AGE1_REVENUE_RETENTION[p.freq]), v, pct(v),
                                        _("revenue at age 1 / age 0, {n} cohorts pooled").format(n=num(int(r["cohorts"]))),
                                        num=float(r["revenue"]), den=float(r["base_revenue"]), period="age 1")
-    # CLV (definitions §5): margin multiple with m = margin x revenue per active
-    # customer-period and r = mean CRR, both over the last (up to) 12 periods.
-    if len(lc) and len(per) and "revenue" in per.columns:
-        recent = per.tail(12)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rev_per_active = float(np.nanmean(recent["revenue"] / recent["customers"]))
-        r = float(lc["crr"].tail(12).mean())
-        d = discount_per_period(p.discount_rate, p.freq)
-        m = p.margin * rev_per_active
-        clv = clv_estimate(m, r, d)
-        k["clv"] = Kpi("clv", _("CLV estimate"), clv, tr.format_currency(clv, p.currency, 0),
-                       _("margin multiple m·r/(1+d−r): m = {m} {per_unit}, r = {r}, d = {d} {per_unit}").format(
-                           m=tr.format_currency(m, p.currency, 2), r=pct(r), d=pct(d, 2), per_unit=per_unit))
+    clv = clv_kpi(crr_basis, purchases_basis, p) if crr_basis is not None and purchases_basis is not None else None
+    if clv is not None:
+        k["clv"] = clv
     return k
 
 
 def window_days(window: str) -> int:
     """Days of a validated activity window such as ``'90D'``."""
     return int(str(window).rstrip("Dd"))
+
+
+def clv_basis_freq(window: str) -> str:
+    """The period CLV retention is measured in: the one closest in length to the activity window (§5.6).
+
+    A customer counted active by a 90-day window cannot be lost within a month,
+    so chaining monthly CRRs overstates retention; one period as long as the
+    window makes the CLV the same whatever the report's ``freq``.
+    """
+    days = parse_window(window)
+    return min(_PERIOD_DAYS, key=lambda f: (abs(math.log(_PERIOD_DAYS[f] / days)), f))
+
+
+#: "over the last N {periods}" of the CLV basis, per frequency
+LAST_PERIODS = {"D": N_("last {n} days"), "W": N_("last {n} weeks"), "M": N_("last {n} months"),
+                "Q": N_("last {n} quarters"), "Y": N_("last {n} years")}
+#: the CLV explanation per frequency of its basis (the period is part of the sentence)
+CLV_SUB = {
+    "D": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per day, "
+            "{r} still active a day later"),
+    "W": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per week, "
+            "{r} still active a week later"),
+    "M": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per month, "
+            "{r} still active a month later"),
+    "Q": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per quarter, "
+            "{r} still active a quarter later"),
+    "Y": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per year, "
+            "{r} still active a year later"),
+}
+
+
+def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi | None:
+    """The CLV of a customer active now over :data:`CLV_HORIZON_YEARS` (definitions §5.6).
+
+    ``crr`` and ``purchases`` are ``crr_table`` and ``purchase_metrics`` at
+    :func:`clv_basis_freq`. Over the last year of complete periods:
+    r = sum retained / sum S (pooled CRR), m = margin x revenue / sum of the
+    mean active customers (S + E) / 2 of each period; then
+    :func:`retainkit.clv.clv_horizon`. Label and explanation in ``p.lang``.
+    """
+    tr = translator(p.lang)
+    _ = tr.gettext
+    lc = latest_crr(crr)
+    per = _periods(purchases)
+    if not len(lc) or not len(per) or "revenue" not in per.columns:
+        return None
+    f = str(crr.attrs.get("freq", "")) or clv_basis_freq(p.window)
+    n = max(1, int(round(PERIODS_PER_YEAR[f])))
+    last = lc.tail(n)
+    rev = last["period_start"].map(dict(zip(per["period_start"], per["revenue"]))).astype(float)
+    active = float(((last["start_customers"] + last["end_customers"]) / 2).sum())
+    retained, start = float(last["retained"].sum()), float(last["start_customers"].sum())
+    if not start or not active or rev.isna().all():
+        return None
+    r = retained / start
+    m = p.margin * float(rev.sum()) / active
+    value = clv_horizon(m, r, p.discount_rate, periods_per_year=PERIODS_PER_YEAR[f], horizon_years=CLV_HORIZON_YEARS)
+    label = tr.ngettext("Value of a customer over {n} year", "Value of a customer over {n} years",
+                        int(CLV_HORIZON_YEARS)).format(n=tr.format_number(CLV_HORIZON_YEARS, None))
+    sub = _(CLV_SUB[f]).format(margin=tr.format_percent(p.margin, 0), rate=tr.format_percent(p.discount_rate, 0),
+                               m=tr.format_currency(m, p.currency, 2), r=tr.format_percent(r))
+    return Kpi("clv", label, value, tr.format_currency(value, p.currency, 0), sub,
+               period=_(LAST_PERIODS[f]).format(n=tr.format_number(len(last))))
 
 
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
@@ -410,6 +473,9 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         average = average_curve(cohorts)
         crr = crr_table(tx, p.freq, window=p.window)
         purchases = purchase_metrics(tx, p.freq)
+        basis = clv_basis_freq(p.window)
+        crr_b = crr if basis == p.freq else crr_table(tx, basis, window=p.window)
+        pm_b = purchases if basis == p.freq else purchase_metrics(tx, basis)
         seg_c = seg_a = seg_crr = None
         if p.segment:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
@@ -420,7 +486,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         if msg not in caught_msgs:
             caught_msgs.append(msg)
     rev_avg = pooled_revenue_retention(cohorts)
-    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
+    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
     changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq, p.lang)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
@@ -471,7 +537,7 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "clv_basis_freq", "clv_kpi", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
     "summary_dict", "what_changed", "write_summary",
 ]

@@ -90,10 +90,12 @@ METHOD = (
     (N_("Revenue retention"),
      N_("revenue of a cohort at age k / its revenue at age 0, refunds included; pooled = Σ revenue at k / Σ revenue "
         "at 0 — definitions §3.")),
-    (N_("Customer lifetime value (CLV) estimate"),
-     N_("margin multiple m·r/(1+d−r) with the margin received at the end of each period ({unit}): m = gross margin "
-        "share × revenue per active customer per period, r = mean CRR, both over the last 12 periods; d = the "
-        "yearly discount rate per period — definitions §5. A rough guide, not a forecast.")),
+    (N_("Value of a customer (customer lifetime value, CLV)"),
+     N_("what a customer active now brings in margin over the stated horizon, discounted: m = gross margin share × "
+        "revenue per active customer per period, r = share of the active customers still active a period later "
+        "(pooled over the last year), each period's margin counted at mid-period, Σ m·r^(i−½)/(1+d)^(i−½). Periods "
+        "are as long as the activity window, whatever the report's period, so monthly and quarterly reports agree "
+        "— definitions §5 (5.6, “Value of a customer over a horizon”). A rough guide, not a forecast.")),
 )
 
 

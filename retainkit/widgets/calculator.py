@@ -29,7 +29,7 @@ PARAM_SPECS: dict[str, tuple[str, float, float, float, str, str, str, str]] = {
                        N_("percentage points per period")),
     "baseline_spend": ("float", 0, 1_000_000, 1, "", N_("Spend"), N_("Spend"), N_("per customer per period")),
     "spend_lift": ("slider", -0.5, 1.0, 0.01, "+.0%", N_("Spend"), N_("Spend lift"), N_("members vs baseline")),
-    "gross_margin": ("slider", 0.0, 1.0, 0.01, ".0%", N_("Spend"), N_("Gross margin"), N_("of spend")),
+    "margin": ("slider", 0.0, 1.0, 0.01, ".0%", N_("Spend"), N_("Gross margin"), N_("of spend")),
     "earn_rate": ("float", 0, 1000, 0.1, "", N_("Rewards"), N_("Earn rate"), N_("points per currency unit")),
     "point_value": ("float", 0, 1000, 0.001, "", N_("Rewards"), N_("Point value"), N_("cost per redeemed point")),
     "breakage": ("slider", 0.0, 1.0, 0.01, ".0%", N_("Rewards"), N_("Breakage"), N_("points never redeemed")),
