@@ -153,9 +153,9 @@ def test_retention_curves_layers_and_average():
     assert cohort_layer["encoding"]["color"]["field"] == "series"
     assert cohort_layer["encoding"]["detail"]["field"] == "cohort"
     domain = cohort_layer["encoding"]["color"]["scale"]["domain"]
-    assert domain == ["Earlier cohorts", "Newest cohort (2024-05)", "Average of all cohorts"]
+    assert domain == ["Earlier cohorts", "Newest cohort (May 2024)", "Average of all cohorts"]  # month names (i18n)
     assert all(layer["encoding"]["color"].get("legend") is not None for layer in (cohort_layer, newest, mean))
-    assert {r["cohort"] for r in data_of(spec, newest)} == {"2024-05"}
+    assert {r["cohort"] for r in data_of(spec, newest)} == {"May 2024"}
     assert [r["label"] for r in data_of(spec, mean_label)] == ["Average"]
     assert cohort_layer["encoding"]["y"]["axis"]["format"] == ".0%"
     assert band["encoding"]["y"]["field"] == "retention_lo" and band["encoding"]["y2"]["field"] == "retention_hi"
