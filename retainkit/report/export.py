@@ -3,23 +3,66 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from .._version import __version__
 from .page import TEMPLATES
 
 
-def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = True) -> Any:
+def machine_output(nb: Any) -> list[str]:
+    """Text a report's cells wrote to stderr (warnings, log lines of libraries): never part of the page.
+
+    The report notebook turns Python warnings into notes under Data quality
+    (:meth:`retainkit.report.Page.collect_warnings`); whatever still reaches
+    stderr (a library's log line, a warning raised before the setup cell)
+    is dropped from the published page by :func:`prepare_for_export` and
+    listed by the runner in ``report-summary.json`` instead.
+    """
+    out = []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                text = _without_paths("".join(o.get("text", "")))
+                if text and text not in out:
+                    out.append(text)
+    return out
+
+
+#: "/some/dir/module.py:12: " in front of a printed Python warning
+_WARNING_PREFIX = re.compile(r"^\S*\.py:\d+: ", re.MULTILINE)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^/\\\s:'\"]+){2,}")
+
+
+def _without_paths(text: str) -> str:
+    """stderr text without the machine's file paths: warning prefixes cut, other paths reduced to file names."""
+    lines = []
+    for line in _WARNING_PREFIX.sub("", text).splitlines():
+        if line.startswith("  ") and lines:  # the source line a printed warning repeats
+            continue
+        lines.append(_PATH.sub(lambda m: m.group(0).replace("\\", "/").rsplit("/", 1)[-1], line).strip())
+    return " ".join(x for x in lines if x)
+
+
+def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = True,
+                       drop_stderr: bool = False) -> Any:
     """Deterministic, offline-safe copy of an executed notebook for HTML export.
 
     Cell ids are renumbered (papermill injects random ones), the widget state
-    is dropped (it references a CDN loader), and code cells without output are
-    removed when ``drop_empty``; cells tagged ``remove-cell`` are always removed.
+    is dropped (it references a CDN loader), stderr output is dropped when
+    ``drop_stderr`` (see :func:`machine_output`), and code cells without output
+    are removed when ``drop_empty``; cells tagged ``remove-cell`` are always
+    removed.
     """
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     if title is not None:
         nb.metadata["title"] = title
+    if drop_stderr:
+        for c in nb.cells:
+            if c.cell_type == "code":
+                c["outputs"] = [o for o in c.get("outputs", [])
+                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     cells = [c for c in nb.cells
              if "remove-cell" not in c.get("metadata", {}).get("tags", [])
              and not (drop_empty and c.cell_type == "code" and not c.get("outputs"))]
@@ -32,14 +75,14 @@ def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = 
 def export_html(nb: Any, *, include_input: bool = False, title: str | None = None) -> str:
     """Export an executed notebook to one self-contained HTML page (nbconvert).
 
-    ``include_input=False`` hides code and prompts (the report); True keeps
-    the code (failed runs, so the traceback can be read in context). The page
+    ``include_input=False`` hides code, prompts and stderr (the report); True
+    keeps them (failed runs, so the traceback can be read in context). The page
     loads nothing from the network: retainkit's template has no require.js,
     MathJax, Mermaid or widget scripts.
     """
     from nbconvert import HTMLExporter
 
-    nb = prepare_for_export(nb, title=title, drop_empty=not include_input)
+    nb = prepare_for_export(nb, title=title, drop_empty=not include_input, drop_stderr=not include_input)
     exporter = HTMLExporter(
         template_name="lab",
         extra_template_paths=[str(TEMPLATES)],
@@ -55,4 +98,4 @@ def export_html(nb: Any, *, include_input: bool = False, title: str | None = Non
 
 
 
-__all__ = ["export_html", "prepare_for_export"]
+__all__ = ["export_html", "machine_output", "prepare_for_export"]
