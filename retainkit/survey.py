@@ -43,6 +43,7 @@ from ._stats import Z95, safe_ratio, wilson_interval
 from .inputs import Transactions
 from .readers import check_columns
 from .timestamps import Where, parse_timestamps
+from ._deprecation import renamed_kwargs
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 
@@ -474,6 +475,7 @@ def nps_group(scores: Any) -> np.ndarray:
     return np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor")).astype(object)
 
 
+@renamed_kwargs(group="by")
 def retention_by_survey_group(
     responses: pd.DataFrame,
     transactions: Transactions,
@@ -486,7 +488,7 @@ def retention_by_survey_group(
     question_types: dict[str, str] | None = None,
     scale: tuple[int, int] | None = None,
     satisfied_min: int | None = None,
-    group: str | None = None,
+    by: str | None = None,
     horizon_days: int | Sequence[int] = 90,
     anchor: str = "first",
     date_format: str | None = None,
@@ -525,14 +527,14 @@ def retention_by_survey_group(
         Columns of ``responses``. Ids are matched to the transaction log as
         text (``123`` matches ``"123"``).
     kind : {"nps", "csat"}
-        How scores become groups (ignored when ``group`` is given).
+        How scores become groups (ignored when ``by`` is given).
     question : str, optional
         Column with the question type of each answer; when given, only the
         answers of type ``kind`` are used (labels as in
         :func:`survey_summary`, mapped with ``question_types``).
     scale, satisfied_min
         CSAT scale (default 1-5) and threshold (default top two boxes).
-    group : str, optional
+    by : str, optional
         A column of ready-made groups (e.g. a segment you defined); scores
         are then not needed.
     horizon_days : int or sequence of int
@@ -575,7 +577,7 @@ def retention_by_survey_group(
     if not isinstance(responses, pd.DataFrame):
         raise ParameterError(f"responses must be a pandas DataFrame, not {type(responses).__name__}.")
     if kind not in ("nps", "csat"):
-        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass group='<column>' for your own groups).")
+        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass by='<column>' for your own groups).")
     if anchor not in ("first", "all"):
         raise ParameterError(f"anchor={anchor!r} must be 'first' (earliest response per customer) or 'all'.")
     horizons = [horizon_days] if np.ndim(horizon_days) == 0 else list(horizon_days)
@@ -584,7 +586,7 @@ def retention_by_survey_group(
             raise ParameterError(f"horizon_days={horizon_days!r}: every horizon must be a whole number of days >= 1.")
     horizons = [int(h) for h in horizons]
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "question": question}
-    mapping["group" if group else "score"] = group or score
+    mapping["group" if by else "score"] = by or score
     check_columns(mapping, [str(c) for c in responses.columns])
     tz = transactions.tz
     frame = responses.reset_index(drop=True)
@@ -595,8 +597,8 @@ def retention_by_survey_group(
         frame, index = frame.loc[keep].reset_index(drop=True), index[keep]
 
     # groups
-    if group is not None:
-        labels = frame[group].astype("string")
+    if by is not None:
+        labels = frame[by].astype("string")
         unscored = labels.isna().to_numpy(dtype=bool)
         order = sorted(pd.unique(labels.dropna()).tolist())
         grp = labels.to_numpy(dtype=object)

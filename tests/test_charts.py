@@ -146,9 +146,16 @@ def test_retention_curves_layers_and_average():
     t = cohort_frame(6)
     avg = average_frame(t)
     spec = rkc.retention_curves(t, avg).to_dict()
-    assert layer_marks(spec) == ["line", "area", "line"]
-    cohort_layer, band, mean = spec["layer"]
-    assert cohort_layer["encoding"]["color"]["field"] == "cohort"
+    assert layer_marks(spec) == ["line", "line", "text", "area", "line", "text"]
+    cohort_layer, newest, newest_label, band, mean, mean_label = spec["layer"]
+    # colour says what a line is (one legend for the three kinds), the cohort is in detail and tooltip
+    assert cohort_layer["encoding"]["color"]["field"] == "series"
+    assert cohort_layer["encoding"]["detail"]["field"] == "cohort"
+    domain = cohort_layer["encoding"]["color"]["scale"]["domain"]
+    assert domain == ["Earlier cohorts", "Newest cohort (2024-05)", "Average of all cohorts"]
+    assert all(layer["encoding"]["color"].get("legend") is not None for layer in (cohort_layer, newest, mean))
+    assert {r["cohort"] for r in data_of(spec, newest)} == {"2024-05"}
+    assert [r["label"] for r in data_of(spec, mean_label)] == ["Average"]
     assert cohort_layer["encoding"]["y"]["axis"]["format"] == ".0%"
     assert band["encoding"]["y"]["field"] == "retention_lo" and band["encoding"]["y2"]["field"] == "retention_hi"
     assert mean["encoding"]["y"]["field"] == "retention"
@@ -162,8 +169,8 @@ def test_retention_curves_layers_and_average():
 def test_retention_curves_limit_cohorts_and_without_average():
     t = cohort_frame(20)
     spec = rkc.retention_curves(t, max_cohorts=5, start_age=0).to_dict()
-    assert layer_marks(spec) == ["line"]
-    rows = data_of(spec)
+    assert layer_marks(spec) == ["line", "line", "text"]
+    rows = data_of(spec, spec["layer"][0]) + data_of(spec, spec["layer"][1])
     assert sorted({r["cohort"] for r in rows}) == sorted(t["cohort"].unique())[-5:]
     assert min(r["age"] for r in rows) == 0
 
@@ -172,14 +179,14 @@ def test_revenue_retention_curves_use_pooled_average_without_band():
     t = cohort_frame(5)
     pooled = pd.DataFrame({"age": [0, 1, 2], "cohorts": [5, 4, 3], "revenue_retention": [1.0, 0.5, 0.25]})
     spec = rkc.retention_curves(t, pooled, value="revenue_retention").to_dict()
-    assert layer_marks(spec) == ["line", "line"]
+    assert layer_marks(spec) == ["line", "line", "text", "line", "text"]  # no band: no interval
     assert "pooled" in " ".join(spec["title"]["subtitle"])
 
 
 def test_cumulative_revenue_curves():
     t = cohort_frame(5)
     spec = rkc.cumulative_revenue_curves(t, average_frame(t), currency="EUR").to_dict()
-    assert layer_marks(spec) == ["line", "line"]
+    assert layer_marks(spec) == ["line", "line", "text", "line", "text"]
     assert spec["layer"][0]["encoding"]["y"]["title"] == "Revenue per customer (EUR)"
     assert spec["layer"][0]["encoding"]["y"]["field"] == "cum_revenue_per_customer"
 
@@ -221,11 +228,14 @@ def test_segment_comparison_orders_by_size_and_limits():
     avg = pd.concat(parts, ignore_index=True)
     avg.attrs["freq"] = "M"
     spec = rkc.segment_comparison(avg).to_dict()
-    assert layer_marks(spec) == ["area", "line"]
+    assert layer_marks(spec) == ["area", "line", "text"]
     line = spec["layer"][1]["encoding"]
     assert line["color"]["scale"]["domain"] == ["big", "<b>mid</b>", "small"]
     assert line["color"]["title"] == "channel"
-    assert spec["layer"][0]["encoding"]["fill"]["legend"] is None
+    # no layer switches the shared colour legend off (that removed the legend of every layer)
+    assert all(layer["encoding"]["color"]["legend"] is not None for layer in spec["layer"])
+    # direct labels at the line ends: one per segment
+    assert sorted(r["segment"] for r in data_of(spec, spec["layer"][2])) == ["<b>mid</b>", "big", "small"]
     spec2 = rkc.segment_comparison(avg, "channel", max_segments=2).to_dict()
     assert spec2["layer"][1]["encoding"]["color"]["scale"]["domain"] == ["big", "<b>mid</b>"]
     assert "2 largest of 3" in " ".join(spec2["title"]["subtitle"])
@@ -267,4 +277,4 @@ def test_segment_comparison_without_interval_columns_draws_no_band():
                         "size": [10, 10, 5, 5]})
     spec = segment_comparison(avg).to_dict()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
-    assert marks == ["line"]
+    assert marks == ["line", "text"]  # no band; the text layer labels the line ends

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
-from retainkit.clv import BGNBD, BetaGeoFitter, GammaGamma
+from retainkit.clv import BGNBD, BetaGeoFitter, GammaGammaFitter
 from retainkit.exceptions import ConvergenceError, DataError, ParameterError
 
 
@@ -113,7 +113,7 @@ def bg_sim():
     rng = np.random.default_rng(5)
     truth = dict(r=0.25, alpha=4.0, a=0.8, b=2.5)
     df = simulate_bgnbd(4000, T=rng.uniform(30, 39, 4000), t_hold=39.0, seed=7, **truth)
-    return truth, df, BetaGeoFitter().fit(df, time_unit="W")
+    return truth, df, BetaGeoFitter().fit(df, freq="W")
 
 
 def test_bgnbd_parameter_recovery(bg_sim):
@@ -155,7 +155,7 @@ def test_bgnbd_errors():
 # =========================================================================== Gamma-Gamma
 def test_gamma_gamma_likelihood_and_spend_against_integration():
     p, q, v = 6.0, 4.0, 15.0
-    gg = GammaGamma()
+    gg = GammaGammaFitter()
     gg.p_, gg.q_, gg.v_ = p, q, v
     for x, mx in ((1, 30.0), (3, 12.5), (8, 40.0)):
         prior = stats.gamma(q, scale=1 / v).pdf
@@ -178,10 +178,17 @@ def test_gamma_gamma_recovery():
     x = 1 + rng.poisson(3, n)
     nu = rng.gamma(q, 1 / v, n)
     m = np.array([rng.gamma(p, 1 / nu[i], x[i]).mean() for i in range(n)])
-    gg = GammaGamma().fit(np.r_[x, 0], np.r_[m, np.nan])  # x = 0 customers are skipped
+    frame = pd.DataFrame({"frequency": np.r_[x, 0], "monetary_value": np.r_[m, np.nan]})
+    gg = GammaGammaFitter().fit(frame)  # x = 0 customers are skipped
     s = gg.summary_.set_index("parameter")
     for name, val in (("p", p), ("q", q), ("v", v)):
         assert s.loc[name, "lower95"] < val < s.loc[name, "upper95"], (name, s.loc[name].to_dict())
     assert gg.n_customers_ == n
     with pytest.raises(DataError, match="positive"):
-        GammaGamma().fit([1, 2, 3], [5.0, -1.0, 3.0])
+        GammaGammaFitter().fit(pd.DataFrame({"frequency": [1, 2, 3], "monetary_value": [5.0, -1.0, 3.0]}))
+    # the deprecated array style still fits the same model, with a warning naming the new style
+    with pytest.warns(DeprecationWarning, match=r"GammaGammaFitter.fit\(rfm"):
+        old = GammaGammaFitter().fit(np.r_[x, 0], np.r_[m, np.nan])
+    assert old.params_ == gg.params_
+    with pytest.raises(ParameterError, match="monetary_value="):
+        GammaGammaFitter().fit(frame.rename(columns={"monetary_value": "spend"}))

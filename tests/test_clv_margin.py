@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,3 +156,37 @@ def test_empirical_clv_on_real_cohort_table():
     assert jan[0] == pytest.approx(0.5 * 40 / 2)
     assert jan[1] == pytest.approx(0.5 * 40 / 2 + 0.5 * 20 / 2 / 1.1)
     assert jan[2] == pytest.approx(0.5 * 40 / 2 + 0.5 * 20 / 2 / 1.1 + 0.5 * (-1) / 2 / 1.1**2)
+
+
+# --------------------------------------------------------------------------- clv_horizon (definitions §5.6)
+@given(m=st.floats(-50, 500), r=st.floats(0, 1), d=st.floats(0, 0.5),
+       ppy=st.sampled_from([1, 4, 12, 52, 365]), years=st.sampled_from([0.5, 1, 3, 5]))
+@settings(max_examples=60, deadline=None)
+def test_clv_horizon_equals_a_brute_force_discounted_sum(m, r, d, ppy, years):
+    from retainkit.clv import clv_horizon
+
+    dp = (1 + d) ** (1 / ppy) - 1
+    n = max(1, round(years * ppy))
+    total = 0.0
+    for i in range(1, n + 1):  # margin of period i at its middle, by the customers still there then
+        total += m * r ** (i - 0.5) / (1 + dp) ** (i - 0.5)
+    assert clv_horizon(m, r, d, periods_per_year=ppy, horizon_years=years) == pytest.approx(total, rel=1e-9, abs=1e-9)
+
+
+def test_clv_horizon_is_nearly_the_same_for_months_and_quarters_with_consistent_inputs():
+    from retainkit.clv import clv_horizon
+
+    # a 2 %-a-month hazard and $10 a month per active customer: a quarter is r^3 and $30 per active customer
+    monthly = clv_horizon(10.0, 0.98, 0.1, periods_per_year=12, horizon_years=3)
+    quarterly = clv_horizon(30.0, 0.98**3, 0.1, periods_per_year=4, horizon_years=3)
+    assert quarterly == pytest.approx(monthly, rel=0.02)
+
+
+def test_clv_horizon_rejects_bad_inputs():
+    from retainkit.clv import clv_horizon
+
+    assert math.isnan(clv_horizon(float("nan"), 0.5, 0.1, periods_per_year=12))
+    with pytest.raises(ParameterError):
+        clv_horizon(10.0, 1.5, 0.1, periods_per_year=12)
+    with pytest.raises(ParameterError):
+        clv_horizon(10.0, 0.5, 0.1, periods_per_year=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retainkit.clv import BetaGeoFitter, GammaGamma, customer_clv, rfm_summary
+from retainkit.clv import BetaGeoFitter, GammaGammaFitter, customer_clv, rfm_summary
 from retainkit.exceptions import ParameterError
 
 from .test_clv_bgnbd import _fixed_bgnbd
@@ -61,11 +61,17 @@ def test_rfm_summary_weeks_and_transactions_input():
 
     log = _log().rename(columns={"cust": "customer_id", "when": "timestamp", "value": "amount"})
     tx = load_transactions(log, amount="amount", as_of="2024-01-31")
-    out = rfm_summary(tx, time_unit="W").set_index("customer_id")
+    out = rfm_summary(tx, freq="W").set_index("customer_id")
     # ISO weeks: Jan 1 2024 is a Monday; A buys in weeks 0, 1 (Jan 10), 2 (Jan 20); Jan 3 is week 0
     assert out.loc["A", ["frequency", "recency", "T"]].tolist() == [2, 2.0, 4.0]
     assert out.attrs["time_unit"] == "W"
     assert "D" not in out.index  # after as_of
+    # the previous spelling time_unit= still works, with a warning naming freq=
+    with pytest.warns(DeprecationWarning, match=r"rfm_summary\(time_unit=\.\.\.\).*freq="):
+        old = rfm_summary(tx, time_unit="W").set_index("customer_id")
+    pd.testing.assert_frame_equal(old, out)
+    with pytest.raises(ParameterError, match="pass freq= only"):
+        rfm_summary(tx, freq="W", time_unit="W")
 
 
 def test_rfm_summary_random_against_loop():
@@ -96,11 +102,11 @@ def test_rfm_summary_random_against_loop():
 # =========================================================================== customer CLV
 def test_customer_clv_against_loop_and_telescoping():
     m = _fixed_bgnbd(0.25, 4.0, 0.8, 2.5, unit="D")
-    gg = GammaGamma()
+    gg = GammaGammaFitter()
     gg.p_, gg.q_, gg.v_ = 6.0, 4.0, 15.0
     rfm = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [0, 2, 7], "recency": [0.0, 30.0, 80.0],
                         "T": [40.0, 90.0, 95.0], "monetary_value": [np.nan, 25.0, 40.0]})
-    out = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, time_unit="M")
+    out = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, freq="M")
     L = 365.2425 / 12
     for i, row in rfm.iterrows():
         spend = 6.0 * (15.0 + row.frequency * (0 if row.frequency == 0 else row.monetary_value)) / (
@@ -114,11 +120,11 @@ def test_customer_clv_against_loop_and_telescoping():
         assert out.loc[i, "expected_spend"] == pytest.approx(spend)
     assert list(out["customer_id"]) == ["a", "b", "c"]
     # undiscounted: the sum telescopes to E[Y(H L)]
-    flat = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.0, margin=1.0, time_unit="M")
+    flat = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.0, margin=1.0, freq="M")
     np.testing.assert_allclose(flat["clv"], flat["expected_spend"] * m.expected_purchases(
         6 * L, rfm.frequency, rfm.recency, rfm["T"]), rtol=1e-12)
     # a numeric time unit is the period length in model units
-    num = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, time_unit=L)
+    num = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, freq=L)
     np.testing.assert_allclose(num["clv"], out["clv"])
     with pytest.raises(ParameterError):
         customer_clv(m, gg, rfm, horizon=0)
@@ -146,7 +152,7 @@ def test_pipeline_daily_log_to_clv():
     bg = BetaGeoFitter().fit(rfm)
     assert bg.time_unit_ == "D"
     rep = rfm[rfm.frequency > 0]
-    gg = GammaGamma().fit(rep.frequency, rep.monetary_value)
+    gg = GammaGammaFitter().fit(rep)
     pred = bg.expected_purchases(rfm.duration_holdout, rfm.frequency, rfm.recency, rfm["T"])
     assert pred.sum() == pytest.approx(rfm.frequency_holdout.sum(), rel=0.15)
     clv = customer_clv(bg, gg, rfm, horizon=12, discount_rate=0.01, margin=0.25)

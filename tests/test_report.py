@@ -184,11 +184,14 @@ def test_kpis_equal_the_library_functions(sample_data):
             num += g.loc[1, "revenue"]
             den += g.loc[0, "revenue"]
     assert k["revenue_retention_1"].value == pytest.approx(num / den)
-    per = pm[pm["period"] != "overall"].tail(12)
-    m = 0.3 * float(np.mean(per["revenue"] / per["customers"]))
-    r = float(crr[crr["window_covered"]]["crr"].tail(12).mean())
-    d = 1.1 ** (1 / 12) - 1
-    assert k["clv"].value == pytest.approx(m * r / (1 + d - r))
+    # CLV (definitions §5.6): quarters (the 90-day window), the last 4 covered ones, a brute-force sum over 3 years
+    cq, pq = crr_table(tx, "Q", window="90D"), purchase_metrics(tx, "Q")
+    last = cq[cq["window_covered"] & (cq["start_customers"] > 0)].tail(4)
+    rev = pq.set_index("period").loc[list(last["period"]), "revenue"].to_numpy()
+    m = 0.3 * rev.sum() / ((last["start_customers"] + last["end_customers"]) / 2).sum()
+    r = last["retained"].sum() / last["start_customers"].sum()
+    d = 1.1 ** (1 / 4) - 1
+    assert k["clv"].value == pytest.approx(sum(m * (r / (1 + d)) ** (i - 0.5) for i in range(1, 13)))
 
 
 def test_what_changed_flags_only_changes_beyond_noise(sample_data):
@@ -428,3 +431,18 @@ def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypat
         with pytest.raises(ParameterError, match=f"parameter '{name}'"):
             rr.run_report(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_clv_of_monthly_and_quarterly_reports_agree_on_the_sample():
+    # definitions §5.6: one value of a customer over 3 years, whatever the report's period
+    got = {f: rr.compute(validate_params({"data": "sample", "freq": f}, check_data=False)).kpis["clv"] for f in ("M", "Q")}
+    assert np.isfinite(got["M"].value) and got["M"].value > 0
+    assert got["Q"].value == pytest.approx(got["M"].value, rel=0.05)
+    assert "3 years" in got["M"].label
+
+
+def test_clv_basis_is_the_period_closest_to_the_window():
+    assert rr.clv_basis_freq("90D") == "Q"
+    assert rr.clv_basis_freq("28D") == "M"
+    assert rr.clv_basis_freq("7D") == "W"
+    assert rr.clv_basis_freq("400D") == "Y"

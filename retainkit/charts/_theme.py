@@ -27,6 +27,9 @@ ACCENT = "#1f5f99"
 BAND_OPACITY = 0.18
 #: Colour of individual cohort lines behind the average.
 COHORT_SCHEME = "blues"
+#: Earlier cohorts' lines (background) and the average curve (foreground) in the curve charts.
+COHORT_GREY = "#c3cbd3"
+AVERAGE_COLOR = "#1b2733"
 #: Sequential scheme for retention heatmaps (domain 0..1).
 HEATMAP_SCHEME = "blues"
 #: Count series of the CRR chart, always in this order and colour.
@@ -91,6 +94,6 @@ def interval_text(lo: pd.Series, hi: pd.Series, fmt: str = "{:.1%}") -> pd.Serie
 
 
 __all__ = [
-    "ACCENT", "BAND_OPACITY", "COUNT_COLORS", "COUNT_SERIES", "FONT", "HEATMAP_SCHEME",
+    "ACCENT", "AVERAGE_COLOR", "BAND_OPACITY", "COHORT_GREY", "COUNT_COLORS", "COUNT_SERIES", "FONT", "HEATMAP_SCHEME",
     "MAX_ROWS", "PALETTE", "PCT_AXIS", "PCT_TOOLTIP", "freq_unit", "interval_text", "theme_config",
 ]

@@ -110,7 +110,7 @@ def sbg_survival_chart(model, *, periods: int | None = None, actual=None, title:
 
     Parameters
     ----------
-    model : ShiftedBetaGeometric
+    model : ShiftedBetaGeoFitter
         A fitted model.
     periods : int, optional
         Last period to draw; default the longer of the actual series and
@@ -128,7 +128,7 @@ def sbg_survival_chart(model, *, periods: int | None = None, actual=None, title:
         period on, dashed).
     """
     if getattr(model, "alpha_", None) is None:
-        raise ParameterError("sbg_survival_chart needs a fitted ShiftedBetaGeometric.")
+        raise ParameterError("sbg_survival_chart needs a fitted ShiftedBetaGeoFitter.")
     k = int(model.n_periods_)
     act = model.survivors_ if actual is None else np.asarray(actual, dtype="float64")
     n_act = 0 if act is None else len(act)

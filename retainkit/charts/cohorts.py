@@ -26,6 +26,13 @@ _COHORT_VALUES = {
 }
 
 
+#: names of the three kinds of line in the cohort curves (legend entries)
+EARLIER_COHORTS = "Earlier cohorts"
+NEWEST_COHORT = "Newest cohort"
+AVERAGE_SERIES = "Average of all cohorts"
+AVERAGE_LABEL = "Average"
+
+
 # --------------------------------------------------------------------------- helpers
 def _segments_before(table: pd.DataFrame, first: str) -> list[str]:
     cols = [str(c) for c in table.columns]
@@ -217,32 +224,44 @@ def _curve_layers(
     y_scale: alt.Scale,
 ) -> list[alt.Chart]:
     x = alt.X("age:Q", title=f"Age ({unit} since first purchase)", axis=alt.Axis(tickMinStep=1, format="d"))
+    # Colour encodes what a line is, not which cohort: the earlier cohorts in grey, the newest
+    # cohort and the average highlighted, one legend for the three (hover a grey line for its cohort).
+    newest = order[-1] if order else ""
+    series = [EARLIER_COHORTS, f"{NEWEST_COHORT} ({newest})", AVERAGE_SERIES]
+    colors = alt.Scale(domain=series, range=[th.COHORT_GREY, th.PALETTE[1], th.AVERAGE_COLOR])
+    legend = alt.Legend(title=None, orient="top", direction="horizontal", symbolType="stroke", symbolStrokeWidth=3)
+    color = alt.Color("series:N", title=None, scale=colors, sort=series, legend=legend)
+    y = alt.Y(f"{value}:Q", title=y_title, axis=y_axis, scale=y_scale)
+    tip = [alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("age:Q", title="Age"),
+           alt.Tooltip(f"{value}:Q", title=y_title, format=fmt)]
     layers: list[alt.Chart] = []
     if len(d):
-        layers.append(
-            alt.Chart(_records(d)).mark_line(strokeWidth=1.3, opacity=0.75, point=alt.OverlayMarkDef(size=14, opacity=0.75)).encode(
-                x=x,
-                y=alt.Y(f"{value}:Q", title=y_title, axis=y_axis, scale=y_scale),
-                color=alt.Color("cohort:O", title="Cohort", sort=order,
-                                scale=alt.Scale(scheme={"name": th.COHORT_SCHEME, "extent": [0.35, 1.0]}, domain=order),
-                                legend=alt.Legend(columns=1 if len(order) <= 14 else 2, symbolType="stroke")),
-                detail="cohort:N",
-                tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("age:Q", title="Age"),
-                         alt.Tooltip(f"{value}:Q", title=y_title, format=fmt)],
-            )
-        )
+        d = d.assign(series=np.where(d["cohort"].astype(str) == newest, series[1], series[0]))
+        older, new = d[d["series"] == series[0]], d[d["series"] == series[1]]
+        if len(older):
+            layers.append(alt.Chart(_records(older)).mark_line(strokeWidth=1.2, opacity=0.8).encode(
+                x=x, y=y, color=color, detail="cohort:N", tooltip=tip))
+        layers.append(alt.Chart(_records(new)).mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=18)).encode(
+            x=x, y=y, color=color, tooltip=tip))
+        end = new.sort_values("age").tail(1).assign(label=newest)
+        layers.append(alt.Chart(_records(end)).mark_text(align="left", dx=6, fontSize=11, fontWeight=600).encode(
+            x=x, y=y, text="label:N", color=color))
     if avg is not None and len(avg):
+        avg = avg.assign(series=series[2])
         ab = alt.Chart(_records(avg))
         if avg_lo and avg_hi and avg_lo in avg.columns:
             layers.append(ab.mark_area(opacity=th.BAND_OPACITY, color=th.ACCENT).encode(
                 x=x, y=alt.Y(f"{avg_lo}:Q", axis=y_axis, title=y_title, scale=y_scale), y2=alt.Y2(f"{avg_hi}:Q")))
-        tip = [alt.Tooltip("age:Q", title="Age"), alt.Tooltip(f"{value}:Q", title=f"Average {y_title.lower()}", format=fmt)]
+        atip = [alt.Tooltip("age:Q", title="Age"), alt.Tooltip(f"{value}:Q", title=f"Average {y_title.lower()}", format=fmt)]
         if "interval" in avg.columns:
-            tip.append(alt.Tooltip("interval:N", title="95% interval"))
+            atip.append(alt.Tooltip("interval:N", title="95% interval"))
         if "cohorts" in avg.columns:
-            tip.append(alt.Tooltip("cohorts:Q", title="Cohorts observed"))
-        layers.append(ab.mark_line(color="#1b2733", strokeWidth=3, point=alt.OverlayMarkDef(color="#1b2733", size=30)).encode(
-            x=x, y=alt.Y(f"{value}:Q", axis=y_axis, title=y_title, scale=y_scale), tooltip=tip))
+            atip.append(alt.Tooltip("cohorts:Q", title="Cohorts observed"))
+        layers.append(ab.mark_line(strokeWidth=3, point=alt.OverlayMarkDef(color=th.AVERAGE_COLOR, size=30)).encode(
+            x=x, y=y, color=color, tooltip=atip))
+        aend = avg.sort_values("age").tail(1).assign(label=AVERAGE_LABEL)
+        layers.append(alt.Chart(_records(aend)).mark_text(align="left", dx=6, dy=-8, fontSize=11, fontWeight=600).encode(
+            x=x, y=y, text="label:N", color=color))
     if not layers:  # an empty but valid chart
         layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=alt.Y(f"{value}:Q", title=y_title)))
     return layers
@@ -287,8 +306,8 @@ def retention_curves(
     Returns
     -------
     altair.LayerChart
-        Layers: cohort ``line`` (colour = cohort), then ``area`` (band) and
-        ``line`` (average) when ``average`` is given.
+        Layers: earlier cohorts (grey ``line``), newest cohort (``line`` + end ``text``), then ``area`` (band),
+        ``line`` (average) and its end ``text`` when ``average`` is given; colour = kind of line (one legend).
     """
     if value not in _COHORT_VALUES:
         raise ParameterError(f"value={value!r}: use one of {', '.join(map(repr, _COHORT_VALUES))}.")
@@ -546,11 +565,14 @@ def segment_comparison(
     yscale = alt.Scale(domain=[0, _nice_upper(top)], nice=False) if value.startswith("retention") else alt.Scale(zero=True)
     yaxis = alt.Axis(format=th.PCT_AXIS) if value.startswith("retention") else alt.Axis()
     base = alt.Chart(_records(a))
+    legend = alt.Legend(title=segment, orient="right", symbolType="stroke", symbolStrokeWidth=3, symbolOpacity=1)
     layers = []
     if lo and lo in a.columns:
         layers.append(base.mark_area(opacity=0.14).encode(
             x=x, y=alt.Y(f"{lo}:Q", title="Retention", axis=yaxis, scale=yscale), y2=f"{hi}:Q",
-            fill=alt.Fill("segment:N", scale=colors, legend=None)))
+            # the same colour encoding as the lines: a layer with ``legend=None`` would remove the
+            # merged legend of every layer (Vega-Lite), which left the segments unnamed
+            color=alt.Color("segment:N", title=segment, scale=colors, sort=names, legend=legend)))
     tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title="Age"),
            alt.Tooltip(f"{value}:Q", title="Retention" if value == "retention" else value, format=th.PCT_TOOLTIP)]
     if "interval" in a.columns:
@@ -559,7 +581,13 @@ def segment_comparison(
         tip.append(alt.Tooltip("size:Q", title="Customers observed", format=th.INT_FORMAT))
     layers.append(base.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=26)).encode(
         x=x, y=alt.Y(f"{value}:Q", title="Retention" if value == "retention" else value, axis=yaxis, scale=yscale),
-        color=alt.Color("segment:N", title=segment, scale=colors, sort=names), tooltip=tip))
+        color=alt.Color("segment:N", title=segment, scale=colors, sort=names, legend=legend), tooltip=tip))
+    if len(a):  # direct labels at the line ends, so the chart reads without the legend (and in print)
+        ends = a.sort_values("age", kind="stable").groupby("segment", sort=False).tail(1)
+        layers.append(alt.Chart(_records(ends.loc[:, ["segment", "age", value]])).mark_text(
+            align="left", dx=6, fontSize=11, fontWeight=600).encode(
+            x=x, y=alt.Y(f"{value}:Q", scale=yscale), text="segment:N",
+            color=alt.Color("segment:N", title=segment, scale=colors, sort=names, legend=legend)))
     return alt.layer(*layers).properties(
         width=th.WIDTH, height=th.HEIGHT,
         title=_title(title or f"Average retention by {segment}",

@@ -20,9 +20,10 @@ import pandas as pd
 
 from .._files import atomic_write
 from .._stats import Z95, wilson_interval
-from ..clv import clv_margin_multiple
+from ..clv import clv_horizon, clv_margin_multiple
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
+from ..engine import parse_window
 from ..exceptions import DataError, ParameterError
 from ..metrics import crr_table, purchase_metrics
 from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
@@ -31,6 +32,9 @@ from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
 
+_PERIOD_DAYS = {f: 365.2425 / n for f, n in PERIODS_PER_YEAR.items()}
+#: the horizon of the report's CLV (definitions §5.6)
+CLV_HORIZON_YEARS = 3.0
 #: the word for one period (``retainkit.periods.FREQ_NAMES``)
 FREQ_WORD = FREQ_NAMES
 
@@ -196,7 +200,8 @@ def _overall(pm: pd.DataFrame) -> pd.Series | None:
 
 
 def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame, purchases: pd.DataFrame,
-                 revenue_average: pd.DataFrame, p: ReportParams) -> dict[str, Kpi]:
+                 revenue_average: pd.DataFrame, p: ReportParams, crr_basis: pd.DataFrame | None = None,
+                 purchases_basis: pd.DataFrame | None = None) -> dict[str, Kpi]:
     """The headline figures of the report from the library tables (definitions §3-§5).
 
     Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
@@ -254,19 +259,52 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
         k["revenue_retention_1"] = Kpi("revenue_retention_1", f"{unit.capitalize()}-1 revenue retention", v, pct(v),
                                        f"revenue at age 1 / age 0, {int(r['cohorts'])} cohorts pooled",
                                        num=float(r["revenue"]), den=float(r["base_revenue"]), period="age 1")
-    # CLV (definitions §5): margin multiple with m = margin x revenue per active
-    # customer-period and r = mean CRR, both over the last (up to) 12 periods.
-    if len(lc) and len(per) and "revenue" in per.columns:
-        recent = per.tail(12)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rev_per_active = float(np.nanmean(recent["revenue"] / recent["customers"]))
-        r = float(lc["crr"].tail(12).mean())
-        d = discount_per_period(p.discount_rate, p.freq)
-        m = p.margin * rev_per_active
-        clv = clv_estimate(m, r, d)
-        k["clv"] = Kpi("clv", "CLV estimate", clv, money(clv, p.currency, 0),
-                       f"margin multiple m·r/(1+d−r): m = {money(m, p.currency)}/{unit}, r = {pct(r)}, d = {pct(d, 2)}/{unit}")
+    clv = clv_kpi(crr_basis, purchases_basis, p) if crr_basis is not None and purchases_basis is not None else None
+    if clv is not None:
+        k["clv"] = clv
     return k
+
+
+def clv_basis_freq(window: str) -> str:
+    """The period CLV retention is measured in: the one closest in length to the activity window (§5.6).
+
+    A customer counted active by a 90-day window cannot be lost within a month,
+    so chaining monthly CRRs overstates retention; one period as long as the
+    window makes the CLV the same whatever the report's ``freq``.
+    """
+    days = parse_window(window)
+    return min(_PERIOD_DAYS, key=lambda f: (abs(math.log(_PERIOD_DAYS[f] / days)), f))
+
+
+def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi | None:
+    """The CLV of a customer active now over :data:`CLV_HORIZON_YEARS` (definitions §5.6).
+
+    ``crr`` and ``purchases`` are ``crr_table`` and ``purchase_metrics`` at
+    :func:`clv_basis_freq`. Over the last year of complete periods:
+    r = sum retained / sum S (pooled CRR), m = margin x revenue / sum of the
+    mean active customers (S + E) / 2 of each period; then
+    :func:`retainkit.clv.clv_horizon`.
+    """
+    lc = latest_crr(crr)
+    per = _periods(purchases)
+    if not len(lc) or not len(per) or "revenue" not in per.columns:
+        return None
+    f = str(crr.attrs.get("freq", "")) or clv_basis_freq(p.window)
+    n = max(1, int(round(PERIODS_PER_YEAR[f])))
+    last = lc.tail(n)
+    rev = last["period_start"].map(dict(zip(per["period_start"], per["revenue"]))).astype(float)
+    active = float(((last["start_customers"] + last["end_customers"]) / 2).sum())
+    retained, start = float(last["retained"].sum()), float(last["start_customers"].sum())
+    if not start or not active or rev.isna().all():
+        return None
+    r = retained / start
+    m = p.margin * float(rev.sum()) / active
+    value = clv_horizon(m, r, p.discount_rate, periods_per_year=PERIODS_PER_YEAR[f], horizon_years=CLV_HORIZON_YEARS)
+    unit = FREQ_WORD[f]
+    return Kpi("clv", f"Value of a customer over {CLV_HORIZON_YEARS:g} years", value, money(value, p.currency, 0),
+               f"margin {pct(p.margin, 0)} of revenue, discounted at {pct(p.discount_rate, 0)} a year; "
+               f"{money(m, p.currency)} margin per active customer per {unit}, {pct(r)} still active a {unit} later",
+               period=f"last {len(last)} {unit}s")
 
 
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
@@ -368,6 +406,9 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         average = average_curve(cohorts)
         crr = crr_table(tx, p.freq, window=p.window)
         purchases = purchase_metrics(tx, p.freq)
+        basis = clv_basis_freq(p.window)
+        crr_b = crr if basis == p.freq else crr_table(tx, basis, window=p.window)
+        pm_b = purchases if basis == p.freq else purchase_metrics(tx, basis)
         seg_c = seg_a = seg_crr = None
         if p.segment:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
@@ -378,7 +419,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         if msg not in caught_msgs:
             caught_msgs.append(msg)
     rev_avg = pooled_revenue_retention(cohorts)
-    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
+    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
     changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
@@ -428,7 +469,7 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "clv_basis_freq", "clv_kpi", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
     "summary_dict", "what_changed", "write_summary",
 ]

@@ -221,7 +221,7 @@ class Page:
             ("Churn", "1 − CRR — definitions §4."),
             ("Repeat purchase rate", "share of customers with 2 or more orders — definitions §4."),
             ("Revenue retention", "revenue of a cohort at age k / its revenue at age 0, refunds included; pooled = Σ revenue at k / Σ revenue at 0 — definitions §3."),
-            ("CLV estimate", f"margin multiple m·r/(1+d−r) with margin received at the end of each {FREQ_WORD[p.freq]}: m = margin share × revenue per active customer per {FREQ_WORD[p.freq]}, r = mean CRR, both over the last 12 {FREQ_WORD[p.freq]}s; d = the yearly discount rate per {FREQ_WORD[p.freq]} — definitions §5. A rough guide, not a forecast."),
+            ("Value of a customer", "what a customer active now brings in margin over the stated horizon, discounted: m = margin share × revenue per active customer per period, r = share of the active customers still active a period later (pooled over the last year), each period's margin counted at mid-period, Σ m·r^(i−½)/(1+d)^(i−½). Periods are as long as the activity window, whatever the report's period, so monthly and quarterly reports agree — definitions §5 (5.6, “Value of a customer over a horizon”). A rough guide, not a forecast."),
         ]
         parts = ['<table class="rk-table"><tbody>' + "".join(
             f"<tr><td><b>{esc(a)}</b></td><td>{link_citations(esc(b))}</td></tr>" for a, b in defs) + "</tbody></table>"]

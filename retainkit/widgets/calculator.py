@@ -26,7 +26,7 @@ PARAM_SPECS: dict[str, tuple[str, float, float, float, str, str, str, str]] = {
     "retention_lift": ("slider", -0.10, 0.20, 0.001, "+.1%", "Customers", "Retention lift", "pts per period"),
     "baseline_spend": ("float", 0, 1_000_000, 1, "", "Spend", "Spend", "per customer per period"),
     "spend_lift": ("slider", -0.5, 1.0, 0.01, "+.0%", "Spend", "Spend lift", "members vs baseline"),
-    "gross_margin": ("slider", 0.0, 1.0, 0.01, ".0%", "Spend", "Gross margin", "of spend"),
+    "margin": ("slider", 0.0, 1.0, 0.01, ".0%", "Spend", "Gross margin", "of spend"),
     "earn_rate": ("float", 0, 1000, 0.1, "", "Rewards", "Earn rate", "points per currency unit"),
     "point_value": ("float", 0, 1000, 0.001, "", "Rewards", "Point value", "cost per redeemed point"),
     "breakage": ("slider", 0.0, 1.0, 0.01, ".0%", "Rewards", "Breakage", "points never redeemed"),
