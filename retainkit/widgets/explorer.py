@@ -263,11 +263,10 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
 
         side = w.VBox([
-            group("View"), self.freq, self.metric, self.kind,
+            self.data_panel, group("View"), self.freq, self.metric, self.kind,
             group("Cohorts"), self.cohort_range, self.range_label, self.min_size,
             group("Segments"), self.filter_by, self.filter_values, self.split_by,
             group("Display"), self.highlight, self.intervals, w.HBox([self.export_button]), self.export_link,
-            self.data_panel,
         ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
         side.add_class("rk-side")
         if not self.segments:
