@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
+from ..i18n import translator
 from . import _theme as th
 
 #: Colour of the cohorts that are not highlighted.
@@ -120,6 +121,7 @@ def segment_curves(
     min_cohorts: int = 3,
     max_segments: int = 10,
     order: Sequence[str] | None = None,
+    lang: str = "en",
     title: str,
     subtitle: str = "",
 ) -> alt.LayerChart:
@@ -147,12 +149,15 @@ def segment_curves(
     order : sequence of str, optional
         Segment order (colours follow it); default: largest first.
     title, subtitle : str
+    lang : str
+        Language of the axis titles, tooltips and notes (:func:`retainkit.i18n.translator`).
 
     Returns
     -------
     altair.LayerChart
         Bands and lines (colour = segment, one legend).
     """
+    _ = translator(lang).gettext
     missing = [c for c in (segment, "age", value) if c not in average.columns]
     if missing:
         raise ParameterError(f"segment_curves: the table has no column(s) {missing}; pass average_curve(...) output.")
@@ -162,7 +167,7 @@ def segment_curves(
     names = [str(n) for n in order] if order is not None else _order_by_size(size0, segment, "size")
     note = ""
     if len(names) > max_segments:
-        note = f"showing the {max_segments} largest of {len(names)} segments"
+        note = _("showing the {n} largest of {total} segments").format(n=max_segments, total=len(names))
         names = names[:max_segments]
     a = a[a[segment].isin(names) & (a["age"] >= start_age)].dropna(subset=[value])
     if "cohorts" in a.columns:
@@ -178,19 +183,20 @@ def segment_curves(
     colors = alt.Scale(domain=names, range=[th.PALETTE[i % len(th.PALETTE)] for i in range(len(names))])
     top = float(d[hi].max()) if band and len(d) else (float(d[value].max()) if len(d) else 1.0)
     y = _y(value, y_title, kind, currency, top)
-    x = alt.X("age:Q", title=f"Age ({unit} since first purchase)", axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("age:Q", title=_("Age ({unit} since first purchase)").format(unit=unit),
+              axis=alt.Axis(tickMinStep=1, format="d"))
     base = alt.Chart(_records(d))
     layers: list[Any] = []
     if band:
         layers.append(base.mark_area(opacity=0.14).encode(
             x=x, y=alt.Y(f"{lo}:Q", title=y_title), y2=f"{hi}:Q",
             fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend())))
-    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title="Age"),
+    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title=_("Age")),
            alt.Tooltip("value_text:N", title=y_title)]
     if band:
-        tip.append(alt.Tooltip("interval:N", title="95% interval"))
+        tip.append(alt.Tooltip("interval:N", title=_("95% interval")))
     if "size" in d.columns:
-        tip.append(alt.Tooltip("size:Q", title="Customers observed", format=th.INT_FORMAT))
+        tip.append(alt.Tooltip("size:Q", title=_("Customers observed"), format=th.INT_FORMAT))
     layers.append(base.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=26)).encode(
         x=x, y=y, color=alt.Color("segment:N", title=segment, scale=colors, sort=names,
                                   legend=_legend()),
@@ -206,6 +212,7 @@ def crr_by_segment(
     max_periods: int | None = 36,
     max_segments: int = 10,
     order: Sequence[str] | None = None,
+    lang: str = "en",
     title: str,
     subtitle: str = "",
 ) -> alt.LayerChart:
@@ -227,11 +234,14 @@ def crr_by_segment(
     order : sequence of str, optional
         Segment order (colours follow it); default: most customers first.
     title, subtitle : str
+    lang : str
+        Language of the axis titles, tooltips and notes.
 
     Returns
     -------
     altair.LayerChart
     """
+    _ = translator(lang).gettext
     missing = [c for c in (segment, "period", "period_start", "crr", "start_customers") if c not in crr.columns]
     if missing:
         raise ParameterError(f"crr_by_segment: the table has no column(s) {missing}; pass crr_table(by=...) output.")
@@ -241,17 +251,17 @@ def crr_by_segment(
         n_unc = int((~t.drop_duplicates("period")["window_covered"].astype(bool)).sum())
         t = t[t["window_covered"].astype(bool)]
         if n_unc:
-            notes.append(f"{n_unc} early period(s) hidden: their activity window starts before the data")
+            notes.append(_("{n} early period(s) hidden: their activity window starts before the data").format(n=n_unc))
     periods = t.drop_duplicates("period").sort_values("period_start")["period"].astype(str).tolist()
     if max_periods is not None and len(periods) > max_periods:
-        notes.append(f"showing the latest {max_periods} of {len(periods)} periods")
+        notes.append(_("showing the latest {n} of {total} periods").format(n=max_periods, total=len(periods)))
         periods = periods[-max_periods:]
     t = t[t["period"].astype(str).isin(periods)].dropna(subset=["crr"])
     t = t.assign(**{segment: t[segment].astype(str)})
     totals = t.groupby(segment)["start_customers"].sum().sort_values(ascending=False, kind="stable")
     names = [str(n) for n in order] if order is not None else [str(s) for s in totals.index]
     if len(names) > max_segments:
-        notes.append(f"showing the {max_segments} largest of {len(names)} segments")
+        notes.append(_("showing the {n} largest of {total} segments").format(n=max_segments, total=len(names)))
         names = names[:max_segments]
     t = t[t[segment].isin(names)]
     d = pd.DataFrame({
@@ -267,7 +277,7 @@ def crr_by_segment(
     lower = max(0.0, math.floor((low if np.isfinite(low) else 0.0) * 10) / 10 - 0.1)
     yscale = alt.Scale(domain=[lower, 1.0], nice=False, clamp=True)
     colors = alt.Scale(domain=names, range=[th.PALETTE[i % len(th.PALETTE)] for i in range(len(names))])
-    x = alt.X("period:O", title="Period", sort=periods,
+    x = alt.X("period:O", title=_("Period"), sort=periods,
               axis=alt.Axis(labelAngle=-45 if len(periods) > 12 else 0, labelOverlap=True))
     y = alt.Y("crr:Q", title="CRR", axis=alt.Axis(format=th.PCT_AXIS), scale=yscale)
     base = alt.Chart(_records(d))
@@ -276,10 +286,10 @@ def crr_by_segment(
         layers.append(base.mark_area(opacity=0.12).encode(
             x=x, y=alt.Y("crr_lo:Q", title="CRR", scale=yscale), y2="crr_hi:Q",
             fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend())))
-    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("period:N", title="Period"),
-           alt.Tooltip("crr:Q", title="CRR", format=th.PCT_TOOLTIP), alt.Tooltip("interval:N", title="95% interval"),
-           alt.Tooltip("start_customers:Q", title="Customers at the start", format=th.INT_FORMAT),
-           alt.Tooltip("retained:Q", title="Retained", format=th.INT_FORMAT)]
+    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("period:N", title=_("Period")),
+           alt.Tooltip("crr:Q", title="CRR", format=th.PCT_TOOLTIP), alt.Tooltip("interval:N", title=_("95% interval")),
+           alt.Tooltip("start_customers:Q", title=_("Customers at the start"), format=th.INT_FORMAT),
+           alt.Tooltip("retained:Q", title=_("Retained"), format=th.INT_FORMAT)]
     layers.append(base.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=22)).encode(
         x=x, y=y, color=alt.Color("segment:N", title=segment, scale=colors, sort=names,
                                   legend=_legend()),
@@ -318,6 +328,7 @@ def highlight_curves(
     unit: str = "periods",
     start_age: int = 1,
     min_cohorts: int = 3,
+    lang: str = "en",
     title: str,
     subtitle: str = "",
 ) -> alt.LayerChart:
@@ -334,7 +345,7 @@ def highlight_curves(
         ``cohort_table`` output for one segment.
     average : DataFrame or None
         ``average_curve(table)``; None draws no average (e.g. revenue retention).
-    value, y_title, kind, currency, unit, start_age, min_cohorts, title, subtitle
+    value, y_title, kind, currency, unit, start_age, min_cohorts, title, subtitle, lang
         As in :func:`segment_curves`.
     selected : str, optional
         Cohort label to highlight (default: none).
@@ -343,6 +354,7 @@ def highlight_curves(
     -------
     altair.LayerChart
     """
+    _ = translator(lang).gettext
     missing = [c for c in ("cohort", "age", value) if c not in table.columns]
     if missing:
         raise ParameterError(f"highlight_curves: the table has no column(s) {missing}; pass cohort_table(...) output.")
@@ -359,9 +371,9 @@ def highlight_curves(
         avg = average.loc[average["age"] >= start_age, cols].dropna(subset=[value])
         if "cohorts" in avg.columns:
             avg = avg[avg["cohorts"] >= min_cohorts]
-        avg = avg.assign(series="Average of all cohorts", value_text=_value_text(avg[value], kind, currency))
-    sel_label = f"Cohort {selected}" if selected else ""
-    series = ["Average of all cohorts"] if avg is not None else []
+        avg = avg.assign(series=_("Average of all cohorts"), value_text=_value_text(avg[value], kind, currency))
+    sel_label = _("Cohort {cohort}").format(cohort=selected) if selected else ""
+    series = [_("Average of all cohorts")] if avg is not None else []
     sel = d[d["cohort"] == str(selected)].assign(series=sel_label) if selected else d.iloc[:0].assign(series="")
     if selected:
         series.append(sel_label)
@@ -370,12 +382,13 @@ def highlight_curves(
     top = max([float(d[value].max()) if len(d) else 0.0]
               + ([float(avg[hi].max() if hi in avg.columns else avg[value].max())] if avg is not None and len(avg) else []))
     y = _y(value, y_title, kind, currency, top)
-    x = alt.X("age:Q", title=f"Age ({unit} since first purchase)", axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("age:Q", title=_("Age ({unit} since first purchase)").format(unit=unit),
+              axis=alt.Axis(tickMinStep=1, format="d"))
     layers: list[Any] = []
     if len(d):
         layers.append(alt.Chart(_records(d)).mark_line(strokeWidth=1, color=MUTED, opacity=0.8).encode(
             x=x, y=y, detail="cohort:N",
-            tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("age:Q", title="Age"),
+            tooltip=[alt.Tooltip("cohort:N", title=_("Cohort")), alt.Tooltip("age:Q", title=_("Age")),
                      alt.Tooltip("value_text:N", title=y_title)]))
     if avg is not None and len(avg) and lo in avg.columns:
         layers.append(alt.Chart(_records(avg)).mark_area(opacity=th.BAND_OPACITY, color=AVERAGE_COLOR).encode(
@@ -388,7 +401,7 @@ def highlight_curves(
             x=x, y=y, color=alt.Color("series:N", title=None, scale=colors, sort=series,
                                       legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke",
                                                         symbolStrokeWidth=3)),
-            tooltip=[alt.Tooltip("series:N", title="Line"), alt.Tooltip("age:Q", title="Age"),
+            tooltip=[alt.Tooltip("series:N", title=_("Line")), alt.Tooltip("age:Q", title=_("Age")),
                      alt.Tooltip("value_text:N", title=y_title)]))
     if not layers:
         layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=y))

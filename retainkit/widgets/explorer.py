@@ -22,6 +22,7 @@ from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
 from ..exceptions import DataError, ParameterError, RetainkitError
+from ..i18n import translator
 from ..inputs import Subscriptions, Transactions
 from ..periods import FREQ_NAMES
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
@@ -74,6 +75,15 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         Kept values of ``filter_by`` (missing values appear as "(missing)").
     split_by : Dropdown
         Segment column to compare (None = pooled).
+    highlight : Dropdown
+        Cohort drawn in colour next to the bold average in the Curves view
+        (the other cohorts are grey); "" for none. Default: the latest cohort
+        with 3+ complete ages. Not used when split.
+    picker : DataPicker
+        The "Your data" panel (``data_panel``): a CSV/Parquet path, column
+        mapping dropdowns filled from the file's header, Load; the loaded log
+        replaces the data (:meth:`set_data`) and the loader's errors are shown
+        in the panel.
     min_size : BoundedIntText
         Cohorts (per split segment) with fewer customers are left out.
     intervals : Checkbox
@@ -93,10 +103,13 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         :func:`retainkit.average_curve` of ``table``.
     crr : DataFrame
         :func:`retainkit.crr_table` columns for the filtered customers, periods
-        from the first selected cohort on (pooled over segments).
+        from the first selected cohort on; when split, one row per (segment,
+        period) with the segment column first, as ``crr_table(by=split)``.
     views : Tab
         "Heatmap", "Curves", "CRR", "Table"; ``outputs`` maps those names
-        (lower case) to their Output / HTML widgets. Charts are drawn for the
+        (lower case) to their Output / HTML widgets. Split by a segment, the
+        heatmap has one block per segment, the curves and CRR one line per
+        segment with a legend, the table and CSV export a segment column. Charts are drawn for the
         visible tab; ``chart(name)`` builds any of them for the current view.
     summary, status : HTML
         One line describing the view; messages and errors.
@@ -140,7 +153,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.segments = self._usable_segments(segments, max_segment_values)
         self._max_segment_values = max_segment_values
         self._seg_values = self._segment_values()
-        self.picker = DataPicker(self._picked)
+        self.picker = DataPicker(self._picked, lang=self.lang)
         self._build_widgets(freq)
         self._wire()
         self.update()
@@ -243,8 +256,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description="Min. cohort",
                                          style=desc, layout=full, tooltip="customers; smaller cohorts are left out")
         self.intervals = w.Checkbox(value=True, description="95% intervals (Wilson)", indent=False)
-        self.highlight = w.Dropdown(options=[("(none)", "")], value="", description="Highlight", style=desc,
-                                    layout=full, tooltip="cohort drawn in colour next to the average (Curves)")
+        _ = translator(self.lang).gettext
+        self.highlight = w.Dropdown(options=[(_("(none)"), "")], value="", description=_("Highlight"), style=desc,
+                                    layout=full, tooltip=_("cohort drawn in colour next to the average (Curves)"))
         self.export_button = w.Button(description="Export CSV", button_style="",
                                       tooltip="CSV of the table behind the current view")
         self.export_link = w.HTML("")
@@ -257,7 +271,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self._set_cohort_options()
 
         self.data_panel = w.Accordion(children=[self.picker.widget], selected_index=None)
-        self.data_panel.set_title(0, "Your data (CSV / Parquet)")
+        self.data_panel.set_title(0, _("Your data (CSV / Parquet)"))
 
         def group(text: str) -> w.HTML:
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
@@ -401,7 +415,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         current = self.highlight.value
         keep = current in cohorts or (current == "" and not self._auto_highlight)
         with self._hold():
-            self.highlight.options = [("(none)", "")] + [(c, c) for c in cohorts]
+            self.highlight.options = [(translator(self.lang).gettext("(none)"), "")] + [(c, c) for c in cohorts]
             self.highlight.value = current if keep else (default if cohorts else "")
         self.highlight.disabled = not cohorts
 

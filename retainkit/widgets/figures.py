@@ -125,7 +125,7 @@ class ExplorerCharts:
             band = _(", 95% bands") if intervals and f"{info['value']}_lo" in avg.columns else ""
             return segment_curves(
                 avg, split, value=info["value"], y_title=y_title, kind=info["kind"], currency=self.currency,
-                unit=unit, start_age=info["start_age"], order=self._segment_order(self.table, split),
+                unit=unit, start_age=info["start_age"], order=self._segment_order(self.table, split), lang=self.lang,
                 title=_("Average {label} by {split}").format(label=info["label"].lower(), split=split),
                 subtitle=_("size-weighted average curve per segment{band}, ages seen in 3+ cohorts; {meaning}").format(
                     band=band, meaning=info["meaning"]))
@@ -135,7 +135,7 @@ class ExplorerCharts:
                else _("one line per cohort (revenue retention has no average across cohorts)"))
         return highlight_curves(
             self.table, avg if with_avg else None, value=info["value"], y_title=y_title, selected=selected,
-            kind=info["kind"], currency=self.currency, unit=unit, start_age=info["start_age"],
+            kind=info["kind"], currency=self.currency, unit=unit, start_age=info["start_age"], lang=self.lang,
             title=_("{label} curves by cohort").format(label=info["label"]),
             subtitle=f"{info['meaning']}; {sub}; " + _("grey: the other cohorts (hover for names)"))
 
@@ -150,7 +150,7 @@ class ExplorerCharts:
         if split:
             window = str(crr.attrs.get("window", "") or "")
             return crr_by_segment(
-                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split),
+                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split), lang=self.lang,
                 title=_("Customer retention rate per period by {split}").format(split=split)
                 + (_(" (activity window {window})").format(window=window) if window else ""),
                 subtitle=_("CRR = retained / customers at the start, per segment, with 95% Wilson bands "
