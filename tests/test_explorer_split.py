@@ -110,7 +110,7 @@ def test_split_curves_follow_the_metric(app):
     assert "Revenue per customer (EUR)" in text and "'€'" in text  # axis title and currency-labelled axis
     assert '"title": "revenue_per_customer"' not in text
     # tooltips show money with the currency, from average_curve's revenue_per_customer
-    values = [v for v in spec_of(app, "curves")["datasets"].values() if v and "value_text" in v[0]][0]
+    values = next(v for v in spec_of(app, "curves")["datasets"].values() if v and "value_text" in v[0])
     row = values[0]
     assert row["value_text"] == f"€{row['revenue_per_customer']:,.2f}"
     app.metric.value = "cum_revenue"

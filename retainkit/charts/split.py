@@ -16,7 +16,8 @@ the same ``order`` is passed. Money values are formatted with the currency.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
 from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
-from ..exceptions import DataError, ParameterError, RetainkitError
+from ..exceptions import ParameterError, RetainkitError
 from ..i18n import translator
 from ..inputs import Subscriptions, Transactions
 from ..periods import FREQ_NAMES

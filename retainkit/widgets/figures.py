@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ..charts import cohort_heatmap, crr_trend
-from ..charts._theme import FREQ_UNITS
 from ..charts.brackets import bracket_chart, value_heatmap
 from ..charts.split import crr_by_segment, highlight_curves, segment_curves, stacked_by_segment
 from ..exceptions import DataError, ParameterError
 from ..i18n import translator
+from ..periods import FREQ_NAMES
 
 #: segments drawn as separate heatmap blocks (the largest ones)
 MAX_HEATMAP_SEGMENTS = 6
@@ -65,7 +65,7 @@ class ExplorerCharts:
         _ = translator(self.lang).gettext
         metric, split = self.metric.value, self._split_col
         kind = self.kind.value if metric == "customers" else "classic"
-        unit = FREQ_UNITS.get(self.freq.value, "periods")
+        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
         source = self.table if (split or kind == "brackets") else self.pooled
         if split and kind != "brackets" and "retention_lo" not in source.columns:  # intervals off: blank tooltips
             source = source.assign(retention_lo=np.nan, retention_hi=np.nan)
@@ -116,7 +116,7 @@ class ExplorerCharts:
         if kind == "brackets":
             return bracket_chart(self.table, split, intervals=intervals)
         info = self.metric_info()
-        unit = FREQ_UNITS.get(self.freq.value, "periods")
+        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
         avg = self.average
         if not intervals:
             avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
