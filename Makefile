@@ -47,8 +47,9 @@ docs: $(STAMP) ## build the documentation site into site/ (strict: any warning f
 docs-serve: $(STAMP) ## serve the documentation site on http://127.0.0.1:8000 (rebuilds on change)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
 
-explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866
-	$(VENV)/bin/voila notebooks/explore_cohorts.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
+explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866 (offline template)
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/explore_cohorts.ipynb --template=retainkit \
+		--no-browser --Voila.ip=127.0.0.1 --port=8866
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
