@@ -446,10 +446,11 @@ def _cmp_matrix(ex: Exercise, answer: Any) -> Verdict:
     a = raw / best
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     if (nan_a & ~nan_e).any() and not (nan_e & ~nan_a).any():
-        return False, "Some observed cells are missing in your table.", (
-            "If you pivoted only the cells where someone was active, a cohort with nobody active at an observed "
-            "age has retention 0 there, not NaN: fill 0 only where the cell is observed (cohort month + age <= "
-            "May 2023).")
+        i, j = (int(v) for v in np.argwhere(nan_a & ~nan_e)[0])
+        return False, (f"Some observed cells are empty in your table, e.g. cohort {e_frame.index[i]}, age "
+                       f"{e_frame.columns[j]}."), (
+            "Every cell whose month is on or before the last complete month has a value; if nobody of a cohort "
+            "was active at an observed age, its retention there is 0, not NaN.")
     both = ~nan_a & ~nan_e
     if (nan_a == nan_e).all() and np.all(np.abs(a[both] - e[both]) <= 0.01 + 1e-12):
         return False, "Nearly: the numbers differ in the last digits.", CLOSE_TABLE

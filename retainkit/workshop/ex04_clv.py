@@ -105,7 +105,16 @@ EXERCISES: tuple[Exercise, ...] = (
             (_no_acquisition(), "If you set acquisition_cost=0: keep the default acquisition cost of 50 here; the "
                                 "next exercises come back to it.")], tol=0.05),
     Exercise(
-        "04.5", "Default parameters again, but keeping a saved customer costs acquisition_cost / 5 "
+        "04.5", "04.4's customer (retention 0.6, no profit growth) without any acquisition cost: by how many "
+                "percent does the 5-point lift raise the customer's value?", "percent", _no_acquisition,
+        ("Same call as in 04.4 with one more argument.",
+         "acquisition_cost=0: year 0 of the table becomes 0, so the NPV is the customer's gross value."),
+        "retention_profit_impact(retention=0.6, margin_growth=0.0, acquisition_cost=0).summary['profit_increase_pct']",
+        lambda: _table_mistakes(retention=0.6, margin_growth=0.0, acquisition_cost=0.0) + [
+            (profit_pct(retention=0.6, margin_growth=0.0), "If you got 04.4's figure: set acquisition_cost=0.")],
+        tol=0.05),
+    Exercise(
+        "04.6", "Default parameters again, but keeping a saved customer costs acquisition_cost / 5 "
                 "(acquisition_to_retention_cost_ratio=5): percent increase?", "percent",
         lambda: profit_pct(acquisition_to_retention_cost_ratio=5.0),
         ("Only one argument changes compared with 04.3.",
@@ -113,14 +122,5 @@ EXERCISES: tuple[Exercise, ...] = (
         "retention_profit_impact(acquisition_to_retention_cost_ratio=5).summary['profit_increase_pct']",
         lambda: _table_mistakes(acquisition_to_retention_cost_ratio=5.0) + [
             (profit_pct(), "If you got 04.3's figure: that is the free lift; here keeping a customer costs 10.")],
-        tol=0.05),
-    Exercise(
-        "04.6", "04.4's customer (retention 0.6, no profit growth) without any acquisition cost: by how many "
-                "percent does the 5-point lift raise the customer's value?", "percent", _no_acquisition,
-        ("Same call as in 04.4 with one more argument.",
-         "acquisition_cost=0: year 0 of the table becomes 0, so the NPV is the customer's gross value."),
-        "retention_profit_impact(retention=0.6, margin_growth=0.0, acquisition_cost=0).summary['profit_increase_pct']",
-        lambda: _table_mistakes(retention=0.6, margin_growth=0.0, acquisition_cost=0.0) + [
-            (profit_pct(retention=0.6, margin_growth=0.0), "If you got 04.4's figure: set acquisition_cost=0.")],
         tol=0.05),
 )

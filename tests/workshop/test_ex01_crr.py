@@ -40,7 +40,8 @@ def test_the_identity_crr_collides_with_everyone_before_april_as_s():
 def test_moved_purchase_against_a_loop():
     log = workshop.crr_log()
     m = workshop.MOVED_PURCHASE
-    log.loc[(log["customer_id"] == m["customer"]) & (log["timestamp"] == m["from"]), "timestamp"] = pd.Timestamp(m["to"])
+    row = (log["customer_id"] == m["customer"]) & (log["timestamp"] == m["from"])
+    log.loc[row, "timestamp"] = pd.Timestamp(m["to"])
     S, E, N, _ = brute_sen(log, "2023-04-01", "2023-07-01")
     assert m["customer"] in N and m["customer"] not in S
     assert workshop.solution("01.7") == pytest.approx(len(S & E) / len(S))

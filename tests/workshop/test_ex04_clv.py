@@ -30,7 +30,7 @@ def test_profit_percentages_against_a_loop():
 
     assert workshop.solution("04.3") == pytest.approx(pct(0.8, 0.08, 50))
     assert workshop.solution("04.4") == pytest.approx(pct(0.6, 0.0, 50))
-    assert workshop.solution("04.6") == pytest.approx(pct(0.6, 0.0, 0))
+    assert workshop.solution("04.5") == pytest.approx(pct(0.6, 0.0, 0))
     # the lesson: the big percent of 04.4 comes from the small base net of acquisition cost
-    assert workshop.solution("04.4") > 25 > 15 > workshop.solution("04.6") > 5
-    assert workshop.solution("04.5") < workshop.solution("04.3")  # a costly lift gains less
+    assert workshop.solution("04.4") > 25 > 15 > workshop.solution("04.5") > 5
+    assert workshop.solution("04.6") < workshop.solution("04.3")  # a costly lift gains less

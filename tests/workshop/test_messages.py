@@ -285,17 +285,17 @@ MESSAGES = [
     ('04.4', '66',
      '✘ Exercise 04.4: not right yet. 66 is not it.\n  Hint: Close: check the rounding (give at least '
      'the decimals the question asks for, or the unrounded number).'),
-    ('04.5', '45.08',
-     "✘ Exercise 04.5: not right yet. 45.08 is not it.\n  Hint: If you got 04.3's figure: that is the "
+    ('04.6', '45.08',
+     "✘ Exercise 04.6: not right yet. 45.08 is not it.\n  Hint: If you got 04.3's figure: that is the "
      'free lift; here keeping a customer costs 10.'),
-    ('04.5', '40',
-     '✘ Exercise 04.5: not right yet. 40 is not it.\n  Hint: Only one argument changes compared with '
-     '04.3. For the next hint: workshop.hint("04.5", 2).'),
-    ('04.6', '66.65',
-     "✘ Exercise 04.6: not right yet. 66.65 is not it.\n  Hint: If you got 04.4's figure: set "
+    ('04.6', '40',
+     '✘ Exercise 04.6: not right yet. 40 is not it.\n  Hint: Only one argument changes compared with '
+     '04.3. For the next hint: workshop.hint("04.6", 2).'),
+    ('04.5', '66.65',
+     "✘ Exercise 04.5: not right yet. 66.65 is not it.\n  Hint: If you got 04.4's figure: set "
      'acquisition_cost=0.'),
-    ('04.6', '11',
-     '✘ Exercise 04.6: not right yet. 11 is not it.\n  Hint: Close: check the rounding (give at least '
+    ('04.5', '11',
+     '✘ Exercise 04.5: not right yet. 11 is not it.\n  Hint: Close: check the rounding (give at least '
      'the decimals the question asks for, or the unrounded number).'),
     ('05.1', '0.01',
      '✘ Exercise 05.1: not right yet. 0.01 is not it.\n  Hint: If you left out breakage: a quarter of '
