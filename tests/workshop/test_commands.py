@@ -99,9 +99,8 @@ def run_papermill_demo(cmd: str, tmp: Path) -> None:
     cells = json.loads((WORKSHOP / "06_recurring_reports.ipynb").read_text(encoding="utf-8"))["cells"]
     code = next("".join(c["source"]) for c in cells if "crr_demo.ipynb" in "".join(c["source"])
                 and c["cell_type"] == "code")
-    namespace: dict = {}
-    exec("import tempfile\nfrom pathlib import Path\nimport nbformat\n" + code.replace('Path(tempfile.mkdtemp(prefix="workshop-papermill-"))',  # noqa: S102
-                                           f"Path({str(tmp)!r})"), {"__name__": "demo"}, namespace)
+    code = code.replace('Path(tempfile.mkdtemp(prefix="workshop-papermill-"))', f"Path({str(tmp)!r})")
+    exec("from pathlib import Path\nimport nbformat\n" + code, {"__name__": "demo"})  # noqa: S102
     _run(cmd, tmp)
     assert json.loads((tmp / "result.json").read_text())["crr"] == pytest.approx((190 - 30) / 200)
     assert (tmp / "out.ipynb").is_file()
