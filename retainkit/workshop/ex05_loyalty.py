@@ -15,7 +15,7 @@ __all__ = ["EXERCISES", "did_by_hand", "tier_discount", "tier_table"]
 
 
 def tier_discount(spend: Any, tiers: Sequence[tuple[float, float]] = TIERS) -> np.ndarray:
-    """Discount each member earns under a cumulative-discount scheme (definitions §6 "Scenario ROI").
+    """Discount each member earns under a cumulative-discount scheme (definitions §6 "Scenario (planned) ROI").
 
     ``tiers`` are (yearly spend threshold, discount rate) pairs, thresholds
     ascending from 0: the rate of a tier applies to the part of a member's
