@@ -15,14 +15,14 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	@touch $(STAMP)
 
 $(SPARK_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	@touch $(SPARK_STAMP)
 
-install: $(STAMP) ## create .venv and install retainkit with its dev tools
+install: $(STAMP) ## create .venv and install retainkit with its dev and docs tools
 	@echo "retainkit installed in $(VENV)"
 
 browser: ## install Debian's chromium for the browser tests (needs root / apt-get)
@@ -40,6 +40,12 @@ test-spark: $(SPARK_STAMP) ## the PySpark suite alone (installs the spark extra;
 
 test-fast: $(STAMP) ## unit tests only (no notebook runs, no browser)
 	$(PY) -m pytest -n 2 -m "not slow and not browser and not spark" $(PYTEST_ARGS)
+
+docs: $(STAMP) ## build the documentation site into site/ (strict: any warning fails; works offline)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(STAMP) ## serve the documentation site on http://127.0.0.1:8000 (rebuilds on change)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
 
 explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866
 	$(VENV)/bin/voila notebooks/explore_cohorts.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
@@ -59,7 +65,7 @@ sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
 	$(PY) -m retainkit.datasets
 
 clean: ## remove the venv, caches and generated reports
-	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast explore lab handouts bench sample clean
+.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab handouts bench sample clean

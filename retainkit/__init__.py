@@ -1,13 +1,13 @@
 """retainkit: customer-retention analysis for Jupyter.
 
 Cohorts, customer retention rate (CRR), lifetime value and loyalty-program ROI,
-following the definitions in ``retention-definitions.md`` (cited as §N in
+following the definitions in ``docs/definitions.md`` (cited as §N in
 every docstring), with parameterized notebooks and offline HTML reports.
 """
 
 from __future__ import annotations
 
-from . import clv, datasets, economics, loyalty, periods, subscriptions, survey
+from . import clv, datasets, definitions, economics, loyalty, periods, subscriptions, survey
 from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import load_subscriptions, load_transactions
@@ -47,6 +47,7 @@ __all__ = [
     "csat",
     "customer_clv",
     "datasets",
+    "definitions",
     "economics",
     "empirical_clv",
     "load_subscriptions",

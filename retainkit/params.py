@@ -7,7 +7,7 @@ mapped columns exist in it (only the header is read). A bad parameter raises
 :class:`~retainkit.exceptions.ParameterError` whose message starts with
 ``parameter '<name>':`` and says how to fix it.
 
-The definitions each parameter feeds are those of ``retention-definitions.md``
+The definitions each parameter feeds are those of ``docs/definitions.md``
 (§1 inputs, §2 periods, §4 CRR window, §5 CLV).
 """
 

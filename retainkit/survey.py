@@ -1,6 +1,6 @@
 """Satisfaction surveys: NPS, CSAT and CES with intervals, and retention by survey group.
 
-Survey metrics are **outside** retention-definitions.md; this module states
+Survey metrics are **outside** docs/definitions.md §1-§6 (its appendix lists them); this module states
 the standard definitions it uses:
 
 * **NPS** (Net Promoter Score, Reichheld 2003, "The One Number You Need to
@@ -168,7 +168,7 @@ def _nps_stats(x: np.ndarray) -> dict[str, float]:
 def nps(responses: Any, *, score: str = "score", by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Net Promoter Score in points with a 95 % interval (Reichheld 2003).
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     definition used is the standard one (see the module docstring):
     promoters 9-10, passives 7-8, detractors 0-6,
     NPS = 100 * (p_promoters - p_detractors), 95 % normal-approximation
@@ -234,7 +234,7 @@ def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_
          satisfied_min: int | None = None, by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Customer satisfaction score: share of satisfied answers, with a Wilson interval.
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     standard top-two-box definition is used: CSAT = share of answers
     >= ``satisfied_min`` (default: the two highest points of the scale, 4-5
     on 1-5), with the 95 % Wilson interval of definitions §3 "Uncertainty".
@@ -285,7 +285,7 @@ def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SC
         by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Customer effort score: mean answer with a 95 % Student-t interval.
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     standard CES 2.0 definition is used: the mean of the answers on the
     effort scale (default 1-7, higher = easier), 95 % interval
     mean ± t(0.975, n - 1) * sd / sqrt(n), clipped to the scale (NaN for
@@ -354,7 +354,7 @@ def survey_summary(
 ) -> pd.DataFrame:
     """One headline row per question type (and period) from a mixed responses table.
 
-    Surveys are outside retention-definitions.md; the metrics are those of
+    Surveys are outside docs/definitions.md §1-§6; the metrics are those of
     :func:`nps`, :func:`csat` and :func:`ces` (module docstring). With
     ``freq`` the responses are split by the period of their timestamp
     (definitions §2 periods, in the report time zone ``tz`` as in definitions
@@ -509,7 +509,7 @@ def retention_by_survey_group(
     complete day of ``transactions.as_of``. The others are not counted and
     are reported in the ``censored`` column, never treated as lost.
 
-    The survey metrics themselves are outside retention-definitions.md:
+    The survey metrics themselves are outside docs/definitions.md §1-§6:
     NPS groups are Reichheld's (2003) promoters 9-10, passives 7-8,
     detractors 0-6; CSAT groups are 'satisfied' (>= ``satisfied_min``,
     default top two boxes) and 'not satisfied'.

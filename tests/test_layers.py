@@ -28,7 +28,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "retainkit"
 #: layer name -> modules (a package name covers its submodules), lowest first.
 #: A module may import modules of its own layer or of lower layers only.
 LAYERS: dict[str, tuple[str, ...]] = {
-    "core": ("exceptions", "_version", "_codes", "_stats", "_files", "i18n"),
+    "core": ("exceptions", "_version", "_codes", "_stats", "_files", "i18n", "definitions"),
     "inputs": ("periods", "inputs", "timestamps", "readers", "sources", "native", "data", "datasets"),
     "engine": ("_kernels", "backends", "engine"),
     "math": ("cohorts", "metrics", "subscriptions", "survey", "economics", "clv", "loyalty"),

@@ -141,6 +141,20 @@ def test_page_escapes_title_and_segment_values(sample_data):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
+def test_methodology_embeds_the_definitions_it_cites(sample_data):
+    """A reader of the HTML can read every section the page cites (docs/definitions.md, shipped)."""
+    page = rr.Page(sample_data.params.replace(charts="svg"))
+    html = page.data_quality_html(sample_data) + page.methodology_html(sample_data)
+    links = set(re.findall(r'href="#(def-[0-9-]+)"', html))
+    targets = set(re.findall(r'<section class="rk-definition" id="(def-[0-9-]+)"', html))
+    assert {"def-1", "def-2", "def-3", "def-4", "def-5"} <= links, links
+    assert links <= targets, f"links without an embedded section: {links - targets}"
+    assert "Who is a customer at a boundary" in html and "Average retention curve" in html
+    assert "Loyalty-program ROI" not in html  # §6 is not cited by the report, so not embedded
+    assert html.count("<details class=\"rk-details rk-definitions\">") == 1  # one block, opened by the links
+    assert html == page.data_quality_html(sample_data) + page.methodology_html(sample_data)  # deterministic
+
+
 def test_bundle_defines_vega_embed_once():
     js = rr.vega_bundle()
     assert "window.vegaEmbed" in js and "</script" not in js.lower()

@@ -29,7 +29,10 @@ import retainkit
 files = res.files("retainkit")
 data = files / "data" / "sample_transactions.csv"
 nb = files / "notebooks" / "retention_report.ipynb"
+from retainkit import definitions
 print(json.dumps({
+    "definitions": definitions.resolve("4.3").title,
+    "definitions_html": 'id="def-4"' in definitions.section_html("4"),
     "module": retainkit.__file__,
     "data": data.is_file() and data.read_text(encoding="utf-8").startswith(""),
     "data_rows": sum(1 for _ in data.open(encoding="utf-8")) - 1,
@@ -75,6 +78,7 @@ def test_wheel_contains_package_data(wheel):
     assert "retainkit/data/sample_transactions.csv" in names
     assert "retainkit/notebooks/retention_report.ipynb" in names
     assert "retainkit/backends.py" in names
+    assert "retainkit/definitions.md" in names, "the definitions document must ship in the wheel"
     # the workshop: its package, the CDNOW log with its licence note, the hand-out templates
     for name in ("retainkit/workshop/checking.py", "retainkit/data/cdnow_master.txt.gz", "retainkit/data/CDNOW-README.md",
                  "retainkit/templates/notebook.html.j2", "retainkit/templates/slides.html.j2"):
@@ -90,6 +94,8 @@ def test_installed_wheel_finds_bundled_files_outside_the_checkout(fresh_venv, tm
     assert Path(out["module"]).resolve().is_relative_to(fresh_venv.resolve()), out["module"]
     assert out["data"] and out["data_rows"] > 1000
     assert out["notebook"]
+    assert out["definitions"] == "Who is a customer at a boundary"
+    assert out["definitions_html"]
 
 
 def test_retainkit_command_runs_from_the_wheel(fresh_venv, tmp_path):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
+from ..definitions import citations, embed_html, link_citations
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
 from .analysis import FREQ_WORD, Change, ReportData, latest_crr
 from .format import esc, money, pct, pp
@@ -156,7 +157,7 @@ class Page:
         s = data.summary
         frame = s.to_frame()
         parts = [f'<p class="rk-note">Read {s.rows_read:,} rows, analysed {s.rows_kept:,}, dropped {s.rows_dropped:,} '
-                 f"(definitions §1: nothing is dropped silently).</p>"]
+                 f"(definitions {link_citations('§1')}: nothing is dropped silently).</p>"]
         for w in data.warnings:
             parts.append(f'<div class="rk-warning">{esc(w)}</div>')
         parts.append(table_html(
@@ -223,10 +224,12 @@ class Page:
             ("CLV estimate", f"margin multiple m·r/(1+d−r) with margin received at the end of each {FREQ_WORD[p.freq]}: m = margin share × revenue per active customer per {FREQ_WORD[p.freq]}, r = mean CRR, both over the last 12 {FREQ_WORD[p.freq]}s; d = the yearly discount rate per {FREQ_WORD[p.freq]} — definitions §5. A rough guide, not a forecast."),
         ]
         parts = ['<table class="rk-table"><tbody>' + "".join(
-            f"<tr><td><b>{esc(a)}</b></td><td>{esc(b)}</td></tr>" for a, b in defs) + "</tbody></table>"]
+            f"<tr><td><b>{esc(a)}</b></td><td>{link_citations(esc(b))}</td></tr>" for a, b in defs) + "</tbody></table>"]
         rows = [{"name": x.name, "value": repr(getattr(p, x.name)), "help": x.help} for x in SCHEMA if x.name not in INTERNAL_PARAMS]
         parts.append(table_html(pd.DataFrame(rows), caption="Parameters of this run", small=("help",),
                                 headers={"name": "Parameter", "value": "Value", "help": "Meaning"}))
+        # the sections cited above and by the data-quality section (§1), readable without the repository
+        parts.append(embed_html(sorted({c.section for _, b in defs for c in citations(b)} | {"1"})))
         parts.append(f'<div class="rk-footer">retainkit {esc(__version__)} · as of {esc(data.as_of_label)}'
                      + (f" · generated at {esc(p.generated_at)}" if p.generated_at else "") + "</div>")
         return "".join(parts)
