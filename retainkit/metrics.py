@@ -86,6 +86,26 @@ def crr_from_counts(start: int, end: int, new: int) -> float:
     return float(kept / start)
 
 
+def crr_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add the rates of :func:`crr_table` to a frame of CRR counts (definitions §4).
+
+    From ``start_customers`` (S), ``end_customers`` (E), ``new`` (N) and
+    ``retained``: ``crr`` = retained / S with its 95 % Wilson interval
+    (``crr_lo``, ``crr_hi``), ``crr_counts`` = (E - N) / S and ``churn_rate``
+    = 1 - CRR; NaN where S = 0. Returns ``counts`` with the columns added
+    (modified in place), so the cohort explorer and :func:`crr_table` share
+    one formula.
+    """
+    s = counts["start_customers"].to_numpy()
+    counts["crr"] = safe_ratio(counts["retained"], s)
+    lo, hi = wilson_interval(counts["retained"], s)
+    counts["crr_lo"] = lo
+    counts["crr_hi"] = hi
+    counts["crr_counts"] = safe_ratio(counts["end_customers"] - counts["new"], s)
+    counts["churn_rate"] = 1.0 - counts["crr"]
+    return counts
+
+
 def _group_codes(bounds: Boundaries, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     n = len(bounds.first_period)
     if not by:
@@ -184,13 +204,7 @@ def crr_table(
     out["period_start"] = period_start(periods, freq)[pi] if n_periods else pd.DatetimeIndex([])
     for name, arr in counts.items():
         out[name] = arr[gi, pi]
-    s = out["start_customers"].to_numpy()
-    out["crr"] = safe_ratio(out["retained"], s)
-    lo, hi = wilson_interval(out["retained"], s)
-    out["crr_lo"] = lo
-    out["crr_hi"] = hi
-    out["crr_counts"] = safe_ratio(out["end_customers"] - out["new"], s)
-    out["churn_rate"] = 1.0 - out["crr"]
+    out = crr_rates(out)
     start_days = boundary_days[:-1][pi]
     if w is None:
         out["window_covered"] = start_days > data_start_day
@@ -408,4 +422,4 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
             "days": local_days(f["timestamp"], data.tz), "amount": amount, "segment": segment}
 
 
-__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_table", "purchase_metrics"]
+__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_rates", "crr_table", "purchase_metrics"]

@@ -30,6 +30,15 @@ from .exceptions import ParameterError
 
 FREQS: tuple[str, ...] = ("D", "W", "M", "Q", "Y")
 FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+#: Mean length of a year in days: the Gregorian calendar's 365.2425 (definitions §2).
+DAYS_PER_YEAR = 365.2425
+#: The one table of period lengths: mean days per period. A week is 7 days, a day 1; a month is a
+#: twelfth and a quarter a quarter of the mean year. Used to convert rates and lengths between
+#: granularities (a yearly discount rate per period, a model's time unit); never for calendar arithmetic.
+PERIOD_DAYS: dict[str, float] = {"D": 1.0, "W": 7.0, "M": DAYS_PER_YEAR / 12.0, "Q": DAYS_PER_YEAR / 4.0,
+                                 "Y": DAYS_PER_YEAR}
+#: Periods per year, derived from :data:`PERIOD_DAYS` (D 365.2425, W 52.1775, M 12, Q 4, Y 1).
+PERIODS_PER_YEAR: dict[str, float] = {f: DAYS_PER_YEAR / days for f, days in PERIOD_DAYS.items()}
 _ALIASES = {
     "DAY": "D", "DAILY": "D", "WEEK": "W", "WEEKLY": "W", "W-MON": "W", "MONTH": "M",
     "MONTHLY": "M", "MS": "M", "ME": "M", "QUARTER": "Q", "QUARTERLY": "Q", "QS": "Q",
@@ -238,7 +247,11 @@ def current_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
 
 
 __all__ = [
+    "DAYS_PER_YEAR",
     "FREQS",
+    "FREQ_NAMES",
+    "PERIODS_PER_YEAR",
+    "PERIOD_DAYS",
     "check_freq",
     "current_period",
     "days_to_period",

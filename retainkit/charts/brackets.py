@@ -11,7 +11,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from .._stats import safe_ratio, wilson_interval
+from ..cohorts import add_retention
 from . import _theme as th
 
 
@@ -65,9 +65,7 @@ def bracket_chart(table: pd.DataFrame, split: str | None = None, *, intervals: b
     order = list(dict.fromkeys(table.sort_values("age_from")["bracket"]))
     if split:
         g = table.groupby([split, "bracket"], sort=False, dropna=False)[["size", "active"]].sum().reset_index()
-        g["retention"] = safe_ratio(g["active"], g["size"])
-        lo, hi = wilson_interval(g["active"], g["size"])
-        g["retention_lo"], g["retention_hi"] = lo, hi
+        g = add_retention(g)
         g[split] = g[split].astype(str)
         base = alt.Chart(g)
         x = alt.X("bracket:N", title="Age bracket (periods since first purchase)", sort=order, axis=alt.Axis(labelAngle=0))

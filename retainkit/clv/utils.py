@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError, ParameterError
-from ..periods import FREQ_NAMES, check_freq, parse_as_of, period_index
+from ..periods import FREQ_NAMES, PERIOD_DAYS, check_freq, parse_as_of, period_index
 from .base import check_discount, check_fitted, finite_number, rfm_arrays
 from .bgnbd import BetaGeoFitter
 from .gamma_gamma import GammaGamma
 
-#: Mean length of a calendar unit in days, for converting between time units.
-UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.2425 / 12.0, "Q": 365.2425 / 4.0, "Y": 365.2425}
+#: Mean length of a calendar unit in days, for converting between time units (the one table,
+#: :data:`retainkit.periods.PERIOD_DAYS`).
+UNIT_DAYS = PERIOD_DAYS
 
 
 def _unit(time_unit: str) -> str:

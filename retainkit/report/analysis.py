@@ -25,13 +25,14 @@ from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..exceptions import DataError, ParameterError
 from ..metrics import crr_table, purchase_metrics
+from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
 
-PERIODS_PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
-FREQ_WORD = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+#: the word for one period (``retainkit.periods.FREQ_NAMES``)
+FREQ_WORD = FREQ_NAMES
 
 
 def diff_interval(k1: float, n1: float, k2: float, n2: float, z: float = Z95) -> tuple[float, float, float]:
@@ -82,7 +83,11 @@ def pooled_revenue_retention(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def discount_per_period(yearly: float, freq: str) -> float:
-    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1."""
+    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1.
+
+    Periods per year come from :data:`retainkit.periods.PERIODS_PER_YEAR` (a year
+    is 365.2425 days, a week 7: 52.1775 weeks a year).
+    """
     return (1.0 + yearly) ** (1.0 / PERIODS_PER_YEAR[freq]) - 1.0
 
 

@@ -21,13 +21,13 @@ import pandas as pd
 from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
 from ..charts._theme import FREQ_UNITS
 from ..charts.brackets import bracket_chart, value_heatmap
+from ..cohorts import add_retention
 from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
 from ..exceptions import DataError, ParameterError, RetainkitError
 from ..inputs import Subscriptions, Transactions
 from ..periods import FREQ_NAMES
-from .._stats import safe_ratio
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
 from .views import ExplorerViews, Prepared, seg_labels
 
@@ -299,7 +299,7 @@ class CohortExplorer(ExplorerViews, AppBase):
                 t = self.table
                 if split:
                     t = t.groupby(["cohort", "bracket", "age_from"], sort=False)[["size", "active"]].sum().reset_index()
-                    t["retention"] = safe_ratio(t["active"], t["size"])
+                    t = add_retention(t)
                 order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
                 return value_heatmap(t, x="bracket", x_title=f"Ages ({unit})", x_sort=order, value="retention",
                                               value_title="Bracket retention", fmt=".1%", axis_fmt=".0%",
