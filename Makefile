@@ -54,6 +54,10 @@ explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:88
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
+handouts: $(STAMP) ## render the workshop notebooks and slides as offline HTML -> build/handouts/ (~2 min)
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts --solutions
+
 bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~15 min)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_widgets.py
@@ -65,4 +69,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab bench sample clean
+.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab handouts bench sample clean
