@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -22,7 +23,7 @@ from ..definitions import citations, embed_html, link_citations
 from ..i18n import MISSING, N_, Translator, translator
 from ..inputs import NOTES, REASONS
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
-from .analysis import AGE1_RETENTION, Change, ReportData, latest_crr, window_days
+from .analysis import AGE1_RETENTION, Change, ReportData, latest_crr, warning_note, window_days
 from .format import esc
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -129,6 +130,17 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Any] | None = None, ca
     return "".join(out)
 
 
+#: parameters holding a path of the machine that ran the report: the page shows only the last part
+PATH_PARAMS = ("data", "previous_report")
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """A parameter value as the page shows it: file and folder names without the machine's directories."""
+    if name in PATH_PARAMS and isinstance(value, str) and value and value not in ("sample", "auto"):
+        return Path(value).name
+    return value
+
+
 class Page:
     """Builds the report's HTML pieces and displays them in the notebook.
 
@@ -167,6 +179,23 @@ class Page:
         p = self.params
         return self._(DEFAULT_TITLE) if p.title == DEFAULT_TITLE else p.title
 
+    # -- warnings of the notebook's cells
+    def collect_warnings(self, data: ReportData) -> None:
+        """Turn Python warnings shown by later cells into notes of ``data.warnings`` instead of output.
+
+        Called once by the report notebook's setup cell: a warning that would
+        print into the page (with a file path of the machine) becomes a
+        readable note under Data quality and in ``report-summary.json``
+        (status "warning"). It replaces :func:`warnings.showwarning` in the
+        report's own kernel, which exists only for this run.
+        """
+        def record(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+            note = warning_note(message, category)
+            if note not in data.warnings:
+                data.warnings.append(note)
+
+        warnings.showwarning = record
+
     # -- output
     @staticmethod
     def show(html: str) -> None:
@@ -189,13 +218,33 @@ class Page:
         meta = [_("Data as of {datetime} ({tz})").format(datetime=self.tr.format_datetime(as_of), tz=p.tz),
                 _(PERIODS_WORD[p.freq]),
                 _("{rows} transactions of {customers} customers").format(rows=self.num(s.rows_kept),
-                                                                        customers=self.num(s.customers)),
-                _("source: {file}").format(file=Path(str(s.source)).name)]
+                                                                        customers=self.num(s.customers))]
+        if s.first_timestamp is not None:
+            meta.append(_("first transaction {first}, last {last}").format(
+                first=self.tr.format_date(s.first_timestamp.tz_convert(p.tz).date(), "medium"),
+                last=self.tr.format_date(s.last_timestamp.tz_convert(p.tz).date(), "medium")))
+        meta.append(_("source: {file}").format(file=Path(str(s.source)).name))
         if p.generated_at:
             meta.append(_("generated at {stamp}").format(stamp=p.generated_at))
         return (f'<style>{css}</style><div class="rk-lang" data-lang="{esc(p.lang)}"></div>' + self.bundle_html()
                 + f'<div class="rk-header"><h1>{esc(self.title)}</h1><div class="rk-meta">'
-                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>")
+                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>" + self.banner_html(data))
+
+    def _warning_item(self, note: str) -> str:
+        """A warning note: the library's diagnostic text, in English (marked ``lang="en"`` in other languages)."""
+        return esc(note) if self.tr.lang == "en" else f'<span lang="en">{esc(note)}</span>'
+
+    def banner_html(self, data: ReportData) -> str:
+        """The warning banner at the top of the page ('' when the run raised no warning)."""
+        if not data.warnings:
+            return ""
+        _ = self._
+        items = "".join(f"<li>{self._warning_item(w)}</li>" for w in data.warnings)
+        n = len(data.warnings)
+        raised = self.tr.ngettext("This run raised {n} warning (details under Data quality):",
+                                  "This run raised {n} warnings (details under Data quality):", n).format(n=self.num(n))
+        return (f'<div class="rk-warning rk-banner" role="alert"><b>{esc(_("Check before you rely on these figures."))}</b> '
+                f"{esc(raised)}<ul>{items}</ul></div>")
 
     def section_html(self, key: str) -> str:
         """A section heading and its introduction in the report language (:data:`SECTIONS`)."""
@@ -309,8 +358,7 @@ class Page:
         note = note.format(read=self.num(s.rows_read), kept=self.num(s.rows_kept), dropped=self.num(s.rows_dropped))
         parts = [f'<p class="rk-note">{link_citations(esc(note))}</p>']
         for w in data.warnings:  # the library's own diagnostic, kept in English (lang="en")
-            parts.append(f'<div class="rk-warning">{esc(_("Warning while loading the data:"))} '
-                         f'<span lang="en">{esc(w)}</span></div>')
+            parts.append(f'<div class="rk-warning">{esc(_("Warning:"))} {self._warning_item(w)}</div>')
         parts.append(table_html(
             frame, formats={"rows": self.num, "share": lambda v: self.pct(v, 2)}, numeric=("rows", "share"),
             small=("examples",),
@@ -379,7 +427,7 @@ class Page:
         for x in SCHEMA:
             if x.name in INTERNAL_PARAMS:
                 continue
-            value = self.title if x.name == "title" else getattr(p, x.name)
+            value = self.title if x.name == "title" else _shown_value(x.name, getattr(p, x.name))
             rows.append({"name": x.name, "value": repr(value), "help": _(x.help)})
         parts.append(table_html(pd.DataFrame(rows), caption=_("Parameters of this run"), small=("help",),
                                 headers={"name": _("Parameter"), "value": _("Value"), "help": _("Meaning")}))

@@ -15,20 +15,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
-from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
-from ..charts._theme import age_title
-from ..charts.brackets import bracket_chart, value_heatmap
-from ..cohorts import add_retention
 from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
-from ..exceptions import DataError, ParameterError, RetainkitError
+from ..exceptions import ParameterError, RetainkitError
 from ..i18n import N_, translator
 from ..inputs import Subscriptions, Transactions
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
+from .figures import ExplorerCharts
+from .picker import DataPicker
 from .views import ExplorerViews, Prepared, seg_labels
 
 #: granularities offered by the explorer, in menu order
@@ -54,7 +51,7 @@ def load_data(data: Any, **load_kwargs: Any) -> Transactions | Subscriptions:
     return load_transactions(data, **load_kwargs)
 
 
-class CohortExplorer(ExplorerViews, AppBase):
+class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
     """Cohort explorer app: controls on the left, synchronised views on the right.
 
     Build it with :func:`cohort_explorer`. Every number follows definitions
@@ -81,6 +78,15 @@ class CohortExplorer(ExplorerViews, AppBase):
         Kept values of ``filter_by`` (missing values appear as "(missing)").
     split_by : Dropdown
         Segment column to compare (None = pooled).
+    highlight : Dropdown
+        Cohort drawn in colour next to the bold average in the Curves view
+        (the other cohorts are grey); "" for none. Default: the latest cohort
+        with 3+ complete ages. Not used when split.
+    picker : DataPicker
+        The "Your data" panel (``data_panel``): a CSV/Parquet path, column
+        mapping dropdowns filled from the file's header, Load; the loaded log
+        replaces the data (:meth:`set_data`) and the loader's errors are shown
+        in the panel.
     min_size : BoundedIntText
         Cohorts (per split segment) with fewer customers are left out.
     intervals : Checkbox
@@ -100,10 +106,13 @@ class CohortExplorer(ExplorerViews, AppBase):
         :func:`retainkit.average_curve` of ``table``.
     crr : DataFrame
         :func:`retainkit.crr_table` columns for the filtered customers, periods
-        from the first selected cohort on (pooled over segments).
+        from the first selected cohort on; when split, one row per (segment,
+        period) with the segment column first, as ``crr_table(by=split)``.
     views : Tab
         "Heatmap", "Curves", "CRR", "Table"; ``outputs`` maps those names
-        (lower case) to their Output / HTML widgets. Charts are drawn for the
+        (lower case) to their Output / HTML widgets. Split by a segment, the
+        heatmap has one block per segment, the curves and CRR one line per
+        segment with a legend, the table and CSV export a segment column. Charts are drawn for the
         visible tab; ``chart(name)`` builds any of them for the current view.
     summary, status : HTML
         One line describing the view; messages and errors.
@@ -147,12 +156,13 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.crr = pd.DataFrame()
         self.last_export: str | None = None
         self._stale: set[str] = set()
+        self._auto_highlight = True
         self._specs: dict[str, dict[str, Any]] = {}
         self._has_revenue = bool(getattr(data, "has_amount", False) or getattr(data, "has_mrr", False))
         self.segments = self._usable_segments(segments, max_segment_values)
-        self._seg_values: dict[str, list[str]] = {}
-        for s in self.segments:
-            self._seg_values[s] = sorted(set(seg_labels(pd.Series(data.frame[s])).unique()))
+        self._max_segment_values = max_segment_values
+        self._seg_values = self._segment_values()
+        self.picker = DataPicker(self._picked, lang=self.lang)
         self._build_widgets(freq)
         self._wire()
         self.update()
@@ -172,6 +182,58 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.skipped_segments = [s for s in chosen if self.data.frame[s].nunique(dropna=False) > max_values]
         return [s for s in chosen if s not in self.skipped_segments]
 
+    def _segment_values(self) -> dict[str, list[str]]:
+        return {s: sorted(set(seg_labels(pd.Series(self.data.frame[s])).unique())) for s in self.segments}
+
+    def _picked(self, data: Transactions, currency: str) -> None:
+        self.set_data(data, currency=currency)
+
+    def set_data(self, data: Transactions | Subscriptions, *, currency: str | None = None) -> None:
+        """Explore another loaded log (what the "Your data" panel does after Load); controls are reset.
+
+        Parameters
+        ----------
+        data : Transactions or Subscriptions
+        currency : str, optional
+            Currency label of its amounts (kept when None).
+        """
+        if not isinstance(data, (Transactions, Subscriptions)):
+            raise ParameterError(f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}.")
+        self.data = data
+        self._cache = {}
+        if currency is not None:
+            self.currency = currency
+        self._has_revenue = bool(getattr(data, "has_amount", False) or getattr(data, "has_mrr", False))
+        self.segments = self._usable_segments(None, self._max_segment_values)
+        self._seg_values = self._segment_values()
+        opts = self._freq_options()
+        keys = [k for _, k in opts]
+        with self._hold():
+            self.freq.options = opts
+            self.freq.value = "M" if "M" in keys else keys[0]
+            self.metric.options = self._metric_options()
+            self.metric.value = "customers"
+            self.kind.value = "classic"
+            self.filter_by.options = [("(all customers)", "")] + [(s, s) for s in self.segments]
+            self.filter_by.value = ""
+            self.filter_values.options = []
+            self.filter_values.value = ()
+            self.filter_values.disabled = True
+            self.split_by.options = [("(none)", "")] + [(s, s) for s in self.segments]
+            self.split_by.value = ""
+            self.filter_by.disabled = self.split_by.disabled = not self.segments
+            self.min_size.value = 0
+            self.highlight.value = ""
+        self._auto_highlight = True
+        self._set_cohort_options()
+        self.update()
+
+    def _metric_options(self) -> list[tuple[str, str]]:
+        _ = self.tr.gettext
+        return [(_("Customers (retention)"), "customers")] + (
+            [(_("Revenue (revenue retention)"), "revenue"), (_("Cumulative revenue / customer"), "cum_revenue")]
+            if self._has_revenue else [])
+
     def _freq_options(self) -> list[tuple[str, str]]:
         f = self.data.frame
         col = "timestamp" if "timestamp" in f.columns else "start"
@@ -187,10 +249,7 @@ class CohortExplorer(ExplorerViews, AppBase):
             raise ParameterError(f"freq={freq!r} is not offered for this data; use one of {[k for _, k in opts]}.")
         self.freq = w.Dropdown(options=opts, value=freq, description=_("Cohorts by"), style=desc, layout=full)
         self.metric = w.Dropdown(
-            options=[(_("Customers (retention)"), "customers")]
-            + ([(_("Revenue (revenue retention)"), "revenue"), (_("Cumulative revenue / customer"), "cum_revenue")]
-               if self._has_revenue else []),
-            value="customers", description=_("Metric"), style=desc, layout=full)
+            options=self._metric_options(), value="customers", description=_("Metric"), style=desc, layout=full)
         self.kind = w.Dropdown(
             options=[(_("Classic: active at age k"), "classic"), (_("Unbounded: active at k or later"), "unbounded"),
                      (_("Brackets of ages"), "brackets")],
@@ -208,24 +267,30 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description=_("Min. cohort"),
                                          style=desc, layout=full, tooltip=_("customers; smaller cohorts are left out"))
         self.intervals = w.Checkbox(value=True, description=_("95% intervals (Wilson)"), indent=False)
+        self.highlight = w.Dropdown(options=[(_("(none)"), "")], value="", description=_("Highlight"), style=desc,
+                                    layout=full, tooltip=_("cohort drawn in colour next to the average (Curves)"))
         self.export_button = w.Button(description=_("Export CSV"), button_style="",
                                       tooltip=_("CSV of the table behind the current view"))
         self.export_link = w.HTML("")
         self.controls: dict[str, w.Widget] = {
             "freq": self.freq, "metric": self.metric, "kind": self.kind, "cohort_range": self.cohort_range,
             "filter_by": self.filter_by, "filter_values": self.filter_values, "split_by": self.split_by,
-            "min_size": self.min_size, "intervals": self.intervals, "export_button": self.export_button,
+            "highlight": self.highlight, "min_size": self.min_size, "intervals": self.intervals,
+            "export_button": self.export_button,
         }
         self._set_cohort_options()
+
+        self.data_panel = w.Accordion(children=[self.picker.widget], selected_index=None)
+        self.data_panel.set_title(0, _("Your data (CSV / Parquet)"))
 
         def group(text: str) -> w.HTML:
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
 
         side = w.VBox([
-            group(_("View")), self.freq, self.metric, self.kind,
+            self.data_panel, group(_("View")), self.freq, self.metric, self.kind,
             group(_("Cohorts")), self.cohort_range, self.range_label, self.min_size,
             group(_("Segments")), self.filter_by, self.filter_values, self.split_by,
-            group(_("Display")), self.intervals, w.HBox([self.export_button]), self.export_link,
+            group(_("Display")), self.highlight, self.intervals, w.HBox([self.export_button]), self.export_link,
         ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
         side.add_class("rk-side")
         if not self.segments:
@@ -259,6 +324,7 @@ class CohortExplorer(ExplorerViews, AppBase):
         for name in ("metric", "kind", "cohort_range", "filter_values", "split_by", "min_size", "intervals"):
             self.controls[name].observe(self._guard(lambda change: self.update()), names="value")
         self.freq.observe(self._guard(self._on_freq), names="value")
+        self.highlight.observe(self._guard(self._on_highlight), names="value")
         self.filter_by.observe(self._guard(self._on_filter_by), names="value")
         self.views.observe(self._guard(lambda change: self._render_visible()), names="selected_index")
         self.export_button.on_click(self._guard(lambda button: self.export()))
@@ -293,6 +359,10 @@ class CohortExplorer(ExplorerViews, AppBase):
                                   self._head.value, count=1, flags=re.S)
         self.update()
 
+    def _on_highlight(self, change: Any) -> None:
+        self._auto_highlight = False  # the reader chose (possibly "(none)"): keep their choice
+        self.update()
+
     def _on_filter_by(self, change: Any) -> None:
         col = self._filter_col
         with self._hold():
@@ -306,69 +376,6 @@ class CohortExplorer(ExplorerViews, AppBase):
                 self.filter_values.value = tuple(vals)
                 self.filter_values.disabled = False
         self.update()
-
-    def chart(self, name: str) -> Any:
-        """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
-        metric, split = self.metric.value, self._split_col
-        kind = self.kind.value if metric == "customers" else "classic"
-        _, lang = self.tr.gettext, self.lang
-        intervals = self.intervals.value
-        cur = f" ({self.currency})" if self.currency else ""
-        age_axis = {"D": N_("Ages (days)"), "W": N_("Ages (weeks)"), "M": N_("Ages (months)"),
-                    "Q": N_("Ages (quarters)"), "Y": N_("Ages (years)")}.get(self.freq.value, N_("Ages (periods)"))
-        if name == "heatmap":
-            if kind == "brackets":
-                t = self.table
-                if split:
-                    t = t.groupby(["cohort", "bracket", "age_from"], sort=False)[["size", "active"]].sum().reset_index()
-                    t = add_retention(t)
-                order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
-                t.attrs["freq"] = self.freq.value
-                return value_heatmap(t, x="bracket", x_title=_(age_axis), x_sort=order, value="retention",
-                                     value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
-                                     title=_("Bracket retention by cohort"),
-                                     subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"),
-                                     lang=lang)
-            if metric == "cum_revenue":
-                t = self.pooled[~self.pooled["partial"]]
-                ages = sorted(t["age"].unique().tolist())
-                return value_heatmap(t, x="age", x_title=_(age_title(self.pooled)), x_sort=ages,
-                                     value="cum_revenue_per_customer", value_title=_("Revenue per customer") + cur,
-                                     fmt=",.2f", axis_fmt=",.0f", title=_("Cumulative revenue per customer"),
-                                     subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"),
-                                     lang=lang)
-            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
-                else "revenue_retention"
-            return cohort_heatmap(self.pooled, value=value, lang=lang)
-        if name == "curves":
-            if kind == "brackets":
-                return bracket_chart(self.table, split, intervals=intervals, lang=lang)
-            avg = self.average
-            if not intervals:
-                avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
-            if split:
-                if not intervals and "retention" in avg.columns:
-                    # segment_comparison needs the band columns (charts bug): a zero-width band draws nothing
-                    avg = avg.assign(retention_lo=avg["retention"], retention_hi=avg["retention"])
-                value = {"customers": "retention" if kind == "classic" else "retention_on_or_after",
-                         "revenue": "revenue_per_customer", "cum_revenue": "cum_revenue_per_customer"}[metric]
-                return segment_comparison(avg, split, value=value, start_age=0 if metric == "cum_revenue" else 1,
-                                          lang=lang)
-            if metric == "cum_revenue":
-                return cumulative_revenue_curves(self.table, avg, currency=self.currency, lang=lang)
-            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
-                else "revenue_retention"
-            if value == "revenue_retention":
-                avg = None  # the average curve has no revenue retention; per-cohort lines only
-            return retention_curves(self.table, avg, value=value, lang=lang)
-        if name == "crr":
-            crr = self.crr
-            if not intervals:
-                crr = crr.assign(crr_lo=np.nan, crr_hi=np.nan)
-            if crr.empty:
-                raise DataError(_("no complete period in the selected range has a CRR; widen the cohort range."))
-            return crr_trend(crr, lang=lang)
-        raise ParameterError(f"chart name {name!r} must be 'heatmap', 'curves' or 'crr'.")
 
     def _render(self, name: str) -> None:
         out = self.outputs[name]
@@ -409,11 +416,29 @@ class CohortExplorer(ExplorerViews, AppBase):
             return
         self.kind.disabled = self.metric.value != "customers"
         self.compute_view()
+        self._set_highlight_options()
         self.status.value = ""
         self._stale = {"heatmap", "curves", "crr", "table"}
         self.export_link.value = ""
         self._render_visible()
         self.summary.value = self._summary_text()
+
+    def _set_highlight_options(self) -> None:
+        """Cohorts of the view offered for highlighting; default: the latest with 3+ complete ages."""
+        t = self.table
+        if "age" not in t.columns or self._split_col:
+            cohorts: list[str] = []
+        else:
+            done = t[~t["partial"]] if "partial" in t.columns else t
+            ages = done.groupby("cohort", sort=True)["age"].max()
+            cohorts = [str(c) for c in ages.index]
+            default = next((str(c) for c in reversed(ages.index) if ages[c] >= 3), cohorts[-1] if cohorts else "")
+        current = self.highlight.value
+        keep = current in cohorts or (current == "" and not self._auto_highlight)
+        with self._hold():
+            self.highlight.options = [(translator(self.lang).gettext("(none)"), "")] + [(c, c) for c in cohorts]
+            self.highlight.value = current if keep else (default if cohorts else "")
+        self.highlight.disabled = not cohorts
 
     def _summary_text(self) -> str:
         _, tr = self.tr.gettext, self.tr
