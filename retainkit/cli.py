@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from . import report
 from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportExecutionError, RetainkitError
+from .i18n import LANGUAGES
 from .params import INTERNAL_PARAMS, SCHEMA, validate_params
 from .report.index import write_index
 from .report.locking import Owner
@@ -42,7 +43,8 @@ __all__ = ["EXIT_DATA", "EXIT_FAILED", "EXIT_HISTORY", "EXIT_OK", "EXIT_PARAMETE
 
 #: explicit options of ``retainkit report`` -> parameter name
 _OPTIONS = {p.name: "--" + p.name.replace("_", "-") for p in SCHEMA if p.name not in INTERNAL_PARAMS}
-_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'", "as_of": "report date YYYY-MM-DD (the folder name)"}
+_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'",
+               "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
+        if p.type is bool:  # a flag: present = True (absent leaves the YAML / -p value or the default)
+            kw.update(action="store_const", const=True)
+            kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="set a parameter by name (repeatable), as in papermill")
@@ -76,10 +81,15 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--wait-previous", type=float, default=None, metavar="SECONDS",
                     help="how long to wait for a still-running run of an earlier date of the same schedule "
                          "(default 600)")
+    rp.add_argument("--hang-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a kernel may stop answering before it is killed and the run retried once "
+                         "(default 30; a long computation keeps answering)")
     rp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
     ip.add_argument("--out", default="reports")
+    ip.add_argument("--lang", default=None, choices=LANGUAGES,
+                    help="language of the index page (default: that of the newest report)")
 
     sp = sub.add_parser("sample", help="copy the bundled sample transaction log to a file")
     sp.add_argument("dest", nargs="?", default="sample_transactions.csv")
@@ -165,7 +175,10 @@ def _report(args: argparse.Namespace) -> int:
           file=sys.stderr)
     extra = {} if args.wait_previous is None else {"wait_previous": args.wait_previous}
     res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                            timeout=args.timeout, keep_notebook=args.keep_notebook, **extra)
+                            timeout=args.timeout, keep_notebook=args.keep_notebook, **extra,
+                            **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
+    for warning in res.summary.get("warnings", []):
+        print(f"retainkit: warning: {warning}", file=sys.stderr)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)
@@ -193,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 signal.signal(signal.SIGTERM, previous)
         if args.command == "index":
-            print(write_index(args.out))
+            print(write_index(args.out, lang=args.lang))
             return EXIT_OK
         if args.command == "sample":
             shutil.copyfile(sample_path(), args.dest)

@@ -48,7 +48,7 @@ from .analysis import (
     what_changed,
     write_summary,
 )
-from .export import export_html, prepare_for_export
+from .export import WIDGET_MIME, WIDGET_NOTE, export_html, mathjax_script, prepare_for_export
 from .format import esc, money
 from .page import TEMPLATES, Page, table_html
 from .history import HistoryCheck, compare_history, history_table
@@ -81,6 +81,8 @@ __all__ = [
     "STAGING",
     "SUMMARY_SCHEMA",
     "TEMPLATES",
+    "WIDGET_MIME",
+    "WIDGET_NOTE",
     "Change",
     "ExitCode",
     "HistoryCheck",
@@ -107,6 +109,7 @@ __all__ = [
     "export_html",
     "find_reports",
     "history_table",
+    "mathjax_script",
     "money",
     "pooled_revenue_retention",
     "prepare_for_export",

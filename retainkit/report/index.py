@@ -9,13 +9,15 @@ published nothing. It is written atomically under the publishing lock.
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from typing import Any
 
 from .._files import atomic_write
+from ..i18n import LANGUAGES, MISSING, Translator, check_lang, translator
 from .locking import LOCK_WAIT, PublishLock
-from .page import TEMPLATES
+from .page import DEFAULT_TITLE, TEMPLATES
 from .runlog import PUBLISHED_STATUSES, RunRecord, read_records
 from .schedule import REPORT_HTML, find_reports, read_schedule, schedule_names
 
@@ -50,20 +52,39 @@ def _css_class(status: str) -> str:
     return ""
 
 
-def _disp(kpis: dict[str, Any], key: str) -> str:
-    k = kpis.get(key)
-    return (k.get("display") if isinstance(k, dict) else None) or "–"
+def _is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
-def _existing(out: Path, *links: str) -> str:
-    """The first link whose file still exists (old failed runs' folders may have been deleted)."""
-    return next((link for link in links if link and (out / link).is_file()), "")
+def _figures(tr: Translator, s: dict[str, Any]) -> dict[str, str]:
+    """A report's headline figures re-formatted in the index's language from the stored values."""
+    k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
+
+    def disp(key: str, kind: str = "percent") -> str:
+        item = k.get(key) if isinstance(k.get(key), dict) else {}
+        v = item.get("value")
+        if v is None:
+            return item.get("display") or MISSING
+        if kind == "count":
+            return tr.format_number(v)
+        if kind == "money":
+            return tr.format_currency(v, s.get("currency", ""), 0)
+        return tr.format_percent(v)
+
+    period = (k.get("crr") or {}).get("period", "") if isinstance(k.get("crr"), dict) else ""
+    return {"customers": disp("customers", "count"), "crr": disp("crr"),
+            "crr_period": tr.period_label(period, s.get("freq", "M")) if period else "",
+            "churn": disp("churn"), "repeat": disp("repeat_rate"), "ret1": disp("retention_1"),
+            "rev1": disp("revenue_retention_1"), "clv": disp("clv", "money")}
 
 
-def _report_row(out: Path, schedule: str, label: str, r: dict[str, Any] | None,
+def _report_row(out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None,
                 latest: RunRecord | None) -> dict[str, Any]:
     s = r["summary"] if r else {}
-    k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
     changes = s.get("changes") if isinstance(s.get("changes"), list) else []
     statuses = report_status(s) if r and r["has_html"] else []
     link = failed = ""
@@ -73,22 +94,37 @@ def _report_row(out: Path, schedule: str, label: str, r: dict[str, Any] | None,
         failed = _existing(out, latest.failed_html, latest.failed_notebook)
     if r and r["has_html"]:
         link = f"{schedule}/{label}/{REPORT_HTML}"
+    title = s.get("title", "")
     return {
-        "label": label, "title": s.get("title", ""), "link": link, "failed_link": failed,
+        "label": label, "date": tr.format_date(label[:10]) if _is_date(label[:10]) else label,
+        "title": tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title, "link": link, "failed_link": failed,
         "reason": latest.effective_reason() if latest is not None and not latest.published() else "",
-        "statuses": [(st, _css_class(st.removeprefix("last run: "))) for st in statuses],
-        "customers": _disp(k, "customers"), "crr": _disp(k, "crr"),
-        "crr_period": (k.get("crr") or {}).get("period", "") if isinstance(k.get("crr"), dict) else "",
-        "churn": _disp(k, "churn"), "repeat": _disp(k, "repeat_rate"), "ret1": _disp(k, "retention_1"),
-        "rev1": _disp(k, "revenue_retention_1"), "clv": _disp(k, "clv"),
-        "changes": sum(1 for c in changes if isinstance(c, dict) and c.get("significant")) if r else "",
+        "statuses": [(st, tr.gettext(st) if st == "ok" else st, _css_class(st.removeprefix("last run: ")))
+                     for st in statuses],
+        **(_figures(tr, s) if r else {k: MISSING for k in ("customers", "crr", "churn", "repeat", "ret1", "rev1",
+                                                           "clv")} | {"crr_period": ""}),
+        "changes": tr.format_number(sum(1 for c in changes if isinstance(c, dict) and c.get("significant")))
+        if r else "",
         "history": s["history_check"].get("summary", "") if isinstance(s.get("history_check"), dict) else "",
     }
 
 
-def index_rows(out: Path) -> dict[str, Any]:
-    """What the index shows, as plain data (schedules with their rows, and the run log)."""
+def index_lang(out: Path, lang: str | None = None) -> str:
+    """``lang`` if given, else the language of the newest report that has one ('en' for none)."""
+    if lang:
+        return check_lang(lang)
+    reports = sorted(find_reports(out), key=lambda r: r["folder"], reverse=True)
+    for r in reports:
+        found = (r["summary"] or {}).get("lang")
+        if found in LANGUAGES:
+            return str(found)
+    return "en"
+
+
+def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
+    """What the index shows, as plain data (schedules with their rows, and the run log), in ``lang``."""
     out = Path(out)
+    tr = translator(index_lang(out, lang))
     records = read_records(out)
     names = sorted(set(schedule_names(out)) | {r.schedule for r in records if r.schedule})
     schedules = []
@@ -105,7 +141,7 @@ def index_rows(out: Path) -> dict[str, Any]:
             rec = latest.get(label)
             if rec is not None and rep is not None and rec.published():
                 rec = None  # the newest attempt published this report
-            rows.append(_report_row(out, name, label, rep, rec))
+            rows.append(_report_row(out, tr, name, label, rep, rec))
         definition = read_schedule(out, name) or {}
         meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
         schedules.append({"name": name, "meta": meta, "rows": rows,
@@ -118,16 +154,22 @@ def index_rows(out: Path) -> dict[str, Any]:
                      "status": st, "css": _css_class(st), "code": "" if rec.exit_code is None else rec.exit_code,
                      "reason": rec.effective_reason(), "link": link, "host": rec.owner.host,
                      "link_text": "report" if rec.published() else ("failed run" if link else "")})
+    n_reports = sum(s["published"] for s in schedules)
     return {"schedules": schedules, "runs": runs, "more_runs": max(0, len(records) - RUN_LOG_ROWS),
-            "n_reports": sum(s["published"] for s in schedules)}
+            "n_reports": n_reports, "reports_text": tr.format_number(n_reports), "lang": tr.lang,
+            "_": tr.gettext, "ngettext": tr.ngettext}
 
 
-def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True, lock_wait: float = LOCK_WAIT) -> Path:
+def write_index(out_dir: str | os.PathLike = "reports", lang: str | None = None, *, lock: bool = True,
+                lock_wait: float = LOCK_WAIT) -> Path:
     """(Re)write ``<out_dir>/index.html`` from the report folders and run records.
 
     Deterministic for the same folder contents (sorted, no clock), escaped,
     written atomically; under the publishing lock (waiting up to ``lock_wait``
-    seconds for it) unless the caller holds it (``lock=False``).
+    seconds for it) unless the caller holds it (``lock=False``). The page is in
+    ``lang`` (default: the language of the newest report); figures are
+    re-formatted in that language from the stored values. The scheduling
+    texts (schedules, statuses, the run log) are in English for now.
     """
     import jinja2
 
@@ -138,7 +180,8 @@ def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True, lo
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
     def render() -> Path:
-        text = env.get_template("index.html.j2").render(css=css, published=PUBLISHED_STATUSES, **index_rows(out))
+        text = env.get_template("index.html.j2").render(css=css, published=PUBLISHED_STATUSES,
+                                                        **index_rows(out, lang))
         path = out / INDEX_HTML
         atomic_write(path, text)
         return path
@@ -149,4 +192,4 @@ def write_index(out_dir: str | os.PathLike = "reports", *, lock: bool = True, lo
         return render()
 
 
-__all__ = ["INDEX_HTML", "RUN_LOG_ROWS", "index_rows", "report_status", "write_index"]
+__all__ = ["INDEX_HTML", "RUN_LOG_ROWS", "index_lang", "index_rows", "report_status", "write_index"]

@@ -12,6 +12,7 @@ records (:mod:`.index`).
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -27,11 +28,13 @@ from ..exceptions import (
 )
 from ..params import SUMMARY_FILE, ReportParams, validate_params
 from . import runlog
-from .export import export_html
+from .export import export_html, machine_output
 from .index import INDEX_HTML, write_index
 from .locking import STAGING, LockTimeout, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
+from .page import Page
 from .runlog import ExitCode, RunRecord, finish_record, new_run_id, start_record
 from .schedule import WAIT_PREVIOUS, PreviousChoice, Schedule, check_schedule, choose_previous, write_schedule
+from .watchdog import HANG_AFTER, execute_watched
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +171,8 @@ def run_report(
     update_index: bool = True,
     keep_notebook: bool | None = None,
     wait_previous: float = WAIT_PREVIOUS,
+    hang_timeout: float = HANG_AFTER,
+    lang: str | None = None,
 ) -> ReportResult:
     """Run the retention report notebook and publish it as offline HTML, in its schedule's folder.
 
@@ -206,6 +211,14 @@ def run_report(
     wait_previous : float
         Seconds to wait for a still-running run of an earlier as_of of the same
         schedule before comparing with an older report (and saying so).
+    hang_timeout : float
+        Seconds a kernel may leave its heartbeat unanswered before it counts as
+        hung: it is killed and the notebook run once more; a second hang fails
+        the run (``KernelNotResponding``) instead of waiting out ``timeout``.
+        A long computation keeps the heartbeat answered
+        (:mod:`retainkit.report.watchdog`).
+    lang : {"en", "el", "hy"}, optional
+        The report's language; wins over ``params["lang"]`` (default "en").
 
     Returns
     -------
@@ -237,7 +250,7 @@ def run_report(
     replaces the previous one. Same data and parameters give byte-identical
     HTML.
     """
-    p = validate_params(params if params is not None else {})
+    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
     out = Path(out_dir).expanduser().resolve()
     sched = Schedule.of(schedule=p.schedule, freq=p.freq, segment=p.segment, data=p.data, tz=p.tz)
     owner = Owner.me()
@@ -276,7 +289,8 @@ def run_report(
         clean_stale_staging(out)
         stage = create_staging(out, run, owner)
         result = _execute_and_publish(p, out, stage, sched, record, nb_path, progress=progress,
-                                      kernel_name=kernel_name, timeout=timeout, keep_notebook=keep_notebook,
+                                      kernel_name=kernel_name, timeout=timeout, hang_timeout=hang_timeout,
+                                      keep_notebook=keep_notebook,
                                       update_index=update_index, previous=choice)
         return result
     except BaseException as exc:
@@ -288,18 +302,17 @@ def run_report(
 
 
 def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedule, record: RunRecord, nb_path: Path,
-                         *, progress: bool, kernel_name: str | None, timeout: int | None,
+                         *, progress: bool, kernel_name: str | None, timeout: int | None, hang_timeout: float,
                          keep_notebook: bool | None, update_index: bool, previous: PreviousChoice) -> ReportResult:
     import nbformat
-    import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     staged_nb = stage / REPORT_NOTEBOOK
     try:
-        pm.execute_notebook(
-            str(nb_path), str(staged_nb), parameters=p.to_dict(), cwd=str(stage), progress_bar=progress,
-            kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+        execute_watched(
+            str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
+            progress_bar=progress, kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
             extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
         )
     except PapermillExecutionError as exc:
@@ -313,7 +326,12 @@ def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedul
     summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
     label = summary["as_of_label"]
     nb = nbformat.read(str(staged_nb), as_version=4)
-    atomic_write(stage / REPORT_HTML, export_html(nb, title=p.title))
+    stray = machine_output(nb)  # left out of the page; recorded as warnings instead
+    if stray:
+        summary["warnings"] = [*summary.get("warnings", []), *(f"Output on stderr: {t}" for t in stray)]
+        summary["status"] = "warning"
+        atomic_write(stage / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write(stage / REPORT_HTML, export_html(nb, title=Page(p).title, lang=p.lang))
     folder = sched.folder(out) / label
     files = [(stage / SUMMARY_FILE, folder / SUMMARY_FILE), (stage / REPORT_HTML, folder / REPORT_HTML)]
     if keep_notebook:
@@ -385,7 +403,8 @@ def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, record: RunRecord
         if nb is not None:
             cell, src = _failed_cell(nb)
             try:
-                atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True, title=f"FAILED: {p.title}"))
+                atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True,
+                                                                 title=f"FAILED: {Page(p).title}", lang=p.lang))
                 _publish([(stage / FAILED_HTML, folder / FAILED_HTML)])
                 html_file = folder / FAILED_HTML
             except Exception as export_exc:  # noqa: BLE001 - keep the notebook even if HTML export fails
