@@ -82,6 +82,11 @@ def _figures(tr: Translator, s: dict[str, Any]) -> dict[str, str]:
             "rev1": disp("revenue_retention_1"), "clv": disp("clv", "money")}
 
 
+def _existing(out: Path, *links: str) -> str:
+    """The first link whose file still exists (old failed runs' folders may have been deleted)."""
+    return next((link for link in links if link and (out / link).is_file()), "")
+
+
 def _report_row(out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None,
                 latest: RunRecord | None) -> dict[str, Any]:
     s = r["summary"] if r else {}
