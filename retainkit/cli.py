@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
+        if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list
+            del kw["metavar"]
+            kw["action"] = argparse.BooleanOptionalAction
+            kw["help"] = kw["help"].replace(f"(default {p.default!r})", f"(default: {'on' if p.default else 'off'})")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="set a parameter by name (repeatable), as in papermill")

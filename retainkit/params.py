@@ -63,6 +63,8 @@ SCHEMA: tuple[Param, ...] = (
     Param("previous_report", str, "", "folder of an earlier report to compare with; '' for none"),
     Param("generated_at", str, "", "'generated at' stamp printed in the report ('' prints none)"),
     Param("charts", str, "interactive", "interactive (inline Vega, tooltips) or svg (static)", CHART_MODES),
+    Param("drop_duplicates", bool, False, "drop exact duplicate rows (the data-quality panel counts them)"),
+    Param("customer_list", bool, True, "list the valuable customers at risk and write at-risk-customers.csv"),
     Param("summary_path", str, "", "where to write the headline figures as JSON (set by the runner)"),
 )
 
@@ -101,6 +103,8 @@ class ReportParams:
     previous_report: str = ""
     generated_at: str = ""
     charts: str = "interactive"
+    drop_duplicates: bool = False
+    customer_list: bool = True
     summary_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,11 +134,23 @@ def _fail(name: str, message: str) -> ParameterError:
     return err
 
 
+#: how a boolean parameter may be spelled in a string (command line, YAML, papermill -p)
+_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "on": True, "off": False}
+
+
 def _coerce(p: Param, value: Any) -> Any:
     if value is None:
         if p.type is str:
             return ""
         raise _fail(p.name, f"needs a {p.type.__name__}, got None.")
+    if p.type is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+        raise _fail(p.name, f"must be true or false, got {type(value).__name__} {value!r}.")
     if p.type is str:
         if isinstance(value, (str, Path)):
             return str(value)

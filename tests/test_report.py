@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -446,3 +447,45 @@ def test_clv_basis_is_the_period_closest_to_the_window():
     assert rr.clv_basis_freq("28D") == "M"
     assert rr.clv_basis_freq("7D") == "W"
     assert rr.clv_basis_freq("400D") == "Y"
+
+
+# =========================================================================== customers at risk
+
+
+def test_at_risk_list_comes_from_customers_at_risk_and_is_escaped(sample_data):
+    from retainkit.clv import customers_at_risk, most_valuable_at_risk
+
+    risk = customers_at_risk(sample_data.tx, "M", window="90D")
+    pd.testing.assert_frame_equal(sample_data.at_risk, risk)
+    html = rr.Page(sample_data.params).at_risk_html(sample_data)
+    for cid in most_valuable_at_risk(risk)["customer_id"]:
+        assert f">{cid}<" in html
+    hostile = sample_data.at_risk.assign(customer_id="<script>x</script>")
+    html = rr.Page(sample_data.params).at_risk_html(rr.ReportData(**{**sample_data.__dict__, "at_risk": hostile}))
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+
+
+def test_at_risk_csv_has_only_the_stated_columns(sample_data, tmp_path):
+    path = rr.write_at_risk_csv(sample_data, tmp_path / rr.AT_RISK_FILE)
+    got = pd.read_csv(path, dtype={"customer_id": str})
+    assert list(got.columns) == ["customer_id", "last_purchase", "purchases", "spend", "p_alive",
+                                 "expected_purchases", "method"]
+    assert sorted(got["customer_id"]) == sorted(sample_data.at_risk["customer_id"])
+    assert got["p_alive"].is_monotonic_increasing
+    off = rr.ReportData(**{**sample_data.__dict__, "params": sample_data.params.replace(customer_list=False)})
+    assert rr.write_at_risk_csv(off, tmp_path / "off.csv") is None and not (tmp_path / "off.csv").exists()
+
+
+@pytest.mark.slow
+def test_report_writes_the_at_risk_csv_unless_turned_off(published, tmp_path):
+    out, _, second = published
+    csv = out / "2024-12-31" / rr.AT_RISK_FILE
+    assert csv.is_file()
+    assert csv.read_text(encoding="utf-8").splitlines()[0] == (
+        "customer_id,last_purchase,purchases,spend,p_alive,expected_purchases,method")
+    assert ">Customers at risk<" in second.html.read_text(encoding="utf-8")
+    # the same date again without the list: neither the table nor the (stale) file remains
+    shutil.copytree(out / "2024-12-31", tmp_path / "r" / "2024-12-31")
+    res = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "customer_list": False}, tmp_path / "r")
+    assert not (res.folder / rr.AT_RISK_FILE).exists()
+    assert "Valuable customers at risk" not in res.html.read_text(encoding="utf-8")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._files import atomic_write
 from .._stats import Z95, wilson_interval
-from ..clv import clv_horizon, clv_margin_multiple
+from ..clv import clv_horizon, clv_margin_multiple, customers_at_risk
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..engine import parse_window
@@ -31,6 +31,8 @@ from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, v
 from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
+#: the per-customer risk list published next to the report (definitions §5)
+AT_RISK_FILE = "at-risk-customers.csv"
 
 _PERIOD_DAYS = {f: 365.2425 / n for f, n in PERIODS_PER_YEAR.items()}
 #: the horizon of the report's CLV (definitions §5.6)
@@ -168,6 +170,7 @@ class ReportData:
     changes: list[Change]
     warnings: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
+    at_risk: pd.DataFrame | None = None
 
     @property
     def summary(self):
@@ -395,7 +398,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         tx = load_transactions(
             str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
-            order_id=p.order_id or None, date_format=p.date_format or None,
+            order_id=p.order_id or None, date_format=p.date_format or None, drop_duplicates=p.drop_duplicates,
         )
         cohorts = cohort_table(tx, p.freq)
         if not len(cohorts):
@@ -414,6 +417,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
             seg_a = average_curve(seg_c)
             seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
+        at_risk = customers_at_risk(tx, p.freq, window=p.window) if p.customer_list else None
     for w in caught:
         msg = str(w.message)
         if msg not in caught_msgs:
@@ -423,7 +427,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
     changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
-                      caught_msgs, previous)
+                      caught_msgs, previous, at_risk)
 
 
 def summary_dict(data: ReportData) -> dict[str, Any]:
@@ -459,6 +463,26 @@ def write_summary(data: ReportData, path: str | os.PathLike | None = None) -> Pa
     return target
 
 
+def write_at_risk_csv(data: ReportData, path: str | os.PathLike = AT_RISK_FILE) -> Path | None:
+    """Write the per-customer risk table (definitions §5) as CSV; nothing when the list is turned off.
+
+    Columns: the customer id (the only column taken from the data), last
+    purchase, purchases, spend, P(alive), expected purchases next period and
+    the method. Rows sorted by P(alive), then spend (highest first), then id;
+    numbers rounded so the file is byte-identical for the same data.
+    """
+    if data.at_risk is None or not data.params.customer_list:
+        return None
+    t = data.at_risk
+    cid = t.columns[0]
+    t = t.sort_values(["p_alive", "spend", cid], ascending=[True, False, True], kind="stable")
+    t = t.assign(spend=t["spend"].round(2), p_alive=t["p_alive"].round(6),
+                 expected_purchases=t["expected_purchases"].round(6))
+    target = Path(path)
+    atomic_write(target, t.to_csv(index=False, lineterminator="\n"))
+    return target
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -471,5 +495,5 @@ def _jsonable(v: Any) -> Any:
 __all__ = [
     "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "clv_basis_freq", "clv_kpi", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
-    "summary_dict", "what_changed", "write_summary",
+    "summary_dict", "what_changed", "write_summary", "AT_RISK_FILE", "write_at_risk_csv",
 ]

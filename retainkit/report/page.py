@@ -18,6 +18,8 @@ import pandas as pd
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from ..definitions import citations, embed_html, link_citations
+from ..clv import most_valuable_at_risk
+from ..i18n import translator
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
 from .analysis import FREQ_WORD, Change, ReportData, latest_crr
 from .format import esc, money, pct, pp
@@ -70,6 +72,7 @@ class Page:
         self.mode = params.charts
         self._n = 0
         self._bundle_done = False
+        self._ = translator("en").gettext
 
     # -- output
     @staticmethod
@@ -209,6 +212,38 @@ class Page:
                           headers={"segment": seg, "customers": "Customers", "ret1": f"{unit.capitalize()}-1 retention",
                                    "ret1_ci": "95% interval", "crr": "Latest CRR", "crr_period": "Period",
                                    "cum_rev": f"Revenue per customer by age {min(11, int(a['age'].max()))}"})
+
+    def at_risk_html(self, data: ReportData, n: int = 10) -> str:
+        """The most valuable customers with the lowest P(alive) (definitions §5), or a note when turned off."""
+        _ = self._
+        if data.at_risk is None:
+            return f'<p class="rk-note">{esc(_("The customer list is turned off (parameter customer_list)."))}</p>'
+        risk = data.at_risk
+        cid = risk.columns[0]
+        top = most_valuable_at_risk(risk, n=n)
+        method = str(risk.attrs.get("method", ""))
+        if method == "BG/NBD":
+            how = _("P(alive) is the chance that the customer still buys, from the BG/NBD model of repeat "
+                    "purchases (definitions §5); expected purchases are for the next {unit}.")
+        else:
+            how = _("The BG/NBD model could not be fitted to these data, so a simple rule is used instead "
+                    "({rule}); expected purchases are not estimated.")
+        sentence = _("The customers who spent the most (top quarter) and are the least likely to still be "
+                     "buying: the first ones to contact.")
+        note = how.format(unit=FREQ_WORD[data.params.freq], rule=method)
+        cur = data.params.currency
+        table = table_html(
+            top, caption=_("Valuable customers at risk of lapsing"),
+            formats={"purchases": "{:,}", "spend": lambda v: money(v, cur), "p_alive": pct,
+                     "expected_purchases": "{:.2f}"},
+            numeric=("purchases", "spend", "p_alive", "expected_purchases"), small=("method",),
+            headers={cid: _("Customer"), "last_purchase": _("Last purchase"), "purchases": _("Purchases"),
+                     "spend": _("Spend"), "p_alive": _("P(alive)"),
+                     "expected_purchases": _("Expected purchases next {unit}").format(unit=FREQ_WORD[data.params.freq]),
+                     "method": _("Method")})
+        csv_note = _("The full list of {n} customers is in at-risk-customers.csv next to this report.")
+        return (f'<p class="rk-note">{esc(sentence)} {link_citations(esc(note))}</p>' + table
+                + f'<p class="rk-note">{esc(csv_note.format(n=f"{len(risk):,}"))}</p>')
 
     def methodology_html(self, data: ReportData) -> str:
         p = data.params
