@@ -489,3 +489,34 @@ def test_report_writes_the_at_risk_csv_unless_turned_off(published, tmp_path):
     res = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "customer_list": False}, tmp_path / "r")
     assert not (res.folder / rr.AT_RISK_FILE).exists()
     assert "Valuable customers at risk" not in res.html.read_text(encoding="utf-8")
+
+
+# =========================================================================== the triangle
+
+
+def test_heatmap_average_row_is_average_curve_and_in_progress_cells_are_labelled():
+    from retainkit.charts.cohorts import AVERAGE_ROW, IN_PROGRESS
+
+    tx = load_transactions(sample_path(), as_of="2024-12-15")
+    t = cohort_table(tx, "M", include_partial=True)
+    avg = average_curve(t)
+    spec = rkc.cohort_heatmap(t, average=avg, include_partial=True, max_cohorts=6).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    mine = {r["age"]: r["rate"] for r in rows if r["cohort"] == AVERAGE_ROW}
+    assert mine == pytest.approx(dict(zip(avg["age"].astype(int), avg["retention"])))
+    partial = t[t["partial"] & t["cohort"].isin(sorted(t["cohort"].unique())[-6:])]
+    got = {(r["cohort"], r["age"]) for r in rows if r["status"] == IN_PROGRESS}
+    assert got == set(zip(partial["cohort"], partial["age"].astype(int))) and got
+    dropped = next(iter(rkc.cohort_heatmap(t, max_cohorts=6).to_dict()["datasets"].values()))
+    assert all(r["status"] == "complete" for r in dropped) and AVERAGE_ROW not in {r["cohort"] for r in dropped}
+
+
+def test_counts_table_is_collapsible_and_has_the_average_row(sample_data):
+    html = rr.Page(sample_data.params).counts_html(sample_data)
+    assert html.startswith('<details class="rk-details"><summary>') and html.endswith("</details>")
+    assert "All cohorts (size-weighted)" in html
+    a = sample_data.average
+    assert f'<td class="rk-num">{int(a.loc[a["age"] == 1, "active"].iloc[0]):,}</td>' in html
+    c = sample_data.cohorts
+    last = c.sort_values("cohort_start")["cohort"].iloc[-1]
+    assert f"<td>{last}</td>" in html

@@ -31,6 +31,10 @@ EARLIER_COHORTS = "Earlier cohorts"
 NEWEST_COHORT = "Newest cohort"
 AVERAGE_SERIES = "Average of all cohorts"
 AVERAGE_LABEL = "Average"
+#: the heatmap's average row and the period in progress
+AVERAGE_ROW = "All cohorts (size-weighted)"
+IN_PROGRESS = "in progress"
+PARTIAL_NOTE = "pale cells: the period in progress, not complete yet"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -110,6 +114,8 @@ def cohort_heatmap(
     max_cohorts: int | None = 36,
     labels: bool | None = None,
     title: str | None = None,
+    average: pd.DataFrame | None = None,
+    include_partial: bool = False,
 ) -> alt.LayerChart:
     """Cohort triangle as a heatmap: cohorts down, ages across (definitions §3).
 
@@ -125,6 +131,13 @@ def cohort_heatmap(
     labels : bool, optional
         Print the rate in each cell; default: when there are at most 26 ages.
     title : str, optional
+    average : DataFrame, optional
+        ``average_curve`` of the same table: drawn as a last row, "All cohorts
+        (size-weighted)", taken as computed (never recomputed here).
+    include_partial : bool
+        Draw the cells of the period in progress (``partial``, from
+        ``cohort_table(include_partial=True)``) pale and labelled "in progress"
+        in the tooltip, instead of leaving them out.
 
     Returns
     -------
@@ -140,13 +153,20 @@ def cohort_heatmap(
     _require(table, ["cohort", "age", "size", "active", value], "cohort_heatmap")
     _one_segment(table, "cohort", "cohort_heatmap")
     label, lo_col, hi_col, meaning = _COHORT_VALUES[value]
-    t = table
-    if "partial" in t.columns:
-        t = t[~t["partial"].astype(bool)]
+    t = table.assign(partial=table["partial"].astype(bool)) if "partial" in table.columns else table.assign(
+        partial=False)
+    if not include_partial:
+        t = t[~t["partial"]]
     order, note = _latest(_cohort_order(t), max_cohorts)
     t = t[t["cohort"].astype(str).isin(order)]
     cols = ["cohort", "age", "size", "active", value] + [c for c in (lo_col, hi_col) if c]
-    d = t.loc[:, cols].rename(columns={value: "rate"}).copy()
+    if average is not None and value in average.columns:
+        avg = average.loc[:, [c for c in cols if c != "cohort"]].assign(cohort=AVERAGE_ROW, partial=False)
+        t = pd.concat([t, avg], ignore_index=True)
+        order = [*order, AVERAGE_ROW]
+    d = t.loc[:, [*cols, "partial"]].rename(columns={value: "rate"}).copy()
+    d["status"] = np.where(d["partial"], IN_PROGRESS, "complete")
+    d = d.drop(columns="partial")
     d["cohort"] = d["cohort"].astype(str)
     d["age"] = d["age"].astype(int)
     d["size"] = d["size"].astype(int)
@@ -156,7 +176,7 @@ def cohort_heatmap(
         d["interval"] = th.interval_text(d[lo_col], d[hi_col])
         d = d.drop(columns=[lo_col, hi_col])
     sizes = d.drop_duplicates("cohort").set_index("cohort")["size"]
-    ylabels = [f"{c}  (n={int(sizes.get(c, 0)):,})" for c in order]
+    ylabels = [f"{c}  (n={int(sizes.get(c, 0)):,})" if c != AVERAGE_ROW else c for c in order]
     d["cohort_label"] = d["cohort"].map(dict(zip(order, ylabels)))
     d = d.sort_values(["age", "cohort"], kind="stable")
     n_ages = int(d["age"].max()) + 1 if len(d) else 1
@@ -175,6 +195,7 @@ def cohort_heatmap(
     ]
     if lo_col:
         tooltip.append(alt.Tooltip("interval:N", title="95% interval"))
+    tooltip.append(alt.Tooltip("status:N", title="Period"))
     x = alt.X("age:O", title=f"Age ({unit} since first purchase)", axis=alt.Axis(labelAngle=0))
     y = alt.Y("cohort_label:O", title="Cohort (size)", sort=ylabels, axis=alt.Axis(labelLimit=200))
     base = alt.Chart(_records(d))
@@ -187,6 +208,7 @@ def cohort_heatmap(
             scale=alt.Scale(scheme=th.HEATMAP_SCHEME, domain=[0, upper], clamp=True),
             legend=alt.Legend(format=th.PCT_AXIS, orient="right", gradientLength=160),
         ),
+        opacity=alt.condition(alt.datum.status == IN_PROGRESS, alt.value(0.4), alt.value(1.0)),
         tooltip=tooltip,
     )
     layers: list[alt.Chart] = [rect]
@@ -204,7 +226,8 @@ def cohort_heatmap(
     chart = alt.layer(*layers).properties(
         width=alt.Step(step_x),
         height=alt.Step(step_y),
-        title=_title(title or f"{label} by cohort and age", meaning, note),
+        title=_title(title or f"{label} by cohort and age", meaning, note,
+                     PARTIAL_NOTE if include_partial and (d["status"] == IN_PROGRESS).any() else ""),
     )
     return chart
 

@@ -171,6 +171,7 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
     at_risk: pd.DataFrame | None = None
+    cohorts_in_progress: pd.DataFrame | None = None
 
     @property
     def summary(self):
@@ -407,6 +408,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
                 "Pass a later as_of or a shorter freq."
             )
         average = average_curve(cohorts)
+        in_progress = cohort_table(tx, p.freq, include_partial=True)
         crr = crr_table(tx, p.freq, window=p.window)
         purchases = purchase_metrics(tx, p.freq)
         basis = clv_basis_freq(p.window)
@@ -427,7 +429,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
     changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
-                      caught_msgs, previous, at_risk)
+                      caught_msgs, previous, at_risk, in_progress)
 
 
 def summary_dict(data: ReportData) -> dict[str, Any]:

@@ -213,6 +213,39 @@ class Page:
                                    "ret1_ci": "95% interval", "crr": "Latest CRR", "crr_period": "Period",
                                    "cum_rev": f"Revenue per customer by age {min(11, int(a['age'].max()))}"})
 
+    def counts_html(self, data: ReportData) -> str:
+        """The triangle's counts (active customers by cohort and age) in a collapsible table (definitions §3).
+
+        The latest ``max_cohorts`` cohorts, the period in progress marked with
+        an asterisk, and the all-cohorts row from ``average_curve`` (Σ active
+        over the cohorts observed at that age).
+        """
+        _ = self._
+        t = data.cohorts_in_progress if data.cohorts_in_progress is not None else data.cohorts
+        t = t.assign(partial=t["partial"].astype(bool))
+        order = t.drop_duplicates("cohort").sort_values("cohort_start")["cohort"].astype(str).tolist()
+        order = order[-self.params.max_cohorts:]
+        t = t[t["cohort"].astype(str).isin(order)]
+        ages = sorted(set(t["age"].astype(int)) | set(data.average["age"].astype(int)))
+        cell = {(str(c), int(a)): f"{int(n):,}" + (" *" if part else "")
+                for c, a, n, part in zip(t["cohort"], t["age"], t["active"], t["partial"])}
+        sizes = t.drop_duplicates("cohort").set_index(t.drop_duplicates("cohort")["cohort"].astype(str))["size"]
+        head = "".join(f'<th class="rk-num">{a}</th>' for a in ages)
+        rows = []
+        for c in order:
+            cells = "".join(f'<td class="rk-num">{esc(cell.get((c, a), ""))}</td>' for a in ages)
+            rows.append(f'<tr><td>{esc(c)}</td><td class="rk-num">{int(sizes[c]):,}</td>{cells}</tr>')
+        avg = {int(a): f"{int(n):,}" for a, n in zip(data.average["age"], data.average["active"])}
+        cells = "".join(f'<td class="rk-num">{esc(avg.get(a, ""))}</td>' for a in ages)
+        rows.append(f'<tr class="rk-total"><td><b>{esc(_("All cohorts (size-weighted)"))}</b></td>'
+                    f'<td class="rk-num"></td>{cells}</tr>')
+        summary = _("Counts: customers with a purchase, by cohort and age")
+        note = _("Cohort size n, then the customers who bought at each age. * the period in progress (not "
+                 "complete yet). The last row adds up every cohort observed at that age, complete periods only.")
+        return (f'<details class="rk-details"><summary>{esc(summary)}</summary><p class="rk-note">{esc(note)}</p>'
+                f'<table class="rk-table"><thead><tr><th>{esc(_("Cohort"))}</th><th class="rk-num">n</th>{head}'
+                f'</tr></thead><tbody>{"".join(rows)}</tbody></table></details>')
+
     def at_risk_html(self, data: ReportData, n: int = 10) -> str:
         """The most valuable customers with the lowest P(alive) (definitions §5), or a note when turned off."""
         _ = self._
