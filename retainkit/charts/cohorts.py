@@ -195,7 +195,8 @@ def cohort_heatmap(
     ]
     if lo_col:
         tooltip.append(alt.Tooltip("interval:N", title="95% interval"))
-    tooltip.append(alt.Tooltip("status:N", title="Period"))
+    if include_partial:
+        tooltip.append(alt.Tooltip("status:N", title="Period"))
     x = alt.X("age:O", title=f"Age ({unit} since first purchase)", axis=alt.Axis(labelAngle=0))
     y = alt.Y("cohort_label:O", title="Cohort (size)", sort=ylabels, axis=alt.Axis(labelLimit=200))
     base = alt.Chart(_records(d))
