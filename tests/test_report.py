@@ -520,3 +520,12 @@ def test_counts_table_is_collapsible_and_has_the_average_row(sample_data):
     c = sample_data.cohorts
     last = c.sort_values("cohort_start")["cohort"].iloc[-1]
     assert f"<td>{last}</td>" in html
+
+
+def test_drop_duplicates_parameter_reaches_the_loader(tmp_path):
+    data = tmp_path / "dups.csv"
+    rows = ["customer_id,timestamp,amount"] + [f"c{i % 7},2024-0{1 + i % 6}-0{1 + i % 9},{10 + i}" for i in range(60)]
+    data.write_text("\n".join(rows + rows[1:11]) + "\n", encoding="utf-8")  # 10 exact duplicate rows
+    kept = rr.compute(validate_params({"data": str(data), "as_of": "2024-07-31"})).summary.rows_kept
+    dropped = rr.compute(validate_params({"data": str(data), "as_of": "2024-07-31", "drop_duplicates": True}))
+    assert kept == 70 and dropped.summary.rows_kept == 60
