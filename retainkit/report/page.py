@@ -268,7 +268,7 @@ class Page:
         table = table_html(
             top, caption=_("Valuable customers at risk of lapsing"),
             formats={"purchases": "{:,}", "spend": lambda v: money(v, cur), "p_alive": pct,
-                     "expected_purchases": "{:.2f}"},
+                     "expected_purchases": "{:.3f}"},
             numeric=("purchases", "spend", "p_alive", "expected_purchases"), small=("method",),
             headers={cid: _("Customer"), "last_purchase": _("Last purchase"), "purchases": _("Purchases"),
                      "spend": _("Spend"), "p_alive": _("P(alive)"),
