@@ -47,11 +47,16 @@ docs: $(STAMP) ## build the documentation site into site/ (strict: any warning f
 docs-serve: $(STAMP) ## serve the documentation site on http://127.0.0.1:8000 (rebuilds on change)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
 
-explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866
-	$(VENV)/bin/voila notebooks/explore_cohorts.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
+explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866 (offline template)
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/explore_cohorts.ipynb --template=retainkit \
+		--no-browser --Voila.ip=127.0.0.1 --port=8866
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
+
+handouts: $(STAMP) ## render the workshop notebooks and slides as offline HTML -> build/handouts/ (~2 min)
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts --solutions
 
 bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~15 min)
 	$(PY) benchmarks/run.py
@@ -64,4 +69,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab bench sample clean
+.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab handouts bench sample clean

@@ -27,7 +27,8 @@ EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA = 0, 1, 2, 3
 
 #: explicit options of ``retainkit report`` -> parameter name
 _OPTIONS = {p.name: "--" + p.name.replace("_", "-") for p in SCHEMA if p.name != "summary_path"}
-_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'", "as_of": "report date YYYY-MM-DD (the folder name)"}
+_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'",
+               "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,10 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
-        if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list
-            del kw["metavar"]
-            kw["action"] = argparse.BooleanOptionalAction
-            kw["help"] = kw["help"].replace(f"(default {p.default!r})", f"(default: {'on' if p.default else 'off'})")
+        if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list (absent leaves YAML/-p)
+            kw.update(action=argparse.BooleanOptionalAction)
+            kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="set a parameter by name (repeatable), as in papermill")
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebook", default=None, help="report notebook to run (default: the one shipped with retainkit)")
     rp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     rp.add_argument("--timeout", type=int, default=1800, help="seconds a cell may run (default 1800)")
+    rp.add_argument("--hang-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a kernel may stop answering before it is killed and the run retried once "
+                         "(default 30; a long computation keeps answering)")
     rp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
@@ -109,7 +112,10 @@ def _report(args: argparse.Namespace) -> int:
     print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                     timeout=args.timeout)
+                            timeout=args.timeout,
+                            **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
+    for warning in res.summary.get("warnings", []):
+        print(f"retainkit: warning: {warning}", file=sys.stderr)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
+
 from .datasets import sample_path
+from .encoding import check_encoding
 from .engine import parse_window
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, check_tz, end_of_day, parse_as_of
@@ -51,9 +54,12 @@ SCHEMA: tuple[Param, ...] = (
     Param("order_id", str, "", "column with the order id (repeated ids are dropped); '' if none"),
     Param("segment", str, "", "column to compare segments by (e.g. channel); '' for none"),
     Param("date_format", str, "", "strftime format of the timestamps if not ISO, e.g. %d/%m/%Y"),
+    Param("encoding", str, "", "text encoding of a CSV file, e.g. latin-1 or cp1252; '' for UTF-8 (BOM or not)"),
+    Param("max_dropped", float, 0.05, "largest share of unusable rows before the run fails, e.g. 0.05 for 5 %"),
     Param("tz", str, "UTC", "report time zone (IANA name)"),
     Param("freq", str, "M", "period granularity: D, W, M, Q or Y", ("D", "W", "M", "Q", "Y")),
-    Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day); '' for the latest transaction"),
+    Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM; '' for the latest transaction"),
+    Param("allow_stale", bool, False, "publish even when as_of is more than one period after the last transaction"),
     Param("window", str, "90D", "CRR activity window in days or weeks, e.g. 90D or 13W"),
     Param("currency", str, "USD", "currency code shown with revenue figures"),
     Param("title", str, "Customer retention report", "report title"),
@@ -91,9 +97,12 @@ class ReportParams:
     order_id: str = ""
     segment: str = ""
     date_format: str = ""
+    encoding: str = ""
+    max_dropped: float = 0.05
     tz: str = "UTC"
     freq: str = "M"
     as_of: str = ""
+    allow_stale: bool = False
     window: str = "90D"
     currency: str = "USD"
     title: str = "Customer retention report"
@@ -134,8 +143,18 @@ def _fail(name: str, message: str) -> ParameterError:
     return err
 
 
-#: how a boolean parameter may be spelled in a string (command line, YAML, papermill -p)
-_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "on": True, "off": False}
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off", "")
+
+
+def _coerce_bool(p: Param, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _fail(p.name, f"{value!r} is not true or false (write true/false, yes/no or 1/0).")
 
 
 def _coerce(p: Param, value: Any) -> Any:
@@ -144,13 +163,7 @@ def _coerce(p: Param, value: Any) -> Any:
             return ""
         raise _fail(p.name, f"needs a {p.type.__name__}, got None.")
     if p.type is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
-            return _BOOL_WORDS[value.strip().lower()]
-        raise _fail(p.name, f"must be true or false, got {type(value).__name__} {value!r}.")
+        return _coerce_bool(p, value)
     if p.type is str:
         if isinstance(value, (str, Path)):
             return str(value)
@@ -177,9 +190,9 @@ def as_of_label(as_of: str, tz: str = "UTC") -> str:
     return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
 
 
-def _columns_of(path: Path) -> list[str]:
+def _columns_of(path: Path, encoding: str) -> list[str]:
     try:
-        return file_columns(path, file_kind(path))
+        return file_columns(path, file_kind(path), check_encoding(encoding))
     except DataError as exc:
         raise _fail("data", str(exc)) from None
 
@@ -246,9 +259,22 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
     values["as_of"] = values["as_of"].strip()
     if values["as_of"]:
         try:
-            parse_as_of(values["as_of"], values["tz"])
+            as_of_ts = parse_as_of(values["as_of"], values["tz"])
         except ParameterError as exc:
             raise _fail("as_of", str(exc)) from None
+        today_end = end_of_day(pd.Timestamp.now(tz=values["tz"]), values["tz"])
+        if as_of_ts > today_end:
+            raise _fail("as_of", f"{values['as_of']!r} is in the future (today is {today_end:%Y-%m-%d} in "
+                        f"{values['tz']}): a report describes data up to a past instant. Pass today's date or an "
+                        "earlier one, or leave as_of empty for the latest transaction.")
+    if not 0 <= values["max_dropped"] <= 1:
+        raise _fail("max_dropped", f"{values['max_dropped']!r} must be a share of rows in [0, 1], e.g. 0.05 for 5 %.")
+    values["encoding"] = values["encoding"].strip()
+    if values["encoding"]:
+        try:
+            check_encoding(values["encoding"])
+        except ParameterError as exc:
+            raise _fail("encoding", str(exc)) from None
     charts = values["charts"].strip().lower()
     if charts not in CHART_MODES:
         raise _fail("charts", f"{values['charts']!r} is not one of {', '.join(map(repr, CHART_MODES))}.")
@@ -280,7 +306,7 @@ def _check_data(p: ReportParams) -> None:
     path = p.data_path
     if not path.exists():
         raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
-    available = _columns_of(path)
+    available = _columns_of(path, p.encoding)
     for name in COLUMN_PARAMS:
         col = getattr(p, name)
         if not col:

@@ -278,3 +278,49 @@ def test_segment_comparison_without_interval_columns_draws_no_band():
     spec = segment_comparison(avg).to_dict()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
     assert marks == ["line", "text"]  # no band; the text layer labels the line ends
+
+
+# ---------------------------------------------------------------- workshop charts: economics grid, windows, projections
+def test_claim_grid_chart_bands_and_labels():
+    from retainkit.economics import REICHHELD_SASSER_RANGE, five_percent_claim_grid
+
+    grid = five_percent_claim_grid(retentions=(0.5, 0.6, 0.8), margin_growths=(0.0, 0.15))
+    spec = rkc.claim_grid_chart(grid, claimed_range=REICHHELD_SASSER_RANGE).to_dict()
+    assert layer_marks(spec) == ["rect", "text"]
+    rows = {(r["retention"], r["margin_growth"]): r for r in data_of(spec)}
+    assert rows[(0.5, 0.0)]["band"].startswith("no payback") and rows[(0.5, 0.0)]["label"] == "n/a"
+    assert rows[(0.5, 0.15)]["band"] == "above 85 %"  # 98 %: explodes on a small base
+    assert rows[(0.8, 0.0)]["band"] == "25-85 %" and rows[(0.8, 0.0)]["label"] == "39 %"
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"][:3] == ["below 25 %", "25-85 %", "above 85 %"]
+    with pytest.raises(ParameterError):
+        rkc.claim_grid_chart(pd.DataFrame({"retention": [0.5]}))
+
+
+def test_lift_chart_labels_its_windows():
+    from retainkit.loyalty import measure_program_lift, simulate_program
+
+    log, _ = simulate_program(800, 20, seed=2)
+    spec = rkc.lift_chart(measure_program_lift(log, n_boot=0, seed=0)).to_dict()
+    assert layer_marks(spec) == ["rect", "line", "text"]
+    spans = {r["window"]: (r["x"], r["x2"]) for r in data_of(spec, spec["layer"][0])}
+    assert spans == {"baseline": (-6.5, -3.5), "matching": (-3.5, -0.5), "join": (-0.5, 0.5), "post": (0.5, 3.5)}
+    assert spec["layer"][2]["encoding"]["text"]["field"] == "window"
+
+
+def test_backtest_chart_with_other_projections_shades_the_holdout():
+    from retainkit.clv import backtest
+
+    survivors = [1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194, 183, 173]
+    bt = backtest(survivors, 7)
+    naive = [np.nan] * 7 + [241 * (241 / 262) ** k for k in range(6)]
+    spec = rkc.sbg_backtest_chart(bt, others={"naive (last rate)": naive}).to_dict()
+    assert layer_marks(spec) == ["rect", "text", "line"]
+    band = data_of(spec, spec["layer"][0])[0]
+    assert (band["x"], band["x2"]) == (7.5, 12.5)
+    lines = pd.DataFrame(data_of(spec, spec["layer"][2]))
+    assert set(lines["series"]) == {"Actual", "sBG projection", "naive (last rate)"}
+    err = lines[(lines.series == "naive (last rate)") & (lines.period == 12)]["pct_error"].iloc[0]
+    assert err == pytest.approx(100 * (241 * (241 / 262) ** 5 - 173) / 173)
+    assert "MAPE" in spec["title"]["subtitle"]
+    with pytest.raises(ParameterError, match="one per period"):
+        rkc.sbg_backtest_chart(bt, others={"x": [1.0, 2.0]})

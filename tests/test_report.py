@@ -249,6 +249,45 @@ def test_export_html_with_input_for_failed_runs():
     assert "show" in html
 
 
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+
+
+@pytest.mark.parametrize("template", ["report", "notebook", "slides"])
+def test_export_html_with_math_inlines_mathjax_and_loads_nothing(template):
+    nb = _executed_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("$$\\text{CRR} = \\frac{E - N}{S}$$ and $r_t$"))
+    a = rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert a == rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert not EXTERNAL.search(a), EXTERNAL.search(a)
+    assert a.count('<script id="rk-mathjax">') == 1 and "window.MathJax = " in a
+    assert '"enableMenu":false' in a  # the menu would load accessibility code from a CDN
+    assert "\\frac{E - N}{S}" in a  # the TeX stays in the page for MathJax to typeset
+    assert "require.js" not in a and "mermaid" not in a.lower() and "widget-state" not in a
+    plain = rr.export_html(nb, template=template, include_input=template != "report")
+    assert "rk-mathjax" not in plain and "window.MathJax" not in plain and not EXTERNAL.search(plain)
+
+
+def test_export_html_replaces_widgets_with_a_note_and_rejects_unknown_templates():
+    nb = _executed_notebook()
+    widget = nbformat.v4.new_code_cell("interact(f)")
+    widget.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/plain": "interactive(children=(FloatSlider(...", rr.WIDGET_MIME: {"model_id": "abc", "version_major": 2,
+                                                                             "version_minor": 0}})]
+    nb.cells.append(widget)
+    html = rr.export_html(nb, include_input=True, template="notebook")
+    assert rr.WIDGET_NOTE.replace("[", "") in html.replace("[", "") and "FloatSlider" not in html
+    with pytest.raises(ParameterError, match="template"):
+        rr.export_html(nb, template="pdf")
+
+
+def test_mathjax_script_is_the_packaged_bundle():
+    script = rr.mathjax_script()
+    assert script.startswith("<script>window.MathJax = ") and script.endswith("</script>")
+    bundle = script.split('<script id="rk-mathjax">', 1)[1][:-len("</script>")]
+    assert "</script" not in bundle.lower()
+    assert "MathJax" in script and len(script) > 1_000_000  # tex-svg-full: glyphs inside, nothing fetched
+
+
 def test_write_index_lists_reports_escaped(tmp_path):
     for label, title in (("2024-01-31", "<script>alert(1)</script>"), ("2024-02-29", "Feb")):
         d = tmp_path / label

@@ -79,6 +79,10 @@ def test_wheel_contains_package_data(wheel):
     assert "retainkit/notebooks/retention_report.ipynb" in names
     assert "retainkit/backends.py" in names
     assert "retainkit/definitions.md" in names, "the definitions document must ship in the wheel"
+    # the workshop: its package, the CDNOW log with its licence note, the hand-out templates
+    for name in ("retainkit/workshop/checking.py", "retainkit/data/cdnow_master.txt.gz", "retainkit/data/CDNOW-README.md",
+                 "retainkit/templates/notebook.html.j2", "retainkit/templates/slides.html.j2"):
+        assert name in names, name
 
 
 def test_installed_wheel_finds_bundled_files_outside_the_checkout(fresh_venv, tmp_path):

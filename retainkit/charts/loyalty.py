@@ -135,7 +135,8 @@ def lift_chart(result: Any, *, metric: str = "active_share", title: str | None =
     -------
     altair.LayerChart
         One line per group over the period relative to joining (0 = join
-        period, shaded); the subtitle states the estimate and its interval.
+        period); the windows (baseline, matching, join, post) are shaded and
+        labelled; the subtitle states the estimate and its interval.
     """
     if metric not in ("active_share", "spend_per_customer"):
         raise ParameterError(f"metric={metric!r} must be 'active_share' or 'spend_per_customer'.")
@@ -153,13 +154,19 @@ def lift_chart(result: Any, *, metric: str = "active_share", title: str | None =
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("relative_period:Q", title="period"),
                  alt.Tooltip("window:N"), alt.Tooltip(f"{metric}:Q", format=".1%" if pct else ",.2f")],
     )
-    join = alt.Chart(pd.DataFrame({"x": [-0.5], "x2": [0.5]})).mark_rect(color="#6f7780", opacity=0.12).encode(
-        x="x:Q", x2="x2:Q")
+    spans = data.groupby("window", sort=False)["relative_period"].agg(["min", "max"]).reset_index()
+    spans = spans.assign(x=spans["min"] - 0.5, x2=spans["max"] + 0.5, mid=(spans["min"] + spans["max"]) / 2,
+                         shade=[0.05 if w in ("baseline", "post") else (0.14 if w == "join" else 0.0)
+                                for w in spans["window"]])
+    bands = alt.Chart(spans).mark_rect(color="#6f7780").encode(
+        x="x:Q", x2="x2:Q", opacity=alt.Opacity("shade:Q", scale=None, legend=None))
+    labels = alt.Chart(spans).mark_text(baseline="bottom", dy=-4, color="#3b4652", fontSize=11).encode(
+        x="mid:Q", y=alt.value(HEIGHT), text="window:N")
     est, (lo, hi) = ((result.retention_lift, result.retention_lift_ci) if pct
                      else (result.spend_lift, result.spend_lift_ci))
     f = (lambda v: f"{v * 100:+.1f} pts") if pct else (lambda v: f"{v:+,.2f}")
     sub = f"Lift {f(est)}" + ("" if pd.isna(lo) else f" (95 % interval {f(lo)} to {f(hi)})") + f"; {_DESIGN.get(result.design, result.design)}."
-    return alt.layer(join, line).properties(
+    return alt.layer(bands, line, labels).properties(
         width=WIDTH, height=HEIGHT,
         title=alt.Title(title or ("Activity around joining" if pct else "Spend around joining"), subtitle=sub),
     )

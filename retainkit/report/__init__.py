@@ -44,7 +44,7 @@ from .analysis import (
     write_at_risk_csv,
     write_summary,
 )
-from .export import export_html, prepare_for_export
+from .export import WIDGET_MIME, WIDGET_NOTE, export_html, mathjax_script, prepare_for_export
 from .format import esc, money
 from .page import TEMPLATES, Page, table_html
 from .run import (
@@ -73,6 +73,8 @@ __all__ = [
     "STAGING",
     "SUMMARY_SCHEMA",
     "TEMPLATES",
+    "WIDGET_MIME",
+    "WIDGET_NOTE",
     "Change",
     "Kpi",
     "Page",
@@ -91,6 +93,7 @@ __all__ = [
     "esc",
     "export_html",
     "find_reports",
+    "mathjax_script",
     "money",
     "pooled_revenue_retention",
     "prepare_for_export",

@@ -25,9 +25,11 @@ from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..engine import parse_window
 from ..exceptions import DataError, ParameterError
+from ..inputs import DataQualityWarning
 from ..metrics import crr_table, purchase_metrics
 from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
+from ..periods import end_of_day, period_offset
 from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
@@ -172,6 +174,11 @@ class ReportData:
     previous: dict[str, Any] | None = None
     at_risk: pd.DataFrame | None = None
     cohorts_in_progress: pd.DataFrame | None = None
+
+    @property
+    def status(self) -> str:
+        """"warning" when the run raised warnings (shown in a banner and in ``report-summary.json``), else "ok"."""
+        return "warning" if self.warnings else "ok"
 
     @property
     def summary(self):
@@ -373,6 +380,46 @@ def read_summary(path: str | os.PathLike) -> dict[str, Any]:
         raise ParameterError(f"parameter 'previous_report': cannot read {p} ({exc}).") from None
 
 
+def check_freshness(summary: Any, as_of: pd.Timestamp, freq: str, tz: str, allow_stale: bool) -> str:
+    """The freshness gate: refuse an ``as_of`` more than one period after the last transaction used.
+
+    A feed that stopped leaves the periods after its last transaction empty,
+    and the report would read them as every customer churning. With
+    ``allow_stale`` the report is made anyway and the returned note says so
+    ('' when the data is fresh).
+
+    Raises
+    ------
+    DataError
+        Naming the last transaction's date and suggesting it as ``--as-of``.
+    """
+    last = summary.last_timestamp
+    if last is None:
+        return ""
+    limit = end_of_day(last.tz_convert(tz), tz) + period_offset(freq)
+    if as_of <= limit:
+        return ""
+    last_day = f"{last.tz_convert(tz):%Y-%m-%d}"
+    gap = f"{(as_of - last).days:,} days"
+    if allow_stale:
+        return (f"as_of {as_of:%Y-%m-%d} is {gap} after the last transaction ({last_day}), more than one "
+                f"{FREQ_WORD[freq]}: the latest periods may hold no data (allowed by allow_stale).")
+    raise DataError(
+        f"the data looks stale: the last transaction is dated {last_day}, {gap} before as_of "
+        f"{as_of.tz_convert(tz):%Y-%m-%d} (more than one {FREQ_WORD[freq]}). The feed may have stopped, and the "
+        f"empty periods would be reported as customers churning. Pass --as-of {last_day} (as_of=\"{last_day}\"), "
+        "or --allow-stale (allow_stale=True) to publish anyway."
+    )
+
+
+def warning_note(message: Any, category: type[Warning]) -> str:
+    """A warning as a readable note: the message only (no file, line or class name of the machine)."""
+    text = str(message).strip()
+    if issubclass(category, DataQualityWarning):
+        return text
+    return f"A computation step reported: {text}"
+
+
 def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     """Load the data and compute every table and figure of the report.
 
@@ -399,8 +446,12 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         tx = load_transactions(
             str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
-            order_id=p.order_id or None, date_format=p.date_format or None, drop_duplicates=p.drop_duplicates,
+            order_id=p.order_id or None, date_format=p.date_format or None, max_dropped=p.max_dropped,
+            encoding=p.encoding or None, drop_duplicates=p.drop_duplicates,
         )
+        stale = check_freshness(tx.summary, tx.as_of, p.freq, p.tz, p.allow_stale)
+        if stale:
+            caught_msgs.append(stale)
         cohorts = cohort_table(tx, p.freq)
         if not len(cohorts):
             raise DataError(
@@ -420,14 +471,14 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
             seg_a = average_curve(seg_c)
             seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
         at_risk = customers_at_risk(tx, p.freq, window=p.window) if p.customer_list else None
+        rev_avg = pooled_revenue_retention(cohorts)
+        kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
+        previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
+        changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     for w in caught:
-        msg = str(w.message)
+        msg = warning_note(w.message, w.category)
         if msg not in caught_msgs:
             caught_msgs.append(msg)
-    rev_avg = pooled_revenue_retention(cohorts)
-    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
-    previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
-    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
                       caught_msgs, previous, at_risk, in_progress)
 
@@ -447,6 +498,10 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),
         "rows_kept": int(data.summary.rows_kept),
+        "status": data.status,
+        "warnings": list(data.warnings),
+        "first_transaction": _day(data.summary.first_timestamp, p.tz),
+        "last_transaction": _day(data.summary.last_timestamp, p.tz),
         "kpis": {k: v.to_json() for k, v in data.kpis.items()},
         "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
                      "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
@@ -483,6 +538,8 @@ def write_at_risk_csv(data: ReportData, path: str | os.PathLike = AT_RISK_FILE) 
     target = Path(path)
     atomic_write(target, t.to_csv(index=False, lineterminator="\n"))
     return target
+def _day(ts: pd.Timestamp | None, tz: str) -> str:
+    return "" if ts is None else f"{ts.tz_convert(tz):%Y-%m-%d}"
 
 
 def _jsonable(v: Any) -> Any:
@@ -495,7 +552,8 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "clv_basis_freq", "clv_kpi", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData",
+    "check_freshness", "clv_basis_freq", "clv_estimate", "clv_kpi", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
-    "summary_dict", "what_changed", "write_summary", "AT_RISK_FILE", "write_at_risk_csv",
+    "summary_dict", "warning_note", "what_changed", "write_summary", "AT_RISK_FILE", "write_at_risk_csv",
 ]

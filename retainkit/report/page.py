@@ -9,6 +9,7 @@ into escaped HTML. Charts work offline: the Vega libraries are embedded once
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -21,7 +22,7 @@ from ..definitions import citations, embed_html, link_citations
 from ..clv import most_valuable_at_risk
 from ..i18n import translator
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
-from .analysis import FREQ_WORD, Change, ReportData, latest_crr
+from .analysis import FREQ_WORD, Change, ReportData, latest_crr, warning_note
 from .format import esc, money, pct, pp
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -57,6 +58,17 @@ def table_html(df: pd.DataFrame, *, formats: Mapping[str, Any] | None = None, ca
     return "".join(out)
 
 
+#: parameters holding a path of the machine that ran the report: the page shows only the last part
+PATH_PARAMS = ("data", "previous_report")
+
+
+def _shown_value(name: str, value: Any) -> Any:
+    """A parameter value as the page shows it: file and folder names without the machine's directories."""
+    if name in PATH_PARAMS and isinstance(value, str) and value and value not in ("sample", "auto"):
+        return Path(value).name
+    return value
+
+
 class Page:
     """Builds the report's HTML pieces and displays them in the notebook.
 
@@ -73,6 +85,23 @@ class Page:
         self._n = 0
         self._bundle_done = False
         self._ = translator("en").gettext
+
+    # -- warnings of the notebook's cells
+    def collect_warnings(self, data: ReportData) -> None:
+        """Turn Python warnings shown by later cells into notes of ``data.warnings`` instead of output.
+
+        Called once by the report notebook's setup cell: a warning that would
+        print into the page (with a file path of the machine) becomes a
+        readable note under Data quality and in ``report-summary.json``
+        (status "warning"). It replaces :func:`warnings.showwarning` in the
+        report's own kernel, which exists only for this run.
+        """
+        def record(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+            note = warning_note(message, category)
+            if note not in data.warnings:
+                data.warnings.append(note)
+
+        warnings.showwarning = record
 
     # -- output
     @staticmethod
@@ -94,13 +123,25 @@ class Page:
         css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
         meta = [f"Data as of {data.as_of.tz_convert(p.tz):%Y-%m-%d %H:%M} ({p.tz})",
                 f"{FREQ_WORD[p.freq]}ly periods",
-                f"{s.rows_kept:,} transactions of {s.customers:,} customers",
-                f"source: {Path(str(s.source)).name}"]
+                f"{s.rows_kept:,} transactions of {s.customers:,} customers"]
+        if s.first_timestamp is not None:
+            meta.append(f"first transaction {s.first_timestamp.tz_convert(p.tz):%Y-%m-%d}, "
+                        f"last {s.last_timestamp.tz_convert(p.tz):%Y-%m-%d}")
+        meta.append(f"source: {Path(str(s.source)).name}")
         if p.generated_at:
             meta.append(f"generated at {p.generated_at}")
         return (f"<style>{css}</style>" + self.bundle_html()
                 + f'<div class="rk-header"><h1>{esc(p.title)}</h1><div class="rk-meta">'
-                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>")
+                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>" + self.banner_html(data))
+
+    def banner_html(self, data: ReportData) -> str:
+        """The warning banner at the top of the page ('' when the run raised no warning)."""
+        if not data.warnings:
+            return ""
+        items = "".join(f"<li>{esc(w)}</li>" for w in data.warnings)
+        return ('<div class="rk-warning rk-banner" role="alert"><b>Check before you rely on these figures.</b> '
+                f"This run raised {len(data.warnings)} warning{'s' if len(data.warnings) > 1 else ''} "
+                f"(details under Data quality):<ul>{items}</ul></div>")
 
     def kpis_html(self, data: ReportData) -> str:
         tiles = []
@@ -293,7 +334,8 @@ class Page:
         ]
         parts = ['<table class="rk-table"><tbody>' + "".join(
             f"<tr><td><b>{esc(a)}</b></td><td>{link_citations(esc(b))}</td></tr>" for a, b in defs) + "</tbody></table>"]
-        rows = [{"name": x.name, "value": repr(getattr(p, x.name)), "help": x.help} for x in SCHEMA if x.name not in INTERNAL_PARAMS]
+        rows = [{"name": x.name, "value": repr(_shown_value(x.name, getattr(p, x.name))), "help": x.help}
+                for x in SCHEMA if x.name not in INTERNAL_PARAMS]
         parts.append(table_html(pd.DataFrame(rows), caption="Parameters of this run", small=("help",),
                                 headers={"name": "Parameter", "value": "Value", "help": "Meaning"}))
         # the sections cited above and by the data-quality section (§1), readable without the repository

@@ -24,8 +24,9 @@ from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
 from ..params import SUMMARY_FILE, ReportParams, validate_params
 from .analysis import AT_RISK_FILE
-from .export import export_html
+from .export import export_html, machine_output
 from .page import TEMPLATES
+from .watchdog import HANG_AFTER, execute_watched
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ def run_report(
     kernel_name: str | None = None,
     timeout: int | None = 1800,
     update_index: bool = True,
+    hang_timeout: float = HANG_AFTER,
 ) -> ReportResult:
     """Run the retention report notebook and publish it (offline HTML + executed notebook).
 
@@ -209,6 +211,12 @@ def run_report(
         Seconds a single cell may run.
     update_index : bool
         Rewrite ``index.html`` after publishing.
+    hang_timeout : float
+        Seconds a kernel may leave its heartbeat unanswered before it counts as
+        hung: it is killed and the notebook run once more; a second hang fails
+        the run (``KernelNotResponding``) instead of waiting out ``timeout``.
+        A long computation keeps the heartbeat answered
+        (:mod:`retainkit.report.watchdog`).
 
     Returns
     -------
@@ -233,7 +241,6 @@ def run_report(
     Same data and parameters give byte-identical HTML.
     """
     import nbformat
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     p = validate_params(params if params is not None else {})
@@ -260,8 +267,9 @@ def run_report(
     staged_nb = stage / REPORT_NOTEBOOK
     try:
         try:
-            pm.execute_notebook(
-                str(nb_path), str(staged_nb), parameters=p.to_dict(), cwd=str(stage), progress_bar=progress,
+            execute_watched(
+                str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
+                progress_bar=progress,
                 kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
                 extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
             )
@@ -273,6 +281,11 @@ def run_report(
         summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
         label = summary["as_of_label"]
         nb = nbformat.read(str(staged_nb), as_version=4)
+        stray = machine_output(nb)  # left out of the page; recorded as warnings instead
+        if stray:
+            summary["warnings"] = [*summary.get("warnings", []), *(f"Output on stderr: {t}" for t in stray)]
+            summary["status"] = "warning"
+            atomic_write(stage / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         html_text = export_html(nb, title=p.title)
         atomic_write(stage / REPORT_HTML, html_text)
         folder = out / label

@@ -273,22 +273,34 @@ class ExplorerViews:
         return out
 
     def _crr_view(self, prep: Prepared, i0: int, i1: int) -> pd.DataFrame:
-        """CRR (definitions §4) of the filtered customers, periods from the first selected cohort on."""
+        """CRR (definitions §4) of the filtered customers, periods from the first selected cohort on.
+
+        Split: one row per (segment, period), the segment column first, as
+        ``crr_table(..., by=split)`` returns it (a customer's segment is the
+        one of their first purchase, so the segments' counts sum to the pooled ones).
+        """
         cube = self._crr(prep)
         periods = prep.crr_periods
+        split = self._split_col
         mask = cube.mask(self._filter_col, self.filter_values.value)
-        zero = np.zeros(int(mask.sum()), np.int64)
-        counts = {k: cube.summed(k, mask, zero, 1)[0].astype(np.int64) for k in cube.arrays}
-        g = periods[["period", "period_start"]].copy()
-        for k, v in counts.items():
-            g[k] = v
-        g = crr_rates(g)
-        g["window_covered"] = periods["window_covered"].to_numpy()
+        group, names = cube.groups(split, mask)
+        n = max(len(names), 1)
+        sums = {k: cube.summed(k, mask, group, n).astype(np.int64) for k in cube.arrays}
+        frames = []
+        for gi in range(n):
+            g = periods[["period", "period_start"]].copy()
+            for k, v in sums.items():
+                g[k] = v[gi]
+            if split:
+                g.insert(0, split, names[gi])
+            g["window_covered"] = periods["window_covered"].to_numpy()
+            frames.append(g)
+        g = crr_rates(pd.concat(frames, ignore_index=True))
         start = period_start(prep.cohorts[i0], prep.freq)
         g = g[g["period_start"] >= start].reset_index(drop=True)
-        g = g[CRR_COLUMNS]
+        g = g[([split] if split else []) + CRR_COLUMNS]
         g.attrs.update(prep.crr_attrs)
-        g.attrs["by"] = []
+        g.attrs["by"] = [split] if split else []
         return g
 
     def _describe_selection(self) -> str:
