@@ -565,6 +565,6 @@ def test_drop_duplicates_parameter_reaches_the_loader(tmp_path):
     data = tmp_path / "dups.csv"
     rows = ["customer_id,timestamp,amount"] + [f"c{i % 7},2024-0{1 + i % 6}-0{1 + i % 9},{10 + i}" for i in range(60)]
     data.write_text("\n".join(rows + rows[1:11]) + "\n", encoding="utf-8")  # 10 exact duplicate rows
-    kept = rr.compute(validate_params({"data": str(data), "as_of": "2024-07-31"})).summary.rows_kept
-    dropped = rr.compute(validate_params({"data": str(data), "as_of": "2024-07-31", "drop_duplicates": True}))
+    kept = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30"})).summary.rows_kept
+    dropped = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30", "drop_duplicates": True}))
     assert kept == 70 and dropped.summary.rows_kept == 60
