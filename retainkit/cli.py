@@ -46,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
-        if p.type is bool:  # a flag: present = True (absent leaves the YAML / -p value or the default)
-            kw.update(action="store_const", const=True)
+        if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list (absent leaves YAML/-p)
+            kw.update(action=argparse.BooleanOptionalAction)
             kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],

@@ -72,6 +72,8 @@ SCHEMA: tuple[Param, ...] = (
     Param("previous_report", str, "", N_("folder of an earlier report to compare with; '' for none")),
     Param("generated_at", str, "", N_("'generated at' stamp printed in the report ('' prints none)")),
     Param("charts", str, "interactive", N_("interactive (inline Vega, tooltips) or svg (static)"), CHART_MODES),
+    Param("drop_duplicates", bool, False, N_("drop exact duplicate rows (the data-quality panel counts them)")),
+    Param("customer_list", bool, True, N_("list the valuable customers at risk and write at-risk-customers.csv")),
     Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
 )
 
@@ -114,6 +116,8 @@ class ReportParams:
     previous_report: str = ""
     generated_at: str = ""
     charts: str = "interactive"
+    drop_duplicates: bool = False
+    customer_list: bool = True
     summary_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
 from ..i18n import LANGUAGES, MISSING, check_lang, translator
 from ..params import SUMMARY_FILE, ReportParams, validate_params
+from .analysis import AT_RISK_FILE
 from .export import export_html, machine_output
 from .page import DEFAULT_TITLE, TEMPLATES, Page
 from .watchdog import HANG_AFTER, execute_watched
@@ -331,9 +332,15 @@ def run_report(
         html_text = export_html(nb, title=Page(p).title, lang=p.lang)
         atomic_write(stage / REPORT_HTML, html_text)
         folder = out / label
-        _publish([(staged_nb, folder / REPORT_NOTEBOOK), (stage / SUMMARY_FILE, folder / SUMMARY_FILE),
-                  (stage / REPORT_HTML, folder / REPORT_HTML)])
-        for stale in (FAILED_HTML, FAILED_NOTEBOOK):
+        files = [(staged_nb, folder / REPORT_NOTEBOOK), (stage / SUMMARY_FILE, folder / SUMMARY_FILE),
+                 (stage / REPORT_HTML, folder / REPORT_HTML)]
+        stale_files = [FAILED_HTML, FAILED_NOTEBOOK]
+        if (stage / AT_RISK_FILE).is_file():  # the customer list (parameter customer_list)
+            files.append((stage / AT_RISK_FILE, folder / AT_RISK_FILE))
+        else:  # an earlier run of the same date must not leave its list behind
+            stale_files.append(AT_RISK_FILE)
+        _publish(files)
+        for stale in stale_files:
             (folder / stale).unlink(missing_ok=True)
         index = write_index(out) if update_index else out / INDEX_HTML
         return ReportResult(folder / REPORT_HTML, folder / REPORT_NOTEBOOK, summary, folder, index)
