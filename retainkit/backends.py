@@ -44,6 +44,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, days_to_period, period_start_day
@@ -82,6 +83,8 @@ def backend_of(source: Any) -> str | None:
         return "duckdb"
     if mod == "pyspark" and type(source).__name__ == "DataFrame":
         return "spark"
+    if pg.is_ibis_table(source):
+        return "postgres"
     return None
 
 
@@ -183,7 +186,16 @@ class NativeLog:
     cache: dict = field(default_factory=dict)
 
     def context(self):
-        return spark_utc(self.native) if self.backend == "spark" else contextlib.nullcontext()
+        return engine_context(self.native, self.backend)
+
+
+def engine_context(native: Any, backend: str):
+    """What every engine query runs inside: UTC for Spark, database errors as DataError for PostgreSQL."""
+    if backend == "spark":
+        return spark_utc(native)
+    if backend == "postgres":
+        return pg.database_errors(f"PostgreSQL {pg.where_of(native)}: a query failed", pg.secrets_of(native))
+    return contextlib.nullcontext()
 
 
 def _dtype_kind(dtype: Any) -> str:
@@ -220,7 +232,7 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
                                  mapping.get("order_id"))
     lf0 = nw.from_native(native)
     lf0 = lf0.lazy() if isinstance(lf0, nw.DataFrame) else lf0
-    with (spark_utc(native) if backend == "spark" else contextlib.nullcontext()):
+    with engine_context(native, backend):
         schema = lf0.collect_schema()
         ts_kind = _dtype_kind(schema[ts])
         if ts_kind in ("numeric", "bool"):
@@ -243,6 +255,8 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, date_format, text_amount)
         elif backend == "spark":
             native2 = _prepare_spark(native, ts, ts_kind, aware, tz, date_format, text_amount)
+        elif backend == "postgres":
+            native2 = pg.normalise(native, ts, ts_kind, aware, tz, date_format, text_amount)
         else:  # pragma: no cover - pandas goes through retainkit.engine
             raise ParameterError(f"backend {backend!r} is not a native engine.")
         lf = nw.from_native(native2)

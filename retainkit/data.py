@@ -21,6 +21,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_tz, end_of_day, parse_as_of
@@ -677,16 +678,20 @@ def load_transactions(
     date_format: str | None = None,
     strict: bool = False,
     backend: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
     Parameters
     ----------
-    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
+    source : path, URL, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
         A CSV (.csv, .csv.gz, .tsv) or Parquet file, a directory or glob of
-        Parquet files, or a frame. The caller's object is never modified.
-        polars, DuckDB and Spark data stay in their engine: validation and
-        aggregation run there and only small tables are collected.
+        Parquet files, a ``postgresql://user@host:5432/db`` URL (with
+        ``table=`` or ``query=``), or a frame. The caller's object is never
+        modified. polars, DuckDB, Spark and PostgreSQL data stay in their
+        engine: validation and aggregation run there and only small tables
+        are collected.
     customer_id, timestamp : str
         Source column names of the customer id and the order timestamp.
     amount : str, optional
@@ -720,6 +725,11 @@ def load_transactions(
         Results are identical on every engine; only example rows in the data
         summary differ (the lazy engines quote values, not line numbers, and
         compute the summary on first access).
+    table, query : str, optional
+        For a PostgreSQL URL: the table (``"orders"`` or ``"sales.orders"``)
+        or a SELECT statement to read. Credentials come from the URL, the
+        ``PG*`` environment variables and ``~/.pgpass``; the password never
+        appears in a message or the data summary (see :mod:`retainkit.postgres`).
 
     Returns
     -------
@@ -737,7 +747,7 @@ def load_transactions(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    native = _native_source(source, mapping, backend)
+    native = _native_source(source, mapping, backend, table=table, query=query)
     if native is not None:
         return _load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
                             drop_duplicates=drop_duplicates, date_format=date_format, strict=strict)
@@ -829,9 +839,25 @@ def load_transactions(
 
 
 # --------------------------------------------------------------------------- native engines
-def _native_source(source: Any, mapping: dict[str, str | None], backend: str | None):
-    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
+def _native_source(source: Any, mapping: dict[str, str | None], backend: str | None, *,
+                   table: str | None = None, query: str | None = None):
+    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark/PostgreSQL,
+    else None."""
     from . import backends as bk
+
+    if pg.is_postgres_url(source):
+        if backend not in (None, "postgres"):
+            raise ParameterError(f"backend={backend!r}: a PostgreSQL source is aggregated on its server; "
+                                 "leave backend unset.")
+        native, name = pg.open_source(source, table=table, query=query)
+        try:
+            check_columns(mapping, bk.columns_of(native))
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
+        return native, "postgres", name
+    if table is not None or query is not None:
+        raise ParameterError("table= and query= name what to read from a PostgreSQL source; pass a "
+                             "postgresql://user@host:5432/db URL as the source.")
 
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
