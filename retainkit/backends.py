@@ -588,7 +588,7 @@ def _kept_mask(log: NativeLog) -> nw.Expr:
 def to_pandas(log: NativeLog) -> pd.DataFrame:
     """The kept rows as the pandas frame of :class:`retainkit.data.Transactions` (materialises the data)."""
     with log.context():
-        frame = collect(log.kept)
+        frame = _collect_polars(log, log.kept).to_pandas() if log.backend == "postgres" else collect(log.kept)
     out = pd.DataFrame({"customer_id": frame["customer_id"]})
     keys = frame["key"].to_numpy(dtype="int64")
     ts = pd.Series(pd.to_datetime(keys, unit="us"))
@@ -765,9 +765,18 @@ class CRRCounts:
 
 
 def uses_local_reduce(log: NativeLog) -> bool:
-    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB)."""
-    return log.backend in ("polars", "duckdb") and log.cache.get("rows_usable", LOCAL_REDUCE_MAX_ROWS + 1) \
-        <= LOCAL_REDUCE_MAX_ROWS
+    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB, PostgreSQL)."""
+    limit = pg.LOCAL_REDUCE_MAX_ROWS if log.backend == "postgres" else LOCAL_REDUCE_MAX_ROWS
+    return log.backend in ("polars", "duckdb", "postgres") and log.cache.get("rows_usable", limit + 1) <= limit
+
+
+def _collect_polars(log: NativeLog, lf: nw.LazyFrame) -> Any:
+    """Collect rows to a polars DataFrame (PostgreSQL: streamed as Arrow by the ADBC driver)."""
+    if log.backend == "postgres":
+        import polars as pl
+
+        return pl.from_arrow(pg.fetch_arrow(nw.to_native(lf)))
+    return lf.collect(backend="polars").to_native()
 
 
 def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -810,7 +819,7 @@ def local_rows(log: NativeLog) -> LocalRows:
         columns = ["day", "key", *(["amount"] if log.has_amount else [])]
         exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
         with log.context():
-            frame = log.kept.select("customer_id", *exprs).collect(backend="polars").to_native()
+            frame = _collect_polars(log, log.kept.select("customer_id", *exprs))
         codes, ids = _dense_codes(frame["customer_id"])
         arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
                   for c in columns}

@@ -35,6 +35,9 @@ from .exceptions import DataError, ParameterError
 SCHEMES: tuple[str, ...] = ("postgresql", "postgres")
 #: seconds libpq waits for a server before giving up
 CONNECT_TIMEOUT = 10
+#: logs of at most this many usable rows are pulled as Arrow (customer id, day, key, amount) and reduced by
+#: retainkit's numpy code; larger ones are aggregated on the server (benchmarks/results.md, "PostgreSQL")
+LOCAL_REDUCE_MAX_ROWS = 2_000_000
 
 _US_PER_DAY = 86_400_000_000
 _REDACTED = "***"
