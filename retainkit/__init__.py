@@ -10,7 +10,8 @@ from __future__ import annotations
 from . import clv, datasets, economics, loyalty, periods, subscriptions, survey
 from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
-from .data import DataQualityWarning, DataSummary, Subscriptions, Transactions, load_subscriptions, load_transactions
+from .data import load_subscriptions, load_transactions
+from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
 from .engine import Activity, reduce
 from .loyalty import measure_program_lift, scenario_roi
 from .economics import retention_profit_impact
@@ -18,8 +19,7 @@ from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
 from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .metrics import crr_from_counts, crr_table, purchase_metrics
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Activity",

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._codes import earliest, factorize
-from .data import Subscriptions, Transactions
+from .inputs import Subscriptions, Transactions
 from .exceptions import ParameterError
 from .periods import (
     check_freq,
@@ -622,7 +622,8 @@ def as_data(data, segments=()):
     if isinstance(data, (Transactions, Subscriptions, Activity)):
         return data
     from . import backends
-    from .data import _source_columns, load_transactions
+    from .data import load_transactions
+    from .readers import source_columns
 
     if backends.backend_of(data) is None:
         raise ParameterError(
@@ -630,7 +631,7 @@ def as_data(data, segments=()):
             f"pandas / polars / DuckDB / Spark frame, got {type(data).__name__}. Load the data first: "
             "tx = retainkit.load_transactions(source, customer_id=..., timestamp=...)."
         )
-    columns = _source_columns(data)
+    columns = source_columns(data)
     wanted = [c for c in dict.fromkeys(segments) if c]
     return load_transactions(data, amount="amount" if "amount" in columns else None, segments=wanted)
 

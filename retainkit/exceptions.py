@@ -7,6 +7,9 @@ to fix it.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Sequence
+
 
 class RetainkitError(Exception):
     """Base class of every error retainkit raises on purpose."""
@@ -28,4 +31,32 @@ class ReportError(RetainkitError, RuntimeError):
     """A report run failed; the executed notebook is kept next to the error."""
 
 
-__all__ = ["ConvergenceError", "DataError", "ParameterError", "ReportError", "RetainkitError"]
+class ReportExecutionError(ReportError):
+    """A cell of the report notebook raised; the executed notebook is kept.
+
+    Attributes
+    ----------
+    cell : int or None
+        Number of the failed cell among the notebook's own code cells (the
+        injected parameters cell not counted); None when unknown.
+    ename, evalue : str
+        The error's class name and message inside the kernel.
+    notebook, html : Path or None
+        The kept executed notebook (``retention-report.FAILED.ipynb``) and its
+        readable HTML export (with code); None when they could not be written.
+    traceback : list of str
+        The kernel's traceback lines (may contain ANSI colour codes).
+    """
+
+    def __init__(self, message: str, *, cell: int | None = None, ename: str = "", evalue: str = "",
+                 notebook: Path | None = None, html: Path | None = None, traceback: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.cell = cell
+        self.ename = ename
+        self.evalue = evalue
+        self.notebook = notebook
+        self.html = html
+        self.traceback = list(traceback)
+
+
+__all__ = ["ConvergenceError", "DataError", "ParameterError", "ReportError", "ReportExecutionError", "RetainkitError"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
-from .data import Subscriptions, Transactions
+from .inputs import Subscriptions, Transactions
 from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
                      parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError

@@ -162,10 +162,10 @@ def as_of_label(as_of: str, tz: str = "UTC") -> str:
 
 
 def _columns_of(path: Path) -> list[str]:
-    from .data import _file_columns, _file_kind
+    from .readers import file_columns, file_kind
 
     try:
-        return _file_columns(path, _file_kind(path))
+        return file_columns(path, file_kind(path))
     except DataError as exc:
         raise _fail("data", str(exc)) from None
 
@@ -277,11 +277,11 @@ def _check_data(p: ReportParams) -> None:
                 raise _fail(name, "must name a column.")
             continue
         if col not in available:
-            from .data import _suggest
+            from .readers import suggest
 
             shown = ", ".join(f"'{c}'" for c in available[:20]) + (" ..." if len(available) > 20 else "")
             none = "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
-            raise _fail(name, f"column {col!r} is not in {path.name}.{_suggest(col, available)} "
+            raise _fail(name, f"column {col!r} is not in {path.name}.{suggest(col, available)} "
                         f"Available columns: {shown}. Pass the right column name{none}.")
 
 

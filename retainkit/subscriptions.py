@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .data import Subscriptions
+from .inputs import Subscriptions
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, last_complete_period, period_index, period_label, period_start
 

@@ -40,7 +40,9 @@ import pandas as pd
 from scipy import stats
 
 from ._stats import Z95, safe_ratio, wilson_interval
-from .data import Transactions, _Where, check_columns, parse_timestamps
+from .inputs import Transactions
+from .readers import check_columns
+from .timestamps import Where, parse_timestamps
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 
@@ -402,7 +404,7 @@ def survey_summary(
     qtype = _question_types(frame[question], question, question_types)
     periods = None
     if freq is not None:
-        ts = parse_timestamps(frame[timestamp], tz, date_format, timestamp, _Where(0))
+        ts = parse_timestamps(frame[timestamp], tz, date_format, timestamp, Where(0))
         bad = ts.isna().to_numpy()
         if bad.any():
             pos = np.flatnonzero(bad)
@@ -613,7 +615,7 @@ def retention_by_survey_group(
             order = ["satisfied", "not satisfied"]
 
     # anchors: local day of each response
-    ts = parse_timestamps(frame[timestamp], tz, date_format, timestamp, _Where(0))
+    ts = parse_timestamps(frame[timestamp], tz, date_format, timestamp, Where(0))
     undated = ts.isna().to_numpy()
     text = frame[timestamp].astype("string").str.strip()
     bad_dates = undated & (text.notna() & (text != "")).to_numpy(dtype=bool)

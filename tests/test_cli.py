@@ -135,5 +135,5 @@ def test_bad_data_surfaces_as_data_error_in_the_terminal(tmp_path):
 
 
 def test_only_ipython_kernels_get_the_quiet_argument(tmp_path):
-    assert rr._quiet_kernel_args("python3", tmp_path / "x.ipynb") == ["--IPKernelApp.log_level=ERROR"]
-    assert rr._quiet_kernel_args("no-such-kernel", tmp_path / "x.ipynb") == []
+    assert rr.run._quiet_kernel_args("python3", tmp_path / "x.ipynb") == ["--IPKernelApp.log_level=ERROR"]
+    assert rr.run._quiet_kernel_args("no-such-kernel", tmp_path / "x.ipynb") == []

@@ -1,0 +1,429 @@
+"""The report's numbers: tables, headline figures (KPIs) and what changed (definitions §3-§5).
+
+:func:`compute` loads the data and computes every table and headline figure
+of the report from the library functions (definitions §1-§5), and
+:func:`what_changed` decides which changes are larger than noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .._files import atomic_write
+from .._stats import Z95, wilson_interval
+from ..clv import clv_margin_multiple
+from ..cohorts import average_curve, cohort_table
+from ..data import load_transactions
+from ..exceptions import DataError, ParameterError
+from ..metrics import crr_table, purchase_metrics
+from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
+from .format import money, pct, pp
+
+SUMMARY_SCHEMA = 1
+
+PERIODS_PER_YEAR = {"D": 365.0, "W": 52.0, "M": 12.0, "Q": 4.0, "Y": 1.0}
+FREQ_WORD = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+
+
+def diff_interval(k1: float, n1: float, k2: float, n2: float, z: float = Z95) -> tuple[float, float, float]:
+    """Difference of two proportions k1/n1 - k2/n2 with Newcombe's hybrid score interval.
+
+    Newcombe (1998), method 10: the interval is built from the two 95 % Wilson
+    intervals (definitions §3 "Uncertainty"), so "the intervals say it is more
+    than noise" means exactly that this interval excludes 0. Assumes the two
+    proportions come from independent samples; for overlapping customer bases
+    (consecutive CRRs) it is approximate.
+
+    Returns
+    -------
+    (diff, lo, hi) : floats; NaN when either n is 0.
+    """
+    if not n1 or not n2:
+        return (math.nan, math.nan, math.nan)
+    p1, p2 = k1 / n1, k2 / n2
+    (l1,), (u1,) = (np.atleast_1d(v) for v in wilson_interval([k1], [n1], z))
+    (l2,), (u2,) = (np.atleast_1d(v) for v in wilson_interval([k2], [n2], z))
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return (float(d), float(lo), float(hi))
+
+
+def pooled_revenue_retention(table: pd.DataFrame) -> pd.DataFrame:
+    """Pooled revenue retention per age: sum_c Rev(c,k) / sum_c Rev(c,0) (definitions §3).
+
+    Over the cohorts whose cell (c, k) is observed (partial cells excluded),
+    the revenue analogue of the size-weighted average curve.
+
+    Returns
+    -------
+    DataFrame
+        ``age``, ``cohorts``, ``revenue``, ``base_revenue``, ``revenue_retention``.
+    """
+    if "revenue" not in table.columns:
+        return pd.DataFrame(columns=["age", "cohorts", "revenue", "base_revenue", "revenue_retention"])
+    t = table.loc[~table["partial"].astype(bool)] if "partial" in table.columns else table
+    base = t.loc[t["age"] == 0].set_index("cohort")["revenue"]
+    t = t.assign(base_revenue=t["cohort"].map(base))
+    out = t.groupby("age", sort=True).agg(cohorts=("cohort", "nunique"), revenue=("revenue", "sum"),
+                                         base_revenue=("base_revenue", "sum")).reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["revenue_retention"] = np.where(out["base_revenue"] != 0, out["revenue"] / out["base_revenue"], np.nan)
+    return out
+
+
+def discount_per_period(yearly: float, freq: str) -> float:
+    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1."""
+    return (1.0 + yearly) ** (1.0 / PERIODS_PER_YEAR[freq]) - 1.0
+
+
+def clv_estimate(margin_per_period: float, retention: float, discount_rate: float) -> float:
+    """Margin-multiple CLV, margin received at the end of each period (definitions §5).
+
+    CLV = m r / (1 + d - r). Uses :func:`retainkit.clv.clv_margin_multiple`
+    (timing "end"); NaN when an input is undefined.
+    """
+    if not all(np.isfinite([margin_per_period, retention, discount_rate])):
+        return math.nan
+    return float(clv_margin_multiple(margin_per_period, retention, discount_rate, timing="end"))
+
+
+@dataclass
+class Kpi:
+    """One headline figure: value, how it is shown, and the counts behind it."""
+
+    key: str
+    label: str
+    value: float
+    display: str
+    sub: str = ""
+    lo: float = math.nan
+    hi: float = math.nan
+    num: float = math.nan
+    den: float = math.nan
+    period: str = ""
+    delta: str = ""
+    delta_class: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: _jsonable(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class Change:
+    """A compared figure (now vs then) and whether the intervals call it a change."""
+
+    metric: str
+    now_label: str
+    then_label: str
+    now: float
+    then: float
+    diff: float
+    lo: float
+    hi: float
+    higher_is_better: bool = True
+
+    @property
+    def significant(self) -> bool:
+        return bool(np.isfinite(self.lo) and (self.lo > 0 or self.hi < 0))
+
+    @property
+    def good(self) -> bool:
+        return (self.diff > 0) == self.higher_is_better
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, computed by :func:`compute`."""
+
+    params: ReportParams
+    tx: Any
+    cohorts: pd.DataFrame
+    average: pd.DataFrame
+    crr: pd.DataFrame
+    purchases: pd.DataFrame
+    revenue_average: pd.DataFrame
+    segment_cohorts: pd.DataFrame | None
+    segment_average: pd.DataFrame | None
+    segment_crr: pd.DataFrame | None
+    kpis: dict[str, Kpi]
+    changes: list[Change]
+    warnings: list[str] = field(default_factory=list)
+    previous: dict[str, Any] | None = None
+
+    @property
+    def summary(self):
+        return self.tx.summary
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.tx.as_of
+
+    @property
+    def as_of_label(self) -> str:
+        return as_of_label(self.as_of.tz_convert(self.params.tz).tz_localize(None).isoformat(), self.params.tz)
+
+
+def latest_crr(crr: pd.DataFrame) -> pd.DataFrame:
+    t = crr
+    if "window_covered" in t.columns:
+        t = t[t["window_covered"].astype(bool)]
+    t = t[t["start_customers"] > 0]
+    return t.sort_values("period_start") if "period_start" in t.columns else t
+
+
+def _periods(pm: pd.DataFrame) -> pd.DataFrame:
+    return pm[pm["period"].astype(str) != "overall"]
+
+
+def _overall(pm: pd.DataFrame) -> pd.Series | None:
+    o = pm[pm["period"].astype(str) == "overall"]
+    return o.iloc[0] if len(o) else None
+
+
+def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame, purchases: pd.DataFrame,
+                 revenue_average: pd.DataFrame, p: ReportParams) -> dict[str, Kpi]:
+    """The headline figures of the report from the library tables (definitions §3-§5).
+
+    Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
+    ``revenue_retention_1``, ``clv``. Each :class:`Kpi` carries the counts it
+    was computed from, so a later report can test a change against noise.
+    """
+    unit = FREQ_WORD[p.freq]
+    k: dict[str, Kpi] = {}
+    overall = _overall(purchases)
+    per = _periods(purchases)
+    lc = latest_crr(crr)
+    customers = float(overall["customers"]) if overall is not None else float(cohorts.drop_duplicates("cohort")["size"].sum())
+    sub = ""
+    if len(lc):
+        last = lc.iloc[-1]
+        sub = f"{int(last['end_customers']):,} active at the end of {last['period']} ({p.window} window)"
+    k["customers"] = Kpi("customers", "Customers", customers, f"{int(customers):,}", sub or "with a purchase up to as_of")
+    if len(lc):
+        last = lc.iloc[-1]
+        crr_v, lo, hi = float(last["crr"]), float(last["crr_lo"]), float(last["crr_hi"])
+        delta, cls, dchurn, cchurn = "", "", "", ""
+        if len(lc) > 1:
+            prev = lc.iloc[-2]
+            d, dlo, dhi = diff_interval(last["retained"], last["start_customers"], prev["retained"], prev["start_customers"])
+            sig = np.isfinite(dlo) and (dlo > 0 or dhi < 0)
+            delta = f"{pp(d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            cls = ("rk-good" if d > 0 else "rk-bad") if sig else ""
+            dchurn = f"{pp(-d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            cchurn = ("rk-good" if d > 0 else "rk-bad") if sig else ""
+        k["crr"] = Kpi("crr", f"CRR {last['period']}", crr_v, pct(crr_v), f"95% interval {pct(lo)} – {pct(hi)}",
+                       lo, hi, float(last["retained"]), float(last["start_customers"]), str(last["period"]), delta, cls)
+        k["churn"] = Kpi("churn", f"Churn {last['period']}", 1 - crr_v, pct(1 - crr_v),
+                         f"{int(last['lost']):,} of {int(last['start_customers']):,} customers lost",
+                         1 - hi, 1 - lo, float(last["lost"]), float(last["start_customers"]), str(last["period"]), dchurn, cchurn)
+    else:
+        k["crr"] = Kpi("crr", "CRR", math.nan, "–", "no complete period with a covered activity window")
+        k["churn"] = Kpi("churn", "Churn", math.nan, "–", "no complete period with a covered activity window")
+    if overall is not None:
+        rr = float(overall["repeat_purchase_rate"])
+        num, den = float(overall["repeat_customers"]), float(overall["customers"])
+        lo, hi = (float(v[0]) for v in wilson_interval([num], [den]))
+        k["repeat_rate"] = Kpi("repeat_rate", "Repeat purchase rate", rr, pct(rr),
+                               f"customers with 2+ orders, all periods ({int(num):,} of {int(den):,})", lo, hi, num, den, "overall")
+    a1 = average[average["age"] == 1]
+    if len(a1):
+        r = a1.iloc[0]
+        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", float(r["retention"]), pct(float(r["retention"])),
+                               f"all cohorts pooled ({int(r['cohorts'])} cohorts), 95% {pct(float(r['retention_lo']))} – {pct(float(r['retention_hi']))}",
+                               float(r["retention_lo"]), float(r["retention_hi"]), float(r["active"]), float(r["size"]), "age 1")
+    else:
+        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", math.nan, "–", "no cohort observed at age 1 yet")
+    if len(revenue_average) and (revenue_average["age"] == 1).any():
+        r = revenue_average[revenue_average["age"] == 1].iloc[0]
+        v = float(r["revenue_retention"])
+        k["revenue_retention_1"] = Kpi("revenue_retention_1", f"{unit.capitalize()}-1 revenue retention", v, pct(v),
+                                       f"revenue at age 1 / age 0, {int(r['cohorts'])} cohorts pooled",
+                                       num=float(r["revenue"]), den=float(r["base_revenue"]), period="age 1")
+    # CLV (definitions §5): margin multiple with m = margin x revenue per active
+    # customer-period and r = mean CRR, both over the last (up to) 12 periods.
+    if len(lc) and len(per) and "revenue" in per.columns:
+        recent = per.tail(12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rev_per_active = float(np.nanmean(recent["revenue"] / recent["customers"]))
+        r = float(lc["crr"].tail(12).mean())
+        d = discount_per_period(p.discount_rate, p.freq)
+        m = p.margin * rev_per_active
+        clv = clv_estimate(m, r, d)
+        k["clv"] = Kpi("clv", "CLV estimate", clv, money(clv, p.currency, 0),
+                       f"margin multiple m·r/(1+d−r): m = {money(m, p.currency)}/{unit}, r = {pct(r)}, d = {pct(d, 2)}/{unit}")
+    return k
+
+
+def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
+                 previous: Mapping[str, Any] | None, freq: str) -> list[Change]:
+    """Compare figures with the previous period and the previous report.
+
+    Every comparison is a difference of two proportions with its 95 %
+    interval (:func:`diff_interval`); the report lists a change only when
+    the interval excludes 0, the others as "within noise".
+
+    Compared: CRR latest vs previous period; repeat purchase rate (within the
+    period) latest vs previous period; age-1 retention of the newest cohort
+    observed at age 1 vs all earlier cohorts pooled; and, with a previous
+    report, its CRR, repeat rate and age-1 retention vs this report's.
+    """
+    unit = FREQ_WORD[freq]
+    out: list[Change] = []
+    lc = latest_crr(crr)
+    if len(lc) > 1:
+        a, b = lc.iloc[-1], lc.iloc[-2]
+        d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
+        out.append(Change("CRR", str(a["period"]), str(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
+    per = _periods(purchases)
+    if len(per) > 1:
+        a, b = per.iloc[-1], per.iloc[-2]
+        d, lo, hi = diff_interval(a["repeat_customers"], a["customers"], b["repeat_customers"], b["customers"])
+        out.append(Change(f"Repeat purchase rate within the {unit}", str(a["period"]), str(b["period"]),
+                          float(a["repeat_purchase_rate"]), float(b["repeat_purchase_rate"]), d, lo, hi))
+    t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
+    if len(t) > 1:
+        t = t.sort_values("cohort_start")
+        newest, earlier = t.iloc[-1], t.iloc[:-1]
+        k2, n2 = float(earlier["active"].sum()), float(earlier["size"].sum())
+        d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
+        out.append(Change(f"{unit.capitalize()}-1 retention", f"cohort {newest['cohort']}", "earlier cohorts pooled",
+                          float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
+    if previous:
+        pk = previous.get("kpis", {})
+        then = f"report of {previous.get('as_of_label', '?')}"
+        for key, name, better in (("crr", "CRR", True), ("repeat_rate", "Repeat purchase rate", True),
+                                  ("retention_1", f"{unit.capitalize()}-1 retention", True)):
+            now_k, then_k = kpis.get(key), pk.get(key)
+            if now_k is None or not then_k or then_k.get("den") in (None, 0) or not np.isfinite(now_k.den):
+                continue
+            if key == "crr" and then_k.get("period") == now_k.period:
+                continue  # same period: nothing new to compare
+            d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
+            now_label = f"{now_k.period} (this report)" if key == "crr" else "this report"
+            then_label = f"{then_k.get('period')} ({then})" if key == "crr" else then
+            out.append(Change(name, now_label, then_label, now_k.value, float(then_k["value"]), d, lo, hi, better))
+    return out
+
+
+def read_summary(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a report's headline figures (a report folder or its ``report-summary.json``)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / SUMMARY_FILE
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"parameter 'previous_report': cannot read {p} ({exc}).") from None
+
+
+def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
+    """Load the data and compute every table and figure of the report.
+
+    Parameters
+    ----------
+    params : ReportParams or mapping
+        Validated again here (cheap), so the notebook can be run on its own.
+
+    Returns
+    -------
+    ReportData
+        Tables straight from ``cohort_table``, ``average_curve``,
+        ``crr_table`` and ``purchase_metrics`` (definitions §3, §4), the
+        headline :class:`Kpi` values and the :class:`Change` list.
+
+    Raises
+    ------
+    ParameterError, DataError
+    """
+    p = params if isinstance(params, ReportParams) else validate_params(params)
+    caught_msgs: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tx = load_transactions(
+            str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
+            segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
+            order_id=p.order_id or None, date_format=p.date_format or None,
+        )
+        cohorts = cohort_table(tx, p.freq)
+        if not len(cohorts):
+            raise DataError(
+                f"no complete {FREQ_WORD[p.freq]} before as_of={tx.as_of:%Y-%m-%d}: nothing to report. "
+                "Pass a later as_of or a shorter freq."
+            )
+        average = average_curve(cohorts)
+        crr = crr_table(tx, p.freq, window=p.window)
+        purchases = purchase_metrics(tx, p.freq)
+        seg_c = seg_a = seg_crr = None
+        if p.segment:
+            seg_c = cohort_table(tx, p.freq, by=p.segment)
+            seg_a = average_curve(seg_c)
+            seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
+    for w in caught:
+        msg = str(w.message)
+        if msg not in caught_msgs:
+            caught_msgs.append(msg)
+    rev_avg = pooled_revenue_retention(cohorts)
+    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p)
+    previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
+    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
+    return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
+                      caught_msgs, previous)
+
+
+def summary_dict(data: ReportData) -> dict[str, Any]:
+    """The report's headline figures as JSON-ready data (``report-summary.json``)."""
+    p = data.params
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "title": p.title,
+        "as_of": data.as_of.isoformat(),
+        "as_of_label": data.as_of_label,
+        "freq": p.freq,
+        "window": p.window,
+        "currency": p.currency,
+        "segment": p.segment,
+        "generated_at": p.generated_at,
+        "rows_read": int(data.summary.rows_read),
+        "rows_kept": int(data.summary.rows_kept),
+        "kpis": {k: v.to_json() for k, v in data.kpis.items()},
+        "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
+                     "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
+                     "significant": c.significant} for c in data.changes],
+        "params": {k: v for k, v in p.to_dict().items() if k not in INTERNAL_PARAMS},
+    }
+
+
+def write_summary(data: ReportData, path: str | os.PathLike | None = None) -> Path | None:
+    """Write :func:`summary_dict` to ``path`` (default: ``params.summary_path``; '' writes nothing)."""
+    target = path if path is not None else data.params.summary_path
+    if not target:
+        return None
+    target = Path(target)
+    atomic_write(target, json.dumps(summary_dict(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return target
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if not np.isfinite(v) else float(v)
+    return v
+
+
+
+__all__ = [
+    "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
+    "summary_dict", "what_changed", "write_summary",
+]
