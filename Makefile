@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
+POSTGRES_STAMP := $(VENV)/.installed-postgres
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -22,6 +23,10 @@ $(SPARK_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	@touch $(SPARK_STAMP)
 
+$(POSTGRES_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,postgres]'
+	@touch $(POSTGRES_STAMP)
+
 install: $(STAMP) ## create .venv and install retainkit with its dev tools
 	@echo "retainkit installed in $(VENV)"
 
@@ -31,15 +36,22 @@ browser: ## install Debian's chromium for the browser tests (needs root / apt-ge
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
-test: $(SPARK_STAMP) browser ## run the whole test suite (unit, notebooks, report, browser, then Spark)
-	$(PY) -m pytest -n 2 -m "not spark" $(PYTEST_ARGS)
+test: $(SPARK_STAMP) $(POSTGRES_STAMP) browser postgres ## run the whole test suite (unit, notebooks, report, browser, then Spark and PostgreSQL)
+	$(PY) -m pytest -n 2 -m "not spark and not postgres" $(PYTEST_ARGS)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
+	$(PY) -m pytest -m postgres $(PYTEST_ARGS)
+
+test-postgres: $(POSTGRES_STAMP) postgres ## the PostgreSQL suite alone (installs the postgres extra; starts a throwaway server)
+	$(PY) -m pytest -m postgres $(PYTEST_ARGS)
+
+postgres: ## install Debian's PostgreSQL server for the postgres tests when missing (needs root / apt-get)
+	bash scripts/pg-test-cluster.sh install || [ "$${CI:-}" != "true" ]
 
 test-spark: $(SPARK_STAMP) ## the PySpark suite alone (installs the spark extra; needs Java 17)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## unit tests only (no notebook runs, no browser)
-	$(PY) -m pytest -n 2 -m "not slow and not browser and not spark" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 -m "not slow and not browser and not spark and not postgres" $(PYTEST_ARGS)
 
 explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:8866
 	$(VENV)/bin/voila notebooks/explore_cohorts.ipynb --no-browser --Voila.ip=127.0.0.1 --port=8866
@@ -58,4 +70,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast explore lab bench sample clean
+.PHONY: help install browser postgres report test test-spark test-postgres test-fast explore lab bench sample clean

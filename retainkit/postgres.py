@@ -26,8 +26,9 @@ Install with ``pip install "retainkit[postgres]"``.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any, Iterator
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .exceptions import DataError, ParameterError
 
@@ -239,6 +240,56 @@ def _compiler() -> Any:
             return result
 
     return Compiler()
+
+
+def source_columns(url: str, *, table: str | None = None, query: str | None = None) -> tuple[list[str], str]:
+    """Column names of ``table`` or ``query`` at ``url`` and the source's description; the connection is closed.
+
+    Used to check report parameters before a kernel starts.
+    """
+    native, name = open_source(url, table=table, query=query)
+    try:
+        return list(native.columns), name
+    finally:
+        native.get_backend().con.close()
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """``url`` without its password, and the password (None when the URL has none).
+
+    The report runner hands the notebook the URL without the password and the
+    password in the kernel's ``PGPASSWORD`` (:func:`password_environment`), so
+    it is written into no notebook, summary or page.
+    """
+    parts = urlsplit(url)
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = userinfo.split(":", 1)[0] + "@" + host
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    in_query = [v for k, v in pairs if k.lower() == "password"]
+    if in_query:
+        password = in_query[-1]
+        pairs = [(k, v) for k, v in pairs if k.lower() != "password"]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(pairs), parts.fragment)), password
+
+
+@contextlib.contextmanager
+def password_environment(password: str | None) -> Iterator[None]:
+    """Set ``PGPASSWORD`` for processes started inside the block (the report's kernel); restore it after."""
+    if password is None:
+        yield
+        return
+    old = os.environ.get("PGPASSWORD")
+    os.environ["PGPASSWORD"] = password
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PGPASSWORD", None)
+        else:
+            os.environ["PGPASSWORD"] = old
 
 
 def _schema(ibis: Any, description: Any) -> Any:

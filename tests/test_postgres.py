@@ -221,7 +221,7 @@ def test_generated_logs_give_the_pandas_numbers(pg, generated_tables, reduction,
         _same_summary(tx.summary, ref.summary)
         assert tx.summary.notes.get("refund_rows", 0) > 0
         if not extra:
-            assert tx.summary.notes["exact_duplicates_kept"] >= 10
+            assert tx.summary.notes["exact_duplicates_kept"] > 0
             continue
         for freq in ("D", "W", "M", "Q"):
             _same(rk.cohort_table(ref, freq, by="seg"), rk.cohort_table(tx, freq, by="seg"))
@@ -331,3 +331,92 @@ def test_bad_connections_and_sources_fail_clearly(pg):
         rk.load_transactions(sample_path(), table="orders")
     with pytest.raises(rk.ParameterError, match="date_format"):
         rk.load_transactions(pg.url, table="log_text_3", timestamp="ts", date_format="%d/%m/%Y")
+
+
+# --------------------------------------------------------------------------- reports
+def _report_args(out: Path, *extra: str) -> list[str]:
+    return ["report", *extra, "--order-id", "order_id", "--segment", "channel", "--as-of", "2024-06-30",
+            "--generated-at", "test", "--out", str(out), "-q"]
+
+
+def _published(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_report_from_a_table_equals_the_csv_report_and_hides_the_password(pg, tmp_path, capsys):
+    import json
+
+    from retainkit import cli
+
+    ref_out, out = tmp_path / "csv", tmp_path / "pg"
+    assert cli.main(_report_args(ref_out, "--data", "sample")) == 0
+    assert cli.main(_report_args(out, "--data", pg.url, "--table", "orders")) == 0
+    printed = capsys.readouterr()
+    assert pg.password not in printed.out + printed.err
+    ref = json.loads((ref_out / "2024-06-30" / "report-summary.json").read_text())
+    got = json.loads((out / "2024-06-30" / "report-summary.json").read_text())
+    assert got["kpis"] == ref["kpis"] and got["rows_kept"] == ref["rows_kept"]
+    for name, content in _published(out).items():
+        assert pg.password.encode() not in content, name
+    html = (out / "2024-06-30" / "retention-report.html").read_text(encoding="utf-8")
+    assert f"source: {pg.url_without_password()} table orders" in html
+    assert got["params"]["data"] == pg.url_without_password() and got["params"]["table"] == "orders"
+
+
+@pytest.mark.slow
+def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_report(pg, tmp_path, monkeypatch,
+                                                                                     capsys):
+    from retainkit import cli
+
+    out = tmp_path / "reports"
+    sql = tmp_path / "orders.sql"
+    sql.write_text("SELECT order_id, customer_id, \"timestamp\", amount, channel\nFROM orders;\n", encoding="utf-8")
+    yaml_file = tmp_path / "monthly.yaml"
+    yaml_file.write_text(f"data: {pg.url_without_password()}\nquery_file: {sql}\n", encoding="utf-8")
+    monkeypatch.setenv("PGPASSWORD", pg.password)
+    assert cli.main(["report", "-f", str(yaml_file), *_report_args(out)[1:]]) == 0
+    monkeypatch.delenv("PGPASSWORD")
+    before = _published(out)
+    assert "2024-06-30/retention-report.html" in before
+
+    down = f"postgresql://retainkit:s3cret@127.0.0.1:{_free_port()}/retainkit"
+    wrong = pg.url.replace(pg.password, "s3cret")
+    empty = tmp_path / "empty.sql"
+    empty.write_text("SELECT * FROM orders WHERE false", encoding="utf-8")
+    failing = tmp_path / "failing.sql"
+    failing.write_text("SELECT order_id, customer_id, \"timestamp\", 1 / (amount - amount) AS amount, channel "
+                       "FROM orders", encoding="utf-8")
+    cases = [
+        (["--data", down, "--table", "orders"], 3, "could not connect"),
+        (["--data", wrong, "--table", "orders"], 3, "password authentication failed"),
+        (["--data", pg.url, "--table", "nope"], 3, "does not exist"),
+        (["--data", pg.outsider_url, "--table", "orders"], 3, "permission denied"),
+        (["--data", pg.url, "--table", "orders", "--customer-id", "customer"], 2, "Did you mean 'customer_id'"),
+        (["--data", pg.url], 2, "parameter 'table'"),
+        (["--data", "sample", "--table", "orders"], 2, "only for a PostgreSQL source"),
+        (["--data", pg.url, "--query-file", str(tmp_path / "missing.sql")], 2, "parameter 'query_file'"),
+        (["--data", pg.url, "--query-file", str(empty)], 3, "no rows"),
+        (["--data", pg.url, "--query-file", str(failing)], 3, "division by zero"),
+    ]
+    for args, code, message in cases:
+        assert cli.main(_report_args(out, *args)) == code, args
+        printed = capsys.readouterr()
+        assert message in printed.err, (args, printed.err)
+        assert pg.password not in printed.out + printed.err and "s3cret" not in printed.out + printed.err
+        after = {k: v for k, v in _published(out).items() if "FAILED" not in k and k != "index.html"}
+        assert after == {k: v for k, v in before.items() if k != "index.html"}, args
+    for name, content in _published(out).items():
+        assert pg.password.encode() not in content and b"s3cret" not in content, name
+
+
+def test_parameters_for_a_database_are_checked_without_opening_a_file(pg, tmp_path):
+    from retainkit.params import validate_params
+
+    p = validate_params(data=pg.url, table="orders", order_id="order_id")
+    assert p.is_database and p.data_source == pg.url and p.query is None
+    with pytest.raises(rk.ParameterError, match="parameter 'segment'.*not in .*table orders"):
+        validate_params(data=pg.url, table="orders", segment="chanel")
+    with pytest.raises(rk.DataError, match="could not connect"):
+        validate_params(data=f"postgresql://retainkit@127.0.0.1:{_free_port()}/retainkit", table="orders")
+    assert validate_params(data=pg.url, query_file=str(SCRIPT), check_data=False).query_file == str(SCRIPT)

@@ -350,9 +350,9 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tx = load_transactions(
-            str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
+            p.data_source, customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
-            order_id=p.order_id or None, date_format=p.date_format or None,
+            order_id=p.order_id or None, date_format=p.date_format or None, table=p.table or None, query=p.query,
         )
         cohorts = cohort_table(tx, p.freq)
         if not len(cohorts):

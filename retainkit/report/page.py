@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import postgres as pg
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
@@ -91,7 +92,7 @@ class Page:
         meta = [f"Data as of {data.as_of.tz_convert(p.tz):%Y-%m-%d %H:%M} ({p.tz})",
                 f"{FREQ_WORD[p.freq]}ly periods",
                 f"{s.rows_kept:,} transactions of {s.customers:,} customers",
-                f"source: {Path(str(s.source)).name}"]
+                f"source: {s.source if pg.is_postgres_url(str(s.source)) else Path(str(s.source)).name}"]
         if p.generated_at:
             meta.append(f"generated at {p.generated_at}")
         return (f"<style>{css}</style>" + self.bundle_html()
