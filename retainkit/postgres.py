@@ -198,6 +198,10 @@ def open_source(url: str, *, table: str | None = None, query: str | None = None)
         with con.cursor() as cur:
             cur.execute(f"SELECT * FROM ({select}) AS retainkit_source LIMIT 0")  # type: ignore[arg-type]
             schema = _schema(ibis, cur.description)
+        # JIT compiling retainkit's long period expressions costs more than it saves on these scans
+        with con.cursor() as cur:
+            cur.execute("SET jit = off")
+            cur.execute("SET work_mem = '64MB'")
         backend = ibis.postgres.from_connection(con)
         backend.compiler = _compiler()
         return backend.sql(select, schema=schema), name
@@ -230,6 +234,10 @@ def _compiler() -> Any:
 
         def visit_Select(self, op: Any, **kwargs: Any) -> Any:
             result = super().visit_Select(op, **kwargs)
+            if isinstance(result, sge.Select) and any(str(name).startswith("__") for name in op.values):
+                # a step of retainkit's period arithmetic (columns __p_z, __p_era, ...): computed once per row
+                # instead of being inlined, and so repeated, in every later step
+                result = result.offset(0, copy=False)
             qualify = result.args.get("qualify") if isinstance(result, sge.Select) else None
             if qualify is not None:
                 # sqlglot turns QUALIFY into a subquery "_t" filtered outside; a column outside the
@@ -345,17 +353,20 @@ def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | N
         parsed = f"CAST({c} AS timestamp)"
     else:
         raise DataError(f"column '{ts}' has type {kind}, which is not a date or time.")
-    # EXTRACT(EPOCH ...) is numeric (exact) on PostgreSQL 14+; on a naive timestamp it is the wall time
+    # EXTRACT(EPOCH ...) is numeric (exact) on PostgreSQL 14+; on a naive timestamp it is the wall time.
+    # The day number is a date difference (integer arithmetic, the floor of the local microseconds / day).
     key = f"CAST(EXTRACT(EPOCH FROM {parsed}) * 1000000 AS bigint)"
-    local_us = f"CAST(EXTRACT(EPOCH FROM ({parsed}) AT TIME ZONE '{tzs}') * 1000000 AS bigint)" if aware else key
-    day = f"CAST(floor(({local_us}) / {_US_PER_DAY}.0) AS bigint)"
+    local = f"(({parsed}) AT TIME ZONE '{tzs}')" if aware else f"({parsed})"
+    day = f"CAST(CAST({local} AS date) - DATE '1970-01-01' AS bigint)"
     extra = ""
     if amount is not None:
         a = f"btrim(CAST({_ident(amount)} AS text))"
         extra = f", CASE WHEN {a} ~ '{_NUMBER}' THEN CAST({a} AS double precision) END AS __amount"
     source = table.get_backend().compile(table)
+    # OFFSET 0 keeps PostgreSQL from inlining this step into every later one: the planner would repeat
+    # the key and day expressions inside each derived column (the period arithmetic of retainkit.backends)
     sql = (f"SELECT *, {key} AS __key, {day} AS __day, ({missing}) AS __ts_missing{extra} "
-           f"FROM ({source}) AS retainkit_raw")
+           f"FROM ({source}) AS retainkit_raw OFFSET 0")
     _, ibis = _require()
     fields = dict(table.schema().items())
     fields.update({"__key": "int64", "__day": "int64", "__ts_missing": "boolean"})
@@ -411,7 +422,12 @@ def fetch_arrow(table: Any) -> Any:
 
 def is_ibis_table(native: Any) -> bool:
     """True for an ibis table expression on a PostgreSQL connection."""
-    return type(native).__module__.startswith("ibis.") and type(native).__name__ == "Table"
+    if not (type(native).__module__.startswith("ibis.") and type(native).__name__ == "Table"):
+        return False
+    try:
+        return native.get_backend().name == "postgres"
+    except Exception:  # noqa: BLE001 - an unbound ibis table has no backend
+        return False
 
 
 __all__ = [
