@@ -63,6 +63,9 @@ bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_widgets.py
 
+bench-postgres: $(POSTGRES_STAMP) postgres ## PostgreSQL: pushed-down aggregation vs pulled rows at 1M and 10M rows (writes its section of benchmarks/results.md)
+	$(PY) benchmarks/bench_postgres.py
+
 sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
 	$(PY) -m retainkit.datasets
 
@@ -70,4 +73,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser postgres report test test-spark test-postgres test-fast explore lab bench sample clean
+.PHONY: help install browser postgres report test test-spark test-postgres test-fast explore lab bench bench-postgres sample clean

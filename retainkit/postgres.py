@@ -179,7 +179,7 @@ def source_sql(table: str | None, query: str | None) -> str:
     text = str(query).strip().rstrip(";").strip()
     if not text:
         raise ParameterError("query= is empty; pass a SELECT statement.")
-    return text
+    return text + "\n"  # a trailing -- comment must not swallow what is put after the query
 
 
 def open_source(url: str, *, table: str | None = None, query: str | None = None) -> tuple[Any, str]:

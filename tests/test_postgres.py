@@ -125,7 +125,7 @@ def test_sample_table_gives_the_pandas_numbers(pg, reduction):
 def test_query_source_and_materialised_frame(pg):
     kw = dict(SAMPLE_COLUMNS)
     ref = rk.load_transactions(sample_path(), **kw, as_of="2024-06-30")
-    tx = rk.load_transactions(pg.url, query="SELECT * FROM orders;", **kw, as_of="2024-06-30")
+    tx = rk.load_transactions(pg.url, query="SELECT *\nFROM orders -- every order\n;", **kw, as_of="2024-06-30")
     _same(rk.cohort_table(ref), rk.cohort_table(tx))
     _same_summary(tx.summary, ref.summary)
     frame = tx.frame.sort_values(["customer_id", "timestamp", "order_id"]).reset_index(drop=True)
