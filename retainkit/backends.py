@@ -1,9 +1,11 @@
-"""The aggregation step on polars, DuckDB and Spark: one narwhals implementation.
+"""The aggregation step on polars, DuckDB, Spark and PostgreSQL: one narwhals implementation.
 
 A pandas DataFrame is reduced by the numpy code in :mod:`retainkit.engine`
 (the fastest in-memory path). Every other source (a polars DataFrame or
-LazyFrame, a DuckDB relation, a PySpark DataFrame, and CSV / Parquet files
-large enough to be scanned out of core) stays in its own engine: this module
+LazyFrame, a DuckDB relation, a PySpark DataFrame, a PostgreSQL table or
+query (an ibis table, compiled to SQL; see :mod:`retainkit.postgres`), and
+CSV / Parquet files large enough to be scanned out of core) stays in its own
+engine: this module
 
 1. normalises the mapped columns where the data lives (one small
    backend-specific step per engine: time zones, day numbers, parsing), to a
