@@ -294,6 +294,23 @@ def test_redact():
     assert not rkpg.is_postgres_url("orders.csv") and not rkpg.is_postgres_url(Path("postgresql:/x"))
 
 
+def test_split_password_and_the_kernel_environment(monkeypatch):
+    assert rkpg.split_password("postgresql://a:p%40ss@h:5/d") == ("postgresql://a@h:5/d", "p@ss")
+    assert rkpg.split_password("postgresql://a@h/d?sslmode=require&password=zz") == \
+        ("postgresql://a@h/d?sslmode=require", "zz")
+    assert rkpg.split_password("postgresql://h/d") == ("postgresql://h/d", None)
+    import os
+
+    monkeypatch.setenv("PGPASSWORD", "before")
+    with rkpg.password_environment("during"):
+        assert os.environ["PGPASSWORD"] == "during"
+    assert os.environ["PGPASSWORD"] == "before"
+    monkeypatch.delenv("PGPASSWORD")
+    with rkpg.password_environment("during"):
+        pass
+    assert "PGPASSWORD" not in os.environ
+
+
 # --------------------------------------------------------------------------- bad input
 def _free_port() -> int:
     with socket.socket() as s:
