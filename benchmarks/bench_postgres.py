@@ -10,10 +10,13 @@ table (active customers and revenue per cell, definitions §3), or the run fails
 Contenders (load = ``load_transactions`` with its validation queries and the data summary):
 
 - ``pushed down``: retainkit with every step as SQL on the server
-  (``retainkit.postgres.LOCAL_REDUCE_MAX_ROWS = -1``); only small tables come back.
-- ``rows pulled as Arrow``: retainkit pulls customer id, day and amount of the
-  kept rows through the ADBC driver into its numpy reduction (the default up to
-  ``LOCAL_REDUCE_MAX_ROWS`` rows).
+  (``PULL_MAX_ROWS = LOCAL_REDUCE_MAX_ROWS = -1``); only small tables come back.
+- ``server validation + numpy``: validation and data summary as SQL on the
+  server, then customer id, day and amount of the kept rows through the ADBC
+  driver into retainkit's numpy reduction (``PULL_MAX_ROWS = -1``).
+- ``pulled into polars``: the mapped columns of the whole source through ADBC
+  into a polars LazyFrame; everything else runs locally (the default up to
+  ``PULL_MAX_ROWS`` rows).
 - ``export to pandas``: ``SELECT *`` through ADBC into pandas, then
   ``load_transactions(frame)`` (what a manual export does).
 - ``hand SQL``: one hand-written GROUP BY query for the cohort table (the floor
@@ -42,7 +45,8 @@ SECTION = "## PostgreSQL: pushed-down aggregation vs pulling the rows"
 
 CONTENDERS = {
     "pushed down": "load_transactions(url, table=...) with every step as SQL on the server",
-    "rows pulled as Arrow": "load_transactions(url, table=...); kept rows' id, day, amount via ADBC into numpy",
+    "server validation + numpy": "validation and summary on the server; kept rows' id, day, amount via ADBC",
+    "pulled into polars": "the mapped columns via ADBC into polars; everything else local",
     "export to pandas": "SELECT * via ADBC -> pandas -> load_transactions(frame)",
     "hand SQL": "one GROUP BY query for the cohort table (no validation, no CRR)",
 }
@@ -103,7 +107,8 @@ def worker(name: str, url: str, table: str) -> dict:
         times["export"] = time.perf_counter() - t0
         source, extra = frame, {}
     else:
-        rkpg.LOCAL_REDUCE_MAX_ROWS = -1 if name == "pushed down" else 10**9
+        rkpg.PULL_MAX_ROWS = 10**12 if name == "pulled into polars" else -1
+        rkpg.LOCAL_REDUCE_MAX_ROWS = -1 if name == "pushed down" else 10**12
         source, extra = url, {"table": table}
     t = time.perf_counter()
     tx = rk.load_transactions(source, **kw, **extra)

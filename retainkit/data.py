@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .inputs import (
@@ -236,6 +237,8 @@ def load_transactions(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
+    if date_format is not None and pg.is_postgres_url(source):
+        raise pg.date_format_error(date_format, timestamp)
     native = native_source(source, mapping, backend, table=table, query=query)
     if native is not None:
         return load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,

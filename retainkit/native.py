@@ -36,7 +36,9 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
             check_columns(mapping, bk.columns_of(native))
         except DataError as exc:
             raise DataError(f"{name}: {exc}") from None
-        return native, "postgres", name
+        # small sources come over whole (as Arrow) and are handled by polars; large ones stay on the server
+        pulled = pg.pull_if_small(native, list(dict.fromkeys(c for c in mapping.values() if c is not None)))
+        return (pulled, "polars", name) if pulled is not None else (native, "postgres", name)
     if table is not None or query is not None:
         raise ParameterError("table= and query= name what to read from a PostgreSQL source; pass a "
                              "postgresql://user@host:5432/db URL as the source.")

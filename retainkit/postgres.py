@@ -36,9 +36,12 @@ from .exceptions import DataError, ParameterError
 SCHEMES: tuple[str, ...] = ("postgresql", "postgres")
 #: seconds libpq waits for a server before giving up
 CONNECT_TIMEOUT = 10
-#: logs of at most this many usable rows are pulled as Arrow (customer id, day, key, amount) and reduced by
-#: retainkit's numpy code; larger ones are aggregated on the server (benchmarks/results.md, "PostgreSQL")
-LOCAL_REDUCE_MAX_ROWS = 2_000_000
+#: sources of at most this many rows are pulled whole (the mapped columns, as Arrow through ADBC) into a polars
+#: LazyFrame: validation, data summary and aggregation then run locally (benchmarks/results.md, "PostgreSQL")
+PULL_MAX_ROWS = 5_000_000
+#: larger sources are validated on the server; when at most this many rows are usable, customer id, day, key and
+#: amount of the kept rows are pulled as Arrow for retainkit's numpy reduction; above, everything stays on the server
+LOCAL_REDUCE_MAX_ROWS = 25_000_000
 
 _REDACTED = "***"
 # ISO 8601 dates and times as retainkit's file readers accept them, with an optional UTC offset or Z
@@ -341,10 +344,7 @@ def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | N
     is not one.
     """
     if fmt is not None:
-        raise ParameterError(
-            f"date_format={fmt!r} is not supported for PostgreSQL sources. Convert the column in SQL instead: "
-            f"query=\"SELECT *, to_timestamp({ts}, 'DD/MM/YYYY') AS ts FROM ...\" and timestamp='ts'."
-        )
+        raise date_format_error(fmt, ts)
     c = _ident(ts)
     tzs = tz.replace("'", "''")
     missing = f"{c} IS NULL"
@@ -380,6 +380,14 @@ def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | N
     return table.get_backend().sql(sql, schema=ibis.schema(fields))
 
 
+def date_format_error(fmt: str, ts: str) -> ParameterError:
+    """The error for ``date_format=`` with a PostgreSQL source (small or large: the same rule for both)."""
+    return ParameterError(
+        f"date_format={fmt!r} is not supported for PostgreSQL sources. Convert the column in SQL instead: "
+        f"query=\"SELECT *, to_timestamp({ts}, 'DD/MM/YYYY') AS ts FROM ...\" and timestamp='ts'."
+    )
+
+
 def _parse_text(text: str, aware: bool) -> str:
     """SQL parsing ISO 8601 text to timestamp(tz) or NULL, never raising on a bad value.
 
@@ -412,17 +420,51 @@ def fetch_arrow(table: Any) -> Any:
     binary, Arrow-native); used for the few columns of logs small enough to
     reduce locally.
     """
+    return _fetch_sql(table, table.get_backend().compile(table))
+
+
+def _fetch_sql(table: Any, sql: str) -> Any:
+    """Rows of ``sql`` on the connection behind ``table`` as a pyarrow Table (ADBC)."""
     try:
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise DataError('pulling rows from PostgreSQL needs the postgres extra: pip install "retainkit[postgres]".') \
             from exc
-    sql = table.get_backend().compile(table)
     secrets = secrets_of(table)
     with database_errors(f"PostgreSQL {where_of(table)}: reading the rows failed", secrets):
         with adbc.connect(adbc_uri(table)) as conn, conn.cursor() as cur:
             cur.execute(sql)
             return cur.fetch_arrow_table()
+
+
+def pull_if_small(table: Any, columns: list[str]) -> Any | None:
+    """``columns`` of ``table`` as a polars LazyFrame when it has at most :data:`PULL_MAX_ROWS` rows, else None.
+
+    One ``count(*)`` on the server decides; the rows then come as Arrow
+    (ADBC, binary COPY), numeric columns as double precision. Types keep
+    their meaning (definitions §1): ``timestamptz`` arrives as an instant in
+    UTC, ``timestamp`` and ``date`` as wall times, text as text.
+    """
+    if PULL_MAX_ROWS < 0:
+        return None
+    backend = table.get_backend()
+    source = backend.compile(table)
+    secrets = secrets_of(table)
+    with database_errors(f"PostgreSQL {where_of(table)}: counting the rows failed", secrets):
+        with backend.con.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM ({source}) AS retainkit_count")  # type: ignore[arg-type]
+            rows = int(cur.fetchone()[0])
+    if rows > PULL_MAX_ROWS:
+        return None
+    schema = table.schema()
+    exprs = [f"CAST({_ident(c)} AS double precision) AS {_ident(c)}" if schema[c].is_decimal() else _ident(c)
+             for c in columns]
+    sql = f"SELECT {', '.join(exprs)} FROM ({source}) AS retainkit_pull"
+    import polars as pl
+
+    pulled = pl.from_arrow(_fetch_sql(table, sql)).lazy()
+    backend.con.close()  # the rows are here; the server is not asked again
+    return pulled
 
 
 def is_ibis_table(native: Any) -> bool:
@@ -441,6 +483,7 @@ __all__ = [
     "SCHEMES",
     "connect",
     "database_errors",
+    "date_format_error",
     "describe_error",
     "fetch_arrow",
     "is_ibis_table",
@@ -448,6 +491,7 @@ __all__ = [
     "normalise",
     "open_source",
     "password_environment",
+    "pull_if_small",
     "redact",
     "scrub",
     "secrets_of",
