@@ -3,7 +3,7 @@
 A pandas DataFrame is reduced by the numpy code in :mod:`retainkit.engine`
 (the fastest in-memory path). Every other source (a polars DataFrame or
 LazyFrame, a DuckDB relation, a PySpark DataFrame, a PostgreSQL table or
-query (an ibis table, compiled to SQL; see :mod:`retainkit.postgres`), and
+query (an ibis table, compiled to SQL; see :mod:`retainkit.sources.postgres`), and
 CSV / Parquet files large enough to be scanned out of core) stays in its own
 engine: this module
 
@@ -46,7 +46,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from . import postgres as pg
+from .sources import postgres as pg
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, days_to_period, period_start_day

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import postgres as pg
+from .sources import postgres as pg
 from .exceptions import DataError, ParameterError, ReportError
 from .params import SCHEMA
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import postgres as pg
+from .sources import postgres as pg
 from .exceptions import DataError, ParameterError
 from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable
 from .periods import end_of_day

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import postgres as pg
+from .sources import postgres as pg
 from .exceptions import DataError, ParameterError
 
 #: value of ``data`` that means the bundled sample (``retainkit.datasets.sample_path()``)

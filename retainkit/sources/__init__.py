@@ -1,0 +1,1 @@
+"""Database sources of transaction logs (definitions §1): :mod:`retainkit.sources.postgres`."""
