@@ -83,7 +83,7 @@ def worker(name: str, url: str, table: str) -> dict:
     import warnings
 
     import retainkit as rk
-    from retainkit.sources import postgres as rkpg
+    from retainkit import postgres as rkpg
 
     warnings.simplefilter("ignore")
     kw = dict(customer_id="customer_id", timestamp="ts", amount="amount", as_of=AS_OF)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import retainkit as rk
 from retainkit import widgets as wd
+from retainkit.charts import embed
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,7 +49,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results_widgets.md")
     args = ap.parse_args()
 
-    wd._vega_loader_html()  # the Vega bundle is cached on disk after the first run; not an interaction
+    embed.vega_loader_html()  # the Vega bundle is cached on disk after the first run; not an interaction
     t = time.perf_counter()
     frame = rk.datasets.make_transactions(n_customers=args.customers, periods=args.periods, seed=1).frame
     gen = time.perf_counter() - t

@@ -18,9 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .sources import postgres as pg
+from . import postgres as pg
+from . import report
+from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportError
-from .params import SCHEMA
+from .params import SCHEMA, validate_params
 
 EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA = 0, 1, 2, 3
 
@@ -97,18 +99,16 @@ def _err(msg: str) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .params import validate_params
-    from .report import run_report
-
     params = collect_params(args)
     if "data" not in params:
         raise ParameterError("parameter 'data': required. Pass --data PATH (CSV or Parquet) or --data sample.")
     p = validate_params(params)  # before any kernel starts
-    source = pg.redact(p.data) + (f" table {p.table}" if p.table else f" query {p.query_file}" if p.query_file else "") \
-        if p.is_database else p.data
+    source = p.data
+    if p.is_database:
+        source = pg.redact(p.data) + (f" table {p.table}" if p.table else f" query {p.query_file}")
     print(f"retainkit: running the retention report on {source} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
-    res = run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
+    res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
                      timeout=args.timeout)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
@@ -133,13 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "index":
-            from .report import write_index
-
-            print(write_index(args.out))
+            print(report.write_index(args.out))
             return EXIT_OK
         if args.command == "sample":
-            from .datasets import sample_path
-
             shutil.copyfile(sample_path(), args.dest)
             print(args.dest)
             return EXIT_OK

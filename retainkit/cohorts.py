@@ -173,11 +173,11 @@ def cohort_table(
         act = reduce(data, freq, include_partial=include_partial)
         counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
     if counts.empty:
-        _explain_empty(act)
+        explain_empty(act)
     return _finish(counts, act, by_cols, cohort_key)
 
 
-def _explain_empty(act: Activity) -> None:
+def explain_empty(act: Activity) -> None:
     """Raise a DataError saying why no cohort cell is observed."""
     src = act.source
     if is_native(src):
@@ -374,4 +374,6 @@ def bracket_retention(
     return out
 
 
-__all__ = ["MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "retention_matrix"]
+__all__ = [
+    "MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "explain_empty", "retention_matrix",
+]

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .sources import postgres as pg
+from . import postgres as pg
 from ._codes import factorize
 from .exceptions import DataError, ParameterError
 from .inputs import (
@@ -219,7 +219,7 @@ def load_transactions(
         For a PostgreSQL URL: the table (``"orders"`` or ``"sales.orders"``)
         or a SELECT statement to read. Credentials come from the URL, the
         ``PG*`` environment variables and ``~/.pgpass``; the password never
-        appears in a message or the data summary (see :mod:`retainkit.sources.postgres`).
+        appears in a message or the data summary (see :mod:`retainkit.postgres`).
 
     Returns
     -------

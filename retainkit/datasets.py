@@ -7,7 +7,11 @@ geometric story of definitions §5), purchase rate (gamma) and spend level;
 some purchases are refunded; a loyalty programme is joined mostly by heavy
 buyers (self-selection) and truly lowers churn by a known amount. The true
 parameters are returned alongside, so tests and workshops can compare
-estimates with truth. Same arguments and seed -> identical data.
+estimates with truth. :func:`make_subscriptions` does the same for
+subscription intervals, and :func:`simulate_program` draws a monthly log with
+a loyalty programme of known effect, with or without self-selection, to check
+:func:`retainkit.loyalty.measure_program_lift` (definitions §6). Same
+arguments and seed -> identical data.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .data import load_transactions
 from .exceptions import ParameterError
 
 #: channel -> (share of acquisitions, sBG alpha, sBG beta) of the per-period churn probability
@@ -53,6 +58,20 @@ class SyntheticData:
 
     def __iter__(self):
         return iter((self.frame, self.truth))
+
+
+@dataclass(frozen=True)
+class SyntheticProgram(SyntheticData):
+    """A generated log with a loyalty programme of known effect (:func:`simulate_program`).
+
+    Like :class:`SyntheticData` (``frame``, ``truth``) plus ``customers``, the
+    truth per customer; unpacks as ``frame, customers``.
+    """
+
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __iter__(self):
+        return iter((self.frame, self.customers))
 
 
 def _check(n_customers: int, periods: int) -> None:
@@ -296,6 +315,130 @@ def make_subscriptions(
     return SyntheticData(frame=out, truth=truth)
 
 
+def simulate_program(
+    n_customers: int = 4000,
+    n_periods: int = 24,
+    *,
+    retention_lift: float = 0.10,
+    spend_lift: float = 0.0,
+    member_share: float = 0.3,
+    self_selection: float = 0.0,
+    randomized: bool = False,
+    join_range: tuple[int, int] | None = None,
+    start: str = "2022-01-01",
+    seed: int | None = 0,
+) -> SyntheticProgram:
+    """Monthly transaction log with a loyalty programme of known effect (definitions §6).
+
+    Each customer has a usual activity level p (probability of buying in a
+    month, 0.05..0.75) and a usual spend per active month mu (log-normal,
+    median 40). Everyone buys in month 0, then independently each month with
+    probability p, spending mu times a Gamma(4) / 4 noise.
+
+    * Observational programme (``randomized=False``): a customer becomes a
+      member with probability ``member_share`` when ``self_selection=0``;
+      with ``self_selection > 0`` the log-odds rise by ``self_selection``
+      per standard deviation of a heavy-buyer score (logit p + 0.5 log mu),
+      i.e. frequent, big spenders join more often. A member joins at checkout
+      in a month J drawn uniformly from ``join_range`` (default
+      7 .. n_periods-5, which leaves room for 3+3 pre-join months and 3 full
+      months after), so J holds a purchase.
+    * Randomised initiative (``randomized=True``): every customer gets a start
+      month J; half, at random, are held out (``holdout`` true).
+
+    From month J+1 on, treated customers buy with probability p +
+    ``retention_lift`` and spend mu * (1 + ``spend_lift``) per active month.
+
+    Returns
+    -------
+    SyntheticProgram
+        Like the :class:`SyntheticData` of :func:`make_transactions`: ``frame``
+        (the log below), ``truth`` (the true lifts and the arguments) and
+        ``customers`` (the truth per customer, below); unpacks as
+        ``log, customers``.
+
+    log : pandas.DataFrame
+        ``customer_id``, ``timestamp`` (naive), ``amount``, ``is_member``,
+        ``member_since`` (NaT for non-members; the start date for every
+        participant when randomised), and ``holdout`` when randomised.
+    customers : pandas.DataFrame
+        One row per customer: ``customer_id``, ``activity`` (p),
+        ``spend_level`` (mu), ``is_member`` (treated), ``join_period`` (J or
+        -1), ``true_retention_effect`` and ``true_spend_effect`` (expected
+        change per post month for the treated: p+lift-p and
+        (p+lift) mu (1+spend_lift) - p mu; 0 otherwise).
+    """
+    if not 0 <= retention_lift <= 0.25:
+        raise ParameterError(f"retention_lift={retention_lift!r} must lie in [0, 0.25] (activity stays <= 1).")
+    if n_periods < 12:
+        raise ParameterError(f"n_periods={n_periods!r} must be >= 12 to leave room for the windows.")
+    if not 0 < member_share < 1:
+        raise ParameterError(f"member_share={member_share!r} must lie in (0, 1).")
+    rng = np.random.default_rng(seed)
+    n, T = int(n_customers), int(n_periods)
+    lo, hi = join_range if join_range is not None else (7, T - 5)
+    if not 1 <= lo <= hi <= T - 2:
+        raise ParameterError(f"join_range=({lo}, {hi}) must satisfy 1 <= first <= last <= n_periods - 2.")
+    p = 0.05 + 0.70 * rng.beta(2.0, 3.0, n)
+    mu = np.exp(np.log(40.0) + 0.5 * rng.standard_normal(n))
+    score = np.log(p / (1 - p))
+    score = (score - score.mean()) / score.std() + 0.5 * (np.log(mu) - np.log(mu).mean()) / np.log(mu).std()
+    J = rng.integers(lo, hi + 1, n)
+    if randomized:
+        hold = rng.random(n) < 0.5
+        treated = ~hold
+    else:
+        logit = np.log(member_share / (1 - member_share)) + self_selection * score
+        treated = rng.random(n) < 1 / (1 + np.exp(-logit))
+    t = np.arange(T)
+    post = treated[:, None] & (t[None, :] > J[:, None])
+    prob = p[:, None] + np.where(post, retention_lift, 0.0)
+    active = rng.random((n, T)) < prob
+    active[:, 0] = True
+    if not randomized:
+        active[treated, J[treated]] = True  # joins at checkout
+    spend = mu[:, None] * rng.gamma(4.0, 0.25, (n, T)) * np.where(post, 1.0 + spend_lift, 1.0)
+    ci, pi = np.nonzero(active)
+    starts = pd.date_range(pd.Timestamp(start), periods=T, freq="MS")
+    day = rng.integers(0, 28, ci.size)
+    secs = rng.integers(0, 86_400, ci.size)
+    ts = starts[pi] + pd.to_timedelta(day, "D") + pd.to_timedelta(secs, "s")
+    join_ts = starts[J] + pd.to_timedelta(rng.integers(0, 28, n), "D")
+    ids = np.arange(1, n + 1)
+    if not randomized:
+        # the join date is the day of the checkout purchase in month J
+        jrow = treated[ci] & (pi == J[ci])
+        first_idx = pd.Series(np.flatnonzero(jrow)).groupby(ci[jrow]).first()
+        join_ts = pd.DatetimeIndex(join_ts).to_numpy().copy()
+        join_ts[first_idx.index.to_numpy()] = np.asarray(ts)[first_idx.to_numpy()]
+        join_ts = pd.DatetimeIndex(join_ts)
+    since = pd.Series(pd.DatetimeIndex(join_ts)).where(pd.Series(treated | randomized), pd.NaT)
+    log = pd.DataFrame({
+        "customer_id": ids[ci],
+        "timestamp": ts,
+        "amount": np.round(spend[ci, pi], 2),
+        "is_member": treated[ci],
+        "member_since": since.to_numpy()[ci],
+    })
+    if randomized:
+        log["holdout"] = hold[ci]
+    log = log.sort_values(["timestamp", "customer_id"], kind="stable").reset_index(drop=True)
+    customers = pd.DataFrame({
+        "customer_id": ids,
+        "activity": p,
+        "spend_level": mu,
+        "is_member": treated,
+        "join_period": np.where(treated | randomized, J, -1),
+        "true_retention_effect": np.where(treated, retention_lift, 0.0),
+        "true_spend_effect": np.where(treated, (p + retention_lift) * mu * (1 + spend_lift) - p * mu, 0.0),
+    })
+    truth = {"retention_lift": retention_lift, "spend_lift": spend_lift, "member_share": member_share,
+             "self_selection": self_selection, "randomized": randomized,
+             "args": {"n_customers": n, "n_periods": T, "join_range": (int(lo), int(hi)), "start": str(start),
+                      "seed": seed}}
+    return SyntheticProgram(frame=log, truth=truth, customers=customers)
+
+
 def sample_path(name: str = SAMPLE_FILE) -> Path:
     """Path of a bundled sample file (``sample_transactions.csv`` or ``sample_subscriptions.csv``)."""
     path = Path(str(resources.files("retainkit") / "data" / name))
@@ -306,8 +449,6 @@ def sample_path(name: str = SAMPLE_FILE) -> Path:
 
 def load_sample(**kwargs: Any):
     """The bundled sample transaction log, loaded with its column mapping (keyword overrides allowed)."""
-    from .data import load_transactions
-
     args = dict(SAMPLE_COLUMNS)
     args.update(kwargs)
     return load_transactions(sample_path(), **args)
@@ -330,10 +471,12 @@ __all__ = [
     "DEFAULT_CHANNELS",
     "SAMPLE_COLUMNS",
     "SyntheticData",
+    "SyntheticProgram",
     "load_sample",
     "make_subscriptions",
     "make_transactions",
     "sample_path",
+    "simulate_program",
     "write_samples",
 ]
 

@@ -27,9 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import backends
 from ._codes import earliest, factorize
-from .inputs import Subscriptions, Transactions
+from ._kernels import boundary_membership, mark_pairs, membership_counts, min_by_code
+from .data import load_transactions
 from .exceptions import ParameterError
+from .inputs import Subscriptions, Transactions
 from .periods import (
     check_freq,
     current_period,
@@ -39,10 +42,8 @@ from .periods import (
     period_start,
     period_start_day,
 )
-
-#: largest customers x periods boolean table built densely (bytes)
-DENSE_LIMIT = 400_000_000
-
+from .readers import source_columns
+from .sources import backend_of
 
 def first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
     """``column`` read on each customer's first row (``first_row`` positions, -1 = none -> None)."""
@@ -138,31 +139,6 @@ class Activity(CohortContext):
         return first_row_values(self.source, self.first_row, column)
 
 
-def _mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
-    """Distinct (code, period) pairs, from ``keys = code * width + period - pmin``, plus first/last period per code."""
-    first = np.full(n_customers, -1, dtype=np.int64)
-    last = np.full(n_customers, -1, dtype=np.int64)
-    if len(keys) == 0 or width <= 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), first, last
-    if n_customers * width <= DENSE_LIMIT:
-        table = np.zeros(n_customers * width, dtype=bool)
-        np.put(table, keys, True)
-        flat = np.flatnonzero(table)
-        table = table.reshape(n_customers, width)
-        has = table.any(axis=1)
-        first = np.where(has, table.argmax(axis=1) + pmin, -1)
-        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, -1)
-        return flat // width, flat % width + pmin, first, last
-    flat = pd.unique(keys).astype(np.int64)
-    flat.sort()
-    cust, per = flat // width, flat % width + pmin
-    starts = np.r_[True, cust[1:] != cust[:-1]]
-    ends = np.r_[cust[1:] != cust[:-1], True]
-    first[cust[starts]] = per[starts]
-    last[cust[ends]] = per[ends]
-    return cust, per, first, last
-
-
 def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: bool = False) -> Activity:
     """Reduce a transaction log to an :class:`Activity` (definitions §1, §2).
 
@@ -174,9 +150,7 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
     """
     freq = check_freq(freq)
     if reduces_locally(tx):
-        from .backends import local_rows
-
-        local = local_rows(tx.native)
+        local = backends.local_rows(tx.native)
         codes, n, uniques = local.codes, local.n, local.customer_ids
         days = local.columns["day"]
         amount = local.columns.get("amount")
@@ -202,7 +176,7 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
     kdt = np.int32 if n * width < 2**31 else np.int64
     cell = codes.astype(kdt) * kdt(width)
     cell += (periods - pmin).astype(kdt)
-    pc, pp, first, last = _mark_pairs(cell[buy], n, width, pmin)
+    pc, pp, first, last = mark_pairs(cell[buy], n, width, pmin)
     if keys is not None:
         # first purchase row of each customer: earliest timestamp among rows of its first period
         cand = np.flatnonzero(buy & (periods == first[codes]))
@@ -234,18 +208,14 @@ class LocalActivity(Activity):
     """
 
     def customer_attribute(self, column: str) -> np.ndarray:
-        from .backends import acquisition_values
-
-        values = acquisition_values(self.source.native, column, self.customer_ids)
+        values = backends.acquisition_values(self.source.native, column, self.customer_ids)
         values[self.first < 0] = None
         return values
 
 
 def reduces_locally(data) -> bool:
     """True for polars / DuckDB data small enough to reduce in numpy after one scan."""
-    from .backends import uses_local_reduce
-
-    return is_native(data) and uses_local_reduce(data.native)
+    return is_native(data) and backends.uses_local_reduce(data.native)
 
 
 def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partial: bool = False) -> Activity:
@@ -428,7 +398,7 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     member, first_index = boundary_membership(bcodes, bdays, n, bd, window_days)
     none = np.iinfo(np.int64).max
     first_day = np.full(n, none, dtype=np.int64)
-    _min_by_code(first_day, bcodes, bdays)
+    min_by_code(first_day, bcodes, bdays)
     first_period = np.where(first_day == none, -1, days_to_period(np.where(first_day == none, data_start, first_day), freq))
     buy_rows = np.flatnonzero(buy)
     cand = buy_rows[days[buy_rows] == first_day[codes[buy_rows]]]
@@ -436,137 +406,6 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     return Boundaries(periods=periods, member=member.T, first_period=first_period, first_row=first_row,
                       data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
                       customer_ids=np.asarray(uniques))
-
-
-#: largest (periods x customers) table of latest purchase days built by boundary_membership (bytes)
-LATEST_TABLE_LIMIT = 600_000_000
-
-
-def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray,
-                        window_days: int, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Who is a customer at each boundary, from purchase days (definitions §4).
-
-    Customer c is a customer at boundary j when one of their purchase days d
-    lies in the trailing window: ``boundary_days[j] - W <= d < boundary_days[j]``.
-
-    Parameters
-    ----------
-    codes : int array
-        Customer code (0 .. n-1) of each purchase.
-    days : int array
-        Local day number of each purchase, none before ``boundary_days[0]``
-        (boundary 0 is the start of the first purchase period).
-    n : int
-        Number of customer codes.
-    boundary_days : int array
-        Day number of each boundary (the first day of consecutive periods).
-    window_days : int
-        W.
-    method : {"auto", "latest", "rows"}
-        ``"latest"`` first keeps each customer's latest purchase day per period
-        (one scatter over the rows, then a few vector comparisons per boundary;
-        the latest day reaches furthest, so nothing else matters);
-        ``"rows"`` marks the boundaries of every purchase directly (less memory
-        for many periods). ``"auto"`` picks "latest" while its table fits in
-        :data:`LATEST_TABLE_LIMIT`. Both give the same result.
-
-    Returns
-    -------
-    member : bool array (boundaries x customers)
-        ``member[j, c]`` is True when c is a customer at boundary j.
-    first_index : int64 array
-        Per customer, the index q of the period [boundary q, boundary q+1)
-        holding their first purchase before the last boundary (-1 when none).
-    """
-    bd = np.asarray(boundary_days, dtype=np.int64)
-    nb = len(bd)
-    n_periods = max(nb - 1, 0)
-    member = np.zeros((nb, n), dtype=bool)
-    first_index = np.full(n, -1, dtype=np.int64)
-    days = np.asarray(days)
-    if len(days) == 0 or n_periods == 0:
-        return member, first_index
-    # period of each purchase through a day -> period lookup table (cheaper than a search per row)
-    dmin = int(days.min())
-    span_days = int(days.max()) - dmin + 1
-    rel = (days - dmin).astype(np.int32 if span_days < 2**31 else np.int64)
-    q_of_day = (np.searchsorted(bd, np.arange(dmin, dmin + span_days), side="right") - 1).astype(np.int32)
-    q = q_of_day[rel]
-    ok = (q >= 0) & (q < n_periods)  # days on or after the last boundary mark none of these boundaries
-    small = span_days < 2**15 - 1
-    if method == "auto":
-        method = "latest" if n_periods * n * (2 if small else 4) <= LATEST_TABLE_LIMIT else "rows"
-    if method == "latest":
-        dtype = np.int16 if small else np.int32
-        latest = np.full(n_periods * n, -1, dtype=dtype)
-        cells = q[ok].astype(np.int64) * n + codes[ok]
-        np.maximum.at(latest, cells, rel[ok].astype(dtype))
-        latest = latest.reshape(n_periods, n)
-        for j in range(1, nb):
-            floor = max(int(bd[j]) - window_days - dmin, 0)  # latest >= floor <=> a day in the window
-            for p in range(j - 1, -1, -1):
-                if bd[p + 1] <= bd[j] - window_days:
-                    break  # period p ends before the window starts
-                member[j] |= latest[p] >= floor
-        has = latest >= 0
-        any_ = has.any(axis=0)
-        first_index[any_] = has[:, any_].argmax(axis=0)
-    elif method == "rows":
-        qo, co, ro = q[ok].astype(np.int64), codes[ok].astype(np.int64), rel[ok].astype(np.int64) + dmin
-        # boundary j contains day d in its window when d < bd[j] <= d + W: j in [q + 1, hi)
-        hi = np.searchsorted(bd, ro + window_days, side="right")
-        span = hi - (qo + 1)
-        flat = member.ravel()
-        base = (qo + 1) * n + co
-        for offset in range(int(span.max()) if len(span) else 0):
-            sel = span > offset
-            np.put(flat, base[sel] + offset * n, True)
-        first = np.full(n, n_periods, dtype=np.int64)
-        np.minimum.at(first, co, qo)
-        first_index = np.where(first == n_periods, -1, first)
-    else:
-        raise ParameterError(f"method={method!r}: use 'auto', 'latest' or 'rows'.")
-    return member, first_index
-
-
-def membership_counts(member: np.ndarray, first_index: np.ndarray, group: np.ndarray,
-                      n_groups: int) -> dict[str, np.ndarray]:
-    """CRR counts per group and period from boundary membership (definitions §4).
-
-    ``member`` is (boundaries x customers); period j runs from boundary j to
-    j+1. ``first_index`` is the period index of each customer's first
-    purchase (-1 = none) and ``group`` their segment code (-1 = in no group).
-    Returns (groups x periods) int64 arrays: start_customers, end_customers,
-    new, retained, lost, reactivated.
-    """
-    n_b = member.shape[0]
-    n_p = max(n_b - 1, 0)
-    group = np.asarray(group, dtype=np.int64)
-    g = np.where(group < 0, n_groups, group)  # customers in no group go to a dropped extra row
-    states = np.zeros((n_groups + 1, n_p, 8), dtype=np.int64)
-    for j in range(n_p):
-        s, e = member[j], member[j + 1]
-        new = e & (first_index == j)
-        state = s.astype(np.int64) + 2 * e + 4 * new
-        states[:, j, :] = np.bincount(g * 8 + state, minlength=(n_groups + 1) * 8).reshape(n_groups + 1, 8)
-    st = states[:n_groups]
-    start = st[:, :, [1, 3, 5, 7]].sum(axis=2)
-    end = st[:, :, [2, 3, 6, 7]].sum(axis=2)
-    new = st[:, :, [6, 7]].sum(axis=2)
-    retained = st[:, :, [3, 7]].sum(axis=2)
-    return {
-        "start_customers": start,
-        "end_customers": end,
-        "new": new,
-        "retained": retained,
-        "lost": start - retained,
-        "reactivated": end - retained - new,
-    }
-
-
-def _min_by_code(out: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
-    if len(codes):
-        np.minimum.at(out, codes, np.asarray(values, dtype=out.dtype))
 
 
 def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
@@ -598,7 +437,7 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     np.add.at(diff, (codes[ok], hi[ok]), -1)
     member = np.cumsum(diff[:, :width], axis=1) > 0
     first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    _min_by_code(first_day, codes, start_days)
+    min_by_code(first_day, codes, start_days)
     first_period = days_to_period(first_day, freq)
     first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
                                np.arange(len(subs.frame)), n)
@@ -621,11 +460,7 @@ def as_data(data, segments=()):
     """
     if isinstance(data, (Transactions, Subscriptions, Activity)):
         return data
-    from . import backends
-    from .data import load_transactions
-    from .readers import source_columns
-
-    if backends.backend_of(data) is None:
+    if backend_of(data) is None:
         raise ParameterError(
             f"expected the result of retainkit.load_transactions or load_subscriptions, or a "
             f"pandas / polars / DuckDB / Spark frame, got {type(data).__name__}. Load the data first: "
@@ -648,8 +483,6 @@ def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: 
     Returns ``(counts, context)``: the frame of
     :func:`retainkit.cohorts.cohort_counts` and a :class:`CohortContext`.
     """
-    from . import backends
-
     freq = check_freq(freq)
     last_complete = last_complete_period(tx.as_of, freq, tx.tz)
     current = current_period(tx.as_of, freq, tx.tz)
@@ -662,8 +495,6 @@ def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: 
 
 def native_crr_counts(tx: Transactions, freq: str, window_days: int, *, by: list[str] | None = None):
     """CRR counts per (segments, complete period) in the engine holding ``tx`` (definitions §4)."""
-    from . import backends
-
     freq = check_freq(freq)
     last_complete = last_complete_period(tx.as_of, freq, tx.tz)
     return backends.crr_counts(tx.native, freq, window_days, last_complete, by=by)

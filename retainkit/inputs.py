@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .exceptions import DataError, ParameterError
+from .sources import to_pandas
 
 #: Share of unusable rows above which loading warns (definitions §1).
 UNUSABLE_WARN_SHARE = 0.01
@@ -184,8 +185,6 @@ class Transactions:
     @property
     def frame(self) -> pd.DataFrame:
         if self._frame is None:
-            from .backends import to_pandas
-
             self._frame = to_pandas(self.native)
         return self._frame
 

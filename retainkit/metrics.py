@@ -17,10 +17,11 @@ import pandas as pd
 
 from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
-from .inputs import Subscriptions, Transactions
+from .backends import acquisition_values, local_rows
 from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
                      parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
+from .inputs import Subscriptions, Transactions
 from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
 
 CRR_COLUMNS = [
@@ -384,8 +385,6 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
         if col not in data.segments:
             raise ParameterError(f"'{col}' is not a loaded segment; pass segments=[..., '{col}'] when loading.")
     if reduces_locally(data):
-        from .backends import acquisition_values, local_rows
-
         local = local_rows(data.native)
         amount = local.columns["amount"] if data.has_amount else np.full(len(local.codes), np.nan)
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from .sources import postgres as pg
+from . import postgres as pg
 from .exceptions import DataError, ParameterError
 from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable
 from .periods import end_of_day
+from . import sources as bk
 from .readers import check_columns, describe_source, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
 
@@ -25,8 +26,6 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
                   table: str | None = None, query: str | None = None):
     """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark/PostgreSQL,
     else None."""
-    from . import backends as bk
-
     if pg.is_postgres_url(source):
         if backend not in (None, "postgres"):
             raise ParameterError(f"backend={backend!r}: a PostgreSQL source is aggregated on its server; "
@@ -42,7 +41,6 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
     if table is not None or query is not None:
         raise ParameterError("table= and query= name what to read from a PostgreSQL source; pass a "
                              "postgresql://user@host:5432/db URL as the source.")
-
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
     columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))
@@ -90,7 +88,6 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
                  segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
                  date_format: str | None, strict: bool) -> Transactions:
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
-    from . import backends as bk
     import narwhals as nw
 
     log = bk.prepare(native, engine, mapping, segments, tz, date_format)
@@ -204,8 +201,6 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
 def _native_examples(native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any,
                      condition: Any) -> list[Any]:
     """Raw text of a few unparseable timestamps (read from the source columns)."""
-    from . import backends as bk
-
     return bk.raw_examples(log, condition, mapping["timestamp"])
 
 

@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .sources import postgres as pg
+from .datasets import sample_path
+from .engine import parse_window
+from . import postgres as pg
 from .exceptions import DataError, ParameterError
+from .periods import check_freq, check_tz, end_of_day, parse_as_of
+from .readers import file_columns, file_kind, suggest
 
 #: value of ``data`` that means the bundled sample (``retainkit.datasets.sample_path()``)
 SAMPLE = "sample"
@@ -133,8 +137,6 @@ class ReportParams:
     def data_path(self) -> Path:
         """The data file (the bundled sample for ``data='sample'``)."""
         if self.data == SAMPLE:
-            from .datasets import sample_path
-
             return Path(sample_path())
         return Path(self.data).expanduser()
 
@@ -177,15 +179,11 @@ def _coerce(p: Param, value: Any) -> Any:
 
 def as_of_label(as_of: str, tz: str = "UTC") -> str:
     """Folder label of an ``as_of`` value: the local date, plus ``THHMM`` if not a whole day."""
-    from .periods import end_of_day, parse_as_of
-
     ts = parse_as_of(as_of, tz).tz_convert(tz)
     return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
 
 
 def _columns_of(path: Path) -> list[str]:
-    from .readers import file_columns, file_kind
-
     try:
         return file_columns(path, file_kind(path))
     except DataError as exc:
@@ -219,9 +217,6 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         missing file, or a mapped column that is not in the data. The message
         starts with ``parameter '<name>':``.
     """
-    from .engine import parse_window
-    from .periods import check_freq, check_tz, parse_as_of
-
     raw: dict[str, Any] = {}
     if isinstance(params, ReportParams):
         raw.update(params.to_dict())
@@ -327,8 +322,6 @@ def _check_data(p: ReportParams) -> None:
                 raise _fail(name, "must name a column.")
             continue
         if col not in available:
-            from .readers import suggest
-
             shown = ", ".join(f"'{c}'" for c in available[:20]) + (" ..." if len(available) > 20 else "")
             none = "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
             raise _fail(name, f"column {col!r} is not in {where}.{suggest(col, available)} "

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retainkit as rk
-from retainkit import backends
+from retainkit import backends, sources
 from retainkit.datasets import SAMPLE_COLUMNS, sample_path
 
 from .reference import brute_cohorts
@@ -264,15 +264,15 @@ def test_files_scan_lazily_with_each_engine(tmp_path, sample):
     sample.to_csv(csv, index=False)
     _same(ref, rk.cohort_table(rk.load_transactions(csv, backend="duckdb", **kw), by="channel"))
     # Parquet is scanned lazily by default; small CSV files are read by pandas (exact line numbers)
-    assert rk.load_transactions(path, **kw).backend == backends.DEFAULT_FILE_ENGINE
+    assert rk.load_transactions(path, **kw).backend == sources.DEFAULT_FILE_ENGINE
     assert rk.load_transactions(csv, **kw).backend == "pandas"
     # very large Parquet data goes to the leanest engine
-    limit = backends.LARGE_PARQUET_ROWS
+    limit = sources.LARGE_PARQUET_ROWS
     try:
-        backends.LARGE_PARQUET_ROWS = 1000
+        sources.LARGE_PARQUET_ROWS = 1000
         assert rk.load_transactions(path, **kw).backend == "duckdb"
     finally:
-        backends.LARGE_PARQUET_ROWS = limit
+        sources.LARGE_PARQUET_ROWS = limit
 
 
 def test_raw_sources_are_loaded_in_their_own_engine(sample):
@@ -304,7 +304,7 @@ def test_period_arithmetic_matches_numpy_over_four_centuries():
 
     for freq in ("D", "W", "M", "Q", "Y"):
         for backend, native in (("polars", lf), ("duckdb", duckdb.connect().from_df(pd.DataFrame({"day": days})))):
-            got = backends.with_period(nw.from_native(native), "day", freq, "p", backend=backend).select("day", "p")
+            got = sources.with_period(nw.from_native(native), "day", freq, "p", backend=backend).select("day", "p")
             got = got.collect(backend="pandas").to_native().sort_values("day")
             np.testing.assert_array_equal(got["p"].to_numpy(), rk.periods.days_to_period(days, freq))
 

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 import retainkit as rk
-from retainkit.datasets import make_subscriptions, make_transactions, sample_path, write_samples
+from retainkit.datasets import (
+    SyntheticData,
+    SyntheticProgram,
+    make_subscriptions,
+    make_transactions,
+    sample_path,
+    simulate_program,
+    write_samples,
+)
 
 
 def test_same_seed_same_data_and_different_seed_differs():
@@ -65,3 +73,21 @@ def test_subscriptions_generator_and_bad_args():
     assert subs.summary.customers == 200 and truth["alpha"] == 1.0
     with pytest.raises(rk.ParameterError, match="n_customers"):
         make_transactions(0)
+
+
+def test_simulate_program_returns_synthetic_data_with_its_truth():
+    """simulate_program lives with the generators and returns the same kind of object (frame + truth)."""
+    sim = simulate_program(300, 16, retention_lift=0.05, spend_lift=0.1, seed=4)
+    assert isinstance(sim, SyntheticData) and isinstance(sim, SyntheticProgram)
+    assert sim.truth["retention_lift"] == 0.05 and sim.truth["spend_lift"] == 0.1
+    assert sim.truth["args"] == {"n_customers": 300, "n_periods": 16, "join_range": (7, 11), "start": "2022-01-01",
+                                 "seed": 4}
+    log, customers = sim  # unpacks as before: the log and the truth per customer
+    assert log is sim.frame and customers is sim.customers
+    assert len(customers) == 300 and set(log["customer_id"]) <= set(customers["customer_id"])
+    treated = customers["is_member"].to_numpy()
+    assert (customers.loc[treated, "true_retention_effect"] == 0.05).all()
+    assert (customers.loc[~treated, "true_retention_effect"] == 0.0).all()
+    assert rk.loyalty.simulate_program is simulate_program
+    again = simulate_program(300, 16, retention_lift=0.05, spend_lift=0.1, seed=4)
+    pd.testing.assert_frame_equal(again.frame, sim.frame)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retainkit as rk
-from retainkit import engine
+from retainkit import _kernels, engine
 
 from .reference import last_complete, local_date, period_of_date
 
@@ -45,13 +45,13 @@ def _brute_activity(tx, freq):
 def test_activity_pairs_first_last_match_a_loop_dense_and_hashed(case, hashed):
     frame, freq, tz = case
     tx = rk.load_transactions(frame, amount="amount", tz=tz, as_of="2024-12-31")
-    limit = engine.DENSE_LIMIT
+    limit = _kernels.DENSE_LIMIT
     try:
         if hashed:
-            engine.DENSE_LIMIT = 0  # force the hashing path for huge customer x period tables
+            _kernels.DENSE_LIMIT = 0  # force the hashing path for huge customer x period tables
         act = engine.reduce_transactions(tx, freq)
     finally:
-        engine.DENSE_LIMIT = limit
+        _kernels.DENSE_LIMIT = limit
     pairs, first, last = _brute_activity(tx, freq)
     ids = act.customer_ids
     got = {(ids[c], int(p)) for c, p in zip(act.pair_customer, act.pair_period)}

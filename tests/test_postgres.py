@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import retainkit as rk
-from retainkit.sources import postgres as rkpg
+from retainkit import postgres as rkpg
 from retainkit.datasets import SAMPLE_COLUMNS, sample_path
 
 pytestmark = pytest.mark.postgres

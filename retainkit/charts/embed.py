@@ -7,17 +7,24 @@ the bundle, one escaping rule for JSON inside ``<script>``.
 
 from __future__ import annotations
 
+import functools
+import html
+import itertools
 import json
 import os
 import re
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import altair as alt
 
 from .._files import atomic_write
 from ..exceptions import ReportError
 from ._theme import theme_config
+
+#: numbers the widget chart elements (with a random part: outputs of several apps share a page)
+_ids = itertools.count(1)
 
 
 def script_json(obj: Any) -> str:
@@ -66,14 +73,55 @@ def vega_bundle() -> str:
     return js
 
 
-def chart_spec(chart: Any) -> dict[str, Any]:
-    """Vega-Lite dict of an Altair chart with the retainkit theme config merged in."""
-    spec = chart.to_dict() if hasattr(chart, "to_dict") else dict(chart)
+def chart_spec(chart: Any, *, validate: bool = True) -> dict[str, Any]:
+    """Vega-Lite dict of an Altair chart with the retainkit theme config merged in.
+
+    ``validate=False`` skips Altair's schema validation (the widgets redraw
+    on every control change; their charts are validated by the tests).
+    """
+    spec = chart.to_dict(validate=validate) if hasattr(chart, "to_dict") else dict(chart)
     config = theme_config()
     for key, val in spec.get("config", {}).items():
-        config[key] = {**config.get(key, {}), **val} if isinstance(val, dict) and isinstance(config.get(key), dict) else val
+        base = config.get(key)
+        config[key] = {**base, **val} if isinstance(val, dict) and isinstance(base, dict) else val
     spec["config"] = config
     return spec
 
 
-__all__ = ["cache_dir", "chart_spec", "script_json", "vega_bundle", "vl_version"]
+@functools.lru_cache(maxsize=1)
+def vega_loader_html() -> str:
+    """A script defining ``window.vegaEmbed`` once per page (the offline bundle of :func:`vega_bundle`).
+
+    The bundle is evaluated only when ``vegaEmbed`` is not defined yet, so two
+    apps on one page do not load it twice (the widgets' way of embedding it).
+    """
+    code = script_json(vega_bundle())
+    return ('<script type="text/javascript">'
+            f"if(typeof window.vegaEmbed!=='function'){{(0,eval)({code});}}"
+            "</script>")
+
+
+def chart_output_html(spec: Mapping[str, Any], *, name: str = "chart") -> str:
+    """HTML that draws a Vega-Lite spec with vega-embed once the bundle is on the page.
+
+    If vega-embed never arrives (or the spec fails) the element shows a short
+    message instead of staying blank. Used by the widgets, whose outputs are
+    replaced on every change (ids are unique per call).
+    """
+    cid = f"rk-{name}-{uuid.uuid4().hex[:10]}-{next(_ids)}"
+    return (
+        f'<div class="rk-chart" id="{cid}" data-rk-chart="{html.escape(name)}"></div>'
+        '<script type="text/javascript">(function(){'
+        f'var el=document.getElementById("{cid}");var spec={script_json(spec)};var tries=0;'
+        "function draw(){"
+        "if(typeof window.vegaEmbed!=='function'){"
+        "if(++tries>200){el.className+=' rk-chart-error';el.textContent='The chart library did not load.';return;}"
+        "setTimeout(draw,50);return;}"
+        "window.vegaEmbed(el,spec,{renderer:'svg',actions:false,mode:'vega-lite'})"
+        ".catch(function(e){el.className+=' rk-chart-error';el.textContent='Chart failed: '+e;});}"
+        "draw();})();</script>"
+    )
+
+__all__ = [
+    "cache_dir", "chart_output_html", "chart_spec", "script_json", "vega_bundle", "vega_loader_html", "vl_version",
+]

@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..sources import postgres as pg
+from .. import postgres as pg
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams

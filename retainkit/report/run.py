@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 
-from ..sources import postgres as pg
+from .. import postgres as pg
 from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
 from ..params import SUMMARY_FILE, ReportParams, validate_params

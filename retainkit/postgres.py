@@ -30,7 +30,7 @@ import os
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from ..exceptions import DataError, ParameterError
+from .exceptions import DataError, ParameterError
 
 #: URL schemes recognised as PostgreSQL sources
 SCHEMES: tuple[str, ...] = ("postgresql", "postgres")

@@ -1,0 +1,58 @@
+"""Customer lifetime value and retention projection (definitions §5 "Lifetime value").
+
+Four tools, from the simplest to the richest:
+
+* :func:`clv_margin_multiple`: closed-form CLV under constant retention
+  (definitions §5 "Simple margin multiple").
+* :func:`empirical_clv`: the observed, margin-adjusted and discounted
+  cumulative value per customer by cohort age, from a cohort table
+  (definitions §3 "Revenue" and §5).
+* :class:`ShiftedBetaGeometric`: the shifted-beta-geometric (sBG) model of
+  Fader & Hardie (2007) for contractual cohorts, with DEL / DERL (Fader &
+  Hardie 2010) and :func:`backtest` (definitions §5 "Shifted-beta-geometric").
+* :func:`rfm_summary`, :class:`BetaGeoFitter` (BG/NBD), :class:`GammaGamma`
+  and :func:`customer_clv` for non-contractual transaction logs (Fader, Hardie
+  & Lee 2005; definitions §5 "BG/NBD and Gamma-Gamma").
+
+References
+----------
+Fader, P. S. & Hardie, B. G. S. (2007). How to project customer retention.
+*Journal of Interactive Marketing*, 21(1), 76-90.
+
+Fader, P. S. & Hardie, B. G. S. (2010). Customer-base valuation in a
+contractual setting: the perils of ignoring heterogeneity. *Marketing
+Science*, 29(1), 85-93.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a). "Counting your customers"
+the easy way: an alternative to the Pareto/NBD model. *Marketing Science*,
+24(2), 275-284.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: using
+iso-value curves for customer base analysis. *Journal of Marketing Research*,
+42(4), 415-430.
+"""
+
+from __future__ import annotations
+
+from .base import Fitter
+from .bgnbd import BGNBD, BetaGeoFitter
+from .gamma_gamma import GammaGamma
+from .margin import EmpiricalCLV, clv_margin_multiple, empirical_clv
+from .sbg import SBGBacktest, ShiftedBetaGeometric, backtest
+from .utils import UNIT_DAYS, customer_clv, rfm_summary
+
+__all__ = [
+    "BGNBD",
+    "BetaGeoFitter",
+    "EmpiricalCLV",
+    "Fitter",
+    "GammaGamma",
+    "SBGBacktest",
+    "ShiftedBetaGeometric",
+    "UNIT_DAYS",
+    "backtest",
+    "clv_margin_multiple",
+    "customer_clv",
+    "empirical_clv",
+    "rfm_summary",
+]

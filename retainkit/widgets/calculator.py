@@ -1,0 +1,276 @@
+"""The loyalty-programme ROI calculator app (ipywidgets; definitions §6 "Scenario (planned) ROI").
+
+A plain Python object that owns its controls and outputs: set ``.value`` on a
+control and read ``app.result`` (:func:`retainkit.loyalty.scenario_roi`) and
+``app.grid`` (:func:`retainkit.loyalty.sensitivity`).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from .. import loyalty
+from ..charts import cumulative_cash_chart, roi_sensitivity_chart
+from ..exceptions import ParameterError
+from ._common import CSS, AppBase, loader_html, num_table_html, show_chart, show_html
+
+#: (kind, min, max, step, format, group, label, unit)
+PARAM_SPECS: dict[str, tuple[str, float, float, float, str, str, str, str]] = {
+    "members": ("int", 0, 10_000_000, 100, "", "Customers", "Members", "customers enrolled"),
+    "baseline_retention": ("slider", 0.0, 0.99, 0.005, ".1%", "Customers", "Retention", "per period, without"),
+    "retention_lift": ("slider", -0.10, 0.20, 0.001, "+.1%", "Customers", "Retention lift", "pts per period"),
+    "baseline_spend": ("float", 0, 1_000_000, 1, "", "Spend", "Spend", "per customer per period"),
+    "spend_lift": ("slider", -0.5, 1.0, 0.01, "+.0%", "Spend", "Spend lift", "members vs baseline"),
+    "gross_margin": ("slider", 0.0, 1.0, 0.01, ".0%", "Spend", "Gross margin", "of spend"),
+    "earn_rate": ("float", 0, 1000, 0.1, "", "Rewards", "Earn rate", "points per currency unit"),
+    "point_value": ("float", 0, 1000, 0.001, "", "Rewards", "Point value", "cost per redeemed point"),
+    "breakage": ("slider", 0.0, 1.0, 0.01, ".0%", "Rewards", "Breakage", "points never redeemed"),
+    "per_member_cost": ("float", 0, 1_000_000, 0.05, "", "Costs", "Member cost", "per active member per period"),
+    "fixed_cost": ("float", 0, 1e10, 100, "", "Costs", "Fixed cost", "per period"),
+    "setup_cost": ("float", 0, 1e10, 1000, "", "Costs", "Setup cost", "one-off, period 0"),
+    "membership_fee": ("float", 0, 1_000_000, 0.5, "", "Costs", "Member fee", "paid by members per period"),
+    "horizon": ("islider", 1, 120, 1, "d", "Horizon", "Horizon", "periods"),
+    "discount_rate": ("slider", 0.0, 0.05, 0.0005, ".2%", "Horizon", "Discount rate", "per period"),
+}
+PRESET_LABELS = {"points": "Points", "tiered": "Tiered / cumulative discounts",
+                 "paid_membership": "Paid membership", "gamified": "Gamification"}
+
+
+class LoyaltyROICalculator(AppBase):
+    """Loyalty-programme ROI calculator (definitions §6, "Scenario (planned) ROI").
+
+    Build it with :func:`loyalty_roi_calculator`.
+
+    Controls
+    --------
+    preset : ToggleButtons
+        Programme type ("points", "tiered", "paid_membership", "gamified");
+        choosing one loads its illustrative parameters into every control.
+    params : dict of str -> widget
+        One control per parameter of :func:`retainkit.loyalty.scenario_roi`
+        (names as in :data:`retainkit.loyalty.PARAMETERS`); rates are shares
+        (0.02 = 2 points), amounts are per period.
+
+    Outputs
+    -------
+    result : ScenarioResult
+        :func:`retainkit.loyalty.scenario_roi` for the current values.
+    grid : DataFrame
+        :func:`retainkit.loyalty.sensitivity` ROI grid (retention lift x breakage).
+    summary : HTML
+        ROI, NPV, payback period, break-even retention lift, programme cost.
+    views : Tab
+        "Cumulative cash", "Sensitivity", "Table"; ``outputs`` maps
+        "cash", "sensitivity", "table" to their widgets.
+    status : HTML
+        Messages; a bad combination (e.g. retention + lift >= 100 %) is
+        explained here and the previous results stay.
+    """
+
+    def __init__(self, preset: str = "points", *, currency: str = "", period: str = "month",
+                 title: str = "Loyalty-programme ROI", **overrides: Any) -> None:
+        super().__init__()
+        if preset not in loyalty.PRESETS:
+            raise ParameterError(f"preset={preset!r}: use one of {sorted(loyalty.PRESETS)}.")
+        unknown = sorted(set(overrides) - set(loyalty.PARAMETERS))
+        if unknown:
+            raise ParameterError(f"unknown scenario parameter(s) {unknown}; the parameters are {list(loyalty.PARAMETERS)}.")
+        self.currency = currency
+        self.period = period
+        self.title = title
+        self.result: loyalty.ScenarioResult | None = None
+        self.grid = pd.DataFrame()
+        self._specs: dict[str, dict[str, Any]] = {}
+        self._build(preset)
+        values = loyalty.preset_parameters(preset)
+        values.update(overrides)
+        self._set_values(values)
+        self._wire()
+        self.update()
+
+    def _build(self, preset: str) -> None:
+        style = {"description_width": "104px"}
+        self.preset = w.ToggleButtons(options=[(PRESET_LABELS.get(k, k), k) for k in loyalty.PRESETS], value=preset,
+                                      style={"button_width": "auto"})
+        self.params: dict[str, w.Widget] = {}
+        groups: dict[str, list[w.Widget]] = {}
+        cur = f" {self.currency}" if self.currency else ""
+        for name, (kind, lo, hi, step, fmt, group, label, unit) in PARAM_SPECS.items():
+            tip = loyalty.PARAMETERS[name]
+            common = dict(description=label, style=style, tooltip=tip, layout=w.Layout(width="96%"))
+            if kind == "slider":
+                ctl = w.FloatSlider(min=lo, max=hi, step=step, readout_format=fmt, continuous_update=False, **common)
+            elif kind == "islider":
+                ctl = w.IntSlider(min=int(lo), max=int(hi), step=int(step), continuous_update=False, **common)
+            elif kind == "int":
+                ctl = w.BoundedIntText(min=int(lo), max=int(hi), step=int(step), **common)
+            else:
+                ctl = w.BoundedFloatText(min=lo, max=hi, step=step, **common)
+            u = unit.replace("currency unit", f"currency unit{cur}")
+            if name in ("baseline_spend", "per_member_cost", "fixed_cost", "setup_cost", "membership_fee", "point_value") and cur:
+                u = f"{self.currency}, {u}"
+            unit_label = w.HTML(f'<span class="rk-howto" style="font-size:11px">{html.escape(u)}</span>',
+                                layout=w.Layout(margin="-4px 0 4px 108px"))
+            self.params[name] = ctl
+            groups.setdefault(group, []).extend([ctl, unit_label])
+        self.controls: dict[str, w.Widget] = {"preset": self.preset, **self.params}
+        side_children: list[w.Widget] = []
+        for g, items in groups.items():
+            side_children.append(w.HTML(f'<div class="rk-group">{html.escape(g)}</div>'))
+            side_children.extend(items)
+        side = w.VBox(side_children, layout=w.Layout(width="360px", flex="0 0 360px", margin="0 14px 0 0"))
+        side.add_class("rk-side")
+        self.summary = w.HTML()
+        self.status = w.HTML()
+        self.status.add_class("rk-status")
+        self.outputs: dict[str, w.Widget] = {"cash": w.Output(), "sensitivity": w.Output(), "table": w.HTML()}
+        self.views = w.Tab(children=[self.outputs["cash"], self.outputs["sensitivity"],
+                                     w.Box([self.outputs["table"]], layout=w.Layout(max_height="520px", overflow="auto"))])
+        for i, t in enumerate(("Cumulative cash", "Sensitivity", "Table")):
+            self.views.set_title(i, t)
+        self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
+        show_html(self._loader, loader_html())
+        head = w.HTML(
+            CSS + '<div class="rk-head">' + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') +
+            '<p class="rk-howto">Pick a programme type to load illustrative numbers (not benchmarks), then replace '
+            f'them with yours. All rates and amounts are per {html.escape(self.period)}; lifts are for members versus the '
+            'same customers without the programme (definitions §6).</p></div>')
+        main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.widget = w.VBox([head, self.preset, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
+                              self._loader])
+        self.widget.add_class("rk-app")
+
+    def _wire(self) -> None:
+        self.preset.observe(self._guard(self._on_preset), names="value")
+        for ctl in self.params.values():
+            ctl.observe(self._guard(lambda change: self.update()), names="value")
+        self.views.observe(self._guard(lambda change: self._render_visible()), names="selected_index")
+
+    def _set_values(self, values: Mapping[str, Any]) -> None:
+        with self._hold():
+            for name, v in values.items():
+                ctl = self.params[name]
+                if isinstance(ctl, (w.FloatSlider, w.BoundedFloatText, w.BoundedIntText, w.IntSlider)):
+                    if v < ctl.min or v > ctl.max:  # widen the range rather than silently clipping
+                        if v < ctl.min:
+                            ctl.min = v
+                        else:
+                            ctl.max = v
+                ctl.value = int(v) if isinstance(ctl, (w.IntSlider, w.BoundedIntText)) else float(v)
+
+    def _on_preset(self, change: Any) -> None:
+        self._set_values(loyalty.preset_parameters(self.preset.value))
+        self.update()
+
+    def parameters(self) -> dict[str, float]:
+        """Current parameter values (ready for ``scenario_roi(**params)``)."""
+        return {name: ctl.value for name, ctl in self.params.items()}
+
+    def update(self) -> None:
+        """Recompute the scenario and sensitivity grid; redraw the visible tab."""
+        if self._holding:
+            return
+        p = self.parameters()
+        result = loyalty.scenario_roi(**p)
+        top = max(2 * p["retention_lift"], 0.01) if p["retention_lift"] > 0 else 0.05
+        top = min(top, 0.99 - p["baseline_retention"])
+        lifts = np.round(np.linspace(0.0, max(top, 0.0), 9), 6)
+        grid = loyalty.sensitivity(**p, retention_lifts=lifts)
+        self.result, self.grid = result, grid
+        self.status.value = ""
+        self.summary.value = self._summary_html()
+        self._stale = {"cash", "sensitivity", "table"}
+        self._render_visible()
+
+    def chart(self, name: str) -> Any:
+        """The Altair chart "cash" or "sensitivity" for the current values."""
+        if name == "cash":
+            return cumulative_cash_chart(self.result)
+        if name == "sensitivity":
+            return roi_sensitivity_chart(self.grid)
+        raise ParameterError(f"chart name {name!r} must be 'cash' or 'sensitivity'.")
+
+    def _render_visible(self) -> None:
+        names = ("cash", "sensitivity", "table")
+        name = names[self.views.selected_index or 0]
+        if name not in self._stale:
+            return
+        if name == "table":
+            self._render_table()
+            return
+        self._specs[name] = show_chart(self.outputs[name], self.chart(name), name)
+        self._stale.discard(name)
+
+    def render_all(self) -> None:
+        """Draw every view now."""
+        for name in ("cash", "sensitivity"):
+            self._specs[name] = show_chart(self.outputs[name], self.chart(name), name)
+        self._stale = {"table"}
+        self._render_table()
+
+    def _render_table(self) -> None:
+        cols = ["period", "baseline_customers", "program_customers", "incremental_customers",
+                "incremental_gross_profit", "reward_cost", "other_costs", "membership_fees", "cash_flow",
+                "cumulative_discounted_cash"]
+        self.outputs["table"].value = num_table_html(
+            self.result.table[cols], caption=f"Per {self.period}; amounts{' in ' + self.currency if self.currency else ''}, "
+            "received at the end of each period (definitions §6).")
+        self._stale.discard("table")
+
+    def _summary_html(self) -> str:
+        s = self.result.summary
+        cur = f" {html.escape(self.currency)}" if self.currency else ""
+
+        def kpi(label: str, value: str, note: str = "", good: bool | None = None) -> str:
+            cls = "" if good is None else (" rk-good" if good else " rk-bad")
+            return (f'<div class="rk-kpi"><div class="rk-kpi-label">{label}</div>'
+                    f'<div class="rk-kpi-value{cls}">{value}</div><div class="rk-kpi-note">{note}</div></div>')
+
+        roi = s["roi"]
+        roi_txt = "n/a" if roi is None or np.isnan(roi) else f"{roi:+.0%}"
+        pb = s["payback_period"]
+        be = s["break_even_retention_lift"]
+        be_txt = "none in range" if be is None or np.isnan(be) else f"{be * 100:+.2f} pts"
+        cards = [
+            kpi("ROI", roi_txt, "(PV profit - cost) / cost", None if roi_txt == "n/a" else roi >= 0),
+            kpi("NPV", f"{s['npv']:,.0f}{cur}", "present value, after setup", s["npv"] >= 0),
+            kpi("Payback", "not reached" if pb is None else f"{self.period} {pb}", "discounted cumulative cash >= 0",
+                pb is not None),
+            kpi("Break-even lift", be_txt, "retention lift with NPV = 0"),
+            kpi("Programme cost", f"{s['total_program_cost']:,.0f}{cur}", "PV, net of fees, incl. setup"),
+            kpi("Subsidy", f"{s['reward_cost_on_baseline_spend']:,.0f}{cur}",
+                "PV paid on spend that happens anyway"),
+        ]
+        return CSS + '<div class="rk-kpis">' + "".join(cards) + "</div>"
+
+
+def loyalty_roi_calculator(preset: str = "points", *, currency: str = "", period: str = "month",
+                           title: str = "Loyalty-programme ROI", **overrides: Any) -> LoyaltyROICalculator:
+    """Build the loyalty-ROI calculator app (definitions §6).
+
+    Parameters
+    ----------
+    preset : {"points", "tiered", "paid_membership", "gamified"}
+        Programme type whose illustrative parameters fill the controls.
+    currency : str
+        Currency label for amounts.
+    period : str
+        Name of one period ("month"); every rate and amount is per period.
+    title : str
+        Heading of the app ("" for none).
+    **overrides
+        Starting values for any parameter of :func:`retainkit.loyalty.scenario_roi`.
+
+    Returns
+    -------
+    LoyaltyROICalculator
+    """
+    return LoyaltyROICalculator(preset, currency=currency, period=period, title=title, **overrides)
+
+
+__all__ = ["PARAM_SPECS", "PRESET_LABELS", "LoyaltyROICalculator", "loyalty_roi_calculator"]

@@ -1,0 +1,476 @@
+"""The cohort explorer app (ipywidgets): cohorts, retention, revenue and CRR views (definitions §2-§4).
+
+The app is a plain Python object that owns its controls and outputs as
+documented attributes, so it can be driven without a browser: set ``.value``
+on a control and read the new tables (``app.table``) and charts
+(``app.chart(name)``). The numbers come from :mod:`retainkit.widgets.views`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from ..charts._theme import FREQ_UNITS
+from ..charts.brackets import bracket_chart, value_heatmap
+from ..data import load_transactions
+from ..datasets import load_sample
+from ..engine import Activity
+from ..exceptions import DataError, ParameterError, RetainkitError
+from ..inputs import Subscriptions, Transactions
+from ..periods import FREQ_NAMES
+from .._stats import safe_ratio
+from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
+from .views import ExplorerViews, Prepared, seg_labels
+
+#: granularities offered by the explorer, in menu order
+FREQ_OPTIONS = (("Days", "D"), ("Weeks", "W"), ("Months", "M"), ("Quarters", "Q"), ("Years", "Y"))
+#: daily cohorts are offered only for logs spanning at most this many days
+MAX_DAILY_SPAN = 120
+
+
+def load_data(data: Any, **load_kwargs: Any) -> Transactions | Subscriptions:
+    if isinstance(data, (Transactions, Subscriptions)):
+        return data
+    if isinstance(data, Activity):
+        return data.source
+    if isinstance(data, str) and data.strip().lower() == "sample":
+        return load_sample(**load_kwargs)
+    if isinstance(data, (str, Path)) and not str(data).strip():
+        raise ParameterError("data is empty: pass a CSV/Parquet path, a DataFrame, or 'sample' for the bundled sample.")
+    return load_transactions(data, **load_kwargs)
+
+
+class CohortExplorer(ExplorerViews, AppBase):
+    """Cohort explorer app: controls on the left, synchronised views on the right.
+
+    Build it with :func:`cohort_explorer`. Every number follows definitions
+    §2-§4: cohorts by first-purchase period, classic / unbounded / bracket
+    retention, revenue retention and cumulative revenue per customer, CRR from
+    identities with its activity window.
+
+    Controls (``ipywidgets``; set ``.value`` to drive the app)
+    ----------------------------------------------------------
+    freq : Dropdown
+        Granularity ("D" only for logs spanning <= 120 days, "W", "M", "Q", "Y").
+    kind : Dropdown
+        "classic", "unbounded" or "brackets" (used with metric "customers").
+    metric : Dropdown
+        "customers" (retention), "revenue" (revenue retention),
+        "cum_revenue" (cumulative revenue per customer); revenue options only
+        when amounts were loaded.
+    cohort_range : SelectionRangeSlider
+        First and last cohort shown (labels such as "2023-01"); the CRR view
+        starts at the first one (CRR is per period, not per cohort).
+    filter_by : Dropdown
+        Segment column to filter on (None = all customers).
+    filter_values : SelectMultiple
+        Kept values of ``filter_by`` (missing values appear as "(missing)").
+    split_by : Dropdown
+        Segment column to compare (None = pooled).
+    min_size : BoundedIntText
+        Cohorts (per split segment) with fewer customers are left out.
+    intervals : Checkbox
+        Show the 95 % Wilson intervals (bands, and columns in the table).
+    export_button : Button
+        Builds a CSV of the current view table; ``export_link`` then holds a
+        download link and ``last_export`` the CSV text.
+
+    Outputs
+    -------
+    table : DataFrame
+        The view behind the charts: a :func:`retainkit.cohort_table`-style
+        table (with the split column when split), or a bracket table.
+    pooled : DataFrame
+        The same table without the split (drawn as the heatmap).
+    average : DataFrame
+        :func:`retainkit.average_curve` of ``table``.
+    crr : DataFrame
+        :func:`retainkit.crr_table` columns for the filtered customers, periods
+        from the first selected cohort on (pooled over segments).
+    views : Tab
+        "Heatmap", "Curves", "CRR", "Table"; ``outputs`` maps those names
+        (lower case) to their Output / HTML widgets. Charts are drawn for the
+        visible tab; ``chart(name)`` builds any of them for the current view.
+    summary, status : HTML
+        One line describing the view; messages and errors.
+    widget : Box
+        The whole app (what a notebook displays).
+    """
+
+    def __init__(
+        self,
+        data: Transactions | Subscriptions,
+        *,
+        segments: Sequence[str] | None = None,
+        window: str | int = "90D",
+        brackets: Sequence[tuple[int, int]] = ((1, 2), (3, 5), (6, 11)),
+        freq: str = "M",
+        currency: str = "",
+        max_segment_values: int = 30,
+        title: str = "Cohort explorer",
+    ) -> None:
+        super().__init__()
+        if not isinstance(data, (Transactions, Subscriptions)):
+            raise ParameterError(
+                f"CohortExplorer needs loaded data (retainkit.load_transactions / load_subscriptions), "
+                f"not {type(data).__name__}; or call cohort_explorer(path_or_frame, ...)."
+            )
+        self.data = data
+        self.window = window
+        self.brackets = [tuple(int(v) for v in b) for b in brackets]
+        self.currency = currency
+        self.title = title
+        self._cache: dict[str, Prepared] = {}
+        self.table = pd.DataFrame()
+        self.pooled = pd.DataFrame()
+        self.average = pd.DataFrame()
+        self.crr = pd.DataFrame()
+        self.last_export: str | None = None
+        self._stale: set[str] = set()
+        self._specs: dict[str, dict[str, Any]] = {}
+        self._has_revenue = bool(getattr(data, "has_amount", False) or getattr(data, "has_mrr", False))
+        self.segments = self._usable_segments(segments, max_segment_values)
+        self._seg_values: dict[str, list[str]] = {}
+        for s in self.segments:
+            self._seg_values[s] = sorted(set(seg_labels(pd.Series(data.frame[s])).unique()))
+        self._build_widgets(freq)
+        self._wire()
+        self.update()
+
+    def _usable_segments(self, segments: Sequence[str] | None, max_values: int) -> list[str]:
+        available = list(getattr(self.data, "segments", ()) or ())
+        if segments is None:
+            chosen = available
+        else:
+            chosen = [segments] if isinstance(segments, str) else list(segments)
+            missing = [s for s in chosen if s not in available]
+            if missing:
+                raise ParameterError(
+                    f"segments {missing} were not loaded; loaded segment columns: {available or 'none'}. "
+                    f"Load them with load_transactions(..., segments=[...])."
+                )
+        self.skipped_segments = [s for s in chosen if self.data.frame[s].nunique(dropna=False) > max_values]
+        return [s for s in chosen if s not in self.skipped_segments]
+
+    def _freq_options(self) -> list[tuple[str, str]]:
+        f = self.data.frame
+        col = "timestamp" if "timestamp" in f.columns else "start"
+        span = (f[col].max() - f[col].min()) / pd.Timedelta(days=1) if len(f) else 0
+        return [(n, k) for n, k in FREQ_OPTIONS if k != "D" or span <= MAX_DAILY_SPAN]
+
+    def _build_widgets(self, freq: str) -> None:
+        desc = {"description_width": "92px"}
+        full = w.Layout(width="100%")
+        opts = self._freq_options()
+        if freq not in [k for _, k in opts]:
+            raise ParameterError(f"freq={freq!r} is not offered for this data; use one of {[k for _, k in opts]}.")
+        self.freq = w.Dropdown(options=opts, value=freq, description="Cohorts by", style=desc, layout=full)
+        self.metric = w.Dropdown(
+            options=[("Customers (retention)", "customers")]
+            + ([("Revenue (revenue retention)", "revenue"), ("Cumulative revenue / customer", "cum_revenue")]
+               if self._has_revenue else []),
+            value="customers", description="Metric", style=desc, layout=full)
+        self.kind = w.Dropdown(
+            options=[("Classic: active at age k", "classic"), ("Unbounded: active at k or later", "unbounded"),
+                     ("Brackets of ages", "brackets")],
+            value="classic", description="Retention", style=desc, layout=full)
+        self.cohort_range = w.SelectionRangeSlider(options=["-"], index=(0, 0), description="Cohorts",
+                                                   style=desc, layout=full, continuous_update=False, readout=False)
+        self.range_label = w.HTML(layout=w.Layout(margin="-4px 0 2px 96px"))
+        self.cohort_range.observe(lambda ch: self._range_text(), names="value")
+        seg_opts = [("(all customers)", "")] + [(s, s) for s in self.segments]
+        self.filter_by = w.Dropdown(options=seg_opts, value="", description="Filter on", style=desc, layout=full)
+        self.filter_values = w.SelectMultiple(options=[], value=(), description="Keep", style=desc, rows=4,
+                                              layout=w.Layout(width="100%"), disabled=True)
+        self.split_by = w.Dropdown(options=[("(none)", "")] + [(s, s) for s in self.segments], value="",
+                                   description="Split by", style=desc, layout=full)
+        self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description="Min. cohort",
+                                         style=desc, layout=full, tooltip="customers; smaller cohorts are left out")
+        self.intervals = w.Checkbox(value=True, description="95% intervals (Wilson)", indent=False)
+        self.export_button = w.Button(description="Export CSV", button_style="",
+                                      tooltip="CSV of the table behind the current view")
+        self.export_link = w.HTML("")
+        self.controls: dict[str, w.Widget] = {
+            "freq": self.freq, "metric": self.metric, "kind": self.kind, "cohort_range": self.cohort_range,
+            "filter_by": self.filter_by, "filter_values": self.filter_values, "split_by": self.split_by,
+            "min_size": self.min_size, "intervals": self.intervals, "export_button": self.export_button,
+        }
+        self._set_cohort_options()
+
+        def group(text: str) -> w.HTML:
+            return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
+
+        side = w.VBox([
+            group("View"), self.freq, self.metric, self.kind,
+            group("Cohorts"), self.cohort_range, self.range_label, self.min_size,
+            group("Segments"), self.filter_by, self.filter_values, self.split_by,
+            group("Display"), self.intervals, w.HBox([self.export_button]), self.export_link,
+        ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
+        side.add_class("rk-side")
+        if not self.segments:
+            for c in (self.filter_by, self.filter_values, self.split_by):
+                c.disabled = True
+        self.outputs: dict[str, w.Widget] = {
+            "heatmap": w.Output(), "curves": w.Output(), "crr": w.Output(), "table": w.HTML(),
+        }
+        self.views = w.Tab(children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
+                           + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))])
+        for i, t in enumerate(("Heatmap", "Curves", "CRR", "Table")):
+            self.views.set_title(i, t)
+        self.summary = w.HTML()
+        self.summary.add_class("rk-summary")
+        self.status = w.HTML()
+        self.status.add_class("rk-status")
+        self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
+        show_html(self._loader, loader_html())
+        unit = FREQ_NAMES.get(freq, "period")
+        skipped = (f" Segments with too many values to filter on: {', '.join(self.skipped_segments)}."
+                   if self.skipped_segments else "")
+        head = w.HTML(
+            CSS + '<div class="rk-head">' + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') +
+            f'<p class="rk-howto">Pick a granularity, metric and cohorts on the left; every view updates together. '
+            f'Hover a chart for exact values; ages count {unit}s since the first purchase. '
+            f'<b>Export CSV</b> downloads the table behind the current view.{html.escape(skipped)}</p></div>')
+        main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
+        self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
+                              self._loader])
+        self.widget.add_class("rk-app")
+        self._head = head
+
+    def _wire(self) -> None:
+        for name in ("metric", "kind", "cohort_range", "filter_values", "split_by", "min_size", "intervals"):
+            self.controls[name].observe(self._guard(lambda change: self.update()), names="value")
+        self.freq.observe(self._guard(self._on_freq), names="value")
+        self.filter_by.observe(self._guard(self._on_filter_by), names="value")
+        self.views.observe(self._guard(lambda change: self._render_visible()), names="selected_index")
+        self.export_button.on_click(self._guard(lambda button: self.export()))
+
+    def _set_cohort_options(self) -> None:
+        prep = self.prepared()
+        labels = list(prep.labels)
+        with self._hold():
+            self.cohort_range.options = labels
+            self.cohort_range.index = (0, len(labels) - 1)
+        self._range_text()
+
+    def _range_text(self) -> None:
+        a, b = self.cohort_range.value
+        self.range_label.value = f'<span class="rk-howto">{html.escape(str(a))} to {html.escape(str(b))}</span>'
+
+    def _on_freq(self, change: Any) -> None:
+        self.status.value = ""
+        self._set_cohort_options()
+        unit = FREQ_NAMES.get(self.freq.value, "period")
+        self._head.value = re.sub(r"ages count \w+s since", f"ages count {unit}s since", self._head.value)
+        self.update()
+
+    def _on_filter_by(self, change: Any) -> None:
+        col = self._filter_col
+        with self._hold():
+            if col is None:
+                self.filter_values.options = []
+                self.filter_values.value = ()
+                self.filter_values.disabled = True
+            else:
+                vals = self._seg_values[col]
+                self.filter_values.options = vals
+                self.filter_values.value = tuple(vals)
+                self.filter_values.disabled = False
+        self.update()
+
+    def chart(self, name: str) -> Any:
+        """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
+        metric, split = self.metric.value, self._split_col
+        kind = self.kind.value if metric == "customers" else "classic"
+        unit = FREQ_UNITS.get(self.freq.value, "periods")
+        intervals = self.intervals.value
+        cur = f" ({self.currency})" if self.currency else ""
+        if name == "heatmap":
+            if kind == "brackets":
+                t = self.table
+                if split:
+                    t = t.groupby(["cohort", "bracket", "age_from"], sort=False)[["size", "active"]].sum().reset_index()
+                    t["retention"] = safe_ratio(t["active"], t["size"])
+                order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
+                return value_heatmap(t, x="bracket", x_title=f"Ages ({unit})", x_sort=order, value="retention",
+                                              value_title="Bracket retention", fmt=".1%", axis_fmt=".0%",
+                                              title="Bracket retention by cohort",
+                                              subtitle="share of the cohort active at any age in the bracket (definitions §3)")
+            if metric == "cum_revenue":
+                t = self.pooled[~self.pooled["partial"]]
+                ages = sorted(t["age"].unique().tolist())
+                return value_heatmap(t, x="age", x_title=f"Age ({unit} since first purchase)", x_sort=ages,
+                                              value="cum_revenue_per_customer", value_title=f"Revenue / customer{cur}",
+                                              fmt=",.2f", axis_fmt=",.0f", title="Cumulative revenue per customer",
+                                              subtitle="revenue to date / cohort size, refunds included (definitions §3)")
+            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
+                else "revenue_retention"
+            return cohort_heatmap(self.pooled, value=value)
+        if name == "curves":
+            if kind == "brackets":
+                return bracket_chart(self.table, split, intervals=intervals)
+            avg = self.average
+            if not intervals:
+                avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
+            if split:
+                if not intervals and "retention" in avg.columns:
+                    # segment_comparison needs the band columns (charts bug): a zero-width band draws nothing
+                    avg = avg.assign(retention_lo=avg["retention"], retention_hi=avg["retention"])
+                value = {"customers": "retention" if kind == "classic" else "retention_on_or_after",
+                         "revenue": "revenue_per_customer", "cum_revenue": "cum_revenue_per_customer"}[metric]
+                return segment_comparison(avg, split, value=value, start_age=0 if metric == "cum_revenue" else 1)
+            if metric == "cum_revenue":
+                return cumulative_revenue_curves(self.table, avg, currency=self.currency)
+            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
+                else "revenue_retention"
+            if value == "revenue_retention":
+                avg = None  # the average curve has no revenue retention; per-cohort lines only
+            return retention_curves(self.table, avg, value=value)
+        if name == "crr":
+            crr = self.crr
+            if not intervals:
+                crr = crr.assign(crr_lo=np.nan, crr_hi=np.nan)
+            if crr.empty:
+                raise DataError("no complete period in the selected range has a CRR; widen the cohort range.")
+            return crr_trend(crr)
+        raise ParameterError(f"chart name {name!r} must be 'heatmap', 'curves' or 'crr'.")
+
+    def _render(self, name: str) -> None:
+        out = self.outputs[name]
+        try:
+            self._specs[name] = show_chart(out, self.chart(name), name)
+        except RetainkitError as err:  # an empty selection for this view: say so in place
+            self._specs.pop(name, None)
+            show_html(out, msg(html.escape(str(err)), "warn"))
+        self._stale.discard(name)
+
+    def _render_visible(self) -> None:
+        names = ("heatmap", "curves", "crr", "table")
+        idx = self.views.selected_index or 0
+        name = names[idx]
+        if name == "table":
+            self._render_table()
+        elif name in self._stale:
+            self._render(name)
+
+    def _render_table(self) -> None:
+        cap = ("Bracket retention per cohort" if "bracket" in self.table.columns else "Cohort table") + \
+              f": {len(self.table):,} rows; columns as in retainkit.cohort_table (definitions §3)."
+        self.outputs["table"].value = num_table_html(self.table, caption=cap)
+        self._stale.discard("table")
+
+    def render_all(self) -> None:
+        """Draw every view now (normally only the visible tab is drawn; others when opened)."""
+        for name in ("heatmap", "curves", "crr"):
+            self._render(name)
+        self._render_table()
+
+    def update(self) -> None:
+        """Recompute the view from the controls and redraw the visible tab."""
+        if self._holding:
+            return
+        self.kind.disabled = self.metric.value != "customers"
+        self.compute_view()
+        self.status.value = ""
+        self._stale = {"heatmap", "curves", "crr", "table"}
+        self.export_link.value = ""
+        self._render_visible()
+        self.summary.value = self._summary_text()
+
+    def _summary_text(self) -> str:
+        t0 = self.pooled[self.pooled["age"] == 0]
+        n_cust = int(t0["size"].sum())
+        n_coh = int(t0["cohort"].nunique())
+        parts = [f"<b>{n_coh:,}</b> cohorts ({html.escape(self.cohort_range.value[0])} to "
+                 f"{html.escape(self.cohort_range.value[1])}), <b>{n_cust:,}</b> customers"]
+        if self._filter_col is not None:
+            parts.append(f"{html.escape(self._filter_col)}: {html.escape(', '.join(self.filter_values.value))}")
+        if self._split_col:
+            parts.append(f"split by {html.escape(self._split_col)}")
+        parts.append(f"as of {html.escape(str(self.prepared().act.as_of)[:19])}")
+        parts.append(f"CRR activity window {html.escape(str(self.crr.attrs.get('window', '')))}")
+        return " · ".join(parts)
+
+    def export(self, path: str | Path | None = None) -> str:
+        """CSV of the current view table; also offered as a download link in the app.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the CSV there.
+
+        Returns
+        -------
+        str
+            The CSV text (``app.table.to_csv(index=False)``).
+        """
+        text = self.table.to_csv(index=False, lineterminator="\n")
+        self.last_export = text
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        name = f"cohorts_{self.freq.value}_{self.metric.value}_{self.kind.value}.csv"
+        b64 = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        self.export_link.value = (f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
+                                  f"Save {html.escape(name)} ({len(self.table):,} rows)</a></div>")
+        return text
+
+
+def cohort_explorer(
+    data: Any = "sample",
+    *,
+    segments: Sequence[str] | None = None,
+    window: str | int = "90D",
+    brackets: Sequence[tuple[int, int]] = ((1, 2), (3, 5), (6, 11)),
+    freq: str = "M",
+    currency: str = "",
+    title: str = "Cohort explorer",
+    **load_kwargs: Any,
+) -> CohortExplorer:
+    """Build the cohort explorer app (definitions §2-§4).
+
+    Parameters
+    ----------
+    data : "sample", path, DataFrame, Transactions or Subscriptions
+        A loaded log, or anything :func:`retainkit.load_transactions` reads
+        (then ``load_kwargs`` map the columns: ``customer_id=``,
+        ``timestamp=``, ``amount=``, ``segments=``, ``date_format=``, ``tz=``,
+        ``as_of=``...; ``load_segments=[...]`` for the segment columns to load).
+        "sample" is the bundled sample.
+    segments : list of str, optional
+        Loaded segment columns offered for filtering / splitting (default: all
+        loaded segments with at most 30 distinct values).
+    window : str or int
+        CRR activity window for transaction logs (definitions §4), e.g. "90D".
+    brackets : sequence of (from, to)
+        Age brackets for bracket retention.
+    freq : str
+        Initial granularity.
+    currency : str
+        Currency label of revenue views (e.g. "EUR").
+    title : str
+
+    Returns
+    -------
+    CohortExplorer
+        Display it (last expression of a cell) to use it.
+    """
+    if isinstance(data, (Transactions, Subscriptions)) and load_kwargs:
+        raise ParameterError(f"{sorted(load_kwargs)} apply only when data is a path or frame; data is already loaded.")
+    load_segments = load_kwargs.pop("load_segments", None)
+    if load_segments is not None:
+        load_kwargs["segments"] = load_segments
+    loaded = load_data(data, **load_kwargs)
+    return CohortExplorer(loaded, segments=segments, window=window, brackets=brackets, freq=freq,
+                          currency=currency, title=title)
+
+
+__all__ = ["FREQ_OPTIONS", "MAX_DAILY_SPAN", "CohortExplorer", "cohort_explorer", "load_data"]
