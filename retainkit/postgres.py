@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 from typing import Any, Iterator
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from .exceptions import DataError, ParameterError
 
@@ -97,9 +97,16 @@ def _require() -> tuple[Any, Any]:
     return psycopg, ibis
 
 
+def _forms(password: str | None) -> tuple[str, ...]:
+    """A password as written and as it appears percent-encoded in a URL (each form is scrubbed)."""
+    if not password:
+        return ()
+    return tuple(dict.fromkeys((password, quote(password, safe=""), quote_plus(password))))
+
+
 def _password_of(connection: Any) -> tuple[str, ...]:
     try:
-        return (connection.info.password or "",)
+        return _forms(connection.info.password)
     except Exception:  # noqa: BLE001 - a closed connection has no info; nothing to hide then
         return ()
 
@@ -158,8 +165,9 @@ def connect(url: str) -> Any:
     be reached or refuses the credentials.
     """
     psycopg, _ = _require()
-    secrets = tuple(v for v in (urlsplit(url).password,) if v)
-    secrets += tuple(v for k, v in parse_qsl(urlsplit(url).query) if k.lower() == "password")
+    raw = urlsplit(url).password
+    secrets = (*((raw,) if raw else ()), *_forms(unquote(raw) if raw else None))
+    secrets += tuple(f for k, v in parse_qsl(urlsplit(url).query) if k.lower() == "password" for f in _forms(v))
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as exc:
