@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shlex
 import subprocess
@@ -164,14 +165,17 @@ def _fmt(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds:.2f}"
 
 
-def section(results: dict[int, dict[str, dict]], server: str, setup_s: dict[int, float]) -> str:
+def section(results: dict[int, dict[str, dict]], server: str, setup_s: dict[int, float],
+            load: tuple[float, float]) -> str:
     lines = [SECTION, "",
-             "`python benchmarks/bench_postgres.py` (`make bench-postgres`): a throwaway PostgreSQL "
+             "`python benchmarks/bench_postgres.py` (`make bench-postgres`): a throwaway "
              f"{server} on this machine (default settings, `fsync=off`), the log generated server-side "
              "(`generate_series`; integer customer ids, `timestamp` orders over 2022-2024, 5 % refunds, "
              "one customer per ten rows). Each contender in its own process; wall seconds of one run; "
              "`load` includes the validation queries and the data summary. Every contender returned the "
-             "same monthly cohort table.", ""]
+             "same monthly cohort table. Load average of the machine at the start and the end of the run: "
+             f"{load[0]:.1f} and {load[1]:.1f} (2 cores; other work ran alongside, so compare the rows of a "
+             "table with each other rather than with other sections).", ""]
     for n, res in results.items():
         lines += [f"### {n:,} rows (generated in {setup_s[n]:.0f} s)", "",
                   "| contender | what runs | export | load | cohort_table | crr_table | total | peak memory |",
@@ -213,6 +217,7 @@ def main() -> int:
 
         with psycopg.connect(url) as con:
             server = "PostgreSQL " + con.execute("SHOW server_version").fetchone()[0].split()[0]
+        load_before = os.getloadavg()[0]
         results, setup = {}, {}
         for n in sizes:
             t = time.perf_counter()
@@ -232,7 +237,8 @@ def main() -> int:
                     diff = [k for k in set(ref) | set(r["cohort"]) if ref.get(k) != r["cohort"].get(k)][:5]
                     raise SystemExit(f"{name} returned a different cohort table at {n:,} rows: {diff}")
             results[n] = res
-        write_section(section(results, server, setup), Path(args.out))
+        load = (load_before, os.getloadavg()[0])
+        write_section(section(results, server, setup, load), Path(args.out))
         print(f"wrote {args.out} ({platform.node()})", file=sys.stderr)
     finally:
         if env is not None:

@@ -71,8 +71,7 @@ def reduction(request, monkeypatch):
     amount pulled as Arrow into the numpy reduction; the whole source pulled as Arrow into polars."""
     if request.param != "pulled":
         monkeypatch.setattr(rkpg, "PULL_MAX_ROWS", -1)
-    if request.param == "server":
-        monkeypatch.setattr(rkpg, "LOCAL_REDUCE_MAX_ROWS", -1)
+    monkeypatch.setattr(rkpg, "LOCAL_REDUCE_MAX_ROWS", 10**9 if request.param == "server+numpy" else -1)
     return request.param
 
 
