@@ -1,14 +1,23 @@
 """retainkit: customer-retention analysis for Jupyter.
 
 Cohorts, customer retention rate (CRR), lifetime value and loyalty-program ROI,
-following the definitions in ``retention-definitions.md`` (cited as §N in
+following the definitions in ``docs/definitions.md`` (cited as §N in
 every docstring), with parameterized notebooks and offline HTML reports.
 """
 
 from __future__ import annotations
 
-from . import clv, datasets, economics, loyalty, periods, subscriptions, survey
-from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
+from . import clv, datasets, definitions, economics, loyalty, periods, subscriptions, survey
+from ._deprecation import module_getattr
+from .clv import (
+    BetaGeoFitter,
+    GammaGammaFitter,
+    ShiftedBetaGeoFitter,
+    clv_margin_multiple,
+    customer_clv,
+    empirical_clv,
+    rfm_summary,
+)
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import load_subscriptions, load_transactions
 from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
@@ -28,11 +37,11 @@ __all__ = [
     "DataError",
     "DataQualityWarning",
     "DataSummary",
-    "GammaGamma",
+    "GammaGammaFitter",
     "ParameterError",
     "ReportError",
     "RetainkitError",
-    "ShiftedBetaGeometric",
+    "ShiftedBetaGeoFitter",
     "Subscriptions",
     "Transactions",
     "__version__",
@@ -47,6 +56,7 @@ __all__ = [
     "csat",
     "customer_clv",
     "datasets",
+    "definitions",
     "economics",
     "empirical_clv",
     "load_subscriptions",
@@ -69,3 +79,5 @@ __all__ = [
     "survey",
     "survey_summary",
 ]
+
+__getattr__ = module_getattr(__name__, clv.DEPRECATED_NAMES)

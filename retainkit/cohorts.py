@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .engine import Activity, as_data, is_native, native_cohort_counts, reduce, reduces_locally
+from .engine import Activity, CohortContext, as_data, is_native, native_cohort_counts, reduce, reduces_locally
 from .exceptions import DataError, ParameterError
-from .periods import period_label, period_start
+from .periods import NO_PERIOD, period_label, period_start
 
 #: retention_matrix kinds -> cohort_table column
 MATRIX_KINDS = {
@@ -45,7 +45,7 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
     A customer's segment (and a categorical ``cohort_key``) is the value on
     their first purchase row: the acquisition segment.
     """
-    has = act.first >= 0
+    has = act.first != NO_PERIOD
     cols: dict[str, np.ndarray] = {}
     for col in by:
         cols[col] = act.customer_attribute(col)[has]
@@ -174,7 +174,7 @@ def cohort_table(
         counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
     if counts.empty:
         explain_empty(act)
-    return _finish(counts, act, by_cols, cohort_key)
+    return cohort_table_from_counts(counts, act, by_cols, cohort_key)
 
 
 def explain_empty(act: Activity) -> None:
@@ -200,7 +200,31 @@ def explain_empty(act: Activity) -> None:
     )
 
 
-def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key: str | None) -> pd.DataFrame:
+def add_retention(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``retention`` = active / size and its 95 % Wilson interval (definitions §3 "Uncertainty").
+
+    ``retention_lo`` and ``retention_hi`` follow; NaN where size is 0. The one
+    place cohort, average, bracket and explorer rates are computed. Returns
+    ``table`` with the columns added (modified in place).
+    """
+    size = table["size"].to_numpy()
+    table["retention"] = safe_ratio(table["active"], size)
+    lo, hi = wilson_interval(table["active"], size)
+    table["retention_lo"] = lo
+    table["retention_hi"] = hi
+    return table
+
+
+def cohort_table_from_counts(counts: pd.DataFrame, act: CohortContext, by_cols: list[str],
+                             cohort_key: str | None = None) -> pd.DataFrame:
+    """The :func:`cohort_table` frame from per-cell counts (definitions §2, §3).
+
+    ``counts`` has the columns of :func:`cohort_counts` (``_cohort``, ``age``,
+    ``size``, ``size_complete``, ``active``, ``active_on_or_after`` and
+    optionally ``revenue``, after the ``by_cols``); the rates, intervals,
+    revenue retention and cumulative revenue are added here, so the cohort
+    explorer's re-sliced counts get exactly the numbers of ``cohort_table``.
+    """
     out = counts.copy()
     if cohort_key is None:
         first = out.pop("_cohort").to_numpy(dtype=np.int64)
@@ -212,10 +236,7 @@ def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key:
         out.insert(len(by_cols) + 1, "cohort_start", pd.NaT)
     out["cohort"] = out["cohort"].astype(object)
     size = out["size"].to_numpy()
-    out["retention"] = safe_ratio(out["active"], size)
-    lo, hi = wilson_interval(out["active"], size)
-    out["retention_lo"] = lo
-    out["retention_hi"] = hi
+    add_retention(out)
     out["retention_on_or_after"] = safe_ratio(out["active_on_or_after"], size)
     out["partial"] = out.pop("size_complete").to_numpy() < size
     keys = [*by_cols, "cohort"]
@@ -295,10 +316,7 @@ def average_curve(table: pd.DataFrame, *, include_partial: bool = False) -> pd.D
         agg["revenue"] = ("revenue", "sum")
         agg["_w_cum"] = ("_w_cum", "sum")
     out = t.groupby([*segs, "age"], sort=True, dropna=False).agg(**agg).reset_index()
-    out["retention"] = safe_ratio(out["active"], out["size"])
-    lo, hi = wilson_interval(out["active"], out["size"])
-    out["retention_lo"] = lo
-    out["retention_hi"] = hi
+    add_retention(out)
     out["retention_on_or_after"] = safe_ratio(out["active_on_or_after"], out["size"])
     if "revenue" in out.columns:
         out["revenue_per_customer"] = safe_ratio(out["revenue"], out["size"])
@@ -345,7 +363,7 @@ def bracket_retention(
     ok = group >= 0
     pc = act.pair_customer
     age = act.pair_period - act.first[pc]
-    max_age = act.max_period - act.first
+    max_age = np.where(ok, act.max_period - np.where(ok, act.first, 0), -1)
     frames = []
     for lo, hi in parsed:
         eligible = ok & (max_age >= hi)
@@ -365,15 +383,13 @@ def bracket_retention(
     out.insert(len(by_cols), "cohort", period_label(first, act.freq) if len(first) else np.array([], object))
     out.insert(len(by_cols) + 1, "cohort_start", period_start(first, act.freq) if len(first) else pd.DatetimeIndex([]))
     out["cohort"] = out["cohort"].astype(object)
-    out["retention"] = safe_ratio(out["active"], out["size"])
-    lo_, hi_ = wilson_interval(out["active"], out["size"])
-    out["retention_lo"] = lo_
-    out["retention_hi"] = hi_
+    add_retention(out)
     out = out.sort_values([*by_cols, "cohort", "age_from"], kind="stable").reset_index(drop=True)
     out.attrs.update({"freq": act.freq, "as_of": str(act.as_of), "tz": act.tz, "by": by_cols})
     return out
 
 
 __all__ = [
-    "MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "explain_empty", "retention_matrix",
+    "MATRIX_KINDS", "add_retention", "average_curve", "bracket_retention", "cohort_counts", "cohort_table",
+    "cohort_table_from_counts", "explain_empty", "retention_matrix",
 ]

@@ -22,7 +22,15 @@ from .engine import (Boundaries, as_data, first_row_values, is_native, membershi
                      parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
-from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
+from .periods import (
+    NO_PERIOD,
+    check_freq,
+    days_to_period,
+    last_complete_period,
+    local_days,
+    period_label,
+    period_start,
+)
 
 CRR_COLUMNS = [
     "period", "period_start", "start_customers", "end_customers", "new", "retained", "lost",
@@ -84,6 +92,26 @@ def crr_from_counts(start: int, end: int, new: int) -> float:
             "inconsistent; count them as new, or use crr_table(), which reports them separately."
         )
     return float(kept / start)
+
+
+def crr_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add the rates of :func:`crr_table` to a frame of CRR counts (definitions §4).
+
+    From ``start_customers`` (S), ``end_customers`` (E), ``new`` (N) and
+    ``retained``: ``crr`` = retained / S with its 95 % Wilson interval
+    (``crr_lo``, ``crr_hi``), ``crr_counts`` = (E - N) / S and ``churn_rate``
+    = 1 - CRR; NaN where S = 0. Returns ``counts`` with the columns added
+    (modified in place), so the cohort explorer and :func:`crr_table` share
+    one formula.
+    """
+    s = counts["start_customers"].to_numpy()
+    counts["crr"] = safe_ratio(counts["retained"], s)
+    lo, hi = wilson_interval(counts["retained"], s)
+    counts["crr_lo"] = lo
+    counts["crr_hi"] = hi
+    counts["crr_counts"] = safe_ratio(counts["end_customers"] - counts["new"], s)
+    counts["churn_rate"] = 1.0 - counts["crr"]
+    return counts
 
 
 def _group_codes(bounds: Boundaries, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -172,7 +200,8 @@ def crr_table(
         group, groups = _group_codes(bounds, by_cols)
         n_groups = len(groups)
         periods = bounds.periods[:-1]
-        first_index = np.where(bounds.first_period >= 0, bounds.first_period - bounds.periods[0], -1)
+        has_first = bounds.first_period != NO_PERIOD
+        first_index = np.where(has_first, np.where(has_first, bounds.first_period, 0) - bounds.periods[0], -1)
         # membership_counts wants (boundaries x customers): transaction_boundaries stores it that way
         counts = membership_counts(bounds.member.T, first_index, group, n_groups)
         boundary_days, data_start_day = bounds.boundary_days, bounds.data_start_day
@@ -184,13 +213,7 @@ def crr_table(
     out["period_start"] = period_start(periods, freq)[pi] if n_periods else pd.DatetimeIndex([])
     for name, arr in counts.items():
         out[name] = arr[gi, pi]
-    s = out["start_customers"].to_numpy()
-    out["crr"] = safe_ratio(out["retained"], s)
-    lo, hi = wilson_interval(out["retained"], s)
-    out["crr_lo"] = lo
-    out["crr_hi"] = hi
-    out["crr_counts"] = safe_ratio(out["end_customers"] - out["new"], s)
-    out["churn_rate"] = 1.0 - out["crr"]
+    out = crr_rates(out)
     start_days = boundary_days[:-1][pi]
     if w is None:
         out["window_covered"] = start_days > data_start_day
@@ -408,4 +431,4 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
             "days": local_days(f["timestamp"], data.tz), "amount": amount, "segment": segment}
 
 
-__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_table", "purchase_metrics"]
+__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_rates", "crr_table", "purchase_metrics"]

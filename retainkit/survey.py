@@ -1,6 +1,6 @@
 """Satisfaction surveys: NPS, CSAT and CES with intervals, and retention by survey group.
 
-Survey metrics are **outside** retention-definitions.md; this module states
+Survey metrics are **outside** docs/definitions.md §1-§6 (its appendix lists them); this module states
 the standard definitions it uses:
 
 * **NPS** (Net Promoter Score, Reichheld 2003, "The One Number You Need to
@@ -43,6 +43,7 @@ from ._stats import Z95, safe_ratio, wilson_interval
 from .inputs import Transactions
 from .readers import check_columns
 from .timestamps import Where, parse_timestamps
+from ._deprecation import renamed_kwargs
 from .exceptions import DataError, ParameterError
 from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 
@@ -168,7 +169,7 @@ def _nps_stats(x: np.ndarray) -> dict[str, float]:
 def nps(responses: Any, *, score: str = "score", by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Net Promoter Score in points with a 95 % interval (Reichheld 2003).
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     definition used is the standard one (see the module docstring):
     promoters 9-10, passives 7-8, detractors 0-6,
     NPS = 100 * (p_promoters - p_detractors), 95 % normal-approximation
@@ -234,7 +235,7 @@ def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_
          satisfied_min: int | None = None, by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Customer satisfaction score: share of satisfied answers, with a Wilson interval.
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     standard top-two-box definition is used: CSAT = share of answers
     >= ``satisfied_min`` (default: the two highest points of the scale, 4-5
     on 1-5), with the 95 % Wilson interval of definitions §3 "Uncertainty".
@@ -285,7 +286,7 @@ def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SC
         by: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Customer effort score: mean answer with a 95 % Student-t interval.
 
-    Not covered by retention-definitions.md (surveys are outside it); the
+    Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
     standard CES 2.0 definition is used: the mean of the answers on the
     effort scale (default 1-7, higher = easier), 95 % interval
     mean ± t(0.975, n - 1) * sd / sqrt(n), clipped to the scale (NaN for
@@ -354,7 +355,7 @@ def survey_summary(
 ) -> pd.DataFrame:
     """One headline row per question type (and period) from a mixed responses table.
 
-    Surveys are outside retention-definitions.md; the metrics are those of
+    Surveys are outside docs/definitions.md §1-§6; the metrics are those of
     :func:`nps`, :func:`csat` and :func:`ces` (module docstring). With
     ``freq`` the responses are split by the period of their timestamp
     (definitions §2 periods, in the report time zone ``tz`` as in definitions
@@ -474,6 +475,7 @@ def nps_group(scores: Any) -> np.ndarray:
     return np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor")).astype(object)
 
 
+@renamed_kwargs(group="by")
 def retention_by_survey_group(
     responses: pd.DataFrame,
     transactions: Transactions,
@@ -486,7 +488,7 @@ def retention_by_survey_group(
     question_types: dict[str, str] | None = None,
     scale: tuple[int, int] | None = None,
     satisfied_min: int | None = None,
-    group: str | None = None,
+    by: str | None = None,
     horizon_days: int | Sequence[int] = 90,
     anchor: str = "first",
     date_format: str | None = None,
@@ -509,7 +511,7 @@ def retention_by_survey_group(
     complete day of ``transactions.as_of``. The others are not counted and
     are reported in the ``censored`` column, never treated as lost.
 
-    The survey metrics themselves are outside retention-definitions.md:
+    The survey metrics themselves are outside docs/definitions.md §1-§6:
     NPS groups are Reichheld's (2003) promoters 9-10, passives 7-8,
     detractors 0-6; CSAT groups are 'satisfied' (>= ``satisfied_min``,
     default top two boxes) and 'not satisfied'.
@@ -525,14 +527,14 @@ def retention_by_survey_group(
         Columns of ``responses``. Ids are matched to the transaction log as
         text (``123`` matches ``"123"``).
     kind : {"nps", "csat"}
-        How scores become groups (ignored when ``group`` is given).
+        How scores become groups (ignored when ``by`` is given).
     question : str, optional
         Column with the question type of each answer; when given, only the
         answers of type ``kind`` are used (labels as in
         :func:`survey_summary`, mapped with ``question_types``).
     scale, satisfied_min
         CSAT scale (default 1-5) and threshold (default top two boxes).
-    group : str, optional
+    by : str, optional
         A column of ready-made groups (e.g. a segment you defined); scores
         are then not needed.
     horizon_days : int or sequence of int
@@ -575,7 +577,7 @@ def retention_by_survey_group(
     if not isinstance(responses, pd.DataFrame):
         raise ParameterError(f"responses must be a pandas DataFrame, not {type(responses).__name__}.")
     if kind not in ("nps", "csat"):
-        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass group='<column>' for your own groups).")
+        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass by='<column>' for your own groups).")
     if anchor not in ("first", "all"):
         raise ParameterError(f"anchor={anchor!r} must be 'first' (earliest response per customer) or 'all'.")
     horizons = [horizon_days] if np.ndim(horizon_days) == 0 else list(horizon_days)
@@ -584,7 +586,7 @@ def retention_by_survey_group(
             raise ParameterError(f"horizon_days={horizon_days!r}: every horizon must be a whole number of days >= 1.")
     horizons = [int(h) for h in horizons]
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "question": question}
-    mapping["group" if group else "score"] = group or score
+    mapping["group" if by else "score"] = by or score
     check_columns(mapping, [str(c) for c in responses.columns])
     tz = transactions.tz
     frame = responses.reset_index(drop=True)
@@ -595,8 +597,8 @@ def retention_by_survey_group(
         frame, index = frame.loc[keep].reset_index(drop=True), index[keep]
 
     # groups
-    if group is not None:
-        labels = frame[group].astype("string")
+    if by is not None:
+        labels = frame[by].astype("string")
         unscored = labels.isna().to_numpy(dtype=bool)
         order = sorted(pd.unique(labels.dropna()).tolist())
         grp = labels.to_numpy(dtype=object)

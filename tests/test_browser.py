@@ -74,6 +74,10 @@ def open_offline(html_path: Path, screenshot: Path | None = None):
             result["marks_per_chart"] = page.evaluate(
                 "() => Array.from(document.querySelectorAll('.rk-chart')).map("
                 "el => el.querySelectorAll('svg.marks path, svg.marks rect, svg.marks text, svg.marks line, svg.marks .mark-symbol path').length)")
+            # legend entries and direct (line-end) labels per chart, as drawn by Vega
+            result["legend_labels"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.rk-chart')).map("
+                "el => Array.from(el.querySelectorAll('.role-legend-label text')).map(t => t.textContent))")
             result["kpis"] = page.locator(".rk-kpi").count()
             result["text"] = page.inner_text("body")
             if screenshot is not None:
@@ -98,6 +102,13 @@ def test_report_draws_every_chart_offline(report, tmp_path):
     assert all(d == 1 for d in res["drawn"]), res["drawn"]
     assert all(m > 10 for m in res["marks_per_chart"]), res["marks_per_chart"]
     assert res["kpis"] == 7
+    legends = res["legend_labels"]
+    # cohort curves (retention, revenue retention, cumulative revenue): earlier / newest / average named in a legend
+    curves = [labels for labels in legends if "Average of all cohorts" in labels]
+    assert len(curves) == 3 and all(len(labels) == 3 for labels in curves), legends
+    # the segment comparison names every channel of the sample in its legend
+    channels = set(pd.read_csv(sample_path())["channel"].astype(str))
+    assert any(set(labels) == channels for labels in legends), legends
     assert res["requests"] == []  # nothing tried to reach the network
     assert res["errors"] == []
     assert [c for c in res["console"] if c[0] == "error"] == []

@@ -1,6 +1,6 @@
 """A real public log (CDNOW, 69,659 orders) against independent SQL written from the definitions.
 
-The SQL below is DuckDB written straight from retention-definitions.md §2-§4,
+The SQL below is DuckDB written straight from docs/definitions.md §2-§4,
 sharing no code with retainkit: cohort sizes, active counts and revenue per
 (cohort, age), and S, E, N, retained, lost, reactivated per month with a
 90-day activity window, must match exactly.

@@ -86,7 +86,7 @@ def test_discount_per_period_compounds_to_the_yearly_rate():
 def test_money_format():
     assert rr.money(1234.5, "USD") == "$1,234.50"
     assert rr.money(-3, "EUR", 0) == "-€3"
-    assert rr.money(2, "SEK") == "SEK 2.00"
+    assert rr.money(2, "SEK") == "SEK\u00a02.00"  # CLDR currency spacing
     assert rr.money(float("nan"), "USD") == "–"
 
 
@@ -141,6 +141,20 @@ def test_page_escapes_title_and_segment_values(sample_data):
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
+def test_methodology_embeds_the_definitions_it_cites(sample_data):
+    """A reader of the HTML can read every section the page cites (docs/definitions.md, shipped)."""
+    page = rr.Page(sample_data.params.replace(charts="svg"))
+    html = page.data_quality_html(sample_data) + page.methodology_html(sample_data)
+    links = set(re.findall(r'href="#(def-[0-9-]+)"', html))
+    targets = set(re.findall(r'<section class="rk-definition" id="(def-[0-9-]+)"', html))
+    assert {"def-1", "def-2", "def-3", "def-4", "def-5"} <= links, links
+    assert links <= targets, f"links without an embedded section: {links - targets}"
+    assert "Who is a customer at a boundary" in html and "Average retention curve" in html
+    assert "Loyalty-program ROI" not in html  # §6 is not cited by the report, so not embedded
+    assert html.count("<details class=\"rk-details rk-definitions\">") == 1  # one block, opened by the links
+    assert html == page.data_quality_html(sample_data) + page.methodology_html(sample_data)  # deterministic
+
+
 def test_bundle_defines_vega_embed_once():
     js = rr.vega_bundle()
     assert "window.vegaEmbed" in js and "</script" not in js.lower()
@@ -170,23 +184,26 @@ def test_kpis_equal_the_library_functions(sample_data):
             num += g.loc[1, "revenue"]
             den += g.loc[0, "revenue"]
     assert k["revenue_retention_1"].value == pytest.approx(num / den)
-    per = pm[pm["period"] != "overall"].tail(12)
-    m = 0.3 * float(np.mean(per["revenue"] / per["customers"]))
-    r = float(crr[crr["window_covered"]]["crr"].tail(12).mean())
-    d = 1.1 ** (1 / 12) - 1
-    assert k["clv"].value == pytest.approx(m * r / (1 + d - r))
+    # CLV (definitions §5.6): quarters (the 90-day window), the last 4 covered ones, a brute-force sum over 3 years
+    cq, pq = crr_table(tx, "Q", window="90D"), purchase_metrics(tx, "Q")
+    last = cq[cq["window_covered"] & (cq["start_customers"] > 0)].tail(4)
+    rev = pq.set_index("period").loc[list(last["period"]), "revenue"].to_numpy()
+    m = 0.3 * rev.sum() / ((last["start_customers"] + last["end_customers"]) / 2).sum()
+    r = last["retained"].sum() / last["start_customers"].sum()
+    d = 1.1 ** (1 / 4) - 1
+    assert k["clv"].value == pytest.approx(sum(m * (r / (1 + d)) ** (i - 0.5) for i in range(1, 13)))
 
 
 def test_what_changed_flags_only_changes_beyond_noise(sample_data):
     for c in sample_data.changes:
         assert c.significant == (c.lo > 0 or c.hi < 0)
     crr_change = next(c for c in sample_data.changes if c.metric == "CRR")
-    assert crr_change.now_label == "2024-12" and crr_change.then_label == "2024-11"
+    assert crr_change.now_label == "Dec 2024" and crr_change.then_label == "Nov 2024"  # period labels in the language
     prev = {"as_of_label": "2023-12-31", "kpis": {
         "crr": {"value": 0.5, "num": 50, "den": 100, "period": "2023-12"},
         "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
     changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, prev, "M")
-    vs_prev = [c for c in changes if "report of 2023-12-31" in c.then_label]
+    vs_prev = [c for c in changes if "report of December 31, 2023" in c.then_label]
     assert {c.metric for c in vs_prev} == {"CRR", "Month-1 retention"}
     crr_vs = next(c for c in vs_prev if c.metric == "CRR")
     assert crr_vs.significant and crr_vs.good  # 84 % vs 50 % of 100
@@ -229,6 +246,45 @@ def test_export_html_is_offline_deterministic_and_has_no_code():
 def test_export_html_with_input_for_failed_runs():
     html = rr.export_html(_executed_notebook(), include_input=True)
     assert "show" in html
+
+
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+
+
+@pytest.mark.parametrize("template", ["report", "notebook", "slides"])
+def test_export_html_with_math_inlines_mathjax_and_loads_nothing(template):
+    nb = _executed_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("$$\\text{CRR} = \\frac{E - N}{S}$$ and $r_t$"))
+    a = rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert a == rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert not EXTERNAL.search(a), EXTERNAL.search(a)
+    assert a.count('<script id="rk-mathjax">') == 1 and "window.MathJax = " in a
+    assert '"enableMenu":false' in a  # the menu would load accessibility code from a CDN
+    assert "\\frac{E - N}{S}" in a  # the TeX stays in the page for MathJax to typeset
+    assert "require.js" not in a and "mermaid" not in a.lower() and "widget-state" not in a
+    plain = rr.export_html(nb, template=template, include_input=template != "report")
+    assert "rk-mathjax" not in plain and "window.MathJax" not in plain and not EXTERNAL.search(plain)
+
+
+def test_export_html_replaces_widgets_with_a_note_and_rejects_unknown_templates():
+    nb = _executed_notebook()
+    widget = nbformat.v4.new_code_cell("interact(f)")
+    widget.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/plain": "interactive(children=(FloatSlider(...", rr.WIDGET_MIME: {"model_id": "abc", "version_major": 2,
+                                                                             "version_minor": 0}})]
+    nb.cells.append(widget)
+    html = rr.export_html(nb, include_input=True, template="notebook")
+    assert rr.WIDGET_NOTE.replace("[", "") in html.replace("[", "") and "FloatSlider" not in html
+    with pytest.raises(ParameterError, match="template"):
+        rr.export_html(nb, template="pdf")
+
+
+def test_mathjax_script_is_the_packaged_bundle():
+    script = rr.mathjax_script()
+    assert script.startswith("<script>window.MathJax = ") and script.endswith("</script>")
+    bundle = script.split('<script id="rk-mathjax">', 1)[1][:-len("</script>")]
+    assert "</script" not in bundle.lower()
+    assert "MathJax" in script and len(script) > 1_000_000  # tex-svg-full: glyphs inside, nothing fetched
 
 
 def test_write_index_lists_reports_escaped(tmp_path):
@@ -278,7 +334,7 @@ def test_report_end_to_end_on_the_sample(published):
         assert f">{heading}<" in html
     assert html.count('class="rk-chart"') == 6
     # the previous report was found and compared with
-    assert "report of 2024-11-30" in html
+    assert "report of November 30, 2024" in html  # dates in the report language (en)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="2024-12-31/retention-report.html"' in index and 'href="2024-11-30/retention-report.html"' in index
     nb = nbformat.read(str(second.notebook), as_version=4)
@@ -414,3 +470,18 @@ def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypat
         with pytest.raises(ParameterError, match=f"parameter '{name}'"):
             rr.run_report(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_clv_of_monthly_and_quarterly_reports_agree_on_the_sample():
+    # definitions §5.6: one value of a customer over 3 years, whatever the report's period
+    got = {f: rr.compute(validate_params({"data": "sample", "freq": f}, check_data=False)).kpis["clv"] for f in ("M", "Q")}
+    assert np.isfinite(got["M"].value) and got["M"].value > 0
+    assert got["Q"].value == pytest.approx(got["M"].value, rel=0.05)
+    assert "3 years" in got["M"].label
+
+
+def test_clv_basis_is_the_period_closest_to_the_window():
+    assert rr.clv_basis_freq("90D") == "Q"
+    assert rr.clv_basis_freq("28D") == "M"
+    assert rr.clv_basis_freq("7D") == "W"
+    assert rr.clv_basis_freq("400D") == "Y"

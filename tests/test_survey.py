@@ -271,7 +271,10 @@ def test_retention_csat_question_filter_and_custom_groups():
     assert out.loc["not satisfied", ["respondents", "retained"]].tolist() == [1, 1]
     assert retention_by_survey_group(df, tx, kind="csat", question="question").attrs["excluded_unscored"] == 1
     df["tier"] = ["x", "y", "x", "x", "y", "x", None, "y"]
-    custom = retention_by_survey_group(df, tx, group="tier", horizon_days=30)
+    custom = retention_by_survey_group(df, tx, by="tier", horizon_days=30)
+    with pytest.warns(DeprecationWarning, match=r"group=.*by="):
+        old = retention_by_survey_group(df, tx, group="tier", horizon_days=30)
+    pd.testing.assert_frame_equal(old, custom)
     assert custom["group"].tolist() == ["x", "y"]
     assert custom["respondents"].sum() == 3  # first response of a, b, c
 

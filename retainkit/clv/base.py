@@ -1,7 +1,7 @@
 """The shared fitter base of the CLV models: maximum likelihood on the log scale, checks, summaries.
 
-Every fitter (:class:`~retainkit.clv.ShiftedBetaGeometric`,
-:class:`~retainkit.clv.BetaGeoFitter`, :class:`~retainkit.clv.GammaGamma`)
+Every fitter (:class:`~retainkit.clv.ShiftedBetaGeoFitter`,
+:class:`~retainkit.clv.BetaGeoFitter`, :class:`~retainkit.clv.GammaGammaFitter`)
 follows one shape (definitions §5): ``fit`` returns ``self``; fitted values
 end in an underscore (``alpha_``, ``log_likelihood_``); ``params_`` is a dict
 of the estimates and ``summary_`` a DataFrame (parameter, estimate, se,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_fitted, fit_log_mle, rfm_arrays, summary_frame
 
@@ -48,7 +49,7 @@ class BetaGeoFitter(Fitter):
     mean purchase rate *per time unit*.
 
     Fitted by maximum likelihood over (ln r, ln alpha, ln a, ln b); intervals
-    from the observed information as for :class:`ShiftedBetaGeometric`.
+    from the observed information as for :class:`ShiftedBetaGeoFitter`.
 
     Attributes (after fit)
     ----------------------
@@ -80,8 +81,9 @@ class BetaGeoFitter(Fitter):
         return (f"BetaGeoFitter(r={self.r_:.4g}, alpha={self.alpha_:.4g}, a={self.a_:.4g}, b={self.b_:.4g}, "
                 f"time_unit={self.time_unit_!r})")
 
+    @renamed_kwargs(time_unit="freq")
     def fit(self, rfm: pd.DataFrame, *, frequency: str = "frequency", recency: str = "recency", T: str = "T",
-            time_unit: str | None = None) -> "BetaGeoFitter":
+            freq: str | None = None) -> "BetaGeoFitter":
         """Fit r, alpha, a, b by maximum likelihood (definitions §5; FHL 2005a).
 
         Parameters
@@ -90,8 +92,8 @@ class BetaGeoFitter(Fitter):
             From :func:`rfm_summary` (or any frame with the three columns).
         frequency, recency, T : str
             Column names.
-        time_unit : str, optional
-            Time unit of the columns; default ``rfm.attrs["time_unit"]``.
+        freq : str, optional
+            Time unit of the columns (formerly ``time_unit=``); default ``rfm.attrs["time_unit"]``.
 
         Returns
         -------
@@ -123,7 +125,7 @@ class BetaGeoFitter(Fitter):
                            bound=14.0)
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
-        self.time_unit_ = time_unit if time_unit is not None else rfm.attrs.get("time_unit")
+        self.time_unit_ = freq if freq is not None else rfm.attrs.get("time_unit")
         self.summary_ = summary_frame(("r", "alpha", "a", "b"), mle, self.time_unit_ or "unspecified")
         self.n_customers_ = int(x.size)
         return self

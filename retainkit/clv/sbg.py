@@ -74,7 +74,7 @@ _SBG_ADVICE = (
 )
 
 
-class ShiftedBetaGeometric(Fitter):
+class ShiftedBetaGeoFitter(Fitter):
     """Shifted-beta-geometric model of contract duration (definitions §5; Fader & Hardie 2007).
 
     Each customer churns at the end of every period with their own probability
@@ -122,7 +122,7 @@ class ShiftedBetaGeometric(Fitter):
 
     Examples
     --------
-    >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> m = ShiftedBetaGeoFitter().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> round(m.alpha_, 3), round(m.beta_, 3)
     (0.704, 1.182)
     """
@@ -146,8 +146,8 @@ class ShiftedBetaGeometric(Fitter):
 
     def __repr__(self) -> str:
         if self.alpha_ is None:
-            return "ShiftedBetaGeometric(unfitted)"
-        return (f"ShiftedBetaGeometric(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
+            return "ShiftedBetaGeoFitter(unfitted)"
+        return (f"ShiftedBetaGeoFitter(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
                 f"n_periods={self.n_periods_}, LL={self.log_likelihood_:.2f})")
 
     # ---------------------------------------------------------------- fitting
@@ -186,7 +186,7 @@ class ShiftedBetaGeometric(Fitter):
             raise DataError("the cohort table has no observed (complete) cells to fit.")
         return keys, out
 
-    def fit(self, survivors, *, by_cohort: bool = False, count: str | None = None) -> "ShiftedBetaGeometric":
+    def fit(self, survivors, *, by_cohort: bool = False, count: str | None = None) -> "ShiftedBetaGeoFitter":
         """Fit alpha and beta by maximum likelihood (definitions §5; F&H 2007).
 
         Parameters
@@ -225,7 +225,7 @@ class ShiftedBetaGeometric(Fitter):
             if by_cohort:
                 rows, models = [], {}
                 for k, v in checked.items():
-                    sub = ShiftedBetaGeometric()._fit_many([v])
+                    sub = ShiftedBetaGeoFitter()._fit_many([v])
                     models[k] = sub
                     kt = k if isinstance(k, tuple) else (k,)
                     rows.append({**dict(zip(keys, kt)), "alpha": sub.alpha_, "beta": sub.beta_,
@@ -242,10 +242,10 @@ class ShiftedBetaGeometric(Fitter):
             raise ParameterError("by_cohort=True needs a cohort table (DataFrame with cohort, age, active).")
         return self._fit_many([_check_survivors(survivors)])
 
-    def _fit_many(self, series: list[np.ndarray]) -> "ShiftedBetaGeometric":
+    def _fit_many(self, series: list[np.ndarray]) -> "ShiftedBetaGeoFitter":
         if all(s[-1] == s[0] for s in series):
             raise ConvergenceError(
-                "ShiftedBetaGeometric: no customer churned in the data, so churn cannot be estimated. "
+                "ShiftedBetaGeoFitter: no customer churned in the data, so churn cannot be estimated. "
                 "Wait for more periods or pool cohorts."
             )
 
@@ -253,7 +253,7 @@ class ShiftedBetaGeometric(Fitter):
             a, b = math.exp(x[0]), math.exp(x[1])
             return -sum(_sbg_loglik(a, b, s) for s in series)
 
-        mle = fit_log_mle(nll, [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)], model="ShiftedBetaGeometric",
+        mle = fit_log_mle(nll, [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)], model="ShiftedBetaGeoFitter",
                            names=("alpha", "beta"), advice=_SBG_ADVICE)
         self.alpha_, self.beta_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
@@ -455,14 +455,14 @@ class SBGBacktest:
         actual = 0) and ``sample`` ("fit" for t <= fit_periods, "holdout" after).
     mape : float
         Mean absolute percentage error over the holdout periods, in percent.
-    model : ShiftedBetaGeometric
+    model : ShiftedBetaGeoFitter
         The model fitted on t = 0..fit_periods.
     fit_periods : int
     """
 
     frame: pd.DataFrame
     mape: float
-    model: ShiftedBetaGeometric
+    model: ShiftedBetaGeoFitter
     fit_periods: int
 
 
@@ -491,7 +491,7 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
             f"fit_periods={fit_periods} must be between 2 and {k_max - 1} for {s.size} survivor counts "
             "(at least two periods to fit and one period left to compare)."
         )
-    model = ShiftedBetaGeometric().fit(s[: fit_periods + 1])
+    model = ShiftedBetaGeoFitter().fit(s[: fit_periods + 1])
     pred = model.predict(k_max, size=s[0])["expected_survivors"].to_numpy()
     err = pred - s
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -505,4 +505,4 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     return SBGBacktest(frame=frame, mape=mape, model=model, fit_periods=int(fit_periods))
 
 
-__all__ = ["SBGBacktest", "ShiftedBetaGeometric", "backtest"]
+__all__ = ["SBGBacktest", "ShiftedBetaGeoFitter", "backtest"]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import DataError, ParameterError
 from ..periods import check_freq
 from .panel import ActivityPanel, activity_panel, per_customer_flag
@@ -27,6 +28,7 @@ def _boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype("float64")
 
 
+@renamed_kwargs(gross_margin="margin")
 def measure_program_lift(
     frame: Any,
     *,
@@ -46,7 +48,7 @@ def measure_program_lift(
     n_boot: int = 500,
     seed: int | None = 0,
     costs: float | None = None,
-    gross_margin: float | None = None,
+    margin: float | None = None,
     as_of: Any = None,
     tz: str | None = None,
 ) -> ProgramLift:
@@ -121,9 +123,9 @@ def measure_program_lift(
     seed : int or None
     costs : float, optional
         Programme cost per member per period (rewards + service, currency).
-        With ``gross_margin`` it gives the implied ROI
-        ``(gross_margin * spend_lift - costs) / costs``.
-    gross_margin : float, optional
+        With ``margin`` it gives the implied ROI
+        ``(margin * spend_lift - costs) / costs``.
+    margin : float, optional
     as_of, tz
         Only complete periods up to ``as_of`` are used (definitions §1, §2);
         default: the end of the day of the latest timestamp, report zone UTC.
@@ -148,7 +150,7 @@ def measure_program_lift(
     tz = tz or "UTC"
     freq = check_freq(freq)
     design = _check_options(pre_periods, match_periods, post_periods, spend_bins, n_boot, design, holdout, costs,
-                            gross_margin)
+                            margin)
     needed = [customer_id, timestamp, join_date] + ([member] if design == "did" else [holdout])
     has_amount = _check_columns(frame, needed, amount)
     df = frame[[c for c in dict.fromkeys(needed + ([amount] if has_amount else []))]].copy()
@@ -164,15 +166,15 @@ def measure_program_lift(
         return _randomized(panel.active, panel.spend, panel.join, panel.has_join,
                            per_customer_flag(panel.rows, holdout, panel.customer_codes, n_c),
                            panel.first_buy, b, m, a, jp, panel.n_periods, has_amount, panel.customer_ids, freq, windows,
-                           n_boot, seed, rng, costs, gross_margin)
+                           n_boot, seed, rng, costs, margin)
     is_mem = per_customer_flag(panel.rows, member, panel.customer_codes, n_c)
     return _matched_did(panel, is_mem, member, b, m, a, jp, spend_bins, has_amount, freq, windows, n_boot, seed, rng,
-                        costs, gross_margin)
+                        costs, margin)
 
 
 # --------------------------------------------------------------------------- the steps of measure_program_lift
 def _check_options(pre_periods: int, match_periods: int, post_periods: int, spend_bins: int, n_boot: int, design: str,
-                   holdout: str | None, costs: float | None, gross_margin: float | None) -> str:
+                   holdout: str | None, costs: float | None, margin: float | None) -> str:
     """Validate the window lengths, bootstrap size, design and costs; returns the design ("did" or "randomized")."""
     for name, v in (("pre_periods", pre_periods), ("match_periods", match_periods), ("post_periods", post_periods)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -188,12 +190,12 @@ def _check_options(pre_periods: int, match_periods: int, post_periods: int, spen
     if design == "randomized" and holdout is None:
         raise ParameterError("design='randomized' needs holdout='<column>' naming the randomised holdout flag.")
     if costs is not None:
-        if gross_margin is None:
-            raise ParameterError("costs given without gross_margin: the implied ROI needs both.")
+        if margin is None:
+            raise ParameterError("costs given without margin: the implied ROI needs both.")
         if not costs > 0:
             raise ParameterError(f"costs={costs!r} must be > 0 (programme cost per member per period).")
-        if not 0 <= gross_margin <= 1:
-            raise ParameterError(f"gross_margin={gross_margin!r} must lie in [0, 1]; write 35 % as 0.35.")
+        if not 0 <= margin <= 1:
+            raise ParameterError(f"margin={margin!r} must lie in [0, 1]; write 35 % as 0.35.")
     return design
 
 
@@ -376,7 +378,7 @@ def _did_trajectory(A: np.ndarray, S: np.ndarray, mt: _Matching, b: int, m: int,
 
 def _matched_did(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, m: int, a: int, jp: int,
                  spend_bins: int, has_amount: bool, freq: str, windows: dict[str, int], n_boot: int, seed: int | None,
-                 rng: np.random.Generator, costs: float | None, gross_margin: float | None) -> ProgramLift:
+                 rng: np.random.Generator, costs: float | None, margin: float | None) -> ProgramLift:
     """The matched difference-in-differences design of :func:`measure_program_lift` (definitions §6)."""
     A, S = panel.active, panel.spend
     counts, mem, J, nonmem = _eligible_members(panel, is_mem, member, b, m, a, jp)
@@ -393,7 +395,7 @@ def _matched_did(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, 
             f"matched on frequency, recency{' and spend' if mt.edges.size or not has_amount else ''} in the "
             f"{m} {_UNITS[freq]} before joining; change from the {b} {_UNITS[freq]} before those to the {a} after joining")
     return finish_lift("did", desc, est_a, est_s, reps, naive_a, naive_s, NAIVE_WARNING, trajectory, counts,
-                   np.asarray(panel.customer_ids[mt.mem]), freq, windows, n_boot, seed, costs, gross_margin, has_amount)
+                   np.asarray(panel.customer_ids[mt.mem]), freq, windows, n_boot, seed, costs, margin, has_amount)
 
 
 
@@ -442,7 +444,7 @@ def _naive_gap(A, S, is_mem, first_buy, mem, J, jp, a) -> tuple[float, float]:
 
 
 def _randomized(A, S, join, has_join, hold, first_buy, b, m, a, jp, n_per, has_amount, cust_ids, freq,
-                windows, n_boot, seed, rng, costs, gross_margin) -> ProgramLift:
+                windows, n_boot, seed, rng, costs, margin) -> ProgramLift:
     part = np.flatnonzero(has_join)
     counts: dict[str, int] = {"participants": int(part.size)}
     Jp = join[part]
@@ -481,7 +483,7 @@ def _randomized(A, S, join, has_join, hold, first_buy, b, m, a, jp, n_per, has_a
     desc = (f"randomised holdout: {t_idx.size:,} treated vs {h_idx.size:,} held out; difference of means over the "
             f"{a} {_UNITS[freq]} after the start")
     return finish_lift("randomized", desc, est_a, est_s, reps, float("nan"), float("nan"), "", trajectory, counts,
-                   np.asarray(cust_ids[part[t_idx]]), freq, windows, n_boot, seed, costs, gross_margin, has_amount)
+                   np.asarray(cust_ids[part[t_idx]]), freq, windows, n_boot, seed, costs, margin, has_amount)
 
 
 __all__ = ["NAIVE_WARNING", "ProgramLift", "measure_program_lift"]

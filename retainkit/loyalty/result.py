@@ -45,7 +45,7 @@ class ProgramLift:
         spend per customer per period (currency).
     retention_lift_ci, spend_lift_ci, implied_roi_ci : tuple of float
     implied_roi : float
-        (gross_margin * spend_lift - costs) / costs, NaN without ``costs``.
+        (margin * spend_lift - costs) / costs, NaN without ``costs``.
     naive_retention_gap, naive_spend_gap : float
         Members vs everyone else; see ``naive_warning``.
     naive_warning : str
@@ -123,17 +123,17 @@ def ci95(x: np.ndarray) -> tuple[float, float]:
 
 
 def finish_lift(design, desc, est_a, est_s, reps, naive_a, naive_s, warning, trajectory, counts, used,
-            freq, windows, n_boot, seed, costs, gross_margin, has_amount) -> ProgramLift:
+            freq, windows, n_boot, seed, costs, margin, has_amount) -> ProgramLift:
     ci_a = ci95(reps["retention_lift"]) if n_boot else (float("nan"),) * 2
     ci_s = ci95(reps["spend_lift"]) if n_boot and has_amount else (float("nan"),) * 2
     if costs is not None and has_amount:
-        roi = (gross_margin * est_s - costs) / costs
-        roi_reps = (gross_margin * reps["spend_lift"] - costs) / costs
+        roi = (margin * est_s - costs) / costs
+        roi_reps = (margin * reps["spend_lift"] - costs) / costs
         ci_r = ci95(roi_reps) if n_boot else (float("nan"),) * 2
-        roi_note = f"(gross_margin {gross_margin:g} x spend lift - costs {costs:g}) / costs, per member per period"
+        roi_note = f"(margin {margin:g} x spend lift - costs {costs:g}) / costs, per member per period"
     else:
         roi, ci_r = float("nan"), (float("nan"),) * 2
-        roi_note = "pass costs= and gross_margin= for the implied ROI" + ("" if has_amount else " (needs amounts)")
+        roi_note = "pass costs= and margin= for the implied ROI" + ("" if has_amount else " (needs amounts)")
     naive_note = warning if design == "did" else "randomised: the treated-vs-holdout difference above is the estimate"
     summary = pd.DataFrame([
         ("retention_lift", est_a, *ci_a, "share of customers", "active share per period, " + design),
