@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import postgres as pg
 from . import report
 from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportError
@@ -112,7 +113,10 @@ def _report(args: argparse.Namespace) -> int:
     if "data" not in params:
         raise ParameterError("parameter 'data': required. Pass --data PATH (CSV or Parquet) or --data sample.")
     p = validate_params(params)  # before any kernel starts
-    print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
+    source = p.data
+    if p.is_database:
+        source = pg.redact(p.data) + (f" table {p.table}" if p.table else f" query {p.query_file}")
+    print(f"retainkit: running the retention report on {source} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
                             timeout=args.timeout,

@@ -511,10 +511,10 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tx = load_transactions(
-            str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
+            p.data_source, customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
             order_id=p.order_id or None, date_format=p.date_format or None, max_dropped=p.max_dropped,
-            encoding=p.encoding or None, drop_duplicates=p.drop_duplicates,
+            encoding=p.encoding or None, drop_duplicates=p.drop_duplicates, table=p.table or None, query=p.query,
         )
         stale = check_freshness(tx.summary, tx.as_of, p.freq, p.tz, p.allow_stale)
         if stale:

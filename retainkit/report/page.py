@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import postgres as pg
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from ..definitions import citations, embed_html, link_citations
@@ -228,7 +229,8 @@ class Page:
             meta.append(_("first transaction {first}, last {last}").format(
                 first=self.tr.format_date(s.first_timestamp.tz_convert(p.tz).date(), "medium"),
                 last=self.tr.format_date(s.last_timestamp.tz_convert(p.tz).date(), "medium")))
-        meta.append(_("source: {file}").format(file=Path(str(s.source)).name))
+        shown = s.source if pg.is_postgres_url(str(s.source)) else Path(str(s.source)).name
+        meta.append(_("source: {file}").format(file=shown))
         if p.generated_at:
             meta.append(_("generated at {stamp}").format(stamp=p.generated_at))
         return (f'<style>{css}</style><div class="rk-lang" data-lang="{esc(p.lang)}"></div>' + self.bundle_html()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 
+from .. import postgres as pg
 from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
 from ..i18n import LANGUAGES, MISSING, check_lang, translator
@@ -293,7 +294,13 @@ def run_report(
         raise ParameterError(f"notebook {str(nb_path)!r} does not exist.")
     label = p.as_of_label
     changes: dict[str, Any] = {"summary_path": SUMMARY_FILE}
-    if p.data != "sample":
+    password = None
+    if p.is_database:
+        # the kernel gets the password in PGPASSWORD, never in the notebook, its summary or the page
+        changes["data"], password = pg.split_password(p.data)
+        if p.query_file:
+            changes["query_file"] = str(Path(p.query_file).expanduser().resolve())
+    elif p.data != "sample":
         changes["data"] = str(Path(p.data).expanduser().resolve())
     if p.previous_report == "auto":
         if not label:
@@ -310,12 +317,13 @@ def run_report(
     staged_nb = stage / REPORT_NOTEBOOK
     try:
         try:
-            execute_watched(
-                str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
-                progress_bar=progress,
-                kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
-                extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
-            )
+            with pg.password_environment(password):
+                execute_watched(
+                    str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(),
+                    cwd=str(stage), progress_bar=progress,
+                    kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+                    extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
+                )
         except PapermillExecutionError as exc:
             err = _failed(exc, staged_nb, stage, out, label, p)
             if update_index:
