@@ -33,10 +33,13 @@ install: $(STAMP) ## create .venv and install retainkit with its dev and docs to
 browser: ## install Debian's chromium and fonts-noto-core for the browser tests (needs root / apt-get)
 	bash scripts/install-chromium.sh
 
+cron: ## install Debian's cron, whose crontab checks the documented crontab lines (needs root / apt-get)
+	sh scripts/install-cron.sh
+
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
-test: $(SPARK_STAMP) $(POSTGRES_STAMP) browser postgres ## run the whole test suite (unit, notebooks, report, browser, then Spark and PostgreSQL)
+test: $(SPARK_STAMP) $(POSTGRES_STAMP) browser postgres cron ## run the whole test suite (unit, notebooks, report, browser, then Spark and PostgreSQL)
 	$(PY) -m pytest -n 2 -m "not spark and not postgres" $(PYTEST_ARGS)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 	$(PY) -m pytest -m postgres $(PYTEST_ARGS)
@@ -96,4 +99,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser postgres report test test-spark test-postgres test-fast docs docs-serve explore lab handouts bench bench-postgres i18n sample clean
+.PHONY: help install browser postgres cron report test test-spark test-postgres test-fast docs docs-serve explore lab handouts bench bench-postgres i18n sample clean

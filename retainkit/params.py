@@ -78,6 +78,16 @@ SCHEMA: tuple[Param, ...] = (
     Param("drop_duplicates", bool, False, N_("drop exact duplicate rows (the data-quality panel counts them)")),
     Param("customer_list", bool, True, N_("list the valuable customers at risk and write at-risk-customers.csv")),
     Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
+    # not yet in the translation catalogues (English everywhere): the scheduling parameters
+    Param("schedule", str, "", "schedule name (the folder of its reports); empty: derived from freq and segment, "
+          "e.g. monthly, weekly-by-channel"),
+    Param("history_tolerance", float, 0.02, "largest change allowed in customers, transactions, revenue or new "
+          "customers of a closed period vs the previous report (0.02 for 2 %)"),
+    Param("accept_history_change", bool, False, "publish although closed periods changed beyond the tolerance "
+          "(a real restatement); recorded on the page and the index"),
+    Param("history_report", str, "", "folder of the previous report of the schedule for the history check "
+          "(set by the runner)"),
+    Param("previous_note", str, "", "what the runner says about the previous report it chose (set by the runner)"),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)
@@ -85,7 +95,7 @@ _BY_NAME = {p.name: p for p in SCHEMA}
 #: parameters that name a column of the data (role -> parameter)
 COLUMN_PARAMS = ("customer_id", "timestamp", "amount", "order_id", "segment")
 #: parameters set by the runner, not shown in the report's parameter list
-INTERNAL_PARAMS = ("summary_path",)
+INTERNAL_PARAMS = ("summary_path", "history_report", "previous_note")
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,11 @@ class ReportParams:
     drop_duplicates: bool = False
     customer_list: bool = True
     summary_path: str = ""
+    schedule: str = ""
+    history_tolerance: float = 0.02
+    accept_history_change: bool = False
+    history_report: str = ""
+    previous_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain ``{name: value}`` in schema order."""
@@ -309,6 +324,9 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         raise _fail("margin", f"{values['margin']!r} must be a share of revenue in (0, 1], e.g. 0.3 for 30 %.")
     if not 0 <= values["discount_rate"] < 1:
         raise _fail("discount_rate", f"{values['discount_rate']!r} must be a yearly rate in [0, 1), e.g. 0.1 for 10 %.")
+    if not 0 <= values["history_tolerance"] < float("inf"):
+        raise _fail("history_tolerance", f"{values['history_tolerance']!r} must be a share >= 0, e.g. 0.02 for 2 %.")
+    values["schedule"] = values["schedule"].strip()
     if values["max_cohorts"] < 1:
         raise _fail("max_cohorts", f"{values['max_cohorts']!r} must be at least 1.")
     try:

@@ -129,7 +129,7 @@ def test_index_page_opens_offline(report, tmp_path):
             page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
                        else (res_requests.append(r.request.url), r.abort()))
             page.goto(report.index.resolve().as_uri())
-            assert page.locator("a[href='2024-12-31/retention-report.html']").count() == 1
+            assert page.locator("a[href='monthly-by-channel/2024-12-31/retention-report.html']").count() == 1
             page.screenshot(path=str(tmp_path / "index.png"))
         finally:
             browser.close()

@@ -34,7 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "engine": ("_kernels", "backends", "engine"),
     "math": ("cohorts", "metrics", "subscriptions", "survey", "economics", "clv", "loyalty"),
     "presentation": ("charts", "widgets"),
-    "running": ("report", "params", "cli", "workshop"),
+    "running": ("report", "params", "cli", "cron", "workshop"),
     "api": ("__init__",),
 }
 

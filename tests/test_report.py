@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 import numpy as np
 import pandas as pd
 import pytest
@@ -205,11 +206,28 @@ def test_what_changed_flags_only_changes_beyond_noise(sample_data):
         "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
     changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, prev, "M")
     vs_prev = [c for c in changes if "report of December 31, 2023" in c.then_label]
-    assert {c.metric for c in vs_prev} == {"CRR", "Month-1 retention"}
-    crr_vs = next(c for c in vs_prev if c.metric == "CRR")
-    assert crr_vs.significant and crr_vs.good  # 84 % vs 50 % of 100
-    ret_vs = next(c for c in vs_prev if c.metric == "Month-1 retention")
-    assert not ret_vs.significant  # 34.0 % vs 34 %
+    assert {c.metric for c in vs_prev} == {"CRR"}
+    # CRR: the previous report's latest period, recomputed from this run's data (the same counts as this report)
+    crr_vs = vs_prev[0]
+    then = sample_data.crr.set_index("period").loc["2023-12"]
+    assert crr_vs.then == pytest.approx(then["crr"]) and crr_vs.then_label == "Dec 2023 (report of December 31, 2023)"
+
+
+def test_what_changed_lists_each_metric_once(sample_data):
+    """The previous report of a monthly schedule has last month as its latest CRR period: one CRR entry."""
+    prev = {"as_of_label": "2024-11-30", "kpis": {
+        "crr": {"value": 0.83, "num": 830, "den": 1000, "period": "2024-11"},
+        "repeat_rate": {"value": 0.6, "num": 600, "den": 1000, "period": "overall"},
+        "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
+    for previous in (None, prev):
+        changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts,
+                                  previous, "M")
+        metrics = [c.metric for c in changes]
+        assert len(metrics) == len(set(metrics)), metrics
+        assert metrics.count("CRR") == 1
+    crr = next(c for c in changes if c.metric == "CRR")
+    assert (crr.now_label, crr.then_label) == ("Dec 2024", "Nov 2024 (report of November 30, 2024)")
+    assert "Repeat purchase rate" in metrics  # the overall rate against the previous report's
 
 
 def test_changes_html_lists_significant_and_hides_noise(sample_data):
@@ -290,19 +308,17 @@ def test_mathjax_script_is_the_packaged_bundle():
 
 def test_write_index_lists_reports_escaped(tmp_path):
     for label, title in (("2024-01-31", "<script>alert(1)</script>"), ("2024-02-29", "Feb")):
-        d = tmp_path / label
-        d.mkdir()
+        d = tmp_path / "monthly" / label
+        d.mkdir(parents=True)
         (d / rr.REPORT_HTML).write_text("x")
         (d / "report-summary.json").write_text(json.dumps({"title": title, "as_of_label": label, "kpis": {
             "crr": {"display": "81.0%", "period": label[:7]}}, "changes": [{"significant": True}]}))
-    (tmp_path / "2024-03-31").mkdir()
-    (tmp_path / "2024-03-31" / rr.FAILED_HTML).write_text("x")
     (tmp_path / ".staging").mkdir()
     path = rr.write_index(tmp_path)
     html = path.read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert html.index("2024-03-31") < html.index("2024-02-29") < html.index("2024-01-31")
-    assert 'href="2024-02-29/retention-report.html"' in html and "last run failed" in html
+    assert html.index("2024-02-29") < html.index("2024-01-31")
+    assert 'href="monthly/2024-02-29/retention-report.html"' in html
     assert ".staging" not in html
     assert rr.write_index(tmp_path).read_text() == html
 
@@ -315,7 +331,7 @@ def _kpi_values(html: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    first = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-11-30"}, out)
+    first = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-11-30"}, out, keep_notebook=True)
     second = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
     return out, first, second
 
@@ -323,10 +339,14 @@ def published(tmp_path_factory):
 @pytest.mark.slow
 def test_report_end_to_end_on_the_sample(published):
     out, first, second = published
-    assert second.html == out / "2024-12-31" / "retention-report.html"
-    for f in ("retention-report.html", "retention-report.ipynb", "report-summary.json"):
-        assert (out / "2024-12-31" / f).is_file() and (out / "2024-11-30" / f).is_file()
-    assert not (out / ".staging").exists()
+    folder = out / "monthly-by-channel" / "2024-12-31"
+    assert second.html == folder / "retention-report.html" and second.schedule == "monthly-by-channel"
+    for f in ("retention-report.html", "report-summary.json"):
+        assert (folder / f).is_file() and (out / "monthly-by-channel" / "2024-11-30" / f).is_file()
+    assert second.notebook is None and not (folder / "retention-report.ipynb").exists()  # kept only for failures
+    assert first.notebook == out / "monthly-by-channel" / "2024-11-30" / "retention-report.ipynb"  # --keep-notebook
+    assert first.notebook.is_file()
+    assert not (out / ".staging").exists() and not (out / ".lock").exists()
     html = second.html.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]*\bsrc=", html)
     assert "from_namespace" not in html and "page.chart" not in html and "In&nbsp;[" not in html
@@ -334,12 +354,29 @@ def test_report_end_to_end_on_the_sample(published):
                     "Segments", "Data quality", "Methodology"):
         assert f">{heading}<" in html
     assert html.count('class="rk-chart"') == 6
-    # the previous report was found and compared with
+    # the previous report was found and compared with, and the history check passed against it
     assert "report of November 30, 2024" in html  # dates in the report language (en)
+    assert 'data-history="ok"' in html and "read as in the report of 2024-11-30" in html
+    # no path of this machine in the page: the page does not change when the folder moves
+    assert str(out) not in html and "/tmp/" not in html
+    assert not re.search(r'(href|src)="(/|file:|[a-z]+://)', html)  # links, if any, are relative
+    summary = json.loads((folder / "report-summary.json").read_text())
+    assert summary["history_check"]["status"] == "ok" and summary["history_check"]["compared"] == 23
+    assert summary["schedule"] == "monthly-by-channel"
+    metrics = [c["metric"] for c in summary["changes"]]
+    assert len(metrics) == len(set(metrics))
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="2024-12-31/retention-report.html"' in index and 'href="2024-11-30/retention-report.html"' in index
-    nb = nbformat.read(str(second.notebook), as_version=4)
-    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    assert 'href="monthly-by-channel/2024-12-31/retention-report.html"' in index
+    assert 'href="monthly-by-channel/2024-11-30/retention-report.html"' in index
+    # the index counts exactly the changes the page lists as beyond noise
+    row = index[index.index('data-as-of="2024-12-31"'):]
+    counted = int(re.findall(r'<td class="rk-num">(\d+)</td>', row)[0])
+    listed = html[html.index(">What changed<"):html.index(">Cohort retention<")]
+    assert counted == sum(1 for c in summary["changes"] if c["significant"])
+    assert counted == listed.count('<li class="rk-good">') + listed.count('<li class="rk-bad">')
+    runs = rr.read_records(out)
+    assert [(r.as_of, r.status, r.exit_code, r.previous) for r in runs] == [
+        ("2024-12-31", "ok", 0, "2024-11-30"), ("2024-11-30", "ok", 0, "")]
 
 
 @pytest.mark.slow
@@ -361,6 +398,12 @@ def test_report_kpis_equal_direct_computation(published):
     summary = json.loads((second.folder / "report-summary.json").read_text())
     assert summary["kpis"]["crr"]["value"] == pytest.approx(got["crr"])
     assert summary["params"]["previous_report"].endswith("2024-11-30")
+    # the per-period history equals the library's tables
+    hist = summary["history"]["periods"]
+    per = pm[pm["period"] != "overall"].set_index("period")
+    assert hist["2024-12"]["customers"] == per.loc["2024-12", "customers"]
+    assert hist["2024-12"]["transactions"] == per.loc["2024-12", "orders"]
+    assert hist["2024-12"]["revenue"] == pytest.approx(per.loc["2024-12", "revenue"])
 
 
 @pytest.mark.slow
@@ -395,14 +438,17 @@ def test_failed_run_keeps_previous_report_and_a_failed_artifact(published, tmp_p
     assert "cell" in str(err) and "boom" in str(err)
     for name, content in before.items():
         assert (second.folder / name).read_bytes() == content  # the good report is untouched
-    assert err.notebook == second.folder / rr.FAILED_NOTEBOOK and err.notebook.is_file()
+    rec = rr.read_records(out)[0]
+    assert (rec.as_of, rec.status, rec.exit_code) == ("2024-12-31", "failed", 1)
+    assert err.notebook == out / "runs" / rec.run / rr.FAILED_NOTEBOOK and err.notebook.is_file()
     failed_html = err.html.read_text(encoding="utf-8")
     assert "simulated failure" in failed_html and "RuntimeError" in failed_html
-    assert "last run failed" in (out / "index.html").read_text()
+    index = (out / "index.html").read_text()
+    assert 'data-status="last run: failed"' in index and f"runs/{rec.run}/{rr.FAILED_HTML}" in index
     assert not (out / ".staging").exists()
-    # a later good run removes the stale failure marker again
+    # a later good run of the date clears the failure marker on the index
     rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "previous_report": "auto"}, out)
-    assert not (second.folder / rr.FAILED_NOTEBOOK).exists()
+    assert 'data-status="last run: failed"' not in (out / "index.html").read_text()
     assert (second.folder / rr.REPORT_HTML).read_bytes() == before[rr.REPORT_HTML]
 
 
@@ -436,6 +482,11 @@ def test_killed_run_never_touches_the_published_report(published, tmp_path):
     for name, content in before.items():
         assert (second.folder / name).read_bytes() == content
     assert [r["folder"] for r in rr.find_reports(out)] == ["2024-12-31", "2024-11-30"]
+    # the killed run's record stays "running" until its owner is provably gone, then reads "killed"
+    killed = next(r for r in rr.read_records(out) if r.owner.pid == proc.pid)
+    assert killed.status == "running" and killed.effective_status() == "killed"
+    rr.write_index(out)
+    assert 'data-status="last run: killed"' in (out / "index.html").read_text()
 
 
 @pytest.mark.slow
@@ -457,6 +508,7 @@ def test_user_strings_are_escaped_in_the_report(tmp_path):
     assert "<title>&lt;img src=x onerror=alert(3)&gt;</title>" in html
     index = (tmp_path / "out" / "index.html").read_text()
     assert "<img src=x" not in index
+    assert res.schedule == "monthly-by-b-chan-b"
 
 
 def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypatch):
@@ -467,10 +519,95 @@ def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypat
 
     monkeypatch.setattr(papermill, "execute_notebook", boom)
     for bad, name in (({"freq": "fortnight"}, "freq"), ({"data": str(tmp_path / "no.csv")}, "data"),
-                      ({"segment": "chanel"}, "segment"), ({"previous_report": "auto"}, "previous_report")):
+                      ({"segment": "chanel"}, "segment"), ({"previous_report": "auto"}, "previous_report"),
+                      ({"schedule": "../up"}, "schedule")):
         with pytest.raises(ParameterError, match=f"parameter '{name}'"):
             rr.run_report(bad, tmp_path / "out")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    out = tmp_path / "out"
+    # no report, no staging: at most the run records of the attempts that got as far as a schedule
+    assert not out.exists() or {p.name for p in out.iterdir()} <= {"runs", "index.html"}
+
+
+def _raising_papermill(monkeypatch, exc):
+    import papermill
+
+    def fake(source, output, **kw):  # the notebook starts, writes its output, then the run fails
+        nb = nbformat.read(str(source), as_version=4)
+        nbformat.write(nb, str(output))
+        raise exc
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake)
+
+
+@pytest.mark.parametrize("make_exc, status, code", [
+    (lambda: CellTimeoutError("timed out"), "timed out", 1),
+    (lambda: DeadKernelError("dead"), "failed", 1),
+    (lambda: rr.RunTerminated(), "killed", 143),
+    (lambda: KeyboardInterrupt(), "interrupted", 130),
+])
+def test_runs_that_fail_around_the_cells_are_recorded_with_one_line(monkeypatch, tmp_path, make_exc, status, code):
+    _raising_papermill(monkeypatch, make_exc())
+    out = tmp_path / "out"
+    with pytest.raises(BaseException) as exc:
+        rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31"}, out, timeout=5)
+    assert rr.exit_code_for(exc.value) == code
+    (rec,) = rr.read_records(out)
+    assert (rec.status, rec.exit_code, rec.as_of, rec.schedule) == (status, code, "2024-12-31", "monthly-by-channel")
+    assert "\n" not in rec.reason and rec.reason
+    if status == "timed out":
+        assert "longer than the timeout (5 s)" in str(exc.value) and (out / rec.failed_html).is_file()
+    assert not (out / ".staging").exists() and not (out / "monthly-by-channel").exists()
+    assert f'<tr data-status="{status}">' in (out / "index.html").read_text()
+
+
+def _fake_papermill_run(source, output, parameters=None, cwd=None, **kw):
+    """Stands in for a kernel: an executed notebook with one HTML output, and the summary the notebook writes."""
+    import time as _time
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("page.kpis(R)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>same figures</p>"})]
+    nb.cells = [cell]
+    nbformat.write(nb, str(output))
+    _time.sleep(0.5)  # long enough for the runs to overlap
+    label = parameters["as_of"]
+    summary = {"as_of_label": label, "title": "T", "kpis": {}, "changes": [], "schedule": parameters["schedule"]}
+    Path(cwd, parameters["summary_path"]).write_text(json.dumps(summary))
+    return nb
+
+
+def _publish_in_child(out: str, as_of: str) -> None:
+    import papermill
+
+    papermill.execute_notebook = _fake_papermill_run
+    rr.run_report({**SAMPLE_PARAMS, "as_of": as_of, "previous_report": "auto"}, out, wait_previous=60)
+
+
+def test_parallel_runs_of_the_same_and_of_other_months_all_publish(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    months = ["2024-10-31", "2024-11-30", "2024-12-31", "2024-12-31", "2024-12-31"]
+    procs = [ctx.Process(target=_publish_in_child, args=(str(tmp_path), m)) for m in months]
+    for p, m in zip(procs, months):
+        p.start()
+        if m != "2024-12-31":  # each month is registered before the next one starts (the three Decembers at once)
+            deadline = time.monotonic() + 60
+            while not any(r.as_of == m for r in rr.read_records(tmp_path)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * len(months)
+    runs = rr.read_records(tmp_path)
+    assert sorted(r.as_of for r in runs) == sorted(months) and {r.status for r in runs} == {"ok"}
+    assert {r.previous for r in runs if r.as_of == "2024-12-31"} == {"2024-11-30"}  # waited for November
+    assert {r.previous for r in runs if r.as_of == "2024-11-30"} == {"2024-10-31"}
+    for m in set(months):
+        assert (tmp_path / "monthly-by-channel" / m / rr.REPORT_HTML).is_file()
+    index = (tmp_path / "index.html").read_text()
+    assert index.count('<tr data-status="ok">') == len(months)  # no row lost
+    assert not (tmp_path / ".staging").exists() and not (tmp_path / ".lock").exists()
+
 
 
 def test_clv_of_monthly_and_quarterly_reports_agree_on_the_sample():
@@ -568,3 +705,28 @@ def test_drop_duplicates_parameter_reaches_the_loader(tmp_path):
     kept = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30"})).summary.rows_kept
     dropped = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30", "drop_duplicates": True}))
     assert kept == 70 and dropped.summary.rows_kept == 60
+
+
+def test_schedules_never_overwrite_each_other(monkeypatch, tmp_path):
+    import papermill
+
+    monkeypatch.setattr(papermill, "execute_notebook", _fake_papermill_run)
+    out = tmp_path / "out"
+    results = [rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "freq": f}, out) for f in ("M", "Q")]
+    results.append(rr.run_report({"data": "sample", "as_of": "2024-12-31"}, out))  # no segment
+    assert [r.folder.relative_to(out).as_posix() for r in results] == [
+        "monthly-by-channel/2024-12-31", "quarterly-by-channel/2024-12-31", "monthly/2024-12-31"]
+    assert all(r.html.is_file() for r in results)
+    # another data source in a derived schedule: refused before anything runs, and recorded
+    other = tmp_path / "orders_us.csv"
+    other.write_bytes(Path(sample_path()).read_bytes())
+    with pytest.raises(ParameterError, match=r"source 'sample' there, 'orders_us.csv' in this run.*--schedule "
+                                             r"monthly-orders-us"):
+        rr.run_report({"data": str(other), "as_of": "2024-12-31"}, out)
+    assert rr.read_records(out)[0].status == "parameter error"
+    # ... and accepted under its own name
+    res = rr.run_report({"data": str(other), "as_of": "2024-12-31", "schedule": "monthly-us"}, out)
+    assert res.folder == out / "monthly-us" / "2024-12-31"
+    index = (out / "index.html").read_text()
+    for name in ("monthly-by-channel", "quarterly-by-channel", "monthly", "monthly-us"):
+        assert f'id="schedule-{name}"' in index

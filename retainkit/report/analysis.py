@@ -24,13 +24,14 @@ from ..clv import clv_horizon, clv_margin_multiple, customers_at_risk
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..engine import parse_window
-from ..exceptions import DataError, ParameterError
+from ..exceptions import DataError, HistoryError, ParameterError
 from ..inputs import DataQualityWarning
 from ..metrics import crr_table, purchase_metrics
 from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from ..i18n import MISSING, N_, translator
 from ..periods import end_of_day, period_offset
+from .history import HistoryCheck, compare_history, history_json, history_table, not_checked
 
 SUMMARY_SCHEMA = 1
 #: the per-customer risk list published next to the report (definitions §5)
@@ -174,6 +175,9 @@ class ReportData:
     previous: dict[str, Any] | None = None
     at_risk: pd.DataFrame | None = None
     cohorts_in_progress: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    history_check: HistoryCheck | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -379,16 +383,26 @@ def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi 
 
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
                  previous: Mapping[str, Any] | None, freq: str, lang: str = "en") -> list[Change]:
-    """Compare figures with the previous period and the previous report.
+    """Compare figures with the previous period and the previous report; each metric once.
 
     Every comparison is a difference of two proportions with its 95 %
-    interval (:func:`diff_interval`); the report lists a change only when
-    the interval excludes 0, the others as "within noise".
+    interval (:func:`diff_interval`, definitions §3 "Uncertainty"); the report
+    lists a change only when the interval excludes 0, the others as "within
+    noise".
 
-    Compared: CRR latest vs previous period; repeat purchase rate (within the
-    period) latest vs previous period; age-1 retention of the newest cohort
-    observed at age 1 vs all earlier cohorts pooled; and, with a previous
-    report, its CRR, repeat rate and age-1 retention vs this report's.
+    Compared, one entry per metric:
+
+    * CRR: the latest period vs the latest period of the previous report
+      (both from this run's data; definitions §4), or vs the period before
+      when there is no previous report or it had the same latest period (for a
+      schedule that runs once per period the two are the same comparison, so
+      it is listed once);
+    * repeat purchase rate within the period: latest vs previous period;
+    * age-1 retention: the newest cohort observed at age 1 vs all earlier
+      cohorts pooled;
+    * with a previous report: the repeat purchase rate (all periods) vs the
+      figure it published.
+
     Names and labels are in ``lang``.
     """
     tr = translator(lang)
@@ -397,12 +411,20 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
     def plabel(label: Any) -> str:
         return tr.period_label(label, freq)
 
+    then = ""
+    if previous:
+        prev_label = previous.get("as_of_label", "")
+        then = _("report of {date}").format(date=tr.format_date(prev_label[:10]) if prev_label else "?")
     out: list[Change] = []
     lc = latest_crr(crr)
     if len(lc) > 1:
-        a, b = lc.iloc[-1], lc.iloc[-2]
+        a, earlier = lc.iloc[-1], lc.iloc[:-1]
+        prev_period = ((previous or {}).get("kpis", {}).get("crr") or {}).get("period")
+        match = earlier[earlier["period"].astype(str) == str(prev_period)] if prev_period else earlier.iloc[:0]
+        b = match.iloc[-1] if len(match) else earlier.iloc[-1]
+        then_label = f"{plabel(b['period'])} ({then})" if len(match) else plabel(b["period"])
         d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
-        out.append(Change(_("CRR"), plabel(a["period"]), plabel(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
+        out.append(Change(_("CRR"), plabel(a["period"]), then_label, float(a["crr"]), float(b["crr"]), d, lo, hi))
     per = _periods(purchases)
     if len(per) > 1:
         a, b = per.iloc[-1], per.iloc[-2]
@@ -412,27 +434,17 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
     t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
     if len(t) > 1:
         t = t.sort_values("cohort_start")
-        newest, earlier = t.iloc[-1], t.iloc[:-1]
-        k2, n2 = float(earlier["active"].sum()), float(earlier["size"].sum())
+        newest, earlier_c = t.iloc[-1], t.iloc[:-1]
+        k2, n2 = float(earlier_c["active"].sum()), float(earlier_c["size"].sum())
         d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
         out.append(Change(_(AGE1_RETENTION[freq]), _("cohort {cohort}").format(cohort=plabel(newest["cohort"])),
                           _("earlier cohorts pooled"), float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
     if previous:
-        pk = previous.get("kpis", {})
-        prev_label = previous.get("as_of_label", "")
-        then = _("report of {date}").format(date=tr.format_date(prev_label[:10]) if prev_label else "?")
-        for key, name, better in (("crr", _("CRR"), True), ("repeat_rate", _("Repeat purchase rate"), True),
-                                  ("retention_1", _(AGE1_RETENTION[freq]), True)):
-            now_k, then_k = kpis.get(key), pk.get(key)
-            if now_k is None or not then_k or then_k.get("den") in (None, 0) or not np.isfinite(now_k.den):
-                continue
-            if key == "crr" and then_k.get("period") == now_k.period:
-                continue  # same period: nothing new to compare
+        now_k, then_k = kpis.get("repeat_rate"), previous.get("kpis", {}).get("repeat_rate")
+        if now_k is not None and then_k and then_k.get("den") not in (None, 0) and np.isfinite(now_k.den):
             d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
-            this = _("this report")
-            now_label = f"{plabel(now_k.period)} ({this})" if key == "crr" else this
-            then_label = f"{plabel(then_k.get('period'))} ({then})" if key == "crr" else then
-            out.append(Change(name, now_label, then_label, now_k.value, float(then_k["value"]), d, lo, hi, better))
+            out.append(Change(_("Repeat purchase rate"), _("this report"), then, now_k.value, float(then_k["value"]),
+                              d, lo, hi))
     return out
 
 
@@ -546,8 +558,37 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         msg = warning_note(w.message, w.category)
         if msg not in caught_msgs:
             caught_msgs.append(msg)
+    history = history_table(purchases, cohorts)
+    check = check_history(history, p)
+    notes = [n for n in p.previous_note.splitlines() if n.strip()]
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
-                      caught_msgs, previous, at_risk, in_progress)
+                      caught_msgs, previous, at_risk=at_risk, cohorts_in_progress=in_progress,
+                      history=history, history_check=check, notes=notes)
+
+
+def check_history(history: pd.DataFrame, p: ReportParams) -> HistoryCheck:
+    """Compare the closed periods with the previous report of the schedule (see :mod:`.history`).
+
+    The previous report is ``history_report`` (chosen by the runner: the
+    latest successful report of the schedule with an earlier as_of), else
+    ``previous_report``.
+
+    Raises
+    ------
+    HistoryError
+        When figures moved beyond ``history_tolerance`` and
+        ``accept_history_change`` is off.
+    """
+    folder = p.history_report or (p.previous_report if p.previous_report != "auto" else "")
+    if not folder:
+        why = "no earlier report of this schedule to compare with." if p.as_of else \
+            "no as_of was given, so no earlier report of the schedule could be chosen (pass --as-of)."
+        return not_checked(why, p.history_tolerance)
+    check = compare_history(history, read_summary(folder), p.freq, tolerance=p.history_tolerance,
+                            accept=p.accept_history_change, currency=p.currency)
+    if check.failed:
+        raise HistoryError(check.message(), changes=check.changes)
+    return check
 
 
 def summary_dict(data: ReportData) -> dict[str, Any]:
@@ -566,11 +607,15 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),
         "rows_kept": int(data.summary.rows_kept),
+        "schedule": p.schedule,
         "status": data.status,
         "warnings": list(data.warnings),
         "first_transaction": _day(data.summary.first_timestamp, p.tz),
         "last_transaction": _day(data.summary.last_timestamp, p.tz),
         "kpis": {k: v.to_json() for k, v in data.kpis.items()},
+        "history": history_json(data.history, p.freq) if data.history is not None else None,
+        "history_check": data.history_check.to_json() if data.history_check is not None else None,
+        "notes": list(data.notes),
         "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
                      "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
                      "significant": c.significant} for c in data.changes],
@@ -621,7 +666,7 @@ def _jsonable(v: Any) -> Any:
 
 __all__ = [
     "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData",
-    "check_freshness", "clv_basis_freq", "clv_estimate", "clv_kpi", "compute",
+    "check_freshness", "check_history", "clv_basis_freq", "clv_estimate", "clv_kpi", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
     "summary_dict", "warning_note", "what_changed", "write_summary", "AT_RISK_FILE", "write_at_risk_csv",
 ]

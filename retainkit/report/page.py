@@ -235,7 +235,21 @@ class Page:
             meta.append(_("generated at {stamp}").format(stamp=p.generated_at))
         return (f'<style>{css}</style><div class="rk-lang" data-lang="{esc(p.lang)}"></div>' + self.bundle_html()
                 + f'<div class="rk-header"><h1>{esc(self.title)}</h1><div class="rk-meta">'
-                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>" + self.banner_html(data))
+                + "".join(f"<span>{esc(m)}</span>" for m in meta) + "</div></div>" + self.banner_html(data)
+                + self.history_banner_html(data))
+
+    def history_banner_html(self, data: ReportData) -> str:
+        """A banner when closed periods changed and the run accepted it (``accept_history_change``).
+
+        In English in every report language (the history check's texts are not in the catalogues yet).
+        """
+        check = data.history_check
+        if check is None or check.status != "accepted":
+            return ""
+        items = "".join(f"<li>{esc(line)}</li>" for line in check.lines())
+        return (f'<div class="rk-warning rk-history-accepted" data-history="accepted" lang="en">'
+                f"<b>{esc(check.summary())}</b> Figures of periods this report shares with the previous one were "
+                f"restated; the run was told to publish anyway.<ul>{items}</ul></div>")
 
     def _warning_item(self, note: str) -> str:
         """A warning note: the library's diagnostic text, in English (marked ``lang="en"`` in other languages)."""
@@ -308,6 +322,8 @@ class Page:
                          '<ul class="rk-changes">' + "".join(item(c) for c in quiet) + "</ul></details>")
         if data.params.previous_report and not data.previous:
             parts.append(f'<p class="rk-note">{esc(_("No previous report was found to compare with."))}</p>')
+        for note in data.notes:  # from the runner, in English
+            parts.append(f'<p class="rk-note rk-previous-note" lang="en">{esc(note)}</p>')
         return "".join(parts)
 
     def chart_html(self, chart: Any) -> str:
@@ -366,6 +382,9 @@ class Page:
         parts = [f'<p class="rk-note">{link_citations(esc(note))}</p>']
         for w in data.warnings:  # the library's own diagnostic, kept in English (lang="en")
             parts.append(f'<div class="rk-warning">{esc(_("Warning:"))} {self._warning_item(w)}</div>')
+        if data.history_check is not None:  # in English (not in the catalogues yet)
+            parts.append(f'<p class="rk-note" data-history="{esc(data.history_check.status)}" lang="en">'
+                         f"{esc(data.history_check.summary())}</p>")
         parts.append(table_html(
             frame, formats={"rows": self.num, "share": lambda v: self.pct(v, 2)}, numeric=("rows", "share"),
             small=("examples",),
