@@ -31,6 +31,15 @@ browser: ## install Debian's chromium for the browser tests (needs root / apt-ge
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
+lint: $(STAMP) ## ruff (lint and format check) and mypy, as pre-commit runs them
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 test: $(SPARK_STAMP) browser ## run the whole test suite (unit, notebooks, report, browser, then Spark)
 	$(PY) -m pytest -n 2 -m "not spark" $(PYTEST_ARGS)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
@@ -64,4 +73,6 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
+
+.PHONY: lint format
 .PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab bench sample clean
