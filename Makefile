@@ -39,7 +39,16 @@ cron: ## install Debian's cron, whose crontab checks the documented crontab line
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
 	$(VENV)/bin/retainkit report --data sample --order-id order_id --segment channel --out reports
 
-test: $(SPARK_STAMP) $(POSTGRES_STAMP) browser postgres cron ## run the whole test suite (unit, notebooks, report, browser, then Spark and PostgreSQL)
+lint: $(STAMP) ## ruff (lint and format check) and mypy, as pre-commit runs them
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(SPARK_STAMP) $(POSTGRES_STAMP) browser postgres cron lint ## run the whole test suite (lint, unit, notebooks, report, browser, docs, then Spark and PostgreSQL)
 	$(PY) -m pytest -n 2 -m "not spark and not postgres" $(PYTEST_ARGS)
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 	$(PY) -m pytest -m postgres $(PYTEST_ARGS)
@@ -99,4 +108,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser postgres cron report test test-spark test-postgres test-fast docs docs-serve explore lab handouts bench bench-postgres i18n sample clean
+.PHONY: help install browser postgres cron lint format report test test-spark test-postgres test-fast docs docs-serve explore lab handouts bench bench-postgres i18n sample clean
