@@ -45,7 +45,9 @@ from ._codes import factorize
 from ._kernels import boundary_membership, membership_counts
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, period_start_day
-from .sources import BACKENDS, NativeLog, backend_of, collect, prepare, purchase_expr, to_pandas, with_period
+from . import postgres as pg
+from .sources import (BACKENDS, NativeLog, backend_of, collect, collect_polars, prepare, purchase_expr, to_pandas,
+                      with_period)
 
 #: polars and DuckDB hand customer id, day, key and amount of at most this many kept rows to the
 #: numpy reduction of retainkit.engine (see the module docstring); larger logs stay in the engine
@@ -212,9 +214,9 @@ class CRRCounts:
 
 
 def uses_local_reduce(log: NativeLog) -> bool:
-    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB)."""
-    return log.backend in ("polars", "duckdb") and log.cache.get("rows_usable", LOCAL_REDUCE_MAX_ROWS + 1) \
-        <= LOCAL_REDUCE_MAX_ROWS
+    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB, PostgreSQL)."""
+    limit = pg.LOCAL_REDUCE_MAX_ROWS if log.backend == "postgres" else LOCAL_REDUCE_MAX_ROWS
+    return log.backend in ("polars", "duckdb", "postgres") and log.cache.get("rows_usable", limit + 1) <= limit
 
 
 def _dense_codes(ids: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +259,7 @@ def local_rows(log: NativeLog) -> LocalRows:
         columns = ["day", "key", *(["amount"] if log.has_amount else [])]
         exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
         with log.context():
-            frame = log.kept.select("customer_id", *exprs).collect(backend="polars").to_native()
+            frame = collect_polars(log, log.kept.select("customer_id", *exprs))
         codes, ids = _dense_codes(frame["customer_id"])
         arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
                   for c in columns}

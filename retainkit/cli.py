@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import postgres as pg
 from . import report
 from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportExecutionError, RetainkitError
@@ -65,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
-        if p.type is bool:  # a flag: present = True (absent leaves the YAML / -p value or the default)
-            kw.update(action="store_const", const=True)
+        if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list (absent leaves YAML/-p)
+            kw.update(action=argparse.BooleanOptionalAction)
             kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
@@ -171,7 +172,10 @@ def _report(args: argparse.Namespace) -> int:
     except ParameterError as exc:
         _record_early_failure(args, params, exc, EXIT_PARAMETER)
         raise
-    print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
+    source = p.data
+    if p.is_database:
+        source = pg.redact(p.data) + (f" table {p.table}" if p.table else f" query {p.query_file}")
+    print(f"retainkit: running the retention report on {source} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     extra = {} if args.wait_previous is None else {"wait_previous": args.wait_previous}
     res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,

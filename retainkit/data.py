@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from .encoding import check_encoding
 from .exceptions import DataError, ParameterError
@@ -178,16 +179,20 @@ def load_transactions(
     backend: str | None = None,
     max_dropped: float | None = MAX_DROPPED,
     encoding: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
     Parameters
     ----------
-    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
+    source : path, URL, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
         A CSV (.csv, .csv.gz, .tsv) or Parquet file, a directory or glob of
-        Parquet files, or a frame. The caller's object is never modified.
-        polars, DuckDB and Spark data stay in their engine: validation and
-        aggregation run there and only small tables are collected.
+        Parquet files, a ``postgresql://user@host:5432/db`` URL (with
+        ``table=`` or ``query=``), or a frame. The caller's object is never
+        modified. polars, DuckDB, Spark and PostgreSQL data stay in their
+        engine: validation and aggregation run there and only small tables
+        are collected.
     customer_id, timestamp : str
         Source column names of the customer id and the order timestamp.
     amount : str, optional
@@ -235,6 +240,11 @@ def load_transactions(
         Results are identical on every engine; only example rows in the data
         summary differ (the lazy engines quote values, not line numbers, and
         compute the summary on first access).
+    table, query : str, optional
+        For a PostgreSQL URL: the table (``"orders"`` or ``"sales.orders"``)
+        or a SELECT statement to read. Credentials come from the URL, the
+        ``PG*`` environment variables and ``~/.pgpass``; the password never
+        appears in a message or the data summary (see :mod:`retainkit.postgres`).
 
     Returns
     -------
@@ -254,7 +264,9 @@ def load_transactions(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    native = native_source(source, mapping, backend, encoding)
+    if date_format is not None and pg.is_postgres_url(source):
+        raise pg.date_format_error(date_format, timestamp)
+    native = native_source(source, mapping, backend, encoding, table=table, query=query)
     if native is not None:
         return load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
                            drop_duplicates=drop_duplicates, date_format=date_format, strict=strict,

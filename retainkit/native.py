@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .encoding import DEFAULT_ENCODING
+from . import postgres as pg
 from .exceptions import DataError, ParameterError
 from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable, far_years, warn_far_dates
 from .periods import end_of_day
@@ -23,8 +24,24 @@ from .timestamps import date_hint, show_value
 
 
 def native_source(source: Any, mapping: dict[str, str | None], backend: str | None,
-                  encoding: str = DEFAULT_ENCODING):
-    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
+                  encoding: str = DEFAULT_ENCODING, *, table: str | None = None, query: str | None = None):
+    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark/PostgreSQL,
+    else None."""
+    if pg.is_postgres_url(source):
+        if backend not in (None, "postgres"):
+            raise ParameterError(f"backend={backend!r}: a PostgreSQL source is aggregated on its server; "
+                                 "leave backend unset.")
+        native, name = pg.open_source(source, table=table, query=query)
+        try:
+            check_columns(mapping, bk.columns_of(native))
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
+        # small sources come over whole (as Arrow) and are handled by polars; large ones stay on the server
+        pulled = pg.pull_if_small(native, list(dict.fromkeys(c for c in mapping.values() if c is not None)))
+        return (pulled, "polars", name) if pulled is not None else (native, "postgres", name)
+    if table is not None or query is not None:
+        raise ParameterError("table= and query= name what to read from a PostgreSQL source; pass a "
+                             "postgresql://user@host:5432/db URL as the source.")
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
     columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))

@@ -25,6 +25,7 @@ import pandas as pd
 from .datasets import sample_path
 from .encoding import check_encoding
 from .engine import parse_window
+from . import postgres as pg
 from .exceptions import DataError, ParameterError
 from .i18n import LANGUAGES, N_, check_currency, check_lang
 from .periods import check_freq, check_tz, end_of_day, parse_as_of
@@ -49,7 +50,9 @@ class Param:
 
 #: The report parameters, in the order of the notebook's parameters cell.
 SCHEMA: tuple[Param, ...] = (
-    Param("data", str, SAMPLE, N_("transaction log: CSV or Parquet path; 'sample' for the bundled sample")),
+    Param("data", str, SAMPLE, N_("transaction log: CSV or Parquet path, a postgresql:// URL, or 'sample'")),
+    Param("table", str, "", N_("table to read when data is a postgresql:// URL, e.g. orders or sales.orders")),
+    Param("query_file", str, "", N_("file with a SELECT to read when data is a postgresql:// URL (instead of table)")),
     Param("customer_id", str, "customer_id", N_("column with the customer id")),
     Param("timestamp", str, "timestamp", N_("column with the order date/time")),
     Param("amount", str, "amount", N_("column with the order amount (revenue); '' if there is none")),
@@ -72,6 +75,8 @@ SCHEMA: tuple[Param, ...] = (
     Param("previous_report", str, "", N_("folder of an earlier report to compare with; '' for none")),
     Param("generated_at", str, "", N_("'generated at' stamp printed in the report ('' prints none)")),
     Param("charts", str, "interactive", N_("interactive (inline Vega, tooltips) or svg (static)"), CHART_MODES),
+    Param("drop_duplicates", bool, False, N_("drop exact duplicate rows (the data-quality panel counts them)")),
+    Param("customer_list", bool, True, N_("list the valuable customers at risk and write at-risk-customers.csv")),
     Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
     # not yet in the translation catalogues (English everywhere): the scheduling parameters
     Param("schedule", str, "", "schedule name (the folder of its reports); empty: derived from freq and segment, "
@@ -102,6 +107,8 @@ class ReportParams:
     """
 
     data: str = SAMPLE
+    table: str = ""
+    query_file: str = ""
     customer_id: str = "customer_id"
     timestamp: str = "timestamp"
     amount: str = "amount"
@@ -124,6 +131,8 @@ class ReportParams:
     previous_report: str = ""
     generated_at: str = ""
     charts: str = "interactive"
+    drop_duplicates: bool = False
+    customer_list: bool = True
     summary_path: str = ""
     schedule: str = ""
     history_tolerance: float = 0.02
@@ -138,6 +147,23 @@ class ReportParams:
     def replace(self, **changes: Any) -> "ReportParams":
         """A validated copy with some parameters changed."""
         return validate_params({**self.to_dict(), **changes}, check_data=False)
+
+    @property
+    def is_database(self) -> bool:
+        """True when ``data`` is a ``postgresql://`` URL (read with ``table`` or ``query_file``)."""
+        return pg.is_postgres_url(self.data)
+
+    @property
+    def data_source(self) -> str:
+        """What :func:`retainkit.load_transactions` reads: the URL, or the data file's path."""
+        return self.data if self.is_database else str(self.data_path)
+
+    @property
+    def query(self) -> str | None:
+        """The SELECT statement of ``query_file`` (None without one)."""
+        if not self.query_file:
+            return None
+        return Path(self.query_file).expanduser().read_text(encoding="utf-8")
 
     @property
     def data_path(self) -> Path:
@@ -320,17 +346,45 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
             raise _fail("previous_report", f"{prev!r} is not a report folder (no {SUMMARY_FILE} in it). "
                         "Pass the folder of an earlier report, e.g. reports/2024-05-31, or '' for none.")
 
+    _check_source(values)
+
     out = ReportParams(**values)
     if check_data:
         _check_data(out)
     return out
 
 
+def _check_source(values: dict[str, Any]) -> None:
+    """``table`` / ``query_file`` go with a PostgreSQL URL, exactly one of them; the query file exists."""
+    values["table"] = values["table"].strip()
+    values["query_file"] = values["query_file"].strip()
+    if not pg.is_postgres_url(values["data"]):
+        for name in ("table", "query_file"):
+            if values[name]:
+                raise _fail(name, f"{values[name]!r}: only for a PostgreSQL source; pass data as a "
+                            "postgresql://user@host:5432/db URL, or leave it empty.")
+        return
+    if bool(values["table"]) == bool(values["query_file"]):
+        raise _fail("table", "a postgresql:// URL needs what to read: a table (--table orders) or a SELECT "
+                    "in a file (--query-file orders.sql), not both.")
+    if values["query_file"]:
+        qpath = Path(values["query_file"]).expanduser()
+        if not qpath.is_file():
+            raise _fail("query_file", f"{values['query_file']!r}: no such file (working directory: "
+                        f"{Path.cwd()}). Write the SELECT statement into it.")
+        if not qpath.read_text(encoding="utf-8").strip():
+            raise _fail("query_file", f"{values['query_file']!r} is empty; write the SELECT statement into it.")
+
+
 def _check_data(p: ReportParams) -> None:
-    path = p.data_path
-    if not path.exists():
-        raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
-    available = _columns_of(path, p.encoding)
+    if p.is_database:
+        # a connection and a LIMIT 0 query; DataError if the server, the table or the query fails
+        available, where = pg.source_columns(p.data, table=p.table or None, query=p.query)
+    else:
+        path = p.data_path
+        if not path.exists():
+            raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
+        available, where = _columns_of(path, p.encoding), path.name
     for name in COLUMN_PARAMS:
         col = getattr(p, name)
         if not col:
@@ -340,7 +394,7 @@ def _check_data(p: ReportParams) -> None:
         if col not in available:
             shown = ", ".join(f"'{c}'" for c in available[:20]) + (" ..." if len(available) > 20 else "")
             none = "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
-            raise _fail(name, f"column {col!r} is not in {path.name}.{suggest(col, available)} "
+            raise _fail(name, f"column {col!r} is not in {where}.{suggest(col, available)} "
                         f"Available columns: {shown}. Pass the right column name{none}.")
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .encoding import DEFAULT_ENCODING, check_decodes, decode_error, find_decode_problem, is_utf8
+from . import postgres as pg
 from .exceptions import DataError, ParameterError
 from .timestamps import DateReading, date_reading, date_shapes
 
@@ -62,6 +63,8 @@ def backend_of(source: Any) -> str | None:
         return "duckdb"
     if mod == "pyspark" and type(source).__name__ == "DataFrame":
         return "spark"
+    if pg.is_ibis_table(source):
+        return "postgres"
     return None
 
 
@@ -206,7 +209,25 @@ class NativeLog:
     cache: dict = field(default_factory=dict)
 
     def context(self):
-        return spark_utc(self.native) if self.backend == "spark" else contextlib.nullcontext()
+        return engine_context(self.native, self.backend)
+
+
+def engine_context(native: Any, backend: str):
+    """What every engine query runs inside: UTC for Spark, database errors as DataError for PostgreSQL."""
+    if backend == "spark":
+        return spark_utc(native)
+    if backend == "postgres":
+        return pg.database_errors(f"PostgreSQL {pg.where_of(native)}: a query failed", pg.secrets_of(native))
+    return contextlib.nullcontext()
+
+
+def collect_polars(log: NativeLog, lf: nw.LazyFrame) -> Any:
+    """Collect rows to a polars DataFrame (PostgreSQL: streamed as Arrow by the ADBC driver)."""
+    if log.backend == "postgres":
+        import polars as pl
+
+        return pl.from_arrow(pg.fetch_arrow(nw.to_native(lf)))
+    return lf.collect(backend="polars").to_native()
 
 
 def _dtype_kind(dtype: Any) -> str:
@@ -247,7 +268,7 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
                                  mapping.get("order_id"))
     lf0 = nw.from_native(native)
     lf0 = lf0.lazy() if isinstance(lf0, nw.DataFrame) else lf0
-    with (spark_utc(native) if backend == "spark" else contextlib.nullcontext()):
+    with engine_context(native, backend):
         schema = lf0.collect_schema()
         ts_kind = _dtype_kind(schema[ts])
         if ts_kind in ("numeric", "bool"):
@@ -258,7 +279,11 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             )
         aware = ts_kind == "datetime_tz"
         formats: tuple[str, ...] | None = None
-        if ts_kind == "string":
+        if ts_kind == "string" and backend == "postgres":
+            # ISO 8601 text only, parsed in SQL (retainkit.postgres.normalise)
+            sample = _first_text(native, backend, ts)
+            aware = bool(sample and _TZ_SUFFIX.search(sample))
+        elif ts_kind == "string":
             # one reading for the whole column, decided where the rows live (retainkit.timestamps)
             reading = date_reading(date_shapes(lf0, ts), ts) if not date_format else \
                 DateReading(ts, "given", (date_format,))
@@ -278,6 +303,8 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "spark":
             native2 = _prepare_spark(native, ts, ts_kind, aware, tz, formats, text_amount)
+        elif backend == "postgres":
+            native2 = pg.normalise(native, ts, ts_kind, aware, tz, date_format, text_amount)
         else:  # pragma: no cover - pandas goes through retainkit.engine
             raise ParameterError(f"backend {backend!r} is not a native engine.")
         lf = nw.from_native(native2)
@@ -654,7 +681,7 @@ def _kept_mask(log: NativeLog) -> nw.Expr:
 def to_pandas(log: NativeLog) -> pd.DataFrame:
     """The kept rows as the pandas frame of :class:`retainkit.data.Transactions` (materialises the data)."""
     with log.context():
-        frame = collect(log.kept)
+        frame = collect_polars(log, log.kept).to_pandas() if log.backend == "postgres" else collect(log.kept)
     out = pd.DataFrame({"customer_id": frame["customer_id"]})
     keys = frame["key"].to_numpy(dtype="int64")
     ts = pd.Series(pd.to_datetime(keys, unit="us"))

@@ -38,6 +38,12 @@ def test_yaml_then_p_then_options(tmp_path):
     assert got == {"data": "sample", "freq": "W", "margin": 0.4, "title": "From option"}
 
 
+def test_bool_parameters_are_flags():
+    assert cli.collect_params(parse("--data", "sample", "--drop-duplicates", "--no-customer-list")) == {
+        "data": "sample", "drop_duplicates": True, "customer_list": False}
+    assert cli.collect_params(parse("--data", "sample")) == {"data": "sample"}
+
+
 def test_every_parameter_has_an_option():
     opts = {a.dest for a in cli._parser()._subparsers._group_actions[0].choices["report"]._actions}
     assert set(PARAMETER_NAMES) - set(INTERNAL_PARAMS) <= opts

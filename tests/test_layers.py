@@ -29,7 +29,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "retainkit"
 #: A module may import modules of its own layer or of lower layers only.
 LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("exceptions", "_deprecation", "_version", "_codes", "_stats", "_files", "i18n", "definitions"),
-    "inputs": ("periods", "encoding", "inputs", "timestamps", "readers", "sources", "native", "data", "datasets"),
+    "inputs": ("periods", "encoding", "inputs", "timestamps", "readers", "postgres", "sources", "native", "data",
+               "datasets"),
     "engine": ("_kernels", "backends", "engine"),
     "math": ("cohorts", "metrics", "subscriptions", "survey", "economics", "clv", "loyalty"),
     "presentation": ("charts", "widgets"),

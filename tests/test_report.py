@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -622,6 +623,88 @@ def test_clv_basis_is_the_period_closest_to_the_window():
     assert rr.clv_basis_freq("28D") == "M"
     assert rr.clv_basis_freq("7D") == "W"
     assert rr.clv_basis_freq("400D") == "Y"
+
+
+# =========================================================================== customers at risk
+
+
+def test_at_risk_list_comes_from_customers_at_risk_and_is_escaped(sample_data):
+    from retainkit.clv import customers_at_risk, most_valuable_at_risk
+
+    risk = customers_at_risk(sample_data.tx, "M", window="90D")
+    pd.testing.assert_frame_equal(sample_data.at_risk, risk)
+    html = rr.Page(sample_data.params).at_risk_html(sample_data)
+    for cid in most_valuable_at_risk(risk)["customer_id"]:
+        assert f">{cid}<" in html
+    hostile = sample_data.at_risk.assign(customer_id="<script>x</script>")
+    html = rr.Page(sample_data.params).at_risk_html(rr.ReportData(**{**sample_data.__dict__, "at_risk": hostile}))
+    assert "<script>x" not in html and "&lt;script&gt;x" in html
+
+
+def test_at_risk_csv_has_only_the_stated_columns(sample_data, tmp_path):
+    path = rr.write_at_risk_csv(sample_data, tmp_path / rr.AT_RISK_FILE)
+    got = pd.read_csv(path, dtype={"customer_id": str})
+    assert list(got.columns) == ["customer_id", "last_purchase", "purchases", "spend", "p_alive",
+                                 "expected_purchases", "method"]
+    assert sorted(got["customer_id"]) == sorted(sample_data.at_risk["customer_id"])
+    assert got["p_alive"].is_monotonic_increasing
+    off = rr.ReportData(**{**sample_data.__dict__, "params": sample_data.params.replace(customer_list=False)})
+    assert rr.write_at_risk_csv(off, tmp_path / "off.csv") is None and not (tmp_path / "off.csv").exists()
+
+
+@pytest.mark.slow
+def test_report_writes_the_at_risk_csv_unless_turned_off(published, tmp_path):
+    out, _, second = published
+    csv = out / "2024-12-31" / rr.AT_RISK_FILE
+    assert csv.is_file()
+    assert csv.read_text(encoding="utf-8").splitlines()[0] == (
+        "customer_id,last_purchase,purchases,spend,p_alive,expected_purchases,method")
+    assert ">Customers at risk<" in second.html.read_text(encoding="utf-8")
+    # the same date again without the list: neither the table nor the (stale) file remains
+    shutil.copytree(out / "2024-12-31", tmp_path / "r" / "2024-12-31")
+    res = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "customer_list": False}, tmp_path / "r")
+    assert not (res.folder / rr.AT_RISK_FILE).exists()
+    assert "Valuable customers at risk" not in res.html.read_text(encoding="utf-8")
+
+
+# =========================================================================== the triangle
+
+
+def test_heatmap_average_row_is_average_curve_and_in_progress_cells_are_labelled():
+    from retainkit.charts.cohorts import AVERAGE_ROW, IN_PROGRESS
+
+    tx = load_transactions(sample_path(), as_of="2024-12-15")
+    t = cohort_table(tx, "M", include_partial=True)
+    avg = average_curve(t)
+    spec = rkc.cohort_heatmap(t, average=avg, include_partial=True, max_cohorts=6).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    mine = {r["age"]: r["rate"] for r in rows if r["cohort"] == AVERAGE_ROW}
+    assert mine == pytest.approx(dict(zip(avg["age"].astype(int), avg["retention"])))
+    partial = t[t["partial"] & t["cohort"].isin(sorted(t["cohort"].unique())[-6:])]
+    got = {(r["cohort"], r["age"]) for r in rows if r["status"] == IN_PROGRESS}
+    assert got == set(zip(partial["cohort"], partial["age"].astype(int))) and got
+    dropped = next(iter(rkc.cohort_heatmap(t, max_cohorts=6).to_dict()["datasets"].values()))
+    assert all(r["status"] == "complete" for r in dropped) and AVERAGE_ROW not in {r["cohort"] for r in dropped}
+
+
+def test_counts_table_is_collapsible_and_has_the_average_row(sample_data):
+    html = rr.Page(sample_data.params).counts_html(sample_data)
+    assert html.startswith('<details class="rk-details"><summary>') and html.endswith("</details>")
+    assert "All cohorts (size-weighted)" in html
+    a = sample_data.average
+    assert f'<td class="rk-num">{int(a.loc[a["age"] == 1, "active"].iloc[0]):,}</td>' in html
+    c = sample_data.cohorts
+    last = c.sort_values("cohort_start")["cohort"].iloc[-1]
+    assert f"<td>{last}</td>" in html
+
+
+def test_drop_duplicates_parameter_reaches_the_loader(tmp_path):
+    data = tmp_path / "dups.csv"
+    rows = ["customer_id,timestamp,amount"] + [f"c{i % 7},2024-0{1 + i % 6}-0{1 + i % 9},{10 + i}" for i in range(60)]
+    data.write_text("\n".join(rows + rows[1:11]) + "\n", encoding="utf-8")  # 10 exact duplicate rows
+    kept = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30"})).summary.rows_kept
+    dropped = rr.compute(validate_params({"data": str(data), "as_of": "2024-06-30", "drop_duplicates": True}))
+    assert kept == 70 and dropped.summary.rows_kept == 60
 
 
 def test_schedules_never_overwrite_each_other(monkeypatch, tmp_path):

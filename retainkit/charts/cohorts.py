@@ -50,6 +50,11 @@ EARLIER_COHORTS = N_("Earlier cohorts")
 NEWEST_COHORT = N_("Newest cohort")
 AVERAGE_SERIES = N_("Average of all cohorts")
 AVERAGE_LABEL = N_("Average")
+#: the heatmap's average row and the period in progress
+AVERAGE_ROW = N_("All cohorts (size-weighted)")
+IN_PROGRESS = N_("in progress")
+COMPLETE = N_("complete")
+PARTIAL_NOTE = N_("pale cells: the period in progress, not complete yet")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -133,6 +138,8 @@ def cohort_heatmap(
     labels: bool | None = None,
     title: str | None = None,
     lang: str = "en",
+    average: pd.DataFrame | None = None,
+    include_partial: bool = False,
 ) -> alt.LayerChart:
     """Cohort triangle as a heatmap: cohorts down, ages across (definitions §3).
 
@@ -151,6 +158,13 @@ def cohort_heatmap(
     lang : {"en", "el", "hy"}
         Language of titles, axes, tooltips and cohort labels (numbers follow
         it when the spec carries :func:`retainkit.i18n.vega_locale`).
+    average : DataFrame, optional
+        ``average_curve`` of the same table: drawn as a last row, "All cohorts
+        (size-weighted)", taken as computed (never recomputed here).
+    include_partial : bool
+        Draw the cells of the period in progress (``partial``, from
+        ``cohort_table(include_partial=True)``) pale and labelled "in progress"
+        in the tooltip, instead of leaving them out.
 
     Returns
     -------
@@ -169,13 +183,20 @@ def cohort_heatmap(
     _ = tr.gettext
     label, lo_col, hi_col, meaning = _COHORT_VALUES[value]
     label, meaning = _(label), _(meaning)
-    t = table
-    if "partial" in t.columns:
-        t = t[~t["partial"].astype(bool)]
+    t = table.assign(partial=table["partial"].astype(bool)) if "partial" in table.columns else table.assign(
+        partial=False)
+    if not include_partial:
+        t = t[~t["partial"]]
     order, note = _latest(_cohort_order(t), max_cohorts, tr)
     t = t[t["cohort"].astype(str).isin(order)]
     cols = ["cohort", "age", "size", "active", value] + [c for c in (lo_col, hi_col) if c]
-    d = t.loc[:, cols].rename(columns={value: "rate"}).copy()
+    if average is not None and value in average.columns:
+        avg = average.loc[:, [c for c in cols if c != "cohort"]].assign(cohort=AVERAGE_ROW, partial=False)
+        t = pd.concat([t, avg], ignore_index=True)
+        order = [*order, AVERAGE_ROW]
+    d = t.loc[:, [*cols, "partial"]].rename(columns={value: "rate"}).copy()
+    d["status"] = np.where(d["partial"], _(IN_PROGRESS), _(COMPLETE))
+    d = d.drop(columns="partial")
     d["cohort"] = d["cohort"].astype(str)
     d["age"] = d["age"].astype(int)
     d["size"] = d["size"].astype(int)
@@ -185,8 +206,10 @@ def cohort_heatmap(
         d["interval"] = th.interval_text(d[lo_col], d[hi_col], lang=lang)
         d = d.drop(columns=[lo_col, hi_col])
     sizes = d.drop_duplicates("cohort").set_index("cohort")["size"]
-    names = _cohort_labels(tr, table, order)
-    ylabels = [f"{names[c]}  (n={tr.format_number(int(sizes.get(c, 0)))})" for c in order]
+    names = _cohort_labels(tr, table, [c for c in order if c != AVERAGE_ROW])
+    names[AVERAGE_ROW] = _(AVERAGE_ROW)
+    ylabels = [f"{names[c]}  (n={tr.format_number(int(sizes.get(c, 0)))})" if c != AVERAGE_ROW else names[c]
+               for c in order]
     d["cohort_label"] = d["cohort"].map(dict(zip(order, ylabels)))
     d["cohort"] = d["cohort"].map(names)
     d = d.sort_values(["age", "cohort"], kind="stable")
@@ -205,6 +228,8 @@ def cohort_heatmap(
     ]
     if lo_col:
         tooltip.append(alt.Tooltip("interval:N", title=_("95% interval")))
+    if include_partial:
+        tooltip.append(alt.Tooltip("status:N", title=_("Period")))
     x = alt.X("age:O", title=_(th.age_title(table)), axis=alt.Axis(labelAngle=0))
     y = alt.Y("cohort_label:O", title=_("Cohort (size)"), sort=ylabels, axis=alt.Axis(labelLimit=200))
     base = alt.Chart(_records(d))
@@ -217,6 +242,7 @@ def cohort_heatmap(
             scale=alt.Scale(scheme=th.HEATMAP_SCHEME, domain=[0, upper], clamp=True),
             legend=alt.Legend(format=th.PCT_AXIS, orient="right", gradientLength=160),
         ),
+        opacity=alt.condition(alt.datum.status == _(IN_PROGRESS), alt.value(0.4), alt.value(1.0)),
         tooltip=tooltip,
     )
     layers: list[alt.Chart] = [rect]
@@ -234,7 +260,8 @@ def cohort_heatmap(
     chart = alt.layer(*layers).properties(
         width=alt.Step(step_x),
         height=alt.Step(step_y),
-        title=_title(title or _(_HEATMAP_TITLES[value]), meaning, note),
+        title=_title(title or _(_HEATMAP_TITLES[value]), meaning, note,
+                     _(PARTIAL_NOTE) if include_partial and (d["status"] == _(IN_PROGRESS)).any() else ""),
     )
     return chart
 

@@ -30,6 +30,7 @@ from ..exceptions import ReportError, ReportExecutionError
 from .analysis import (
     FREQ_WORD,
     PERIODS_PER_YEAR,
+    AT_RISK_FILE,
     SUMMARY_SCHEMA,
     Change,
     Kpi,
@@ -46,6 +47,7 @@ from .analysis import (
     read_summary,
     summary_dict,
     what_changed,
+    write_at_risk_csv,
     write_summary,
 )
 from .export import WIDGET_MIME, WIDGET_NOTE, export_html, mathjax_script, prepare_for_export
@@ -123,4 +125,6 @@ __all__ = [
     "what_changed",
     "write_index",
     "write_summary",
+    "write_at_risk_csv",
+    "AT_RISK_FILE",
 ]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._files import atomic_write
 from .._stats import Z95, wilson_interval
-from ..clv import clv_horizon, clv_margin_multiple
+from ..clv import clv_horizon, clv_margin_multiple, customers_at_risk
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..engine import parse_window
@@ -31,10 +31,11 @@ from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from ..i18n import MISSING, N_, translator
 from ..periods import end_of_day, period_offset
-from .format import money, pct, pp
 from .history import HistoryCheck, compare_history, history_json, history_table, not_checked
 
 SUMMARY_SCHEMA = 1
+#: the per-customer risk list published next to the report (definitions §5)
+AT_RISK_FILE = "at-risk-customers.csv"
 
 _PERIOD_DAYS = {f: 365.2425 / n for f, n in PERIODS_PER_YEAR.items()}
 #: the horizon of the report's CLV (definitions §5.6)
@@ -172,6 +173,8 @@ class ReportData:
     changes: list[Change]
     warnings: list[str] = field(default_factory=list)
     previous: dict[str, Any] | None = None
+    at_risk: pd.DataFrame | None = None
+    cohorts_in_progress: pd.DataFrame | None = None
     history: pd.DataFrame | None = None
     history_check: HistoryCheck | None = None
     notes: list[str] = field(default_factory=list)
@@ -520,10 +523,10 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tx = load_transactions(
-            str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
+            p.data_source, customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
             order_id=p.order_id or None, date_format=p.date_format or None, max_dropped=p.max_dropped,
-            encoding=p.encoding or None,
+            encoding=p.encoding or None, drop_duplicates=p.drop_duplicates, table=p.table or None, query=p.query,
         )
         stale = check_freshness(tx.summary, tx.as_of, p.freq, p.tz, p.allow_stale)
         if stale:
@@ -535,6 +538,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
                 "Pass a later as_of or a shorter freq."
             )
         average = average_curve(cohorts)
+        in_progress = cohort_table(tx, p.freq, include_partial=True)
         crr = crr_table(tx, p.freq, window=p.window)
         purchases = purchase_metrics(tx, p.freq)
         basis = clv_basis_freq(p.window)
@@ -545,6 +549,7 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
             seg_a = average_curve(seg_c)
             seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
+        at_risk = customers_at_risk(tx, p.freq, window=p.window) if p.customer_list else None
         rev_avg = pooled_revenue_retention(cohorts)
         kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
         previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
@@ -557,7 +562,8 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
     check = check_history(history, p)
     notes = [n for n in p.previous_note.splitlines() if n.strip()]
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
-                      caught_msgs, previous, history, check, notes)
+                      caught_msgs, previous, at_risk=at_risk, cohorts_in_progress=in_progress,
+                      history=history, history_check=check, notes=notes)
 
 
 def check_history(history: pd.DataFrame, p: ReportParams) -> HistoryCheck:
@@ -627,6 +633,24 @@ def write_summary(data: ReportData, path: str | os.PathLike | None = None) -> Pa
     return target
 
 
+def write_at_risk_csv(data: ReportData, path: str | os.PathLike = AT_RISK_FILE) -> Path | None:
+    """Write the per-customer risk table (definitions §5) as CSV; nothing when the list is turned off.
+
+    Columns: the customer id (the only column taken from the data), last
+    purchase, purchases, spend, P(alive), expected purchases next period and
+    the method. Rows sorted by P(alive), then spend (highest first), then id;
+    numbers rounded so the file is byte-identical for the same data.
+    """
+    if data.at_risk is None or not data.params.customer_list:
+        return None
+    t = data.at_risk
+    cid = t.columns[0]
+    t = t.sort_values(["p_alive", "spend", cid], ascending=[True, False, True], kind="stable")
+    t = t.assign(spend=t["spend"].round(2), p_alive=t["p_alive"].round(6),
+                 expected_purchases=t["expected_purchases"].round(6))
+    target = Path(path)
+    atomic_write(target, t.to_csv(index=False, lineterminator="\n"))
+    return target
 def _day(ts: pd.Timestamp | None, tz: str) -> str:
     return "" if ts is None else f"{ts.tz_convert(tz):%Y-%m-%d}"
 
@@ -644,5 +668,5 @@ __all__ = [
     "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData",
     "check_freshness", "check_history", "clv_basis_freq", "clv_estimate", "clv_kpi", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
-    "summary_dict", "warning_note", "what_changed", "write_summary",
+    "summary_dict", "warning_note", "what_changed", "write_summary", "AT_RISK_FILE", "write_at_risk_csv",
 ]

@@ -17,9 +17,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import postgres as pg
 from .._version import __version__
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from ..definitions import citations, embed_html, link_citations
+from ..clv import most_valuable_at_risk
 from ..i18n import MISSING, N_, Translator, translator
 from ..inputs import NOTES, REASONS
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
@@ -46,8 +48,9 @@ SECTIONS = {
     "cohorts": (N_("Cohort retention"),
                 N_("Each row is an acquisition cohort (customers by the period of their first purchase), each column an "
                    "age in periods since then. A cell is the share of the cohort that bought at that age; cells not yet "
-                   "observed are blank. In the interactive report, hover a cell for the cohort size, active customers "
-                   "and the 95% interval.")),
+                   "observed are blank, and the pale cells are the period in progress (not complete yet). The last "
+                   "row, all cohorts, is the size-weighted average. In the interactive report, hover a cell for the "
+                   "cohort size, active customers and the 95% interval.")),
     "crr": (N_("Customer retention rate"),
             N_("The customer retention rate (CRR) is the share of the customers at the start of a period who are still "
                "customers at its end; a customer counts while they bought within the activity window. S, E, N and "
@@ -56,6 +59,9 @@ SECTIONS = {
                 N_("Revenue retention compares a cohort's revenue at each age with its first-period revenue (refunds "
                    "included); cumulative revenue per customer is the empirical lifetime value curve.")),
     "segments": (N_("Segments"), ""),
+    "at_risk": (N_("Customers at risk"),
+                N_("The customers who spent the most and are the least likely to still be buying, with the purchases "
+                   "expected from them in the next period.")),
     "quality": (N_("Data quality"), N_("What was read, what was kept, what was dropped and why. Nothing is dropped silently.")),
     "method": (N_("Methodology"),
                N_("Every figure follows retainkit's retention definitions (the section numbers below refer to them). "
@@ -223,7 +229,8 @@ class Page:
             meta.append(_("first transaction {first}, last {last}").format(
                 first=self.tr.format_date(s.first_timestamp.tz_convert(p.tz).date(), "medium"),
                 last=self.tr.format_date(s.last_timestamp.tz_convert(p.tz).date(), "medium")))
-        meta.append(_("source: {file}").format(file=Path(str(s.source)).name))
+        shown = s.source if pg.is_postgres_url(str(s.source)) else Path(str(s.source)).name
+        meta.append(_("source: {file}").format(file=shown))
         if p.generated_at:
             meta.append(_("generated at {stamp}").format(stamp=p.generated_at))
         return (f'<style>{css}</style><div class="rk-lang" data-lang="{esc(p.lang)}"></div>' + self.bundle_html()
@@ -434,6 +441,71 @@ class Page:
                                    "ret1_ci": _("95% interval"), "crr": _("Latest CRR"), "crr_period": _("Period"),
                                    "cum_rev": _("Revenue per customer by age {age}").format(
                                        age=self.num(min(11, int(a["age"].max()))))})
+
+    def counts_html(self, data: ReportData) -> str:
+        """The triangle's counts (active customers by cohort and age) in a collapsible table (definitions §3).
+
+        The latest ``max_cohorts`` cohorts, the period in progress marked with
+        an asterisk, and the all-cohorts row from ``average_curve`` (Σ active
+        over the cohorts observed at that age).
+        """
+        _ = self._
+        t = data.cohorts_in_progress if data.cohorts_in_progress is not None else data.cohorts
+        t = t.assign(partial=t["partial"].astype(bool))
+        order = t.drop_duplicates("cohort").sort_values("cohort_start")["cohort"].astype(str).tolist()
+        order = order[-self.params.max_cohorts:]
+        t = t[t["cohort"].astype(str).isin(order)]
+        ages = sorted(set(t["age"].astype(int)) | set(data.average["age"].astype(int)))
+        cell = {(str(c), int(a)): self.num(int(n)) + (" *" if part else "")
+                for c, a, n, part in zip(t["cohort"], t["age"], t["active"], t["partial"])}
+        sizes = t.drop_duplicates("cohort").set_index(t.drop_duplicates("cohort")["cohort"].astype(str))["size"]
+        head = "".join(f'<th class="rk-num">{a}</th>' for a in ages)
+        rows = []
+        for c in order:
+            cells = "".join(f'<td class="rk-num">{esc(cell.get((c, a), ""))}</td>' for a in ages)
+            rows.append(f'<tr><td>{esc(self.period(c))}</td><td class="rk-num">{self.num(int(sizes[c]))}</td>{cells}</tr>')
+        avg = {int(a): self.num(int(n)) for a, n in zip(data.average["age"], data.average["active"])}
+        cells = "".join(f'<td class="rk-num">{esc(avg.get(a, ""))}</td>' for a in ages)
+        rows.append(f'<tr class="rk-total"><td><b>{esc(_("All cohorts (size-weighted)"))}</b></td>'
+                    f'<td class="rk-num"></td>{cells}</tr>')
+        summary = _("Counts: customers with a purchase, by cohort and age")
+        note = _("Cohort size n, then the customers who bought at each age. * the period in progress (not "
+                 "complete yet). The last row adds up every cohort observed at that age, complete periods only.")
+        return (f'<details class="rk-details"><summary>{esc(summary)}</summary><p class="rk-note">{esc(note)}</p>'
+                f'<table class="rk-table"><thead><tr><th>{esc(_("Cohort"))}</th><th class="rk-num">n</th>{head}'
+                f'</tr></thead><tbody>{"".join(rows)}</tbody></table></details>')
+
+    def at_risk_html(self, data: ReportData, n: int = 10) -> str:
+        """The most valuable customers with the lowest P(alive) (definitions §5), or a note when turned off."""
+        _ = self._
+        if data.at_risk is None:
+            return f'<p class="rk-note">{esc(_("The customer list is turned off (parameter customer_list)."))}</p>'
+        risk = data.at_risk
+        cid = risk.columns[0]
+        top = most_valuable_at_risk(risk, n=n)
+        method = str(risk.attrs.get("method", ""))
+        if method == "BG/NBD":
+            how = _("P(alive) is the chance that the customer still buys, from the BG/NBD model of repeat "
+                    "purchases (definitions §5); expected purchases are for the next {unit}.")
+        else:
+            how = _("The BG/NBD model could not be fitted to these data, so a simple rule is used instead "
+                    "({rule}); expected purchases are not estimated.")
+        sentence = _("The customers who spent the most (top quarter) and are the least likely to still be "
+                     "buying: the first ones to contact.")
+        note = how.format(unit=_(UNIT_WORD[data.params.freq]), rule=method)
+        cur = data.params.currency
+        table = table_html(
+            top, caption=_("Valuable customers at risk of lapsing"),
+            formats={"purchases": self.num, "spend": lambda v: self.tr.format_currency(v, cur), "p_alive": self.pct,
+                     "expected_purchases": "{:.3f}"},
+            numeric=("purchases", "spend", "p_alive", "expected_purchases"), small=("method",),
+            headers={cid: _("Customer"), "last_purchase": _("Last purchase"), "purchases": _("Purchases"),
+                     "spend": _("Spend"), "p_alive": _("P(alive)"),
+                     "expected_purchases": _("Expected purchases next {unit}").format(unit=_(UNIT_WORD[data.params.freq])),
+                     "method": _("Method")})
+        csv_note = _("The full list of {n} customers is in at-risk-customers.csv next to this report.")
+        return (f'<p class="rk-note">{esc(sentence)} {link_citations(esc(note))}</p>' + table
+                + f'<p class="rk-note">{esc(csv_note.format(n=self.num(len(risk))))}</p>')
 
     def methodology_html(self, data: ReportData) -> str:
         p, _ = self.params, self._

@@ -12,7 +12,6 @@ records (:mod:`.index`).
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import os
@@ -22,12 +21,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .. import exceptions
+from .. import postgres as pg
 from .._files import atomic_write
 from ..exceptions import (
     DataError, HistoryError, ParameterError, ReportError, ReportExecutionError, ReportRunError, RetainkitError,
 )
 from ..params import SUMMARY_FILE, ReportParams, validate_params
 from . import runlog
+from .analysis import AT_RISK_FILE
 from .export import export_html, machine_output
 from .index import INDEX_HTML, write_index
 from .locking import STAGING, LockTimeout, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
@@ -279,7 +280,13 @@ def run_report(
         record = replace(record, notes=tuple(notes))
         changes: dict[str, Any] = {"summary_path": SUMMARY_FILE, "schedule": sched.name,
                                    "history_report": choice.path, "previous_note": "\n".join(choice.notes)}
-        if p.data != "sample":
+        password = None
+        if p.is_database:
+            # the kernel gets the password in PGPASSWORD, never in the notebook, its summary or the page
+            changes["data"], password = pg.split_password(p.data)
+            if p.query_file:
+                changes["query_file"] = str(Path(p.query_file).expanduser().resolve())
+        elif p.data != "sample":
             changes["data"] = str(Path(p.data).expanduser().resolve())
         if p.previous_report == "auto":
             changes["previous_report"] = choice.path
@@ -290,7 +297,7 @@ def run_report(
         stage = create_staging(out, run, owner)
         result = _execute_and_publish(p, out, stage, sched, record, nb_path, progress=progress,
                                       kernel_name=kernel_name, timeout=timeout, hang_timeout=hang_timeout,
-                                      keep_notebook=keep_notebook,
+                                      keep_notebook=keep_notebook, password=password,
                                       update_index=update_index, previous=choice)
         return result
     except BaseException as exc:
@@ -303,18 +310,20 @@ def run_report(
 
 def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedule, record: RunRecord, nb_path: Path,
                          *, progress: bool, kernel_name: str | None, timeout: int | None, hang_timeout: float,
-                         keep_notebook: bool | None, update_index: bool, previous: PreviousChoice) -> ReportResult:
+                         keep_notebook: bool | None, update_index: bool, previous: PreviousChoice,
+                         password: str | None = None) -> ReportResult:
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     staged_nb = stage / REPORT_NOTEBOOK
     try:
-        execute_watched(
-            str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
-            progress_bar=progress, kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
-            extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
-        )
+        with pg.password_environment(password):  # the kernel gets it in PGPASSWORD, never in a file
+            execute_watched(
+                str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
+                progress_bar=progress, kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+                extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
+            )
     except PapermillExecutionError as exc:
         raise _failed(exc, staged_nb, stage, out, record, p, keep_notebook) from None
     except CellTimeoutError:
@@ -336,6 +345,9 @@ def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedul
     files = [(stage / SUMMARY_FILE, folder / SUMMARY_FILE), (stage / REPORT_HTML, folder / REPORT_HTML)]
     if keep_notebook:
         files.insert(0, (staged_nb, folder / REPORT_NOTEBOOK))
+    has_list = (stage / AT_RISK_FILE).is_file()  # the customer list (parameter customer_list)
+    if has_list:
+        files.append((stage / AT_RISK_FILE, folder / AT_RISK_FILE))
     status = "ok"
     hc = summary.get("history_check") or {}
     if hc.get("status") == "accepted":
@@ -344,7 +356,8 @@ def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedul
         status = "warning"
     with PublishLock(out):
         _publish(files)
-        stale = (FAILED_HTML, FAILED_NOTEBOOK) + (() if keep_notebook else (REPORT_NOTEBOOK,))
+        stale = (FAILED_HTML, FAILED_NOTEBOOK) + (() if keep_notebook else (REPORT_NOTEBOOK,)) + (
+            () if has_list else (AT_RISK_FILE,))
         for name in stale:  # left by an earlier run of this date (or an older retainkit)
             (folder / name).unlink(missing_ok=True)
         write_schedule(out, sched)

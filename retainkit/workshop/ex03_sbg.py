@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..clv import ShiftedBetaGeometric
+from ..clv import ShiftedBetaGeoFitter
 from .checking import Exercise
 from .data import FADER_HARDIE, MIXTURE, mixture_retention
 
@@ -16,9 +16,9 @@ FIT_YEARS = 7
 
 
 @lru_cache(maxsize=1)
-def regular_fit() -> ShiftedBetaGeometric:
+def regular_fit() -> ShiftedBetaGeoFitter:
     """The sBG fitted on the Regular cohort's years 0-7 (Fader & Hardie 2007; definitions §5)."""
-    return ShiftedBetaGeometric().fit(FADER_HARDIE["regular"][: FIT_YEARS + 1])
+    return ShiftedBetaGeoFitter().fit(FADER_HARDIE["regular"][: FIT_YEARS + 1])
 
 
 def _mix_r2() -> float:
@@ -41,8 +41,8 @@ def _ab() -> tuple[float, float]:
 
 
 def _ab_mistakes() -> list[tuple[Any, str]]:
-    full = ShiftedBetaGeometric().fit(FADER_HARDIE["regular"])
-    high = ShiftedBetaGeometric().fit(FADER_HARDIE["high_end"][: FIT_YEARS + 1])
+    full = ShiftedBetaGeoFitter().fit(FADER_HARDIE["regular"])
+    high = ShiftedBetaGeoFitter().fit(FADER_HARDIE["high_end"][: FIT_YEARS + 1])
     a, b = _ab()
     return [
         ((b, a), "If you wrote (beta, alpha): the order asked for is (alpha, beta)."),
@@ -100,7 +100,7 @@ EXERCISES: tuple[Exercise, ...] = (
         ("Do exactly what was done for the High End cohort above, with the Regular counts.",
          "Years 0-7 are the first 8 counts (year 0 = 1000).",
          "The fitted model keeps its estimates in alpha_ and beta_."),
-        "m = ShiftedBetaGeometric().fit(FADER_HARDIE['regular'][:8]); (m.alpha_, m.beta_)",
+        "m = ShiftedBetaGeoFitter().fit(FADER_HARDIE['regular'][:8]); (m.alpha_, m.beta_)",
         _ab_mistakes, rel=5e-3, fields=("alpha", "beta")),
     Exercise(
         "03.3", "sBG projection (fit on years 0-7) of the Regular customers left at year 12.", "number", _proj12,

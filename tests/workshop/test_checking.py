@@ -134,7 +134,7 @@ def test_id_forms():
 
 
 def test_fitted_model_is_an_answer():
-    model = rk.ShiftedBetaGeometric().fit(workshop.FADER_HARDIE["regular"][:8])
+    model = rk.ShiftedBetaGeoFitter().fit(workshop.FADER_HARDIE["regular"][:8])
     assert workshop.check("03.2", model).ok
     assert workshop.check("03.2", {"alpha": 0.704, "beta": 1.182}).ok
 
