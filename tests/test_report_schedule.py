@@ -160,7 +160,7 @@ def test_index_lists_every_schedule_and_every_attempt(tmp_path):
     monthly = next(s for s in rows["schedules"] if s["name"] == "monthly")
     assert [r["label"] for r in monthly["rows"]] == ["2024-05-31", "2024-04-30", "2024-03-31", "2024-02-29",
                                                      "2024-01-31"]
-    assert monthly["rows"][-1]["changes"] == 1
+    assert monthly["rows"][-1]["changes"] == "1"  # formatted in the index language
     # a deleted failed run's folder: no dead link
     (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").unlink()
     assert 'href="runs/r1/' not in ix.write_index(tmp_path).read_text(encoding="utf-8")
