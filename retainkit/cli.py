@@ -58,10 +58,6 @@ def _parser() -> argparse.ArgumentParser:
     for p in SCHEMA:
         if p.name in INTERNAL_PARAMS:
             continue
-        if p.type is bool:  # a flag: given means true; the YAML file can say false
-            rp.add_argument(_OPTIONS[p.name], dest=p.name, action="store_const", const=True, default=None,
-                            help=p.help.replace("%", "%%"))
-            continue
         kw: dict[str, Any] = {"dest": p.name, "default": None, "metavar": p.name.upper(),
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
