@@ -102,9 +102,11 @@ class ExplorerCharts:
             blocks[name] = one(sub, f"{split}: {name}", SPLIT_HEATMAP_COHORTS)
         note = (_("showing the {n} largest of {total} segments").format(n=len(shown), total=len(names))
                 if len(names) > len(shown) else "")
-        info = self.metric_info() if kind != "brackets" else {"label": _("Bracket retention")}
+        label = {"brackets": _("Bracket retention"), "unbounded": _("Retention (on or after)")}.get(kind) or {
+            "customers": _("Retention"), "revenue": _("Revenue retention"),
+            "cum_revenue": _("Cumulative revenue per customer")}[metric]
         return stacked_by_segment(
-            blocks, title=_("{label} by cohort, one block per {split}").format(label=info["label"], split=split),
+            blocks, title=_("{label} by cohort, one block per {split}").format(label=label, split=split),
             subtitle=_("latest {n} cohorts of each segment; one colour scale for all blocks").format(
                 n=SPLIT_HEATMAP_COHORTS), note=note)
 
