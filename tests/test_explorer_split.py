@@ -1,4 +1,4 @@
-"""The cohort explorer split by a segment, its metric-aware charts and the "Your data" panel (definitions §1, §3, §4).
+"""The cohort explorer split by a segment, its metric-aware charts, the "Your data" panel (definitions §1, §3, §4).
 
 Driven through the widgets' ``.value`` as a user would; numbers are compared
 with retainkit.crr_table / cohort_table run on an independently filtered log

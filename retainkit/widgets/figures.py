@@ -15,7 +15,12 @@ import pandas as pd
 
 from ..charts import cohort_heatmap, crr_trend
 from ..charts.brackets import bracket_chart, value_heatmap
-from ..charts.split import crr_by_segment, highlight_curves, segment_curves, stacked_by_segment
+from ..charts.split import (
+    crr_by_segment,
+    highlight_curves,
+    segment_curves,
+    stacked_by_segment,
+)
 from ..exceptions import DataError, ParameterError
 from ..i18n import translator
 from ..periods import FREQ_NAMES
@@ -78,7 +83,8 @@ class ExplorerCharts:
                 return value_heatmap(t, x="bracket", x_title=_("Ages ({unit})").format(unit=unit), x_sort=order,
                                      value="retention", value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
                                      title=title or _("Bracket retention by cohort"),
-                                     subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"))
+                                     subtitle=_("share of the cohort active at any age in the bracket "
+                                                "(definitions §3)"))
             if metric == "cum_revenue":
                 t = t[~t["partial"]]
                 cur = f" ({self.currency})" if self.currency else ""
@@ -152,7 +158,8 @@ class ExplorerCharts:
         if split:
             window = str(crr.attrs.get("window", "") or "")
             return crr_by_segment(
-                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split), lang=self.lang,
+                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split),
+                lang=self.lang,
                 title=_("Customer retention rate per period by {split}").format(split=split)
                 + (_(" (activity window {window})").format(window=window) if window else ""),
                 subtitle=_("CRR = retained / customers at the start, per segment, with 95% Wilson bands "
