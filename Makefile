@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(SPARK_STAMP): $(STAMP)
 install: $(STAMP) ## create .venv and install retainkit with its dev and docs tools
 	@echo "retainkit installed in $(VENV)"
 
-browser: ## install Debian's chromium for the browser tests (needs root / apt-get)
+browser: ## install Debian's chromium and fonts-noto-core for the browser tests (needs root / apt-get)
 	bash scripts/install-chromium.sh
 
 report: $(STAMP) ## run the retention report on the bundled sample data -> reports/
@@ -54,9 +54,26 @@ explore: $(STAMP) ## serve the cohort explorer with Voila on http://127.0.0.1:88
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
+handouts: $(STAMP) ## render the workshop notebooks and slides as offline HTML -> build/handouts/ (~2 min)
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts
+	$(PY) -m retainkit.workshop.handouts --notebooks notebooks/workshop --out build/handouts --solutions
+
 bench: $(STAMP) ## run the benchmarks (writes benchmarks/results.md and results_widgets.md; ~15 min)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_widgets.py
+
+LOCALES := el hy
+POT := retainkit/locale/retainkit.pot
+i18n: $(STAMP) ## extract marked strings to retainkit.pot, update the el/hy catalogues, compile-check them
+	$(VENV)/bin/pybabel extract -F babel.cfg -o $(POT) --project retainkit --version 0.1.0 \
+	    --copyright-holder "retainkit developers" --msgid-bugs-address "" --no-location --sort-output \
+	    --add-comments TRANSLATORS: -k N_ --no-wrap .
+	@for l in $(LOCALES); do $(VENV)/bin/pybabel update -i $(POT) -d retainkit/locale -D retainkit -l $$l \
+	    --ignore-obsolete --init-missing --no-wrap --ignore-pot-creation-date || exit 1; done
+	@for l in $(LOCALES); do mkdir -p build/locale/$$l/LC_MESSAGES; \
+	    $(VENV)/bin/pybabel compile --statistics -D retainkit -l $$l -i retainkit/locale/$$l/LC_MESSAGES/retainkit.po \
+	        -o build/locale/$$l/LC_MESSAGES/retainkit.mo || exit 1; done
+	@echo "catalogues in retainkit/locale/ (read as .po at run time); translate every empty or fuzzy entry"
 
 sample: $(STAMP) ## regenerate the bundled sample data (deterministic)
 	$(PY) -m retainkit.datasets
@@ -65,4 +82,4 @@ clean: ## remove the venv, caches and generated reports
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info site
 	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
 
-.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab bench sample clean
+.PHONY: help install browser report test test-spark test-fast docs docs-serve explore lab handouts bench i18n sample clean

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ParameterError
+from .periods import NO_PERIOD
 
 #: largest customers x periods boolean table built densely (bytes)
 DENSE_LIMIT = 400_000_000
@@ -19,8 +20,8 @@ DENSE_LIMIT = 400_000_000
 
 def mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
     """Distinct (code, period) pairs, from ``keys = code * width + period - pmin``, plus first/last period per code."""
-    first = np.full(n_customers, -1, dtype=np.int64)
-    last = np.full(n_customers, -1, dtype=np.int64)
+    first = np.full(n_customers, NO_PERIOD, dtype=np.int64)
+    last = np.full(n_customers, NO_PERIOD, dtype=np.int64)
     if len(keys) == 0 or width <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), first, last
     if n_customers * width <= DENSE_LIMIT:
@@ -29,8 +30,8 @@ def mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
         flat = np.flatnonzero(table)
         table = table.reshape(n_customers, width)
         has = table.any(axis=1)
-        first = np.where(has, table.argmax(axis=1) + pmin, -1)
-        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, -1)
+        first = np.where(has, table.argmax(axis=1) + pmin, NO_PERIOD)
+        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, NO_PERIOD)
         return flat // width, flat % width + pmin, first, last
     flat = pd.unique(keys).astype(np.int64)
     flat.sort()

@@ -21,13 +21,15 @@ from typing import Any, Sequence
 from . import report
 from .datasets import sample_path
 from .exceptions import DataError, ParameterError, ReportError
+from .i18n import LANGUAGES
 from .params import SCHEMA, validate_params
 
 EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA = 0, 1, 2, 3
 
 #: explicit options of ``retainkit report`` -> parameter name
 _OPTIONS = {p.name: "--" + p.name.replace("_", "-") for p in SCHEMA if p.name != "summary_path"}
-_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'", "as_of": "report date YYYY-MM-DD (the folder name)"}
+_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'",
+               "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                               "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
+        if p.type is bool:  # a flag: present = True (absent leaves the YAML / -p value or the default)
+            kw.update(action="store_const", const=True)
+            kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
     rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="set a parameter by name (repeatable), as in papermill")
@@ -52,10 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebook", default=None, help="report notebook to run (default: the one shipped with retainkit)")
     rp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     rp.add_argument("--timeout", type=int, default=1800, help="seconds a cell may run (default 1800)")
+    rp.add_argument("--hang-timeout", type=float, default=None, metavar="SECONDS",
+                    help="seconds a kernel may stop answering before it is killed and the run retried once "
+                         "(default 30; a long computation keeps answering)")
     rp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
     ip.add_argument("--out", default="reports")
+    ip.add_argument("--lang", default=None, choices=LANGUAGES,
+                    help="language of the index page (default: that of the newest report)")
 
     sp = sub.add_parser("sample", help="copy the bundled sample transaction log to a file")
     sp.add_argument("dest", nargs="?", default="sample_transactions.csv")
@@ -105,7 +115,10 @@ def _report(args: argparse.Namespace) -> int:
     print(f"retainkit: running the retention report on {p.data} (as_of {p.as_of or 'latest'}, freq {p.freq})",
           file=sys.stderr)
     res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                     timeout=args.timeout)
+                            timeout=args.timeout,
+                            **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
+    for warning in res.summary.get("warnings", []):
+        print(f"retainkit: warning: {warning}", file=sys.stderr)
     k = res.summary.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)
@@ -129,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "index":
-            print(report.write_index(args.out))
+            print(report.write_index(args.out, lang=args.lang))
             return EXIT_OK
         if args.command == "sample":
             shutil.copyfile(sample_path(), args.dest)

@@ -17,7 +17,7 @@ import pandas as pd
 from ._stats import safe_ratio, wilson_interval
 from .engine import Activity, CohortContext, as_data, is_native, native_cohort_counts, reduce, reduces_locally
 from .exceptions import DataError, ParameterError
-from .periods import period_label, period_start
+from .periods import NO_PERIOD, period_label, period_start
 
 #: retention_matrix kinds -> cohort_table column
 MATRIX_KINDS = {
@@ -45,7 +45,7 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
     A customer's segment (and a categorical ``cohort_key``) is the value on
     their first purchase row: the acquisition segment.
     """
-    has = act.first >= 0
+    has = act.first != NO_PERIOD
     cols: dict[str, np.ndarray] = {}
     for col in by:
         cols[col] = act.customer_attribute(col)[has]
@@ -363,7 +363,7 @@ def bracket_retention(
     ok = group >= 0
     pc = act.pair_customer
     age = act.pair_period - act.first[pc]
-    max_age = act.max_period - act.first
+    max_age = np.where(ok, act.max_period - np.where(ok, act.first, 0), -1)
     frames = []
     for lo, hi in parsed:
         eligible = ok & (max_age >= hi)

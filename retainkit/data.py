@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ._codes import factorize
+from .encoding import check_encoding
 from .exceptions import DataError, ParameterError
 from .inputs import (
+    MAX_DROPPED,
     NOTES,
     REASONS,
     UNUSABLE,
@@ -27,12 +29,15 @@ from .inputs import (
     DataSummary,
     Subscriptions,
     Transactions,
+    check_max_dropped,
     check_unusable,
+    far_years,
+    warn_far_dates,
 )
 from .native import load_native, native_source
 from .periods import check_tz, end_of_day, parse_as_of
 from .readers import check_columns, read_mapped
-from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value
+from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value, text_reading
 
 
 def _duplicated(frame: pd.DataFrame) -> np.ndarray:
@@ -108,8 +113,8 @@ class _Drops:
             reasons = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(self.examples[k])})" for k, v in self.dropped.items())
             raise DataError(f"{source_name}: no usable rows are left out of {len(self.keep):,}: {reasons}.")
 
-    def check_unusable(self, rows_read: int, strict: bool, what: str) -> None:
-        check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4)
+    def check_unusable(self, rows_read: int, strict: bool, what: str, max_dropped: float | None = None) -> None:
+        check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4, max_dropped=max_dropped)
 
 
 def _default_as_of(ts: pd.Series, keep: np.ndarray, tz: str, drops: _Drops) -> pd.Timestamp:
@@ -137,6 +142,10 @@ def _default_as_of(ts: pd.Series, keep: np.ndarray, tz: str, drops: _Drops) -> p
         )
         return end_of_day(latest, tz)
     return end_of_day(valid.max(), tz)
+
+
+def _is_datetime(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values.dtype)
 
 
 def _check_flags(**flags: Any) -> None:
@@ -167,6 +176,8 @@ def load_transactions(
     date_format: str | None = None,
     strict: bool = False,
     backend: str | None = None,
+    max_dropped: float | None = MAX_DROPPED,
+    encoding: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
@@ -197,9 +208,23 @@ def load_transactions(
         Without an order id, exact duplicate rows are kept (two identical rows
         may be two purchases) and counted; True drops them.
     date_format : str, optional
-        strftime pattern of the timestamp column when it is not ISO 8601.
+        strftime pattern of the timestamp column. Without it the whole column
+        gets one reading, decided from its values (definitions §1): ISO 8601,
+        or day/month/year when some first field is above 12, month/day/year
+        when some second field is; a column where every value reads both ways
+        (or where some values prove each order) raises DataError asking for
+        ``date_format``.
     strict : bool
         Raise DataError instead of dropping unusable rows.
+    max_dropped : float or None
+        Largest share of unusable rows (empty id, empty or unparseable
+        timestamp) that is dropped with a warning; above it loading fails with
+        DataError counting the rows by reason with examples (default 5 %;
+        None: no limit). Above 1 % a DataQualityWarning is issued.
+    encoding : str, optional
+        Text encoding of a CSV file (e.g. "latin-1", "cp1252"). Default:
+        UTF-8, with or without a byte order mark; a file that does not decode
+        raises DataError naming the line and byte.
     backend : {"pandas", "polars", "duckdb", "spark"}, optional
         Engine that holds the rows. Default: the engine of ``source`` (pandas
         for a pandas frame); Parquet files (a file, a directory or a glob) and
@@ -223,15 +248,19 @@ def load_transactions(
     """
     _check_flags(drop_duplicates=drop_duplicates, strict=strict)
     tz = check_tz(tz)
+    max_dropped = check_max_dropped(max_dropped)
+    encoding = check_encoding(encoding)
     segments = _as_tuple(segments)
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    native = native_source(source, mapping, backend)
+    native = native_source(source, mapping, backend, encoding)
     if native is not None:
         return load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
-                            drop_duplicates=drop_duplicates, date_format=date_format, strict=strict)
-    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, timestamp, order_id])
+                           drop_duplicates=drop_duplicates, date_format=date_format, strict=strict,
+                           max_dropped=max_dropped)
+    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, timestamp, order_id],
+                                           encoding=encoding)
     where = Where(offset)
     n = len(raw)
     if n == 0:
@@ -280,7 +309,15 @@ def load_transactions(
         drops.note("refund_rows", (out["amount"] < 0).fillna(False).to_numpy(), out["amount"])
 
     drops.raise_if_empty(source_name)
-    drops.check_unusable(n, strict, "transaction")
+    drops.check_unusable(n, strict, "transaction", max_dropped)
+    year = ts.dt.year.to_numpy(dtype="float64", na_value=np.nan)
+    kept_years = year[drops.keep].astype(np.int64)
+    values, counts = np.unique(kept_years, return_counts=True)
+    year_rows = dict(zip(values.tolist(), counts.tolist()))
+    far, _, _ = far_years(year_rows)
+    if far:
+        drops.note("far_dates", drops.keep & np.isin(year, far), ts_raw)
+        warn_far_dates(year_rows, drops.examples["far_dates"], n, stacklevel=3)
 
     frame = out.loc[drops.keep].reset_index(drop=True)
     if amount is not None:
@@ -369,6 +406,7 @@ def load_subscriptions(
     as_of: Any = None,
     date_format: str | None = None,
     strict: bool = False,
+    encoding: str | None = None,
 ) -> Subscriptions:
     """Load and validate subscription intervals (definitions §1 "Inputs").
 
@@ -377,26 +415,33 @@ def load_subscriptions(
     columns are probably swapped or mis-mapped). Overlapping or touching
     intervals of one customer are merged for activity questions (kept as given
     in ``frame`` for MRR) and counted. Default ``as_of``: end of the day of the
-    latest start or end that is not in the future.
+    latest start or end that is not in the future. ``start`` and ``end`` share
+    one date reading, decided from both columns' values; ``encoding`` applies
+    to CSV files as in :func:`load_transactions`.
     """
     _check_flags(strict=strict)
     tz = check_tz(tz)
+    encoding = check_encoding(encoding)
     segments = _as_tuple(segments)
     mapping = {"customer_id": customer_id, "start": start, "end": end, "mrr": mrr}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, start, end])
+    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, start, end], encoding=encoding)
     where = Where(offset)
     n = len(raw)
     if n == 0:
         raise DataError(f"{source_name}: the data has no rows. Check the file or the filter that produced it.")
     ids, empty_id = _customer_ids(raw[customer_id])
-    st = parse_timestamps(raw[start], tz, date_format, start, where)
     end_raw = raw[end]
+    # one reading for both columns: an end column alone may not tell day from month
+    text_cols = [raw[c].astype("string") for c in (start, end) if not _is_datetime(raw[c])]
+    reading = text_reading(pd.concat(text_cols, ignore_index=True), f"{start}' / '{end}", date_format) \
+        if text_cols else None
+    st = parse_timestamps(raw[start], tz, date_format, start, where, reading)
     if end_raw.isna().all():
         en = pd.Series(pd.NaT, index=raw.index, dtype=st.dtype)
     else:
-        en = parse_timestamps(end_raw, tz, date_format, end, where)
+        en = parse_timestamps(end_raw, tz, date_format, end, where, reading)
     drops = _Drops(n, where)
     drops.drop("null_customer_id", empty_id, raw[customer_id])
     drops.drop("missing_start", raw[start].isna().to_numpy())

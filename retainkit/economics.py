@@ -45,10 +45,21 @@ import pandas as pd
 
 from .exceptions import ParameterError
 
-__all__ = ["ProfitImpact", "five_percent_claim_grid", "lifecycle_profit", "retention_profit_impact"]
+__all__ = [
+    "CLAIMED_RANGE",
+    "REICHHELD_SASSER_RANGE",
+    "ProfitImpact",
+    "five_percent_claim_grid",
+    "lifecycle_profit",
+    "retention_profit_impact",
+]
 
-#: The range usually quoted for "+5 points of retention" (percent profit increase).
+#: The range usually quoted for "+5 points of retention" (percent profit increase): the "25 % to 95 %"
+#: wording of later Bain & Company material (e.g. Reichheld & Schefter 2000).
 CLAIMED_RANGE = (25.0, 95.0)
+#: What Reichheld & Sasser (1990) reported: reducing defections by 5 percentage points raised the
+#: NPV of a customer's profit stream by 25 % to 85 % across the service businesses they studied.
+REICHHELD_SASSER_RANGE = (25.0, 85.0)
 
 
 def _num(name: str, value, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
@@ -347,9 +358,15 @@ def five_percent_claim_grid(
     retention_lift : float
         Percentage points (default 0.05).
     claimed_range : (float, float)
-        Percent range to test against.
+        Percent range to test against (:data:`CLAIMED_RANGE`, the popular
+        25-95 %; pass :data:`REICHHELD_SASSER_RANGE` for the 25-85 % of the
+        original article).
     **params
-        Other keyword arguments of :func:`retention_profit_impact`.
+        Other keyword arguments of :func:`retention_profit_impact`, e.g.
+        ``acquisition_cost=0.0``: then the percent is the rise in the
+        customer's gross value instead of the rise in NPV net of the
+        acquisition cost, which is small when the customer barely pays that
+        cost back.
 
     Returns
     -------

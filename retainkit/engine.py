@@ -34,6 +34,7 @@ from .data import load_transactions
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
 from .periods import (
+    NO_PERIOD,
     check_freq,
     current_period,
     days_to_period,
@@ -97,8 +98,9 @@ class Activity(CohortContext):
     customer_ids : numpy array
         Customer id of each code 0..n-1.
     first, last : int64 arrays
-        First / last active period per customer code (-1 = never active up to
-        ``max_period``, e.g. refund-only customers).
+        First / last active period per customer code (:data:`~retainkit.periods.NO_PERIOD`
+        = never active up to ``max_period``, e.g. refund-only customers; periods
+        before 1970 are negative).
     pair_customer, pair_period : int64 arrays
         Distinct active (customer code, period) pairs, periods <= max_period.
     revenue_customer, revenue_period, revenue_amount : arrays or None
@@ -185,8 +187,8 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
         first_row = np.full(n, -1, dtype=np.int64)
     rc = rp = ra = None
     if amount is not None:
-        # revenue rows: known amounts in periods first <= p <= max_period (never-active customers: first = -1)
-        start = np.where(first >= 0, first, np.iinfo(np.int32).max).astype(np.int32)
+        # revenue rows: known amounts in periods first <= p <= max_period (never-active customers: NO_PERIOD)
+        start = np.where(first != NO_PERIOD, first, np.iinfo(np.int32).max).astype(np.int32)
         rev = np.flatnonzero((periods >= start[codes]) & (periods <= max_period) & ~np.isnan(amount))
         rc, rp, ra = codes[rev], periods[rev], amount[rev]
     cls = LocalActivity if keys is None else Activity
@@ -209,7 +211,7 @@ class LocalActivity(Activity):
 
     def customer_attribute(self, column: str) -> np.ndarray:
         values = backends.acquisition_values(self.source.native, column, self.customer_ids)
-        values[self.first < 0] = None
+        values[self.first == NO_PERIOD] = None
         return values
 
 
@@ -259,8 +261,8 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     flat = np.flatnonzero(active.ravel())
     pc, pp = flat // width, flat % width + pmin
     has = active.any(axis=1)
-    first = np.full(n, -1, np.int64)
-    last = np.full(n, -1, np.int64)
+    first = np.full(n, NO_PERIOD, np.int64)
+    last = np.full(n, NO_PERIOD, np.int64)
     first[has] = active[has].argmax(axis=1) + pmin
     last[has] = width - 1 - active[has, ::-1].argmax(axis=1) + pmin
     # first row: the earliest-starting raw interval of each customer
@@ -361,7 +363,7 @@ class Boundaries:
 
     periods: np.ndarray          # period index of each boundary's period
     member: np.ndarray           # bool (customers x boundaries)
-    first_period: np.ndarray     # period of each customer's first activity (-1 = none)
+    first_period: np.ndarray     # period of each customer's first activity (NO_PERIOD = none)
     first_row: np.ndarray
     data_start_day: int
     boundary_days: np.ndarray
@@ -399,7 +401,7 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     none = np.iinfo(np.int64).max
     first_day = np.full(n, none, dtype=np.int64)
     min_by_code(first_day, bcodes, bdays)
-    first_period = np.where(first_day == none, -1, days_to_period(np.where(first_day == none, data_start, first_day), freq))
+    first_period = np.where(first_day == none, NO_PERIOD, days_to_period(np.where(first_day == none, data_start, first_day), freq))
     buy_rows = np.flatnonzero(buy)
     cand = buy_rows[days[buy_rows] == first_day[codes[buy_rows]]]
     first_row = earliest(codes.astype(np.int64), f["timestamp"].array.asi8, cand, n)

@@ -22,7 +22,15 @@ from .engine import (Boundaries, as_data, first_row_values, is_native, membershi
                      parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
-from .periods import check_freq, days_to_period, last_complete_period, local_days, period_label, period_start
+from .periods import (
+    NO_PERIOD,
+    check_freq,
+    days_to_period,
+    last_complete_period,
+    local_days,
+    period_label,
+    period_start,
+)
 
 CRR_COLUMNS = [
     "period", "period_start", "start_customers", "end_customers", "new", "retained", "lost",
@@ -192,7 +200,8 @@ def crr_table(
         group, groups = _group_codes(bounds, by_cols)
         n_groups = len(groups)
         periods = bounds.periods[:-1]
-        first_index = np.where(bounds.first_period >= 0, bounds.first_period - bounds.periods[0], -1)
+        has_first = bounds.first_period != NO_PERIOD
+        first_index = np.where(has_first, np.where(has_first, bounds.first_period, 0) - bounds.periods[0], -1)
         # membership_counts wants (boundaries x customers): transaction_boundaries stores it that way
         counts = membership_counts(bounds.member.T, first_index, group, n_groups)
         boundary_days, data_start_day = bounds.boundary_days, bounds.data_start_day

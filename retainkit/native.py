@@ -13,15 +13,17 @@ from typing import Any
 
 import pandas as pd
 
+from .encoding import DEFAULT_ENCODING
 from .exceptions import DataError, ParameterError
-from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable
+from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable, far_years, warn_far_dates
 from .periods import end_of_day
 from . import sources as bk
-from .readers import check_columns, describe_source, file_kind, is_file_source, source_columns
+from .readers import check_columns, describe_source, file_columns, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
 
 
-def native_source(source: Any, mapping: dict[str, str | None], backend: str | None):
+def native_source(source: Any, mapping: dict[str, str | None], backend: str | None,
+                  encoding: str = DEFAULT_ENCODING):
     """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
@@ -37,7 +39,10 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
             if is_glob:
                 raise ParameterError(f"{source}: a glob of files needs backend='duckdb' or 'polars'.")
             return None
-        native = bk.scan_file(path, kind, engine)
+        if kind == "csv" and not is_glob:
+            check_columns(mapping, file_columns(path, kind, encoding))
+        text_columns = tuple(c for c in (mapping.get("timestamp"),) if c)
+        native = bk.scan_file(path, kind, engine, text_columns=text_columns, encoding=encoding)
         check_columns(mapping, bk.columns_of(native))
         return native, engine, str(path)
     found = bk.backend_of(source)
@@ -68,7 +73,7 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
 
 def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str, str | None],
                  segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
-                 date_format: str | None, strict: bool) -> Transactions:
+                 date_format: str | None, strict: bool, max_dropped: float | None = None) -> Transactions:
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
     import narwhals as nw
 
@@ -143,11 +148,18 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
     if after >= usable:
         raise DataError(f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
                         f"{REASONS['after_as_of']} ({as_of_ts}).")
-    check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4)
+    check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4, max_dropped=max_dropped)
     log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
     log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
                        drop_duplicates=drop_duplicates)
     columns = {k: v for k, v in mapping.items() if v is not None}
+    year_rows = bk.year_counts(log)
+    far, _, _ = far_years(year_rows)
+    if far:
+        far_examples = [show_value(v) for v in bk.examples_in_years(log, far)]
+        examples["far_dates"] = far_examples
+        warn_far_dates(year_rows, far_examples, n, stacklevel=4)
+    n_far = int(sum(year_rows[y] for y in far))
 
     def make_summary() -> DataSummary:
         c = bk.summary_counts(log, drop_duplicates=drop_duplicates)
@@ -168,6 +180,8 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
             ex["refund_only_customers"] = [f"customer {show_value(v)}" for v in c["refund_only_examples"]]
         if c.get("refund_rows"):
             ex["refund_rows"] = [show_value(v) for v in c["refund_examples"]]
+        if n_far:
+            notes["far_dates"] = n_far
         return DataSummary(
             kind="transactions", source=source_name, rows_read=n, rows_kept=int(c["rows_kept"]),
             dropped=drop, notes=notes, examples=ex, customers=int(c["customers"]),

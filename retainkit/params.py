@@ -8,7 +8,8 @@ mapped columns exist in it (only the header is read). A bad parameter raises
 ``parameter '<name>':`` and says how to fix it.
 
 The definitions each parameter feeds are those of ``docs/definitions.md``
-(§1 inputs, §2 periods, §4 CRR window, §5 CLV).
+(§1 inputs, §2 periods, §4 CRR window, §5 CLV); ``lang`` and ``currency``
+choose the reader's language and the money format (:mod:`retainkit.i18n`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import pandas as pd
+
 from .datasets import sample_path
+from .encoding import check_encoding
 from .engine import parse_window
 from .exceptions import DataError, ParameterError
+from .i18n import LANGUAGES, N_, check_currency, check_lang
 from .periods import check_freq, check_tz, end_of_day, parse_as_of
 from .readers import file_columns, file_kind, suggest
 
@@ -44,26 +49,30 @@ class Param:
 
 #: The report parameters, in the order of the notebook's parameters cell.
 SCHEMA: tuple[Param, ...] = (
-    Param("data", str, SAMPLE, "transaction log: CSV or Parquet path; 'sample' for the bundled sample"),
-    Param("customer_id", str, "customer_id", "column with the customer id"),
-    Param("timestamp", str, "timestamp", "column with the order date/time"),
-    Param("amount", str, "amount", "column with the order amount (revenue); '' if there is none"),
-    Param("order_id", str, "", "column with the order id (repeated ids are dropped); '' if none"),
-    Param("segment", str, "", "column to compare segments by (e.g. channel); '' for none"),
-    Param("date_format", str, "", "strftime format of the timestamps if not ISO, e.g. %d/%m/%Y"),
-    Param("tz", str, "UTC", "report time zone (IANA name)"),
-    Param("freq", str, "M", "period granularity: D, W, M, Q or Y", ("D", "W", "M", "Q", "Y")),
-    Param("as_of", str, "", "analysis date YYYY-MM-DD (end of that day); '' for the latest transaction"),
-    Param("window", str, "90D", "CRR activity window in days or weeks, e.g. 90D or 13W"),
-    Param("currency", str, "USD", "currency code shown with revenue figures"),
-    Param("title", str, "Customer retention report", "report title"),
-    Param("margin", float, 0.3, "gross margin as a share of revenue (CLV estimate)"),
-    Param("discount_rate", float, 0.1, "yearly discount rate (CLV estimate)"),
-    Param("max_cohorts", int, 24, "most recent cohorts shown in the heatmap and curves"),
-    Param("previous_report", str, "", "folder of an earlier report to compare with; '' for none"),
-    Param("generated_at", str, "", "'generated at' stamp printed in the report ('' prints none)"),
-    Param("charts", str, "interactive", "interactive (inline Vega, tooltips) or svg (static)", CHART_MODES),
-    Param("summary_path", str, "", "where to write the headline figures as JSON (set by the runner)"),
+    Param("data", str, SAMPLE, N_("transaction log: CSV or Parquet path; 'sample' for the bundled sample")),
+    Param("customer_id", str, "customer_id", N_("column with the customer id")),
+    Param("timestamp", str, "timestamp", N_("column with the order date/time")),
+    Param("amount", str, "amount", N_("column with the order amount (revenue); '' if there is none")),
+    Param("order_id", str, "", N_("column with the order id (repeated ids are dropped); '' if none")),
+    Param("segment", str, "", N_("column to compare segments by (e.g. channel); '' for none")),
+    Param("date_format", str, "", N_("strftime format of the timestamps if not ISO, e.g. %d/%m/%Y")),
+    Param("encoding", str, "", N_("text encoding of a CSV file, e.g. latin-1 or cp1252; '' for UTF-8 (BOM or not)")),
+    Param("max_dropped", float, 0.05, N_("largest share of unusable rows before the run fails, e.g. 0.05 for 5 %")),
+    Param("tz", str, "UTC", N_("report time zone (IANA name)")),
+    Param("freq", str, "M", N_("period granularity: D, W, M, Q or Y"), ("D", "W", "M", "Q", "Y")),
+    Param("as_of", str, "", N_("analysis date YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM; '' for the latest transaction")),
+    Param("allow_stale", bool, False, N_("publish even when as_of is more than one period after the last transaction")),
+    Param("window", str, "90D", N_("CRR activity window in days or weeks, e.g. 90D or 13W")),
+    Param("currency", str, "USD", N_("ISO 4217 code of the revenue figures, e.g. EUR, AMD, USD")),
+    Param("lang", str, "en", N_("report language: en (English), el (Greek) or hy (Armenian)"), LANGUAGES),
+    Param("title", str, "Customer retention report", N_("report title")),
+    Param("margin", float, 0.3, N_("gross margin as a share of revenue (CLV estimate)")),
+    Param("discount_rate", float, 0.1, N_("yearly discount rate (CLV estimate)")),
+    Param("max_cohorts", int, 24, N_("most recent cohorts shown in the heatmap and curves")),
+    Param("previous_report", str, "", N_("folder of an earlier report to compare with; '' for none")),
+    Param("generated_at", str, "", N_("'generated at' stamp printed in the report ('' prints none)")),
+    Param("charts", str, "interactive", N_("interactive (inline Vega, tooltips) or svg (static)"), CHART_MODES),
+    Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)
@@ -89,11 +98,15 @@ class ReportParams:
     order_id: str = ""
     segment: str = ""
     date_format: str = ""
+    encoding: str = ""
+    max_dropped: float = 0.05
     tz: str = "UTC"
     freq: str = "M"
     as_of: str = ""
+    allow_stale: bool = False
     window: str = "90D"
     currency: str = "USD"
+    lang: str = "en"
     title: str = "Customer retention report"
     margin: float = 0.3
     discount_rate: float = 0.1
@@ -130,11 +143,27 @@ def _fail(name: str, message: str) -> ParameterError:
     return err
 
 
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off", "")
+
+
+def _coerce_bool(p: Param, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _fail(p.name, f"{value!r} is not true or false (write true/false, yes/no or 1/0).")
+
+
 def _coerce(p: Param, value: Any) -> Any:
     if value is None:
         if p.type is str:
             return ""
         raise _fail(p.name, f"needs a {p.type.__name__}, got None.")
+    if p.type is bool:
+        return _coerce_bool(p, value)
     if p.type is str:
         if isinstance(value, (str, Path)):
             return str(value)
@@ -161,9 +190,9 @@ def as_of_label(as_of: str, tz: str = "UTC") -> str:
     return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
 
 
-def _columns_of(path: Path) -> list[str]:
+def _columns_of(path: Path, encoding: str) -> list[str]:
     try:
-        return file_columns(path, file_kind(path))
+        return file_columns(path, file_kind(path), check_encoding(encoding))
     except DataError as exc:
         raise _fail("data", str(exc)) from None
 
@@ -230,9 +259,22 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
     values["as_of"] = values["as_of"].strip()
     if values["as_of"]:
         try:
-            parse_as_of(values["as_of"], values["tz"])
+            as_of_ts = parse_as_of(values["as_of"], values["tz"])
         except ParameterError as exc:
             raise _fail("as_of", str(exc)) from None
+        today_end = end_of_day(pd.Timestamp.now(tz=values["tz"]), values["tz"])
+        if as_of_ts > today_end:
+            raise _fail("as_of", f"{values['as_of']!r} is in the future (today is {today_end:%Y-%m-%d} in "
+                        f"{values['tz']}): a report describes data up to a past instant. Pass today's date or an "
+                        "earlier one, or leave as_of empty for the latest transaction.")
+    if not 0 <= values["max_dropped"] <= 1:
+        raise _fail("max_dropped", f"{values['max_dropped']!r} must be a share of rows in [0, 1], e.g. 0.05 for 5 %.")
+    values["encoding"] = values["encoding"].strip()
+    if values["encoding"]:
+        try:
+            check_encoding(values["encoding"])
+        except ParameterError as exc:
+            raise _fail("encoding", str(exc)) from None
     charts = values["charts"].strip().lower()
     if charts not in CHART_MODES:
         raise _fail("charts", f"{values['charts']!r} is not one of {', '.join(map(repr, CHART_MODES))}.")
@@ -243,8 +285,14 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         raise _fail("discount_rate", f"{values['discount_rate']!r} must be a yearly rate in [0, 1), e.g. 0.1 for 10 %.")
     if values["max_cohorts"] < 1:
         raise _fail("max_cohorts", f"{values['max_cohorts']!r} must be at least 1.")
-    if not values["currency"].strip():
-        values["currency"] = ""
+    try:
+        values["currency"] = check_currency(values["currency"])
+    except ParameterError as exc:
+        raise _fail("currency", str(exc)) from None
+    try:
+        values["lang"] = check_lang(values["lang"])
+    except ParameterError as exc:
+        raise _fail("lang", str(exc)) from None
     prev = values["previous_report"].strip()
     values["previous_report"] = prev
     if prev and prev != "auto":
@@ -264,7 +312,7 @@ def _check_data(p: ReportParams) -> None:
     path = p.data_path
     if not path.exists():
         raise _fail("data", f"{str(path)!r}: no such file (working directory: {Path.cwd()}). Check the path.")
-    available = _columns_of(path)
+    available = _columns_of(path, p.encoding)
     for name in COLUMN_PARAMS:
         col = getattr(p, name)
         if not col:

@@ -18,6 +18,7 @@ request (:func:`to_pandas`). The aggregation on these logs is
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from .encoding import DEFAULT_ENCODING, check_decodes, decode_error, find_decode_problem, is_utf8
 from .exceptions import DataError, ParameterError
+from .timestamps import DateReading, date_reading, date_shapes
 
 #: engines that can hold the rows (``"pandas"`` is the numpy path of retainkit.engine)
 BACKENDS: tuple[str, ...] = ("pandas", "polars", "duckdb", "spark")
@@ -83,27 +86,72 @@ def file_engine(path: Path, kind: str, backend: str | None) -> str:
     return DEFAULT_FILE_ENGINE if size > EAGER_MAX_CSV_BYTES else "pandas"
 
 
-def scan_file(path: Path, kind: str, engine: str) -> Any:
-    """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB."""
+def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ...] = (),
+              encoding: str = DEFAULT_ENCODING) -> Any:
+    """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB.
+
+    ``text_columns`` of a CSV are read as text (the timestamp column: its date
+    reading is decided by :mod:`retainkit.timestamps`, not by the reader's
+    guess). ``encoding`` (a Python codec name) applies to CSV: UTF-8 files are
+    checked to decode first (a DataError names the line and byte otherwise);
+    polars and DuckDB read only UTF-8 themselves (DuckDB 2 refuses other
+    encodings without an extension), so a file in another encoding is decoded
+    by pandas and the frame handed to the engine (read in memory, not out of
+    core).
+    """
     text = str(path)
     if kind == "parquet" and path.is_dir():
         text = os.path.join(text, "**", "*.parquet")
+    sep = "\t" if ".tsv" in path.name.lower() else ","
+    if kind == "csv":
+        if is_utf8(encoding):
+            for name in sorted(glob.glob(text)) or [text]:
+                if Path(name).is_file() and not name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
+                    check_decodes(name, encoding)
+        else:
+            return _decoded_by_pandas(path, engine, sep, text_columns, encoding)
     try:
         if engine == "polars":
             import polars as pl
 
             if kind == "parquet":
                 return pl.scan_parquet(text)
-            sep = "\t" if ".tsv" in path.name.lower() else ","
-            return pl.scan_csv(text, separator=sep, infer_schema_length=10_000)
+            return pl.scan_csv(text, separator=sep, infer_schema_length=10_000,
+                               schema_overrides={c: pl.String for c in text_columns})
         import duckdb
 
         con = duckdb.connect()
         if kind == "parquet":
             return con.read_parquet(text)
-        return con.read_csv(text)
+        options: dict[str, Any] = {"sep": sep}
+        if text_columns:
+            options["dtype"] = {c: "VARCHAR" for c in text_columns}
+        return con.read_csv(text, **options)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
         raise DataError(f"{path}: could not be read as {kind.upper()} ({type(exc).__name__}: {exc}).") from exc
+
+
+def _decoded_by_pandas(path: Path, engine: str, sep: str, text_columns: tuple[str, ...], encoding: str) -> Any:
+    """A CSV file in an encoding the engine cannot read itself: decoded by pandas, handed to the engine."""
+    if any(ch in str(path) for ch in "*?["):
+        raise ParameterError(
+            f"{path}: a glob of CSV files in {encoding} cannot be scanned lazily. Convert the files to UTF-8 "
+            "or Parquet, or read them with pandas and pass the frame."
+        )
+    try:
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype={c: "string" for c in text_columns},
+                            low_memory=False)
+    except UnicodeDecodeError:
+        raise decode_error(path, encoding, find_decode_problem(path, encoding)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
+        raise DataError(f"{path}: could not be read as CSV ({type(exc).__name__}: {exc}).") from exc
+    if engine == "polars":
+        import polars as pl
+
+        return pl.from_pandas(frame).lazy()
+    import duckdb
+
+    return duckdb.connect().from_df(frame)
 
 
 def columns_of(native: Any) -> list[str]:
@@ -188,8 +236,12 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             date_format: str | None) -> NativeLog:
     """Normalise the mapped columns of ``native`` inside its engine (definitions §1).
 
+    Text timestamps are read with one :class:`~retainkit.timestamps.DateReading`
+    for the whole column (:func:`~retainkit.timestamps.date_reading` of the
+    column's shapes, one group-by in the engine; ``date_format`` when given).
     Raises DataError for a timestamp column of numbers, an amount column of
-    booleans, and Spark strings with ``date_format`` (parse them in Spark).
+    booleans, an ambiguous or mixed day/month order, and ParameterError for a
+    Spark ``date_format`` with codes that have no Java equivalent.
     """
     cid, ts, amount, order_id = (mapping["customer_id"], mapping["timestamp"], mapping.get("amount"),
                                  mapping.get("order_id"))
@@ -205,19 +257,27 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
                 "Spark: F.timestamp_seconds(col))."
             )
         aware = ts_kind == "datetime_tz"
+        formats: tuple[str, ...] | None = None
         if ts_kind == "string":
-            sample = _first_text(native, backend, ts)
-            aware = bool(sample and (_TZ_SUFFIX.search(sample) or (date_format and "%z" in date_format)))
+            # one reading for the whole column, decided where the rows live (retainkit.timestamps)
+            reading = date_reading(date_shapes(lf0, ts), ts) if not date_format else \
+                DateReading(ts, "given", (date_format,))
+            formats = reading.formats or None
+            if reading.order == "iso":
+                sample = _first_text(native, backend, ts)
+                aware = bool(sample and _TZ_SUFFIX.search(sample))
+            else:
+                aware = bool(date_format and "%z" in date_format)
         if amount is not None and _dtype_kind(schema[amount]) == "bool":
             raise DataError(f"column '{amount}' (amount) holds true/false values, not money amounts.")
         amount_text = amount is not None and _dtype_kind(schema[amount]) == "string"
         text_amount = amount if amount_text else None
         if backend == "polars":
-            native2 = _prepare_polars(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_polars(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "duckdb":
-            native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "spark":
-            native2 = _prepare_spark(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_spark(native, ts, ts_kind, aware, tz, formats, text_amount)
         else:  # pragma: no cover - pandas goes through retainkit.engine
             raise ParameterError(f"backend {backend!r} is not a native engine.")
         lf = nw.from_native(native2)
@@ -266,7 +326,7 @@ def _segment_expr(column: str, dtype: Any) -> nw.Expr:
     return c.cast(nw.String).fill_null("(missing)")
 
 
-def _prepare_polars(native: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
+def _prepare_polars(native: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
                     amount: str | None = None):
     import polars as pl
 
@@ -280,9 +340,10 @@ def _prepare_polars(native: Any, ts: str, kind: str, aware: bool, tz: str, fmt: 
         text = c.cast(pl.String).str.strip_chars()
         missing = missing | (text == "")
         text = text.str.replace(r"Z$", "+00:00")
-        if fmt is not None:
+        if formats:
             dt = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
-            parsed = text.str.strptime(dt, fmt, strict=False)
+            # chrono writes fractional seconds after a dot as %.f
+            parsed = pl.coalesce([text.str.strptime(dt, f.replace(".%f", "%.f"), strict=False) for f in formats])
         elif aware:
             parsed = pl.coalesce([text.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in _PL_FORMATS_TZ])
         else:
@@ -305,7 +366,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
+def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
                     amount: str | None = None):
     c = _q(ts)
     tzs = tz.replace("'", "''")
@@ -313,9 +374,9 @@ def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str
     if kind == "string":
         text = f"trim(CAST({c} AS VARCHAR))"
         missing = f"({c} IS NULL OR {text} = '')"
-        if fmt is not None:
-            f = fmt.replace("'", "''")
-            parsed = f"try_strptime({text}, '{f}')"
+        if formats:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in formats)
+            parsed = f"try_strptime({text}, [{listed}])"  # the first format that reads a value wins
             parsed = f"CAST({parsed} AS TIMESTAMPTZ)" if aware else f"CAST({parsed} AS TIMESTAMP)"
         else:
             parsed = f"TRY_CAST({text} AS {'TIMESTAMPTZ' if aware else 'TIMESTAMP'})"
@@ -332,21 +393,50 @@ def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str
     return rel.project(f"*, CAST({key} AS BIGINT) AS __key, {day} AS __day, ({missing}) AS __ts_missing{extra}")
 
 
-def _prepare_spark(df: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
+#: strftime codes -> Spark (Java) datetime pattern letters, for parsing; single letters read 1 or 2 digits
+_JAVA_CODES = {"%d": "d", "%m": "M", "%Y": "yyyy", "%H": "H", "%I": "h", "%M": "mm", "%S": "ss", "%p": "a"}
+
+
+def java_pattern(fmt: str, column: str) -> str:
+    """The Spark datetime pattern of a strftime pattern made of ``%d %m %Y %H %I %M %S %p`` and punctuation.
+
+    Raises
+    ------
+    ParameterError
+        For any other code (``%y``: Spark reads two-digit years as 20xx,
+        Python as 1969-2068; ``%f``, ``%z``, names of months ...).
+    """
+    out = []
+    for token in re.findall(r"%.|[A-Za-z]+|[^%A-Za-z]+", fmt):
+        if token.startswith("%"):
+            if token not in _JAVA_CODES:
+                raise ParameterError(
+                    f"column '{column}': the date pattern {fmt!r} uses {token}, which retainkit cannot hand to "
+                    f"Spark. Parse the column in Spark first, e.g. df.withColumn('{column}', "
+                    f"F.to_timestamp('{column}', 'd/M/yyyy HH:mm')), or write four-digit years."
+                )
+            out.append(_JAVA_CODES[token])
+        elif token.isalpha():
+            out.append("'" + token + "'")
+        else:
+            out.append(token.replace("'", "''"))
+    return "".join(out)
+
+
+def _prepare_spark(df: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
                    amount: str | None = None):
     from pyspark.sql import functions as F
 
     c = F.col(f"`{ts}`")
     missing = c.isNull()
     if kind == "string":
-        if fmt is not None:
-            raise ParameterError(
-                f"date_format={fmt!r} is not supported for Spark DataFrames (Spark uses Java date patterns). "
-                f"Parse the column in Spark first: df.withColumn('{ts}', F.to_timestamp('{ts}', 'dd/MM/yyyy'))."
-            )
         text = F.trim(c.cast("string"))
         missing = missing | (text == F.lit(""))
-        parsed = F.try_to_timestamp(text)
+        if formats:
+            patterns = [java_pattern(f, ts) for f in formats]
+            parsed = F.coalesce(*[F.try_to_timestamp(text, F.lit(pat)) for pat in patterns])
+        else:
+            parsed = F.try_to_timestamp(text)
         local_us = F.unix_micros(F.from_utc_timestamp(parsed, tz)) if aware else F.unix_micros(parsed)
         key = F.unix_micros(parsed) if aware else local_us
     elif kind == "datetime_tz":
@@ -472,6 +562,23 @@ def examples(log: NativeLog, condition: nw.Expr, column: str | None, n: int = 3)
         return collect(lf.select(nw.col(col)).head(n))[col].tolist()
 
 
+def year_counts(log: NativeLog) -> dict[int, int]:
+    """Kept rows per local calendar year (a small group-by; for :func:`retainkit.inputs.far_years`)."""
+    with log.context():
+        years = with_period(log.kept.select("day"), "day", "Y", "y", backend=log.backend)
+        table = collect(years.group_by("y").agg(nw.len().alias("n")))
+    return {1970 + int(y): int(c) for y, c in zip(table["y"], table["n"])}
+
+
+def examples_in_years(log: NativeLog, years: list[int], n: int = 3) -> list[str]:
+    """A few kept timestamps dated in ``years`` (local calendar years)."""
+    with log.context():
+        dated = with_period(log.kept.select("key", "day"), "day", "Y", "y", backend=log.backend)
+        picked = dated.filter(nw.col("y").is_in([y - 1970 for y in years])).select("key").head(n)
+        keys = collect(picked)["key"].tolist()
+    return [str(key_to_timestamp(k, log.aware, log.tz)) for k in keys]
+
+
 def raw_examples(log: NativeLog, condition: nw.Expr, column: str, n: int = 3) -> list[Any]:
     """The source text of the timestamp column on a few rows matching ``condition``."""
     return examples(log, condition, "ts_text", n)
@@ -565,7 +672,7 @@ def to_pandas(log: NativeLog) -> pd.DataFrame:
 
 __all__ = [
     "BACKENDS", "DEFAULT_FILE_ENGINE", "EAGER_MAX_CSV_BYTES", "FILE_ENGINES", "LARGE_PARQUET_ROWS", "NativeLog",
-    "as_of_key", "backend_of", "collect", "columns_of", "examples", "file_engine", "keep", "key_to_timestamp",
-    "prepare", "purchase_expr", "raw_examples", "scan_file", "spark_utc", "stats", "summary_counts", "to_pandas",
-    "with_period",
+    "as_of_key", "backend_of", "collect", "columns_of", "examples", "examples_in_years", "file_engine", "java_pattern",
+    "keep", "key_to_timestamp", "prepare", "purchase_expr", "raw_examples", "scan_file", "spark_utc", "stats",
+    "summary_counts", "to_pandas", "with_period", "year_counts",
 ]

@@ -40,8 +40,18 @@ def test_margin_multiple_vectorised():
     np.testing.assert_allclose(out, [brute_clv(10, 0.5, 0.1, "end"), brute_clv(20, 0.9, 0.1, "end")], rtol=1e-9)
 
 
+def test_margin_multiple_accepts_r_1_when_discounting_keeps_it_finite():
+    # r = 1: nobody leaves; with d = 0.1 the discounted sum m / d is finite: 100 / 0.1 = 1,000
+    assert clv_margin_multiple(100, 1.0, 0.1) == pytest.approx(1000.0)
+    assert clv_margin_multiple(100, 1.0, 0.1) == pytest.approx(brute_clv(100, 1.0, 0.1, "end"), rel=1e-10)
+    assert clv_margin_multiple(100, 1.0, 0.1, timing="start") == pytest.approx(1100.0)
+    with pytest.raises(ParameterError, match="infinite"):
+        clv_margin_multiple(100, 1.0, 0.0)  # 1 + d - r = 0
+
+
 @pytest.mark.parametrize("kwargs", [
-    dict(margin=10, retention=1.0, discount_rate=0.1),
+    dict(margin=10, retention=1.1, discount_rate=0.1),
+    dict(margin=10, retention=1.0, discount_rate=0.0),  # 1 + d - r = 0: infinite
     dict(margin=10, retention=-0.1, discount_rate=0.1),
     dict(margin=10, retention=0.5, discount_rate=-1.0),
     dict(margin=10, retention=0.9, discount_rate=-0.2),  # 1 + d - r <= 0

@@ -58,8 +58,12 @@ def test_day_first_dates_get_a_format_hint_and_date_format_fixes_them():
 
 def test_unparseable_and_null_rows_are_dropped_counted_and_warned():
     df = _frame(customer_id=["a", None, "c", "  "], timestamp=["2024-01-05", "2024-01-06", "not a date", "2024-02-10"])
+    with pytest.raises(rk.DataError, match=r"more than max_dropped=5.0%") as err:  # 75 % unusable: the gate
+        rk.load_transactions(df)
+    assert "2 customer id is empty (row 1: <empty>, row 3: '  ')" in str(err.value)
+    assert "1 timestamp could not be parsed (row 2: 'not a date')" in str(err.value)
     with pytest.warns(rk.DataQualityWarning, match="unusable"):
-        tx = rk.load_transactions(df)
+        tx = rk.load_transactions(df, max_dropped=None)
     assert tx.summary.dropped == {"null_customer_id": 2, "unparseable_timestamp": 1}
     assert tx.summary.examples["unparseable_timestamp"] == ["row 2: 'not a date'"]
     with pytest.raises(rk.DataError, match="strict=True"):
@@ -159,7 +163,7 @@ def test_files_csv_parquet_and_bad_paths(tmp_path):
     bad = _frame(timestamp=["2024-01-05", "garbage", "2024-02-01", "2024-02-10"])
     bad.to_csv(csv, index=False)
     with pytest.warns(rk.DataQualityWarning, match="line 3: 'garbage'"):  # header is line 1
-        rk.load_transactions(csv)
+        rk.load_transactions(csv, max_dropped=0.5)
     with pytest.raises(rk.DataError, match="no such file"):
         rk.load_transactions(tmp_path / "missing.csv")
     xlsx = tmp_path / "tx.xlsx"

@@ -11,7 +11,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from retainkit.clv import clv_margin_multiple
-from retainkit.economics import five_percent_claim_grid, lifecycle_profit, retention_profit_impact
+from retainkit.economics import (
+    REICHHELD_SASSER_RANGE,
+    five_percent_claim_grid,
+    lifecycle_profit,
+    retention_profit_impact,
+)
 from retainkit.exceptions import ParameterError
 
 SMALL = dict(acquisition_cost=10.0, base_margin=20.0, margin_growth=0.1, cost_to_serve=4.0,
@@ -98,6 +103,24 @@ def test_five_percent_grid():
     assert len(five_percent_claim_grid(retentions=[0.97], margin_growths=[0.0])) == 0
     with pytest.raises(ParameterError):
         five_percent_claim_grid(retention=0.5)
+
+
+def test_grid_without_acquisition_cost_against_a_loop():
+    """acquisition_cost=0: the percent is the rise in the customer's gross value (notebook 04's second grid)."""
+    grid = five_percent_claim_grid(retentions=(0.5, 0.8), margin_growths=(0.0, 0.08), acquisition_cost=0.0)
+
+    def value(r: float, g: float) -> float:
+        return sum(r ** (t - 1) * 30 * (1 + g) ** (t - 1) / 1.1**t for t in range(1, 21))
+
+    for _, row in grid.iterrows():
+        r, g = row["retention"], row["margin_growth"]
+        assert row["npv_before"] == pytest.approx(value(r, g))
+        assert row["profit_increase_pct"] == pytest.approx(100 * (value(r + 0.05, g) / value(r, g) - 1))
+    # with no profit growth the same 5 points raise a customer's value by 9-20 % for r = 0.5-0.8
+    no_growth = grid[grid["margin_growth"] == 0.0]["profit_increase_pct"]
+    assert no_growth.between(9, 20).all()
+    assert grid.attrs["params"] == {"acquisition_cost": 0.0}
+    assert REICHHELD_SASSER_RANGE == (25.0, 85.0)
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import retainkit as rk
 from retainkit import _kernels, engine
+from retainkit.periods import NO_PERIOD
 
 from .reference import last_complete, local_date, period_of_date
 
@@ -57,8 +58,8 @@ def test_activity_pairs_first_last_match_a_loop_dense_and_hashed(case, hashed):
     got = {(ids[c], int(p)) for c, p in zip(act.pair_customer, act.pair_period)}
     assert got == pairs
     for i, c in enumerate(ids):
-        assert act.first[i] == first.get(c, -1)
-        assert act.last[i] == last.get(c, -1)
+        assert act.first[i] == first.get(c, NO_PERIOD)
+        assert act.last[i] == last.get(c, NO_PERIOD)
 
 
 def test_boundaries_membership_matches_a_loop():

@@ -456,7 +456,7 @@ def test_lift_chart_spec():
     assert line["encoding"]["y"]["field"] == "active_share"
     assert line["encoding"]["color"]["scale"]["domain"] == ["members", "matched comparison"]
     assert "difference in differences" in spec["title"]["subtitle"]
-    values = [v for v in spec["datasets"].values() if len(v) > 2][0]
+    values = [v for v in spec["datasets"].values() if len(v) > 2 and "group" in v[0]][0]
     assert {r["relative_period"] for r in values} == set(range(-6, 4))
     assert lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"] == \
         "spend_per_customer"

@@ -162,3 +162,13 @@ def test_replace_revalidates():
 @given(st.sampled_from(["d", "D", "week", "W", "m", "Month", "MS", "q", "Quarterly", "y", "A"]))
 def test_every_documented_freq_alias_is_accepted(freq):
     assert validate_params({"freq": freq}, check_data=False).freq in "DWMQY"
+
+
+def test_lang_and_currency_are_checked(csv):
+    p = _ok(csv, lang="EL", currency="amd")
+    assert (p.lang, p.currency) == ("el", "AMD")
+    assert _ok(csv).lang == "en"
+    with pytest.raises(ParameterError, match=r"parameter 'lang':.*choose one of en, el, hy"):
+        _ok(csv, lang="fr")
+    with pytest.raises(ParameterError, match=r"parameter 'currency':.*ISO 4217"):
+        _ok(csv, currency="euro")

@@ -86,7 +86,7 @@ def test_discount_per_period_compounds_to_the_yearly_rate():
 def test_money_format():
     assert rr.money(1234.5, "USD") == "$1,234.50"
     assert rr.money(-3, "EUR", 0) == "-€3"
-    assert rr.money(2, "SEK") == "SEK 2.00"
+    assert rr.money(2, "SEK") == "SEK\u00a02.00"  # CLDR currency spacing
     assert rr.money(float("nan"), "USD") == "–"
 
 
@@ -198,12 +198,12 @@ def test_what_changed_flags_only_changes_beyond_noise(sample_data):
     for c in sample_data.changes:
         assert c.significant == (c.lo > 0 or c.hi < 0)
     crr_change = next(c for c in sample_data.changes if c.metric == "CRR")
-    assert crr_change.now_label == "2024-12" and crr_change.then_label == "2024-11"
+    assert crr_change.now_label == "Dec 2024" and crr_change.then_label == "Nov 2024"  # period labels in the language
     prev = {"as_of_label": "2023-12-31", "kpis": {
         "crr": {"value": 0.5, "num": 50, "den": 100, "period": "2023-12"},
         "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
     changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, prev, "M")
-    vs_prev = [c for c in changes if "report of 2023-12-31" in c.then_label]
+    vs_prev = [c for c in changes if "report of December 31, 2023" in c.then_label]
     assert {c.metric for c in vs_prev} == {"CRR", "Month-1 retention"}
     crr_vs = next(c for c in vs_prev if c.metric == "CRR")
     assert crr_vs.significant and crr_vs.good  # 84 % vs 50 % of 100
@@ -246,6 +246,45 @@ def test_export_html_is_offline_deterministic_and_has_no_code():
 def test_export_html_with_input_for_failed_runs():
     html = rr.export_html(_executed_notebook(), include_input=True)
     assert "show" in html
+
+
+EXTERNAL = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//", re.I)
+
+
+@pytest.mark.parametrize("template", ["report", "notebook", "slides"])
+def test_export_html_with_math_inlines_mathjax_and_loads_nothing(template):
+    nb = _executed_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("$$\\text{CRR} = \\frac{E - N}{S}$$ and $r_t$"))
+    a = rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert a == rr.export_html(nb, include_input=template != "report", title="maths", math=True, template=template)
+    assert not EXTERNAL.search(a), EXTERNAL.search(a)
+    assert a.count('<script id="rk-mathjax">') == 1 and "window.MathJax = " in a
+    assert '"enableMenu":false' in a  # the menu would load accessibility code from a CDN
+    assert "\\frac{E - N}{S}" in a  # the TeX stays in the page for MathJax to typeset
+    assert "require.js" not in a and "mermaid" not in a.lower() and "widget-state" not in a
+    plain = rr.export_html(nb, template=template, include_input=template != "report")
+    assert "rk-mathjax" not in plain and "window.MathJax" not in plain and not EXTERNAL.search(plain)
+
+
+def test_export_html_replaces_widgets_with_a_note_and_rejects_unknown_templates():
+    nb = _executed_notebook()
+    widget = nbformat.v4.new_code_cell("interact(f)")
+    widget.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/plain": "interactive(children=(FloatSlider(...", rr.WIDGET_MIME: {"model_id": "abc", "version_major": 2,
+                                                                             "version_minor": 0}})]
+    nb.cells.append(widget)
+    html = rr.export_html(nb, include_input=True, template="notebook")
+    assert rr.WIDGET_NOTE.replace("[", "") in html.replace("[", "") and "FloatSlider" not in html
+    with pytest.raises(ParameterError, match="template"):
+        rr.export_html(nb, template="pdf")
+
+
+def test_mathjax_script_is_the_packaged_bundle():
+    script = rr.mathjax_script()
+    assert script.startswith("<script>window.MathJax = ") and script.endswith("</script>")
+    bundle = script.split('<script id="rk-mathjax">', 1)[1][:-len("</script>")]
+    assert "</script" not in bundle.lower()
+    assert "MathJax" in script and len(script) > 1_000_000  # tex-svg-full: glyphs inside, nothing fetched
 
 
 def test_write_index_lists_reports_escaped(tmp_path):
@@ -295,7 +334,7 @@ def test_report_end_to_end_on_the_sample(published):
         assert f">{heading}<" in html
     assert html.count('class="rk-chart"') == 6
     # the previous report was found and compared with
-    assert "report of 2024-11-30" in html
+    assert "report of November 30, 2024" in html  # dates in the report language (en)
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="2024-12-31/retention-report.html"' in index and 'href="2024-11-30/retention-report.html"' in index
     nb = nbformat.read(str(second.notebook), as_version=4)

@@ -366,7 +366,7 @@ def test_roi_bad_combination_is_explained():
 
 def test_roi_overrides_and_errors():
     calc = wd.loyalty_roi_calculator("gamified", members=123_456, currency="EUR")
-    assert calc.params["members"].value == 123_456 and "EUR" in calc.summary.value
+    assert calc.params["members"].value == 123_456 and "€" in calc.summary.value  # CLDR currency format
     with pytest.raises(rk.ParameterError, match="unknown scenario parameter"):
         wd.loyalty_roi_calculator(bogus=1)
     with pytest.raises(rk.ParameterError, match="preset"):

@@ -6,6 +6,8 @@ no display, no global theme change.
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -23,7 +25,8 @@ _AVERAGE = "All cohorts (size-weighted)"
 
 def _series_scale(domain: list[str]) -> alt.Scale:
     colors = {_ACTUAL: "#1b2733", _PROJECTED: theme.ACCENT, _FITTED: theme.ACCENT}
-    return alt.Scale(domain=domain, range=[colors.get(d, theme.PALETTE[1]) for d in domain])
+    others = iter(theme.PALETTE[1:])
+    return alt.Scale(domain=domain, range=[colors[d] if d in colors else next(others) for d in domain])
 
 
 def _ramp(n: int, light: str = "#c3cfdb", dark: str = "#56708a") -> list[str]:
@@ -37,7 +40,8 @@ def _ramp(n: int, light: str = "#c3cfdb", dark: str = "#56708a") -> list[str]:
     return out[:n]
 
 
-def sbg_backtest_chart(backtest_frame, *, title: str | None = None) -> alt.Chart:
+def sbg_backtest_chart(backtest_frame, *, title: str | None = None,
+                       others: Mapping[str, Sequence[float]] | None = None) -> alt.Chart | alt.LayerChart:
     """Actual vs sBG-projected survivors of a :func:`retainkit.clv.backtest` (definitions §5).
 
     Parameters
@@ -47,13 +51,17 @@ def sbg_backtest_chart(backtest_frame, *, title: str | None = None) -> alt.Chart
         pct_error, sample) or the backtest result itself.
     title : str, optional
         Chart title; the subtitle states the fit window and the holdout MAPE.
+    others : mapping of str to sequence of float, optional
+        Other projections to draw next to the sBG (e.g. ``{"naive (last
+        rate)": [...], "linear trend": [...]}``), one value per period of the
+        frame. With them the holdout periods are shaded and labelled.
 
     Returns
     -------
-    altair.Chart
+    altair.Chart or altair.LayerChart
         A line chart (points on) of survivors by period, one line per series
-        ("Actual", "sBG projection"; the projection dashed), tooltips with the
-        sample (fit / holdout) and the percentage error.
+        ("Actual", "sBG projection" and the ``others``; projections dashed),
+        tooltips with the sample (fit / holdout) and the percentage error.
     """
     frame = getattr(backtest_frame, "frame", backtest_frame)
     if not isinstance(frame, pd.DataFrame):
@@ -66,7 +74,18 @@ def sbg_backtest_chart(backtest_frame, *, title: str | None = None) -> alt.Chart
         base.assign(series=_ACTUAL, survivors=frame["actual"].to_numpy(dtype="float64")),
         base.assign(series=_PROJECTED, survivors=frame["predicted"].to_numpy(dtype="float64")),
     ], ignore_index=True)
-    long["pct_error"] = long["pct_error"].where(long["series"] == _PROJECTED)
+    extra = dict(others or {})
+    for name, values in extra.items():
+        vals = np.asarray(values, dtype="float64")
+        if vals.shape != (len(frame),):
+            raise ParameterError(f"others[{name!r}] has {vals.size} values; give one per period ({len(frame)}).")
+        if name in (_ACTUAL, _PROJECTED):
+            raise ParameterError(f"others cannot be named {name!r}; that series is drawn already.")
+        actual = frame["actual"].to_numpy(dtype="float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(actual != 0, 100 * (vals - actual) / actual, np.nan)
+        long = pd.concat([long, base.assign(series=name, survivors=vals, pct_error=pct)], ignore_index=True)
+    long["pct_error"] = long["pct_error"].where(long["series"] != _ACTUAL)
     long = long[["period", "series", "survivors", "sample", "pct_error"]]
     hold = frame[frame["sample"] == "holdout"]
     fit_k = int(frame.loc[frame["sample"] == "fit", "period"].max())
@@ -74,17 +93,29 @@ def sbg_backtest_chart(backtest_frame, *, title: str | None = None) -> alt.Chart
     subtitle = f"Fitted on periods 0-{fit_k}; projected periods {fit_k + 1}-{int(frame['period'].max())}"
     if np.isfinite(mape):
         subtitle += f"; holdout MAPE {mape:.1f}%"
-    return _survivor_lines(long, title or "sBG backtest: actual vs projected survivors", subtitle,
-                           [_ACTUAL, _PROJECTED], extra_tooltips=[
-                               alt.Tooltip("sample:N", title="Sample"),
-                               alt.Tooltip("pct_error:Q", title="Error (%)", format="+.1f"),
-                           ])
+    lines = _survivor_lines(long, title or "sBG backtest: actual vs projected survivors", subtitle,
+                            [_ACTUAL, _PROJECTED, *extra], extra_tooltips=[
+                                alt.Tooltip("sample:N", title="Sample"),
+                                alt.Tooltip("pct_error:Q", title="Error (%)", format="+.1f"),
+                            ])
+    if not extra or hold.empty:
+        return lines
+    band = pd.DataFrame({"x": [fit_k + 0.5], "x2": [float(frame["period"].max()) + 0.5],
+                         "label": ["kept back: not used by the fit"]})
+    shade = alt.Chart(band).mark_rect(color="#6f7780", opacity=0.10).encode(x="x:Q", x2="x2:Q")
+    text = alt.Chart(band).mark_text(align="left", baseline="top", dx=4, dy=4, color="#3b4652").encode(
+        x="x:Q", y=alt.value(0), text="label:N")
+    title_ = lines.title
+    untitled = lines.copy()
+    untitled.title = alt.Undefined
+    return alt.layer(shade, text, untitled).properties(title=title_)
 
 
 def _survivor_lines(data: pd.DataFrame, title: str, subtitle: str, domain: list[str],
                     extra_tooltips: list | None = None) -> alt.Chart:
     """Survivors by period, one line per series; projections dashed."""
     dash = {_ACTUAL: [1, 0], _FITTED: [1, 0], _PROJECTED: [6, 3]}
+    dash.update({d: [2, 3] for d in domain if d not in dash})
     return (
         alt.Chart(data, title=alt.Title(title, subtitle=subtitle))
         .mark_line(point=True)

@@ -49,10 +49,11 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     margin : float or array-like
         Margin per period (any currency; negative margins are allowed).
     retention : float or array-like
-        Constant per-period retention probability, 0 <= r < 1.
+        Constant per-period retention probability, 0 <= r <= 1 (r = 1: nobody
+        ever leaves, still finite when discounting, d > 0).
     discount_rate : float or array-like
-        Discount rate per period, d > -1 (d >= 0 in practice). With r < 1 the
-        series converges whenever 1 + d - r > 0.
+        Discount rate per period, d > -1 (d >= 0 in practice). The series
+        converges exactly when 1 + d - r > 0.
     timing : {"end", "start"}
         Payment timing, see above.
 
@@ -64,7 +65,8 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     Raises
     ------
     ParameterError
-        For r outside [0, 1), d <= -1, non-finite inputs or 1 + d - r <= 0.
+        For r outside [0, 1], d <= -1, non-finite inputs or 1 + d - r <= 0
+        (the value is infinite).
     """
     timing = check_timing(timing)
     try:
@@ -76,18 +78,15 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     for name, arr in (("margin", m), ("retention", r), ("discount_rate", d)):
         if not np.all(np.isfinite(arr)):
             raise ParameterError(f"{name} must be finite; got {arr.tolist()!r}.")
-    if np.any((r < 0) | (r >= 1)):
-        raise ParameterError(
-            f"retention={retention!r} must satisfy 0 <= r < 1 (a per-period probability; with r = 1 "
-            "customers never leave and the value is infinite)."
-        )
+    if np.any((r < 0) | (r > 1)):
+        raise ParameterError(f"retention={retention!r} must satisfy 0 <= r <= 1 (a per-period probability).")
     if np.any(d <= -1):
         raise ParameterError(f"discount_rate={discount_rate!r} must be greater than -1.")
     denom = 1.0 + d - r
     if np.any(denom <= 0):
         raise ParameterError(
             f"1 + discount_rate - retention must be positive for the discounted sum to converge "
-            f"(discount_rate={discount_rate!r}, retention={retention!r})."
+            f"(discount_rate={discount_rate!r}, retention={retention!r}); otherwise the value is infinite."
         )
     out = m * r / denom if timing == "end" else m * (1.0 + d) / denom
     return float(out) if out.ndim == 0 else out

@@ -19,24 +19,25 @@ from scipy import optimize
 
 from .._deprecation import renamed_kwargs
 from ..exceptions import ParameterError
+from ..i18n import N_
 
 #: Every scenario parameter with its meaning (the order is the signature's).
 PARAMETERS: dict[str, str] = {
-    "members": "members enrolled at the start (period 0)",
-    "baseline_retention": "share of customers still buying from one period to the next without the programme (0..1)",
-    "baseline_spend": "spend (revenue) per retained customer per period without the programme",
-    "retention_lift": "absolute increase of the per-period retention rate for members (0.03 = +3 points)",
-    "spend_lift": "relative increase of spend per retained member per period (0.10 = +10 %)",
-    "margin": "gross margin on spend (0..1)",
-    "earn_rate": "points earned per currency unit spent",
-    "point_value": "cost to the business of one redeemed point (currency)",
-    "breakage": "share of earned points never redeemed (0..1)",
-    "per_member_cost": "service cost per active member per period (cards, mailings, perks)",
-    "fixed_cost": "fixed running cost per period (platform, staff)",
-    "setup_cost": "one-off cost at the start (period 0, not discounted)",
-    "membership_fee": "fee paid by each active member per period (paid memberships)",
-    "horizon": "number of periods H",
-    "discount_rate": "discount rate per period d",
+    "members": N_("members enrolled at the start (period 0)"),
+    "baseline_retention": N_("share of customers still buying from one period to the next without the programme (0..1)"),
+    "baseline_spend": N_("spend (revenue) per retained customer per period without the programme"),
+    "retention_lift": N_("absolute increase of the per-period retention rate for members (0.03 = +3 points)"),
+    "spend_lift": N_("relative increase of spend per retained member per period (0.10 = +10 %)"),
+    "margin": N_("gross margin on spend (0..1)"),
+    "earn_rate": N_("points earned per currency unit spent"),
+    "point_value": N_("cost to the business of one redeemed point (currency)"),
+    "breakage": N_("share of earned points never redeemed (0..1)"),
+    "per_member_cost": N_("service cost per active member per period (cards, mailings, perks)"),
+    "fixed_cost": N_("fixed running cost per period (platform, staff)"),
+    "setup_cost": N_("one-off cost at the start (period 0, not discounted)"),
+    "membership_fee": N_("fee paid by each active member per period (paid memberships)"),
+    "horizon": N_("number of periods H"),
+    "discount_rate": N_("discount rate per period d"),
 }
 _REQUIRED = ("members", "baseline_retention", "baseline_spend", "retention_lift", "margin", "horizon")
 _OPTIONAL_DEFAULTS: dict[str, float] = {

@@ -42,7 +42,7 @@ from .analysis import (
     what_changed,
     write_summary,
 )
-from .export import export_html, prepare_for_export
+from .export import WIDGET_MIME, WIDGET_NOTE, export_html, mathjax_script, prepare_for_export
 from .format import esc, money
 from .page import TEMPLATES, Page, table_html
 from .run import (
@@ -71,6 +71,8 @@ __all__ = [
     "STAGING",
     "SUMMARY_SCHEMA",
     "TEMPLATES",
+    "WIDGET_MIME",
+    "WIDGET_NOTE",
     "Change",
     "Kpi",
     "Page",
@@ -89,6 +91,7 @@ __all__ = [
     "esc",
     "export_html",
     "find_reports",
+    "mathjax_script",
     "money",
     "pooled_revenue_retention",
     "prepare_for_export",

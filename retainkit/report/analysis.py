@@ -25,9 +25,12 @@ from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
 from ..engine import parse_window
 from ..exceptions import DataError, ParameterError
+from ..inputs import DataQualityWarning
 from ..metrics import crr_table, purchase_metrics
 from ..periods import FREQ_NAMES, PERIODS_PER_YEAR
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
+from ..i18n import MISSING, N_, translator
+from ..periods import end_of_day, period_offset
 from .format import money, pct, pp
 
 SUMMARY_SCHEMA = 1
@@ -170,6 +173,11 @@ class ReportData:
     previous: dict[str, Any] | None = None
 
     @property
+    def status(self) -> str:
+        """"warning" when the run raised warnings (shown in a banner and in ``report-summary.json``), else "ok"."""
+        return "warning" if self.warnings else "ok"
+
+    @property
     def summary(self):
         return self.tx.summary
 
@@ -199,6 +207,18 @@ def _overall(pm: pd.DataFrame) -> pd.Series | None:
     return o.iloc[0] if len(o) else None
 
 
+#: per frequency: the age-1 retention figure, its revenue twin, "within the period" and the per-period unit
+AGE1_RETENTION = {"D": N_("Day-1 retention"), "W": N_("Week-1 retention"), "M": N_("Month-1 retention"),
+                  "Q": N_("Quarter-1 retention"), "Y": N_("Year-1 retention")}
+AGE1_REVENUE_RETENTION = {"D": N_("Day-1 revenue retention"), "W": N_("Week-1 revenue retention"),
+                          "M": N_("Month-1 revenue retention"), "Q": N_("Quarter-1 revenue retention"),
+                          "Y": N_("Year-1 revenue retention")}
+REPEAT_WITHIN = {"D": N_("Repeat purchase rate within the day"), "W": N_("Repeat purchase rate within the week"),
+                 "M": N_("Repeat purchase rate within the month"), "Q": N_("Repeat purchase rate within the quarter"),
+                 "Y": N_("Repeat purchase rate within the year")}
+PER_UNIT = {"D": N_("per day"), "W": N_("per week"), "M": N_("per month"), "Q": N_("per quarter"), "Y": N_("per year")}
+
+
 def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame, purchases: pd.DataFrame,
                  revenue_average: pd.DataFrame, p: ReportParams, crr_basis: pd.DataFrame | None = None,
                  purchases_basis: pd.DataFrame | None = None) -> dict[str, Kpi]:
@@ -207,8 +227,20 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
     Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
     ``revenue_retention_1``, ``clv``. Each :class:`Kpi` carries the counts it
     was computed from, so a later report can test a change against noise.
+    Labels and displayed values are in the report language (``p.lang``);
+    ``Kpi.period`` keeps the language-neutral period label.
     """
-    unit = FREQ_WORD[p.freq]
+    tr = translator(p.lang)
+    _ = tr.gettext
+    num = tr.format_number
+
+    def pct(x: float, digits: int = 1) -> str:
+        return tr.format_percent(x, digits)
+
+    def plabel(label: Any) -> str:
+        return tr.period_label(label, p.freq)
+
+    per_unit = _(PER_UNIT[p.freq])
     k: dict[str, Kpi] = {}
     overall = _overall(purchases)
     per = _periods(purchases)
@@ -217,8 +249,10 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
     sub = ""
     if len(lc):
         last = lc.iloc[-1]
-        sub = f"{int(last['end_customers']):,} active at the end of {last['period']} ({p.window} window)"
-    k["customers"] = Kpi("customers", "Customers", customers, f"{int(customers):,}", sub or "with a purchase up to as_of")
+        sub = _("{n} active at the end of {period} ({window}-day activity window)").format(
+            n=num(int(last["end_customers"])), period=plabel(last["period"]), window=num(window_days(p.window)))
+    k["customers"] = Kpi("customers", _("Customers"), customers, num(int(customers)),
+                         sub or _("with a purchase up to the report date"))
     if len(lc):
         last = lc.iloc[-1]
         crr_v, lo, hi = float(last["crr"]), float(last["crr_lo"]), float(last["crr_hi"])
@@ -227,42 +261,54 @@ def compute_kpis(cohorts: pd.DataFrame, average: pd.DataFrame, crr: pd.DataFrame
             prev = lc.iloc[-2]
             d, dlo, dhi = diff_interval(last["retained"], last["start_customers"], prev["retained"], prev["start_customers"])
             sig = np.isfinite(dlo) and (dlo > 0 or dhi < 0)
-            delta = f"{pp(d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            vs = _("{difference} vs {period}") if sig else _("{difference} vs {period} (within noise)")
+            delta = vs.format(difference=tr.format_points(d), period=plabel(prev["period"]))
             cls = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-            dchurn = f"{pp(-d)} vs {prev['period']}" + ("" if sig else " (within noise)")
+            dchurn = vs.format(difference=tr.format_points(-d), period=plabel(prev["period"]))
             cchurn = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-        k["crr"] = Kpi("crr", f"CRR {last['period']}", crr_v, pct(crr_v), f"95% interval {pct(lo)} – {pct(hi)}",
+        k["crr"] = Kpi("crr", _("CRR {period}").format(period=plabel(last["period"])), crr_v, pct(crr_v),
+                       _("95% interval {low} – {high}").format(low=pct(lo), high=pct(hi)),
                        lo, hi, float(last["retained"]), float(last["start_customers"]), str(last["period"]), delta, cls)
-        k["churn"] = Kpi("churn", f"Churn {last['period']}", 1 - crr_v, pct(1 - crr_v),
-                         f"{int(last['lost']):,} of {int(last['start_customers']):,} customers lost",
+        k["churn"] = Kpi("churn", _("Churn {period}").format(period=plabel(last["period"])), 1 - crr_v, pct(1 - crr_v),
+                         _("{lost} of {start} customers lost").format(lost=num(int(last["lost"])),
+                                                                      start=num(int(last["start_customers"]))),
                          1 - hi, 1 - lo, float(last["lost"]), float(last["start_customers"]), str(last["period"]), dchurn, cchurn)
     else:
-        k["crr"] = Kpi("crr", "CRR", math.nan, "–", "no complete period with a covered activity window")
-        k["churn"] = Kpi("churn", "Churn", math.nan, "–", "no complete period with a covered activity window")
+        k["crr"] = Kpi("crr", _("CRR"), math.nan, MISSING, _("no complete period with a covered activity window"))
+        k["churn"] = Kpi("churn", _("Churn"), math.nan, MISSING, _("no complete period with a covered activity window"))
     if overall is not None:
         rr = float(overall["repeat_purchase_rate"])
-        num, den = float(overall["repeat_customers"]), float(overall["customers"])
-        lo, hi = (float(v[0]) for v in wilson_interval([num], [den]))
-        k["repeat_rate"] = Kpi("repeat_rate", "Repeat purchase rate", rr, pct(rr),
-                               f"customers with 2+ orders, all periods ({int(num):,} of {int(den):,})", lo, hi, num, den, "overall")
+        rnum, den = float(overall["repeat_customers"]), float(overall["customers"])
+        lo, hi = (float(v[0]) for v in wilson_interval([rnum], [den]))
+        k["repeat_rate"] = Kpi("repeat_rate", _("Repeat purchase rate"), rr, pct(rr),
+                               _("customers with 2+ orders, all periods ({n} of {total})").format(
+                                   n=num(int(rnum)), total=num(int(den))), lo, hi, rnum, den, "overall")
     a1 = average[average["age"] == 1]
     if len(a1):
         r = a1.iloc[0]
-        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", float(r["retention"]), pct(float(r["retention"])),
-                               f"all cohorts pooled ({int(r['cohorts'])} cohorts), 95% {pct(float(r['retention_lo']))} – {pct(float(r['retention_hi']))}",
-                               float(r["retention_lo"]), float(r["retention_hi"]), float(r["active"]), float(r["size"]), "age 1")
+        k["retention_1"] = Kpi(
+            "retention_1", _(AGE1_RETENTION[p.freq]), float(r["retention"]), pct(float(r["retention"])),
+            _("all cohorts pooled ({n} cohorts), 95% interval {low} – {high}").format(
+                n=num(int(r["cohorts"])), low=pct(float(r["retention_lo"])), high=pct(float(r["retention_hi"]))),
+            float(r["retention_lo"]), float(r["retention_hi"]), float(r["active"]), float(r["size"]), "age 1")
     else:
-        k["retention_1"] = Kpi("retention_1", f"{unit.capitalize()}-1 retention", math.nan, "–", "no cohort observed at age 1 yet")
+        k["retention_1"] = Kpi("retention_1", _(AGE1_RETENTION[p.freq]), math.nan, MISSING,
+                               _("no cohort observed at age 1 yet"))
     if len(revenue_average) and (revenue_average["age"] == 1).any():
         r = revenue_average[revenue_average["age"] == 1].iloc[0]
         v = float(r["revenue_retention"])
-        k["revenue_retention_1"] = Kpi("revenue_retention_1", f"{unit.capitalize()}-1 revenue retention", v, pct(v),
-                                       f"revenue at age 1 / age 0, {int(r['cohorts'])} cohorts pooled",
+        k["revenue_retention_1"] = Kpi("revenue_retention_1", _(AGE1_REVENUE_RETENTION[p.freq]), v, pct(v),
+                                       _("revenue at age 1 / age 0, {n} cohorts pooled").format(n=num(int(r["cohorts"]))),
                                        num=float(r["revenue"]), den=float(r["base_revenue"]), period="age 1")
     clv = clv_kpi(crr_basis, purchases_basis, p) if crr_basis is not None and purchases_basis is not None else None
     if clv is not None:
         k["clv"] = clv
     return k
+
+
+def window_days(window: str) -> int:
+    """Days of a validated activity window such as ``'90D'``."""
+    return int(str(window).rstrip("Dd"))
 
 
 def clv_basis_freq(window: str) -> str:
@@ -276,6 +322,24 @@ def clv_basis_freq(window: str) -> str:
     return min(_PERIOD_DAYS, key=lambda f: (abs(math.log(_PERIOD_DAYS[f] / days)), f))
 
 
+#: "over the last N {periods}" of the CLV basis, per frequency
+LAST_PERIODS = {"D": N_("last {n} days"), "W": N_("last {n} weeks"), "M": N_("last {n} months"),
+                "Q": N_("last {n} quarters"), "Y": N_("last {n} years")}
+#: the CLV explanation per frequency of its basis (the period is part of the sentence)
+CLV_SUB = {
+    "D": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per day, "
+            "{r} still active a day later"),
+    "W": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per week, "
+            "{r} still active a week later"),
+    "M": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per month, "
+            "{r} still active a month later"),
+    "Q": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per quarter, "
+            "{r} still active a quarter later"),
+    "Y": N_("margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per year, "
+            "{r} still active a year later"),
+}
+
+
 def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi | None:
     """The CLV of a customer active now over :data:`CLV_HORIZON_YEARS` (definitions §5.6).
 
@@ -283,8 +347,10 @@ def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi 
     :func:`clv_basis_freq`. Over the last year of complete periods:
     r = sum retained / sum S (pooled CRR), m = margin x revenue / sum of the
     mean active customers (S + E) / 2 of each period; then
-    :func:`retainkit.clv.clv_horizon`.
+    :func:`retainkit.clv.clv_horizon`. Label and explanation in ``p.lang``.
     """
+    tr = translator(p.lang)
+    _ = tr.gettext
     lc = latest_crr(crr)
     per = _periods(purchases)
     if not len(lc) or not len(per) or "revenue" not in per.columns:
@@ -300,15 +366,16 @@ def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi 
     r = retained / start
     m = p.margin * float(rev.sum()) / active
     value = clv_horizon(m, r, p.discount_rate, periods_per_year=PERIODS_PER_YEAR[f], horizon_years=CLV_HORIZON_YEARS)
-    unit = FREQ_WORD[f]
-    return Kpi("clv", f"Value of a customer over {CLV_HORIZON_YEARS:g} years", value, money(value, p.currency, 0),
-               f"margin {pct(p.margin, 0)} of revenue, discounted at {pct(p.discount_rate, 0)} a year; "
-               f"{money(m, p.currency)} margin per active customer per {unit}, {pct(r)} still active a {unit} later",
-               period=f"last {len(last)} {unit}s")
+    label = tr.ngettext("Value of a customer over {n} year", "Value of a customer over {n} years",
+                        int(CLV_HORIZON_YEARS)).format(n=tr.format_number(CLV_HORIZON_YEARS, None))
+    sub = _(CLV_SUB[f]).format(margin=tr.format_percent(p.margin, 0), rate=tr.format_percent(p.discount_rate, 0),
+                               m=tr.format_currency(m, p.currency, 2), r=tr.format_percent(r))
+    return Kpi("clv", label, value, tr.format_currency(value, p.currency, 0), sub,
+               period=_(LAST_PERIODS[f]).format(n=tr.format_number(len(last))))
 
 
 def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataFrame, cohorts: pd.DataFrame,
-                 previous: Mapping[str, Any] | None, freq: str) -> list[Change]:
+                 previous: Mapping[str, Any] | None, freq: str, lang: str = "en") -> list[Change]:
     """Compare figures with the previous period and the previous report.
 
     Every comparison is a difference of two proportions with its 95 %
@@ -319,19 +386,25 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
     period) latest vs previous period; age-1 retention of the newest cohort
     observed at age 1 vs all earlier cohorts pooled; and, with a previous
     report, its CRR, repeat rate and age-1 retention vs this report's.
+    Names and labels are in ``lang``.
     """
-    unit = FREQ_WORD[freq]
+    tr = translator(lang)
+    _ = tr.gettext
+
+    def plabel(label: Any) -> str:
+        return tr.period_label(label, freq)
+
     out: list[Change] = []
     lc = latest_crr(crr)
     if len(lc) > 1:
         a, b = lc.iloc[-1], lc.iloc[-2]
         d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
-        out.append(Change("CRR", str(a["period"]), str(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
+        out.append(Change(_("CRR"), plabel(a["period"]), plabel(b["period"]), float(a["crr"]), float(b["crr"]), d, lo, hi))
     per = _periods(purchases)
     if len(per) > 1:
         a, b = per.iloc[-1], per.iloc[-2]
         d, lo, hi = diff_interval(a["repeat_customers"], a["customers"], b["repeat_customers"], b["customers"])
-        out.append(Change(f"Repeat purchase rate within the {unit}", str(a["period"]), str(b["period"]),
+        out.append(Change(_(REPEAT_WITHIN[freq]), plabel(a["period"]), plabel(b["period"]),
                           float(a["repeat_purchase_rate"]), float(b["repeat_purchase_rate"]), d, lo, hi))
     t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
     if len(t) > 1:
@@ -339,21 +412,23 @@ def what_changed(kpis: Mapping[str, Kpi], crr: pd.DataFrame, purchases: pd.DataF
         newest, earlier = t.iloc[-1], t.iloc[:-1]
         k2, n2 = float(earlier["active"].sum()), float(earlier["size"].sum())
         d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
-        out.append(Change(f"{unit.capitalize()}-1 retention", f"cohort {newest['cohort']}", "earlier cohorts pooled",
-                          float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
+        out.append(Change(_(AGE1_RETENTION[freq]), _("cohort {cohort}").format(cohort=plabel(newest["cohort"])),
+                          _("earlier cohorts pooled"), float(newest["retention"]), k2 / n2 if n2 else math.nan, d, lo, hi))
     if previous:
         pk = previous.get("kpis", {})
-        then = f"report of {previous.get('as_of_label', '?')}"
-        for key, name, better in (("crr", "CRR", True), ("repeat_rate", "Repeat purchase rate", True),
-                                  ("retention_1", f"{unit.capitalize()}-1 retention", True)):
+        prev_label = previous.get("as_of_label", "")
+        then = _("report of {date}").format(date=tr.format_date(prev_label[:10]) if prev_label else "?")
+        for key, name, better in (("crr", _("CRR"), True), ("repeat_rate", _("Repeat purchase rate"), True),
+                                  ("retention_1", _(AGE1_RETENTION[freq]), True)):
             now_k, then_k = kpis.get(key), pk.get(key)
             if now_k is None or not then_k or then_k.get("den") in (None, 0) or not np.isfinite(now_k.den):
                 continue
             if key == "crr" and then_k.get("period") == now_k.period:
                 continue  # same period: nothing new to compare
             d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
-            now_label = f"{now_k.period} (this report)" if key == "crr" else "this report"
-            then_label = f"{then_k.get('period')} ({then})" if key == "crr" else then
+            this = _("this report")
+            now_label = f"{plabel(now_k.period)} ({this})" if key == "crr" else this
+            then_label = f"{plabel(then_k.get('period'))} ({then})" if key == "crr" else then
             out.append(Change(name, now_label, then_label, now_k.value, float(then_k["value"]), d, lo, hi, better))
     return out
 
@@ -367,6 +442,46 @@ def read_summary(path: str | os.PathLike) -> dict[str, Any]:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ParameterError(f"parameter 'previous_report': cannot read {p} ({exc}).") from None
+
+
+def check_freshness(summary: Any, as_of: pd.Timestamp, freq: str, tz: str, allow_stale: bool) -> str:
+    """The freshness gate: refuse an ``as_of`` more than one period after the last transaction used.
+
+    A feed that stopped leaves the periods after its last transaction empty,
+    and the report would read them as every customer churning. With
+    ``allow_stale`` the report is made anyway and the returned note says so
+    ('' when the data is fresh).
+
+    Raises
+    ------
+    DataError
+        Naming the last transaction's date and suggesting it as ``--as-of``.
+    """
+    last = summary.last_timestamp
+    if last is None:
+        return ""
+    limit = end_of_day(last.tz_convert(tz), tz) + period_offset(freq)
+    if as_of <= limit:
+        return ""
+    last_day = f"{last.tz_convert(tz):%Y-%m-%d}"
+    gap = f"{(as_of - last).days:,} days"
+    if allow_stale:
+        return (f"as_of {as_of:%Y-%m-%d} is {gap} after the last transaction ({last_day}), more than one "
+                f"{FREQ_WORD[freq]}: the latest periods may hold no data (allowed by allow_stale).")
+    raise DataError(
+        f"the data looks stale: the last transaction is dated {last_day}, {gap} before as_of "
+        f"{as_of.tz_convert(tz):%Y-%m-%d} (more than one {FREQ_WORD[freq]}). The feed may have stopped, and the "
+        f"empty periods would be reported as customers churning. Pass --as-of {last_day} (as_of=\"{last_day}\"), "
+        "or --allow-stale (allow_stale=True) to publish anyway."
+    )
+
+
+def warning_note(message: Any, category: type[Warning]) -> str:
+    """A warning as a readable note: the message only (no file, line or class name of the machine)."""
+    text = str(message).strip()
+    if issubclass(category, DataQualityWarning):
+        return text
+    return f"A computation step reported: {text}"
 
 
 def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
@@ -395,8 +510,12 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
         tx = load_transactions(
             str(p.data_path), customer_id=p.customer_id, timestamp=p.timestamp, amount=p.amount or None,
             segments=(p.segment,) if p.segment else (), tz=p.tz, as_of=p.as_of or None,
-            order_id=p.order_id or None, date_format=p.date_format or None,
+            order_id=p.order_id or None, date_format=p.date_format or None, max_dropped=p.max_dropped,
+            encoding=p.encoding or None,
         )
+        stale = check_freshness(tx.summary, tx.as_of, p.freq, p.tz, p.allow_stale)
+        if stale:
+            caught_msgs.append(stale)
         cohorts = cohort_table(tx, p.freq)
         if not len(cohorts):
             raise DataError(
@@ -414,14 +533,14 @@ def compute(params: ReportParams | Mapping[str, Any]) -> ReportData:
             seg_c = cohort_table(tx, p.freq, by=p.segment)
             seg_a = average_curve(seg_c)
             seg_crr = crr_table(tx, p.freq, window=p.window, by=p.segment)
+        rev_avg = pooled_revenue_retention(cohorts)
+        kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
+        previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
+        changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq, p.lang)
     for w in caught:
-        msg = str(w.message)
+        msg = warning_note(w.message, w.category)
         if msg not in caught_msgs:
             caught_msgs.append(msg)
-    rev_avg = pooled_revenue_retention(cohorts)
-    kpis = compute_kpis(cohorts, average, crr, purchases, rev_avg, p, crr_b, pm_b)
-    previous = read_summary(p.previous_report) if p.previous_report and p.previous_report != "auto" else None
-    changes = what_changed(kpis, crr, purchases, cohorts, previous, p.freq)
     return ReportData(p, tx, cohorts, average, crr, purchases, rev_avg, seg_c, seg_a, seg_crr, kpis, changes,
                       caught_msgs, previous)
 
@@ -437,10 +556,15 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "freq": p.freq,
         "window": p.window,
         "currency": p.currency,
+        "lang": p.lang,
         "segment": p.segment,
         "generated_at": p.generated_at,
         "rows_read": int(data.summary.rows_read),
         "rows_kept": int(data.summary.rows_kept),
+        "status": data.status,
+        "warnings": list(data.warnings),
+        "first_transaction": _day(data.summary.first_timestamp, p.tz),
+        "last_transaction": _day(data.summary.last_timestamp, p.tz),
         "kpis": {k: v.to_json() for k, v in data.kpis.items()},
         "changes": [{"metric": c.metric, "now": _jsonable(c.now), "then": _jsonable(c.then), "now_label": c.now_label,
                      "then_label": c.then_label, "diff": _jsonable(c.diff), "lo": _jsonable(c.lo), "hi": _jsonable(c.hi),
@@ -459,6 +583,10 @@ def write_summary(data: ReportData, path: str | os.PathLike | None = None) -> Pa
     return target
 
 
+def _day(ts: pd.Timestamp | None, tz: str) -> str:
+    return "" if ts is None else f"{ts.tz_convert(tz):%Y-%m-%d}"
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -469,7 +597,8 @@ def _jsonable(v: Any) -> Any:
 
 
 __all__ = [
-    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "clv_basis_freq", "clv_kpi", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData", "clv_estimate", "compute",
+    "CLV_HORIZON_YEARS", "FREQ_WORD", "PERIODS_PER_YEAR", "SUMMARY_SCHEMA", "Change", "Kpi", "ReportData",
+    "check_freshness", "clv_basis_freq", "clv_estimate", "clv_kpi", "compute",
     "compute_kpis", "diff_interval", "discount_per_period", "latest_crr", "pooled_revenue_retention", "read_summary",
-    "summary_dict", "what_changed", "write_summary",
+    "summary_dict", "warning_note", "what_changed", "write_summary",
 ]

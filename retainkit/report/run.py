@@ -9,6 +9,7 @@ notebook atomically; ``<out_dir>/index.html`` lists every report.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -22,9 +23,11 @@ from typing import Any, Mapping, Sequence
 
 from .._files import atomic_write
 from ..exceptions import ParameterError, ReportExecutionError
+from ..i18n import LANGUAGES, MISSING, check_lang, translator
 from ..params import SUMMARY_FILE, ReportParams, validate_params
-from .export import export_html
-from .page import TEMPLATES
+from .export import export_html, machine_output
+from .page import DEFAULT_TITLE, TEMPLATES, Page
+from .watchdog import HANG_AFTER, execute_watched
 
 log = logging.getLogger(__name__)
 
@@ -109,37 +112,75 @@ def _previous_auto(out: Path, label: str) -> str:
     return ""
 
 
-def write_index(out_dir: str | os.PathLike = "reports") -> Path:
+def _index_lang(reports: list[dict[str, Any]], lang: str | None) -> str:
+    """``lang`` if given, else the language of the newest report that has one ('en' for none)."""
+    if lang:
+        return check_lang(lang)
+    for r in reports:
+        found = (r["summary"] or {}).get("lang")
+        if found in LANGUAGES:
+            return str(found)
+    return "en"
+
+
+def write_index(out_dir: str | os.PathLike = "reports", lang: str | None = None) -> Path:
     """(Re)write ``<out_dir>/index.html`` listing every report with its headline figures.
 
     Deterministic (sorted by folder, no clock), escaped, written atomically.
+    The page is in ``lang`` (default: the language of the newest report);
+    figures are re-formatted in that language from the stored values.
     """
     import jinja2
 
     out = Path(out_dir)
+    reports = find_reports(out)
+    tr = translator(_index_lang(reports, lang))
+    _ = tr.gettext
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              keep_trailing_newline=True)
     rows = []
-    for r in find_reports(out):
+    for r in reports:
         s = r["summary"] or {}
         k = s.get("kpis", {})
+        freq = s.get("freq", "M")
 
-        def disp(key: str) -> str:
-            return (k.get(key) or {}).get("display") or "–"
+        def disp(key: str, kind: str = "percent", k: dict = k, s: dict = s) -> str:
+            v = (k.get(key) or {}).get("value")
+            if v is None:
+                return (k.get(key) or {}).get("display") or MISSING
+            if kind == "count":
+                return tr.format_number(v)
+            if kind == "money":
+                return tr.format_currency(v, s.get("currency", ""), 0)
+            return tr.format_percent(v)
 
+        period = (k.get("crr") or {}).get("period", "")
         rows.append({
-            "folder": r["folder"], "title": s.get("title", "(failed run)"), "failed": r["failed"],
+            "folder": r["folder"], "date": tr.format_date(r["folder"][:10]) if _is_date(r["folder"][:10]) else r["folder"],
+            "title": (_(DEFAULT_TITLE) if s.get("title") == DEFAULT_TITLE else s.get("title")) if s else _("(failed run)"),
+            "failed": r["failed"],
             "has_html": r["has_html"], "report": f"{r['folder']}/{REPORT_HTML}", "failed_html": f"{r['folder']}/{FAILED_HTML}",
-            "customers": disp("customers"), "crr": disp("crr"), "crr_period": (k.get("crr") or {}).get("period", ""),
+            "customers": disp("customers", "count"), "crr": disp("crr"),
+            "crr_period": tr.period_label(period, freq) if period else "",
             "churn": disp("churn"), "repeat": disp("repeat_rate"), "ret1": disp("retention_1"),
-            "rev1": disp("revenue_retention_1"), "clv": disp("clv"),
-            "changes": sum(1 for c in s.get("changes", []) if c.get("significant")),
+            "rev1": disp("revenue_retention_1"), "clv": disp("clv", "money"),
+            "changes": tr.format_number(sum(1 for c in s.get("changes", []) if c.get("significant"))),
         })
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    text = env.get_template("index.html.j2").render(rows=rows, css=css)
+    text = env.get_template("index.html.j2").render(rows=rows, css=css, _=_, ngettext=tr.ngettext, lang=tr.lang,
+                                                    reports=sum(1 for r in rows if r["has_html"]),
+                                                    reports_text=tr.format_number(sum(1 for r in rows if r["has_html"])))
     path = out / INDEX_HTML
     atomic_write(path, text)
     return path
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _failed_cell(nb: Any) -> tuple[int | None, str]:
@@ -185,6 +226,8 @@ def run_report(
     kernel_name: str | None = None,
     timeout: int | None = 1800,
     update_index: bool = True,
+    hang_timeout: float = HANG_AFTER,
+    lang: str | None = None,
 ) -> ReportResult:
     """Run the retention report notebook and publish it (offline HTML + executed notebook).
 
@@ -208,6 +251,14 @@ def run_report(
         Seconds a single cell may run.
     update_index : bool
         Rewrite ``index.html`` after publishing.
+    hang_timeout : float
+        Seconds a kernel may leave its heartbeat unanswered before it counts as
+        hung: it is killed and the notebook run once more; a second hang fails
+        the run (``KernelNotResponding``) instead of waiting out ``timeout``.
+        A long computation keeps the heartbeat answered
+        (:mod:`retainkit.report.watchdog`).
+    lang : {"en", "el", "hy"}, optional
+        The report's language; wins over ``params["lang"]`` (default "en").
 
     Returns
     -------
@@ -232,10 +283,9 @@ def run_report(
     Same data and parameters give byte-identical HTML.
     """
     import nbformat
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    p = validate_params(params if params is not None else {})
+    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
     out = Path(out_dir).expanduser().resolve()
     nb_path = Path(notebook) if notebook is not None else NOTEBOOK
     if not nb_path.is_file():
@@ -259,8 +309,9 @@ def run_report(
     staged_nb = stage / REPORT_NOTEBOOK
     try:
         try:
-            pm.execute_notebook(
-                str(nb_path), str(staged_nb), parameters=p.to_dict(), cwd=str(stage), progress_bar=progress,
+            execute_watched(
+                str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
+                progress_bar=progress,
                 kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
                 extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
             )
@@ -272,7 +323,12 @@ def run_report(
         summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
         label = summary["as_of_label"]
         nb = nbformat.read(str(staged_nb), as_version=4)
-        html_text = export_html(nb, title=p.title)
+        stray = machine_output(nb)  # left out of the page; recorded as warnings instead
+        if stray:
+            summary["warnings"] = [*summary.get("warnings", []), *(f"Output on stderr: {t}" for t in stray)]
+            summary["status"] = "warning"
+            atomic_write(stage / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        html_text = export_html(nb, title=Page(p).title, lang=p.lang)
         atomic_write(stage / REPORT_HTML, html_text)
         folder = out / label
         _publish([(staged_nb, folder / REPORT_NOTEBOOK), (stage / SUMMARY_FILE, folder / SUMMARY_FILE),
@@ -299,7 +355,7 @@ def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, label: str, p: Re
         nb = nbformat.read(str(staged_nb), as_version=4)
         cell, src = _failed_cell(nb)
         try:
-            atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True, title=f"FAILED: {p.title}"))
+            atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True, title=f"FAILED: {Page(p).title}", lang=p.lang))
             _publish([(staged_nb, folder / FAILED_NOTEBOOK), (stage / FAILED_HTML, folder / FAILED_HTML)])
             nb_file, html_file = folder / FAILED_NOTEBOOK, folder / FAILED_HTML
         except Exception as export_exc:  # noqa: BLE001 - keep the notebook even if HTML export fails

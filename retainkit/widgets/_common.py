@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..charts import embed
 from ..exceptions import RetainkitError
+from ..i18n import translator
 
 log = logging.getLogger("retainkit.widgets")
 
@@ -27,7 +28,7 @@ TABLE_ROWS_SHOWN = 300
 
 CSS = """
 <style>
-.rk-app {font-family: Inter, 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif; color: #1b2733;}
+.rk-app {font-family: Inter, 'Segoe UI', 'Helvetica Neue', 'Noto Sans', 'Noto Sans Armenian', 'DejaVu Sans', Arial, Sylfaen, Mshtakan, sans-serif; color: #1b2733;}
 .rk-app .rk-head {margin: 0 0 6px 0;}
 .rk-app .rk-head h3 {margin: 0 0 2px 0; font-size: 17px; font-weight: 600;}
 .rk-app .rk-howto {color: #5b6672; font-size: 13px; margin: 0;}
@@ -64,8 +65,11 @@ def loader_html() -> str:
     return embed.vega_loader_html()
 
 
-def show_chart(out: w.Output, chart: Any, name: str) -> dict[str, Any]:
+def show_chart(out: w.Output, chart: Any, name: str, locale: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Draw ``chart`` in ``out``; ``locale`` (:func:`retainkit.i18n.vega_locale`) sets its number formats."""
     spec = embed.chart_spec(chart, validate=False)
+    if locale:
+        spec["config"]["locale"] = locale
     out.outputs = ({
         "output_type": "display_data",
         "data": {"text/html": embed.chart_output_html(spec, name=name), "text/plain": f"<{name} chart>"},
@@ -131,8 +135,12 @@ class AppBase:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: str = "") -> str:
-    """An escaped HTML table with light number formatting (rates as %, counts with separators)."""
+def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: str = "", lang: str = "en") -> str:
+    """An escaped HTML table with light number formatting (rates as %, counts with separators) in ``lang``.
+
+    Column headers are retainkit's column names (as in the CSV export), shown as they are.
+    """
+    tr = translator(lang)
     shown = df.head(limit)
     cols = list(shown.columns)
 
@@ -140,13 +148,13 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
             return "", True
         if isinstance(v, (bool, np.bool_)):
-            return ("yes" if v else "no"), False
+            return (tr.gettext("yes") if v else tr.gettext("no")), False
         if isinstance(v, (int, np.integer)):
-            return f"{int(v):,}", True
+            return tr.format_number(int(v)), True
         if isinstance(v, (float, np.floating)):
             if col in ("crr", "churn_rate", "crr_counts") or "retention" in col or col.endswith(("_lo", "_hi")):
-                return f"{v:.1%}", True
-            return f"{v:,.2f}", True
+                return tr.format_percent(v, 1), True
+            return tr.format_number(v, 2), True
         if isinstance(v, pd.Timestamp):
             return v.strftime("%Y-%m-%d"), False
         return str(v), False
@@ -170,7 +178,9 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     if len(df) > limit:
-        out.append(f'<p class="rk-howto">Showing the first {limit:,} of {len(df):,} rows; the CSV export has all of them.</p>')
+        note = tr.gettext("Showing the first {n} of {total} rows; the CSV export has all of them.").format(
+            n=tr.format_number(limit), total=tr.format_number(len(df)))
+        out.append(f'<p class="rk-howto">{html.escape(note)}</p>')
     return "".join(out)
 
 

@@ -21,16 +21,20 @@ from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
 from ..exceptions import ParameterError, RetainkitError
-from ..i18n import translator
+from ..i18n import N_, translator
 from ..inputs import Subscriptions, Transactions
-from ..periods import FREQ_NAMES
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
 from .figures import ExplorerCharts
 from .picker import DataPicker
 from .views import ExplorerViews, Prepared, seg_labels
 
 #: granularities offered by the explorer, in menu order
-FREQ_OPTIONS = (("Days", "D"), ("Weeks", "W"), ("Months", "M"), ("Quarters", "Q"), ("Years", "Y"))
+FREQ_OPTIONS = ((N_("Days"), "D"), (N_("Weeks"), "W"), (N_("Months"), "M"), (N_("Quarters"), "Q"), (N_("Years"), "Y"))
+#: "ages count {unit} since the first purchase" per granularity
+AGES_COUNT = {"D": N_("ages count days since the first purchase"), "W": N_("ages count weeks since the first purchase"),
+              "M": N_("ages count months since the first purchase"),
+              "Q": N_("ages count quarters since the first purchase"), "Y": N_("ages count years since the first purchase")}
+DEFAULT_TITLE = N_("Cohort explorer")
 #: daily cohorts are offered only for logs spanning at most this many days
 MAX_DAILY_SPAN = 120
 
@@ -114,6 +118,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         One line describing the view; messages and errors.
     widget : Box
         The whole app (what a notebook displays).
+
+    ``lang`` ("en", "el", "hy") is the language of every label, chart and
+    number of the app (:mod:`retainkit.i18n`).
     """
 
     def __init__(
@@ -126,9 +133,12 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         freq: str = "M",
         currency: str = "",
         max_segment_values: int = 30,
-        title: str = "Cohort explorer",
+        title: str = DEFAULT_TITLE,
+        lang: str = "en",
     ) -> None:
         super().__init__()
+        self.tr = translator(lang)
+        self.lang = self.tr.lang
         if not isinstance(data, (Transactions, Subscriptions)):
             raise ParameterError(
                 f"CohortExplorer needs loaded data (retainkit.load_transactions / load_subscriptions), "
@@ -138,7 +148,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.window = window
         self.brackets = [tuple(int(v) for v in b) for b in brackets]
         self.currency = currency
-        self.title = title
+        self.title = self.tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title
         self._cache: dict[str, Prepared] = {}
         self.table = pd.DataFrame()
         self.pooled = pd.DataFrame()
@@ -220,47 +230,48 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.update()
 
     def _metric_options(self) -> list[tuple[str, str]]:
-        return [("Customers (retention)", "customers")] + (
-            [("Revenue (revenue retention)", "revenue"), ("Cumulative revenue / customer", "cum_revenue")]
+        _ = self.tr.gettext
+        return [(_("Customers (retention)"), "customers")] + (
+            [(_("Revenue (revenue retention)"), "revenue"), (_("Cumulative revenue / customer"), "cum_revenue")]
             if self._has_revenue else [])
 
     def _freq_options(self) -> list[tuple[str, str]]:
         f = self.data.frame
         col = "timestamp" if "timestamp" in f.columns else "start"
         span = (f[col].max() - f[col].min()) / pd.Timedelta(days=1) if len(f) else 0
-        return [(n, k) for n, k in FREQ_OPTIONS if k != "D" or span <= MAX_DAILY_SPAN]
+        return [(self.tr.gettext(n), k) for n, k in FREQ_OPTIONS if k != "D" or span <= MAX_DAILY_SPAN]
 
     def _build_widgets(self, freq: str) -> None:
+        _ = self.tr.gettext
         desc = {"description_width": "92px"}
         full = w.Layout(width="100%")
         opts = self._freq_options()
         if freq not in [k for _, k in opts]:
             raise ParameterError(f"freq={freq!r} is not offered for this data; use one of {[k for _, k in opts]}.")
-        self.freq = w.Dropdown(options=opts, value=freq, description="Cohorts by", style=desc, layout=full)
+        self.freq = w.Dropdown(options=opts, value=freq, description=_("Cohorts by"), style=desc, layout=full)
         self.metric = w.Dropdown(
-            options=self._metric_options(), value="customers", description="Metric", style=desc, layout=full)
+            options=self._metric_options(), value="customers", description=_("Metric"), style=desc, layout=full)
         self.kind = w.Dropdown(
-            options=[("Classic: active at age k", "classic"), ("Unbounded: active at k or later", "unbounded"),
-                     ("Brackets of ages", "brackets")],
-            value="classic", description="Retention", style=desc, layout=full)
-        self.cohort_range = w.SelectionRangeSlider(options=["-"], index=(0, 0), description="Cohorts",
+            options=[(_("Classic: active at age k"), "classic"), (_("Unbounded: active at k or later"), "unbounded"),
+                     (_("Brackets of ages"), "brackets")],
+            value="classic", description=_("Retention"), style=desc, layout=full)
+        self.cohort_range = w.SelectionRangeSlider(options=["-"], index=(0, 0), description=_("Cohorts"),
                                                    style=desc, layout=full, continuous_update=False, readout=False)
         self.range_label = w.HTML(layout=w.Layout(margin="-4px 0 2px 96px"))
         self.cohort_range.observe(lambda ch: self._range_text(), names="value")
-        seg_opts = [("(all customers)", "")] + [(s, s) for s in self.segments]
-        self.filter_by = w.Dropdown(options=seg_opts, value="", description="Filter on", style=desc, layout=full)
-        self.filter_values = w.SelectMultiple(options=[], value=(), description="Keep", style=desc, rows=4,
+        seg_opts = [(_("(all customers)"), "")] + [(s, s) for s in self.segments]
+        self.filter_by = w.Dropdown(options=seg_opts, value="", description=_("Filter on"), style=desc, layout=full)
+        self.filter_values = w.SelectMultiple(options=[], value=(), description=_("Keep"), style=desc, rows=4,
                                               layout=w.Layout(width="100%"), disabled=True)
-        self.split_by = w.Dropdown(options=[("(none)", "")] + [(s, s) for s in self.segments], value="",
-                                   description="Split by", style=desc, layout=full)
-        self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description="Min. cohort",
-                                         style=desc, layout=full, tooltip="customers; smaller cohorts are left out")
-        self.intervals = w.Checkbox(value=True, description="95% intervals (Wilson)", indent=False)
-        _ = translator(self.lang).gettext
+        self.split_by = w.Dropdown(options=[(_("(none)"), "")] + [(s, s) for s in self.segments], value="",
+                                   description=_("Split by"), style=desc, layout=full)
+        self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description=_("Min. cohort"),
+                                         style=desc, layout=full, tooltip=_("customers; smaller cohorts are left out"))
+        self.intervals = w.Checkbox(value=True, description=_("95% intervals (Wilson)"), indent=False)
         self.highlight = w.Dropdown(options=[(_("(none)"), "")], value="", description=_("Highlight"), style=desc,
                                     layout=full, tooltip=_("cohort drawn in colour next to the average (Curves)"))
-        self.export_button = w.Button(description="Export CSV", button_style="",
-                                      tooltip="CSV of the table behind the current view")
+        self.export_button = w.Button(description=_("Export CSV"), button_style="",
+                                      tooltip=_("CSV of the table behind the current view"))
         self.export_link = w.HTML("")
         self.controls: dict[str, w.Widget] = {
             "freq": self.freq, "metric": self.metric, "kind": self.kind, "cohort_range": self.cohort_range,
@@ -277,10 +288,10 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
 
         side = w.VBox([
-            self.data_panel, group("View"), self.freq, self.metric, self.kind,
-            group("Cohorts"), self.cohort_range, self.range_label, self.min_size,
-            group("Segments"), self.filter_by, self.filter_values, self.split_by,
-            group("Display"), self.highlight, self.intervals, w.HBox([self.export_button]), self.export_link,
+            self.data_panel, group(_("View")), self.freq, self.metric, self.kind,
+            group(_("Cohorts")), self.cohort_range, self.range_label, self.min_size,
+            group(_("Segments")), self.filter_by, self.filter_values, self.split_by,
+            group(_("Display")), self.highlight, self.intervals, w.HBox([self.export_button]), self.export_link,
         ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
         side.add_class("rk-side")
         if not self.segments:
@@ -291,7 +302,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         }
         self.views = w.Tab(children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
                            + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))])
-        for i, t in enumerate(("Heatmap", "Curves", "CRR", "Table")):
+        for i, t in enumerate((_("Heatmap"), _("Curves"), "CRR", _("Table"))):
             self.views.set_title(i, t)
         self.summary = w.HTML()
         self.summary.add_class("rk-summary")
@@ -299,14 +310,11 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.status.add_class("rk-status")
         self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
         show_html(self._loader, loader_html())
-        unit = FREQ_NAMES.get(freq, "period")
-        skipped = (f" Segments with too many values to filter on: {', '.join(self.skipped_segments)}."
-                   if self.skipped_segments else "")
+        skipped = (" " + _("Segments with too many values to filter on: {columns}.").format(
+            columns=", ".join(self.skipped_segments)) if self.skipped_segments else "")
         head = w.HTML(
-            CSS + '<div class="rk-head">' + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') +
-            f'<p class="rk-howto">Pick a granularity, metric and cohorts on the left; every view updates together. '
-            f'Hover a chart for exact values; ages count {unit}s since the first purchase. '
-            f'<b>Export CSV</b> downloads the table behind the current view.{html.escape(skipped)}</p></div>')
+            CSS + f'<div class="rk-head" lang="{self.lang}">'
+            + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') + self._howto(freq, skipped) + "</div>")
         main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
         self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
                               self._loader])
@@ -330,15 +338,26 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             self.cohort_range.index = (0, len(labels) - 1)
         self._range_text()
 
+    def _howto(self, freq: str, skipped: str = "") -> str:
+        _ = self.tr.gettext
+        text = (_("Pick a granularity, metric and cohorts on the left; every view updates together. Hover a chart "
+                  "for exact values; {ages}. Export CSV downloads the table behind the current view.")
+                .format(ages=_(AGES_COUNT.get(freq, AGES_COUNT["M"]))))
+        return f'<p class="rk-howto">{html.escape(text + skipped)}</p>'
+
+    def _period(self, label: Any) -> str:
+        return self.tr.period_label(label, self.freq.value)
+
     def _range_text(self) -> None:
         a, b = self.cohort_range.value
-        self.range_label.value = f'<span class="rk-howto">{html.escape(str(a))} to {html.escape(str(b))}</span>'
+        text = self.tr.gettext("{first} to {last}").format(first=self._period(a), last=self._period(b))
+        self.range_label.value = f'<span class="rk-howto">{html.escape(text)}</span>'
 
     def _on_freq(self, change: Any) -> None:
         self.status.value = ""
         self._set_cohort_options()
-        unit = FREQ_NAMES.get(self.freq.value, "period")
-        self._head.value = re.sub(r"ages count \w+s since", f"ages count {unit}s since", self._head.value)
+        self._head.value = re.sub(r'<p class="rk-howto">.*?</p>', lambda m: self._howto(self.freq.value),
+                                  self._head.value, count=1, flags=re.S)
         self.update()
 
     def _on_highlight(self, change: Any) -> None:
@@ -362,7 +381,7 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
     def _render(self, name: str) -> None:
         out = self.outputs[name]
         try:
-            self._specs[name] = show_chart(out, self.chart(name), name)
+            self._specs[name] = show_chart(out, self.chart(name), name, locale=self.tr.vega_locale())
         except RetainkitError as err:  # an empty selection for this view: say so in place
             self._specs.pop(name, None)
             show_html(out, msg(html.escape(str(err)), "warn"))
@@ -378,9 +397,12 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             self._render(name)
 
     def _render_table(self) -> None:
-        cap = ("Bracket retention per cohort" if "bracket" in self.table.columns else "Cohort table") + \
-              f": {len(self.table):,} rows; columns as in retainkit.cohort_table (definitions §3)."
-        self.outputs["table"].value = num_table_html(self.table, caption=cap)
+        _ = self.tr.gettext
+        cap = (_("Bracket retention per cohort: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+               if "bracket" in self.table.columns else
+               _("Cohort table: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+               ).format(rows=self.tr.format_number(len(self.table)))
+        self.outputs["table"].value = num_table_html(self.table, caption=cap, lang=self.lang)
         self._stale.discard("table")
 
     def render_all(self) -> None:
@@ -420,17 +442,23 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.highlight.disabled = not cohorts
 
     def _summary_text(self) -> str:
+        _, tr = self.tr.gettext, self.tr
         t0 = self.pooled[self.pooled["age"] == 0]
         n_cust = int(t0["size"].sum())
         n_coh = int(t0["cohort"].nunique())
-        parts = [f"<b>{n_coh:,}</b> cohorts ({html.escape(self.cohort_range.value[0])} to "
-                 f"{html.escape(self.cohort_range.value[1])}), <b>{n_cust:,}</b> customers"]
+        a, b = self.cohort_range.value
+        parts = [html.escape(_("{cohorts} cohorts ({first} to {last}), {customers} customers").format(
+            cohorts=tr.format_number(n_coh), first=self._period(a), last=self._period(b),
+            customers=tr.format_number(n_cust)))]
         if self._filter_col is not None:
             parts.append(f"{html.escape(self._filter_col)}: {html.escape(', '.join(self.filter_values.value))}")
         if self._split_col:
-            parts.append(f"split by {html.escape(self._split_col)}")
-        parts.append(f"as of {html.escape(str(self.prepared().act.as_of)[:19])}")
-        parts.append(f"CRR activity window {html.escape(str(self.crr.attrs.get('window', '')))}")
+            parts.append(html.escape(_("split by {column}").format(column=self._split_col)))
+        as_of = pd.Timestamp(self.prepared().act.as_of)
+        parts.append(html.escape(_("as of {date}").format(date=tr.format_date(as_of.date()))))
+        window = str(self.crr.attrs.get("window", ""))
+        if window.upper().endswith("D") and window[:-1].isdigit():
+            parts.append(html.escape(_("CRR activity window {days} days").format(days=tr.format_number(int(window[:-1])))))
         return " · ".join(parts)
 
     def export(self, path: str | Path | None = None) -> str:
@@ -452,8 +480,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             Path(path).write_text(text, encoding="utf-8")
         name = f"cohorts_{self.freq.value}_{self.metric.value}_{self.kind.value}.csv"
         b64 = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        label = self.tr.gettext("Save {file} ({rows} rows)").format(file=name, rows=self.tr.format_number(len(self.table)))
         self.export_link.value = (f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
-                                  f"Save {html.escape(name)} ({len(self.table):,} rows)</a></div>")
+                                  f"{html.escape(label)}</a></div>")
         return text
 
 
@@ -465,7 +494,8 @@ def cohort_explorer(
     brackets: Sequence[tuple[int, int]] = ((1, 2), (3, 5), (6, 11)),
     freq: str = "M",
     currency: str = "",
-    title: str = "Cohort explorer",
+    title: str = DEFAULT_TITLE,
+    lang: str = "en",
     **load_kwargs: Any,
 ) -> CohortExplorer:
     """Build the cohort explorer app (definitions §2-§4).
@@ -490,6 +520,8 @@ def cohort_explorer(
     currency : str
         Currency label of revenue views (e.g. "EUR").
     title : str
+    lang : {"en", "el", "hy"}
+        Language of the app's labels, charts and numbers.
 
     Returns
     -------
@@ -503,7 +535,7 @@ def cohort_explorer(
         load_kwargs["segments"] = load_segments
     loaded = load_data(data, **load_kwargs)
     return CohortExplorer(loaded, segments=segments, window=window, brackets=brackets, freq=freq,
-                          currency=currency, title=title)
+                          currency=currency, title=title, lang=lang)
 
 
-__all__ = ["FREQ_OPTIONS", "MAX_DAILY_SPAN", "CohortExplorer", "cohort_explorer", "load_data"]
+__all__ = ["AGES_COUNT", "DEFAULT_TITLE", "FREQ_OPTIONS", "MAX_DAILY_SPAN", "CohortExplorer", "cohort_explorer", "load_data"]
