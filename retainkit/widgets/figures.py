@@ -82,7 +82,7 @@ class ExplorerCharts:
                 order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
                 return value_heatmap(t, x="bracket", x_title=_("Ages ({unit})").format(unit=unit), x_sort=order,
                                      value="retention", value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
-                                     title=title or _("Bracket retention by cohort"),
+                                     title=title or _("Bracket retention by cohort"), lang=self.lang,
                                      subtitle=_("share of the cohort active at any age in the bracket "
                                                 "(definitions §3)"))
             if metric == "cum_revenue":
@@ -91,11 +91,11 @@ class ExplorerCharts:
                 return value_heatmap(t, x="age", x_title=_("Age ({unit} since first purchase)").format(unit=unit),
                                      x_sort=sorted(t["age"].unique().tolist()), value="cum_revenue_per_customer",
                                      value_title=_("Revenue per customer") + cur, fmt=",.2f", axis_fmt=",.0f",
-                                     title=title or _("Cumulative revenue per customer"),
+                                     title=title or _("Cumulative revenue per customer"), lang=self.lang,
                                      subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"))
             value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] \
                 if metric == "customers" else "revenue_retention"
-            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts)
+            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts, lang=self.lang)
 
         if not split:
             return one(source, None, 36)
@@ -122,7 +122,7 @@ class ExplorerCharts:
         kind = self.kind.value if metric == "customers" else "classic"
         intervals = self.intervals.value
         if kind == "brackets":
-            return bracket_chart(self.table, split, intervals=intervals)
+            return bracket_chart(self.table, split, intervals=intervals, lang=self.lang)
         info = self.metric_info()
         unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
         avg = self.average
@@ -164,7 +164,7 @@ class ExplorerCharts:
                 + (_(" (activity window {window})").format(window=window) if window else ""),
                 subtitle=_("CRR = retained / customers at the start, per segment, with 95% Wilson bands "
                            "(definitions §4)"))
-        return crr_trend(crr)
+        return crr_trend(crr, lang=self.lang)
 
     def chart(self, name: str) -> Any:
         """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
