@@ -1,4 +1,4 @@
-"""The cohort explorer split by a segment, its metric-aware charts and the "Your data" panel (definitions §1, §3, §4).
+"""The cohort explorer split by a segment, its metric-aware charts, the "Your data" panel (definitions §1, §3, §4).
 
 Driven through the widgets' ``.value`` as a user would; numbers are compared
 with retainkit.crr_table / cohort_table run on an independently filtered log
@@ -14,7 +14,7 @@ import pytest
 
 import retainkit as rk
 from retainkit import widgets as wd
-from retainkit.charts import embed
+from retainkit.charts import embed, split
 
 from .test_widgets import acquisition_subset, compare_cohorts
 
@@ -96,6 +96,19 @@ def test_split_heatmap_has_one_block_per_segment(app, tx):
     compare_cohorts(app.table, rk.cohort_table(tx, "M", by="channel"), keys=["channel"])
     app.kind.value = "brackets"
     assert len(spec_of(app, "heatmap")["vconcat"]) == len(names)
+    for metric, label in (("revenue", "Revenue retention"), ("cum_revenue", "Cumulative revenue per customer")):
+        app.metric.value = metric
+        spec = spec_of(app, "heatmap")
+        assert spec["title"]["text"] == f"{label} by cohort, one block per channel"
+        assert len(spec["vconcat"]) == len(names)
+
+
+def test_money_formats():
+    s = pd.Series([1234.5, -3.0, float("nan")])
+    assert list(split.money_text(s, "EUR")) == ["€1,234.50", "-€3.00", ""]
+    assert list(split.money_text(s, "SEK")) == ["SEK 1,234.50", "-SEK 3.00", ""]
+    assert list(split.money_text(s, "")) == ["1,234.50", "-3.00", ""]
+    assert "'$'" in split.money_axis("USD").to_dict()["labelExpr"]
 
 
 def test_split_curves_follow_the_metric(app):

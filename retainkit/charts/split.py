@@ -298,7 +298,8 @@ def crr_by_segment(
     return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
 
 
-def stacked_by_segment(charts: Mapping[str, Any], *, title: str, subtitle: str = "", note: str = "") -> alt.VConcatChart:
+def stacked_by_segment(charts: Mapping[str, Any], *, title: str, subtitle: str = "",
+                       note: str = "") -> alt.VConcatChart:
     """One block per segment (e.g. a heatmap each), stacked, sharing one colour scale and legend.
 
     Parameters
@@ -381,7 +382,8 @@ def highlight_curves(
     colors = alt.Scale(domain=series, range=[AVERAGE_COLOR if s == series[0] and avg is not None else HIGHLIGHT
                                              for s in series])
     top = max([float(d[value].max()) if len(d) else 0.0]
-              + ([float(avg[hi].max() if hi in avg.columns else avg[value].max())] if avg is not None and len(avg) else []))
+              + ([float(avg[hi].max() if hi in avg.columns else avg[value].max())]
+                 if avg is not None and len(avg) else []))
     y = _y(value, y_title, kind, currency, top)
     x = alt.X("age:Q", title=_("Age ({unit} since first purchase)").format(unit=unit),
               axis=alt.Axis(tickMinStep=1, format="d"))

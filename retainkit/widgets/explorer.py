@@ -198,7 +198,8 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             Currency label of its amounts (kept when None).
         """
         if not isinstance(data, (Transactions, Subscriptions)):
-            raise ParameterError(f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}.")
+            raise ParameterError(
+                f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}.")
         self.data = data
         self._cache = {}
         if currency is not None:

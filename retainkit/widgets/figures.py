@@ -15,7 +15,12 @@ import pandas as pd
 
 from ..charts import cohort_heatmap, crr_trend
 from ..charts.brackets import bracket_chart, value_heatmap
-from ..charts.split import crr_by_segment, highlight_curves, segment_curves, stacked_by_segment
+from ..charts.split import (
+    crr_by_segment,
+    highlight_curves,
+    segment_curves,
+    stacked_by_segment,
+)
 from ..exceptions import DataError, ParameterError
 from ..i18n import translator
 from ..periods import FREQ_NAMES
@@ -77,19 +82,20 @@ class ExplorerCharts:
                 order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
                 return value_heatmap(t, x="bracket", x_title=_("Ages ({unit})").format(unit=unit), x_sort=order,
                                      value="retention", value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
-                                     title=title or _("Bracket retention by cohort"),
-                                     subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"))
+                                     title=title or _("Bracket retention by cohort"), lang=self.lang,
+                                     subtitle=_("share of the cohort active at any age in the bracket "
+                                                "(definitions §3)"))
             if metric == "cum_revenue":
                 t = t[~t["partial"]]
                 cur = f" ({self.currency})" if self.currency else ""
                 return value_heatmap(t, x="age", x_title=_("Age ({unit} since first purchase)").format(unit=unit),
                                      x_sort=sorted(t["age"].unique().tolist()), value="cum_revenue_per_customer",
                                      value_title=_("Revenue per customer") + cur, fmt=",.2f", axis_fmt=",.0f",
-                                     title=title or _("Cumulative revenue per customer"),
+                                     title=title or _("Cumulative revenue per customer"), lang=self.lang,
                                      subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"))
             value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] \
                 if metric == "customers" else "revenue_retention"
-            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts)
+            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts, lang=self.lang)
 
         if not split:
             return one(source, None, 36)
@@ -102,9 +108,11 @@ class ExplorerCharts:
             blocks[name] = one(sub, f"{split}: {name}", SPLIT_HEATMAP_COHORTS)
         note = (_("showing the {n} largest of {total} segments").format(n=len(shown), total=len(names))
                 if len(names) > len(shown) else "")
-        info = self.metric_info() if kind != "brackets" else {"label": _("Bracket retention")}
+        label = {"brackets": _("Bracket retention"), "unbounded": _("Retention (on or after)")}.get(kind) or {
+            "customers": _("Retention"), "revenue": _("Revenue retention"),
+            "cum_revenue": _("Cumulative revenue per customer")}[metric]
         return stacked_by_segment(
-            blocks, title=_("{label} by cohort, one block per {split}").format(label=info["label"], split=split),
+            blocks, title=_("{label} by cohort, one block per {split}").format(label=label, split=split),
             subtitle=_("latest {n} cohorts of each segment; one colour scale for all blocks").format(
                 n=SPLIT_HEATMAP_COHORTS), note=note)
 
@@ -114,7 +122,7 @@ class ExplorerCharts:
         kind = self.kind.value if metric == "customers" else "classic"
         intervals = self.intervals.value
         if kind == "brackets":
-            return bracket_chart(self.table, split, intervals=intervals)
+            return bracket_chart(self.table, split, intervals=intervals, lang=self.lang)
         info = self.metric_info()
         unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
         avg = self.average
@@ -150,12 +158,13 @@ class ExplorerCharts:
         if split:
             window = str(crr.attrs.get("window", "") or "")
             return crr_by_segment(
-                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split), lang=self.lang,
+                crr, split, intervals=self.intervals.value, order=self._segment_order(self.table, split),
+                lang=self.lang,
                 title=_("Customer retention rate per period by {split}").format(split=split)
                 + (_(" (activity window {window})").format(window=window) if window else ""),
                 subtitle=_("CRR = retained / customers at the start, per segment, with 95% Wilson bands "
                            "(definitions §4)"))
-        return crr_trend(crr)
+        return crr_trend(crr, lang=self.lang)
 
     def chart(self, name: str) -> Any:
         """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
