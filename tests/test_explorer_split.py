@@ -68,17 +68,33 @@ def test_crr_split_is_crr_table_by_segment(app, tx):
     app.cohort_range.value = ("2023-06", "2024-06")
     want = rk.crr_table(acquisition_subset(tx, "country", ["DE", "FR"]), "M", window="90D", by="channel")
     want = want[want["period"] >= "2023-06"]
-    cols = ["channel", "period", "start_customers", "end_customers", "new", "retained", "lost", "reactivated",
-            "crr", "crr_lo", "crr_hi", "crr_counts", "churn_rate", "window_covered"]
+    cols = [
+        "channel",
+        "period",
+        "start_customers",
+        "end_customers",
+        "new",
+        "retained",
+        "lost",
+        "reactivated",
+        "crr",
+        "crr_lo",
+        "crr_hi",
+        "crr_counts",
+        "churn_rate",
+        "window_covered",
+    ]
     got = app.crr
     assert list(got.columns[:2]) == ["channel", "period"]
     # crr_table lists a segment's periods from its first customer on; the view lists every period (zero counts)
     got = got[got["start_customers"] + got["end_customers"] > 0]
     want = want[want["start_customers"] + want["end_customers"] > 0]
     key = ["channel", "period"]
-    pd.testing.assert_frame_equal(got[cols].sort_values(key).reset_index(drop=True),
-                                  want[cols].astype({"channel": object}).sort_values(key).reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got[cols].sort_values(key).reset_index(drop=True),
+        want[cols].astype({"channel": object}).sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
     spec = spec_of(app, "crr")
     assert sorted(legend_domains(spec)[0]) == sorted(want["channel"].astype(str).unique())
     assert "by channel" in json.dumps(spec) and "Wilson" in json.dumps(spec)
@@ -156,8 +172,15 @@ def test_pooled_curves_highlight_the_average_and_one_cohort(app):
 @pytest.fixture()
 def shop_csv(tx, tmp_path):
     f = tx.frame
-    out = pd.DataFrame({"client": f["customer_id"], "order_date": f["timestamp"].dt.strftime("%Y%m%d"),
-                        "total": f["amount"], "channel": f["channel"], "note": "x"})
+    out = pd.DataFrame(
+        {
+            "client": f["customer_id"],
+            "order_date": f["timestamp"].dt.strftime("%Y%m%d"),
+            "total": f["amount"],
+            "channel": f["channel"],
+            "note": "x",
+        }
+    )
     path = tmp_path / "shop.csv"
     out.to_csv(path, index=False)
     return path
@@ -174,8 +197,14 @@ def test_picker_fills_the_mapping_from_the_header_and_loads(app, shop_csv):
     p.currency.value = "USD"
     p.load_button.click()
     assert "Loaded shop.csv" in p.message.value, p.message.value
-    want = rk.load_transactions(shop_csv, customer_id="client", timestamp="order_date", amount="total",
-                                segments=["channel"], date_format="%Y%m%d")
+    want = rk.load_transactions(
+        shop_csv,
+        customer_id="client",
+        timestamp="order_date",
+        amount="total",
+        segments=["channel"],
+        date_format="%Y%m%d",
+    )
     compare_cohorts(app.table, rk.cohort_table(want, "M"))
     assert app.segments == ["channel"] and app.currency == "USD"
     assert [v for _, v in app.split_by.options] == ["", "channel"]
