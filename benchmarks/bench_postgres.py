@@ -121,8 +121,13 @@ def worker(name: str, url: str, table: str) -> dict:
     t = time.perf_counter()
     crr = rk.crr_table(tx, "M", window="90D")
     times["crr_table"] = time.perf_counter() - t
-    return {"times": times, "total": time.perf_counter() - t0, "cohort": _cohort_key(cohorts),
-            "rows_kept": summary.rows_kept, "crr_periods": int(len(crr))}
+    return {
+        "times": times,
+        "total": time.perf_counter() - t0,
+        "cohort": _cohort_key(cohorts),
+        "rows_kept": summary.rows_kept,
+        "crr_periods": int(len(crr)),
+    }
 
 
 # --------------------------------------------------------------------------- driver side
@@ -152,9 +157,11 @@ def make_table(url: str, n: int) -> str:
 
 
 def run_one(name: str, url: str, table: str) -> dict:
-    code = (f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import bench_postgres as b; "
-            f"r = b.worker({name!r}, {url!r}, {table!r}); "
-            "r['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))")
+    code = (
+        f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import bench_postgres as b; "
+        f"r = b.worker({name!r}, {url!r}, {table!r}); "
+        "r['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -165,26 +172,36 @@ def _fmt(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds:.2f}"
 
 
-def section(results: dict[int, dict[str, dict]], server: str, setup_s: dict[int, float],
-            load: tuple[float, float]) -> str:
-    lines = [SECTION, "",
-             "`python benchmarks/bench_postgres.py` (`make bench-postgres`): a throwaway "
-             f"{server} on this machine (default settings, `fsync=off`), the log generated server-side "
-             "(`generate_series`; integer customer ids, `timestamp` orders over 2022-2024, 5 % refunds, "
-             "one customer per ten rows). Each contender in its own process; wall seconds of one run; "
-             "`load` includes the validation queries and the data summary. Every contender returned the "
-             "same monthly cohort table. Load average of the machine at the start and the end of the run: "
-             f"{load[0]:.1f} and {load[1]:.1f} (2 cores; other work ran alongside, so compare the rows of a "
-             "table with each other rather than with other sections).", ""]
+def section(
+    results: dict[int, dict[str, dict]], server: str, setup_s: dict[int, float], load: tuple[float, float]
+) -> str:
+    lines = [
+        SECTION,
+        "",
+        "`python benchmarks/bench_postgres.py` (`make bench-postgres`): a throwaway "
+        f"{server} on this machine (default settings, `fsync=off`), the log generated server-side "
+        "(`generate_series`; integer customer ids, `timestamp` orders over 2022-2024, 5 % refunds, "
+        "one customer per ten rows). Each contender in its own process; wall seconds of one run; "
+        "`load` includes the validation queries and the data summary. Every contender returned the "
+        "same monthly cohort table. Load average of the machine at the start and the end of the run: "
+        f"{load[0]:.1f} and {load[1]:.1f} (2 cores; other work ran alongside, so compare the rows of a "
+        "table with each other rather than with other sections).",
+        "",
+    ]
     for n, res in results.items():
-        lines += [f"### {n:,} rows (generated in {setup_s[n]:.0f} s)", "",
-                  "| contender | what runs | export | load | cohort_table | crr_table | total | peak memory |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"### {n:,} rows (generated in {setup_s[n]:.0f} s)",
+            "",
+            "| contender | what runs | export | load | cohort_table | crr_table | total | peak memory |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, r in res.items():
             t = r["times"]
-            lines.append(f"| {name} | {CONTENDERS[name]} | {_fmt(t.get('export'))} | {_fmt(t.get('load'))} | "
-                         f"{_fmt(t.get('cohort_table'))} | {_fmt(t.get('crr_table'))} | {r['total']:.2f} | "
-                         f"{r['peak_mib']:,.0f} MiB |")
+            lines.append(
+                f"| {name} | {CONTENDERS[name]} | {_fmt(t.get('export'))} | {_fmt(t.get('load'))} | "
+                f"{_fmt(t.get('cohort_table'))} | {_fmt(t.get('crr_table'))} | {r['total']:.2f} | "
+                f"{r['peak_mib']:,.0f} MiB |"
+            )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -229,8 +246,10 @@ def main() -> int:
                 if name in skip:
                     continue
                 res[name] = run_one(name, url, table)
-                print(f"  {name}: {res[name]['times']} total {res[name]['total']:.2f} s, "
-                      f"{res[name]['peak_mib']:.0f} MiB", file=sys.stderr)
+                print(
+                    f"  {name}: {res[name]['times']} total {res[name]['total']:.2f} s, {res[name]['peak_mib']:.0f} MiB",
+                    file=sys.stderr,
+                )
             ref = next(iter(res.values()))["cohort"]
             for name, r in res.items():
                 if r["cohort"] != ref:

@@ -22,8 +22,9 @@ import re
 import shutil
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import postgres as pg
 from . import report
@@ -35,58 +36,109 @@ from .report.index import write_index
 from .report.locking import Owner
 from .report.run import RunTerminated, exit_code_for
 from .report.runlog import (
-    EXIT_DATA, EXIT_FAILED, EXIT_HISTORY, EXIT_OK, EXIT_PARAMETER, ExitCode, finish_record, new_run_id, start_record,
+    EXIT_DATA,
+    EXIT_FAILED,
+    EXIT_HISTORY,
+    EXIT_OK,
+    EXIT_PARAMETER,
+    ExitCode,
+    finish_record,
+    new_run_id,
+    start_record,
 )
 from .report.schedule import FREQ_SCHEDULE, derived_name
 
-__all__ = ["EXIT_DATA", "EXIT_FAILED", "EXIT_HISTORY", "EXIT_OK", "EXIT_PARAMETER", "collect_params", "main",
-           "report_params"]
+__all__ = [
+    "EXIT_DATA",
+    "EXIT_FAILED",
+    "EXIT_HISTORY",
+    "EXIT_OK",
+    "EXIT_PARAMETER",
+    "collect_params",
+    "main",
+    "report_params",
+]
 
 #: explicit options of ``retainkit report`` -> parameter name
 _OPTIONS = {p.name: "--" + p.name.replace("_", "-") for p in SCHEMA if p.name not in INTERNAL_PARAMS}
-_SHORT_HELP = {"data": "transaction log (CSV/Parquet) or 'sample'",
-               "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM"}
+_SHORT_HELP = {
+    "data": "transaction log (CSV/Parquet) or 'sample'",
+    "as_of": "report date: YYYY-MM-DD (the end of that day) or an ISO date-time YYYY-MM-DDTHH:MM",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="retainkit", description="Customer-retention analysis and recurring offline HTML reports.")
+    ap = argparse.ArgumentParser(
+        prog="retainkit", description="Customer-retention analysis and recurring offline HTML reports."
+    )
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    rp = sub.add_parser("report", help="run the retention report notebook and publish offline HTML",
-                        description="Run the retention report and publish <out>/<as_of>/retention-report.html "
-                                    "(plus the executed notebook) and <out>/index.html. Parameters are validated "
-                                    "before any kernel starts.")
+    rp = sub.add_parser(
+        "report",
+        help="run the retention report notebook and publish offline HTML",
+        description="Run the retention report and publish <out>/<as_of>/retention-report.html "
+        "(plus the executed notebook) and <out>/index.html. Parameters are validated "
+        "before any kernel starts.",
+    )
     for p in SCHEMA:
         if p.name in INTERNAL_PARAMS:
             continue
-        kw: dict[str, Any] = {"dest": p.name, "default": None, "metavar": p.name.upper(),
-                              "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})"}
+        kw: dict[str, Any] = {
+            "dest": p.name,
+            "default": None,
+            "metavar": p.name.upper(),
+            "help": _SHORT_HELP.get(p.name, p.help).replace("%", "%%") + f" (default {p.default!r})",
+        }
         if p.choices:
             kw["metavar"] = "{" + ",".join(p.choices) + "}"
         if p.type is bool:  # --drop-duplicates / --no-drop-duplicates, --no-customer-list (absent leaves YAML/-p)
             kw.update(action=argparse.BooleanOptionalAction)
             kw.pop("metavar")
         rp.add_argument(_OPTIONS[p.name], **kw)
-    rp.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
-                    help="set a parameter by name (repeatable), as in papermill")
+    rp.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        default=[],
+        help="set a parameter by name (repeatable), as in papermill",
+    )
     rp.add_argument("-f", "--parameters-file", metavar="YAML", help="YAML file of parameters (name: value)")
     rp.add_argument("--out", default="reports", help="reports folder (default: reports)")
     rp.add_argument("--notebook", default=None, help="report notebook to run (default: the one shipped with retainkit)")
     rp.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     rp.add_argument("--timeout", type=int, default=1800, help="seconds a cell may run (default 1800)")
-    rp.add_argument("--keep-notebook", action=argparse.BooleanOptionalAction, default=None,
-                    help="keep the executed notebook next to the report (default: only for failed runs)")
-    rp.add_argument("--wait-previous", type=float, default=None, metavar="SECONDS",
-                    help="how long to wait for a still-running run of an earlier date of the same schedule "
-                         "(default 600)")
-    rp.add_argument("--hang-timeout", type=float, default=None, metavar="SECONDS",
-                    help="seconds a kernel may stop answering before it is killed and the run retried once "
-                         "(default 30; a long computation keeps answering)")
+    rp.add_argument(
+        "--keep-notebook",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the executed notebook next to the report (default: only for failed runs)",
+    )
+    rp.add_argument(
+        "--wait-previous",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for a still-running run of an earlier date of the same schedule (default 600)",
+    )
+    rp.add_argument(
+        "--hang-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds a kernel may stop answering before it is killed and the run retried once "
+        "(default 30; a long computation keeps answering)",
+    )
     rp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     ip = sub.add_parser("index", help="rewrite <out>/index.html from the published reports")
     ip.add_argument("--out", default="reports")
-    ip.add_argument("--lang", default=None, choices=LANGUAGES,
-                    help="language of the index page (default: that of the newest report)")
+    ip.add_argument(
+        "--lang",
+        default=None,
+        choices=LANGUAGES,
+        help="language of the index page (default: that of the newest report)",
+    )
 
     sp = sub.add_parser("sample", help="copy the bundled sample transaction log to a file")
     sp.add_argument("dest", nargs="?", default="sample_transactions.csv")
@@ -171,12 +223,22 @@ def _report(args: argparse.Namespace) -> int:
     source = p.data
     if p.is_database:
         source = pg.redact(p.data) + (f" table {p.table}" if p.table else f" query {p.query_file}")
-    print(f"retainkit: running the retention report on {source} (as_of {p.as_of or 'latest'}, freq {p.freq})",
-          file=sys.stderr)
+    print(
+        f"retainkit: running the retention report on {source} (as_of {p.as_of or 'latest'}, freq {p.freq})",
+        file=sys.stderr,
+    )
     extra = {} if args.wait_previous is None else {"wait_previous": args.wait_previous}
-    res = report.run_report(p, args.out, notebook=args.notebook, progress=not args.quiet, kernel_name=args.kernel,
-                            timeout=args.timeout, keep_notebook=args.keep_notebook, **extra,
-                            **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}))
+    res = report.run_report(
+        p,
+        args.out,
+        notebook=args.notebook,
+        progress=not args.quiet,
+        kernel_name=args.kernel,
+        timeout=args.timeout,
+        keep_notebook=args.keep_notebook,
+        **extra,
+        **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}),
+    )
     for warning in res.summary.get("warnings", []):
         print(f"retainkit: warning: {warning}", file=sys.stderr)
     k = res.summary.get("kpis", {})

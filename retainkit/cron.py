@@ -30,16 +30,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Sequence
 
 from .cli import report_params
 from .exceptions import ParameterError
 from .periods import check_freq, check_tz
-from .report.schedule import previous_period_end
 from .report.runlog import EXIT_CODES, EXIT_PARAMETER, one_line, retry_helps, status_of
+from .report.schedule import previous_period_end
+
 
 def last_complete_period_end(today: date, freq: str) -> date:
     """The last day of the latest period that ended before ``today`` (definitions §2).
@@ -60,15 +61,29 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="retainkit-cron",
         description="Run `retainkit report` for the period that just ended, log its output, report failures. "
-                    "Options of `retainkit report` follow `--`.",
-        epilog="Exit code: the report's (0 published, 1 run failed, 2 parameters, 3 data, 4 history check).")
-    ap.add_argument("--log-dir", default=None, help="folder for the run logs, created if missing "
-                    "(default $XDG_STATE_HOME/retainkit/logs or ~/.local/state/retainkit/logs)")
-    ap.add_argument("--mail-to", action="append", default=[], metavar="ADDRESS",
-                    help="mail a failure to this address with sendmail (repeatable); without it the failure is "
-                         "printed on stdout, which cron mails to MAILTO")
-    ap.add_argument("--today", default=None, metavar="YYYY-MM-DD",
-                    help="pretend today is this date (backfills, tests); default: today in the report's time zone")
+        "Options of `retainkit report` follow `--`.",
+        epilog="Exit code: the report's (0 published, 1 run failed, 2 parameters, 3 data, 4 history check).",
+    )
+    ap.add_argument(
+        "--log-dir",
+        default=None,
+        help="folder for the run logs, created if missing "
+        "(default $XDG_STATE_HOME/retainkit/logs or ~/.local/state/retainkit/logs)",
+    )
+    ap.add_argument(
+        "--mail-to",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="mail a failure to this address with sendmail (repeatable); without it the failure is "
+        "printed on stdout, which cron mails to MAILTO",
+    )
+    ap.add_argument(
+        "--today",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="pretend today is this date (backfills, tests); default: today in the report's time zone",
+    )
     ap.add_argument("--print-as-of", action="store_true", help="print the derived --as-of and exit")
     ap.add_argument("report_args", nargs=argparse.REMAINDER, help="-- then the options of `retainkit report`")
     return ap
@@ -91,23 +106,29 @@ def derive_as_of(report_args: Sequence[str], today: str | None = None) -> tuple[
 
 def _error_line(log_text: str) -> str:
     lines = [ln for ln in log_text.splitlines() if ln.startswith("retainkit: error:")]
-    return one_line(lines[-1][len("retainkit: error:"):]) if lines else one_line(log_text.strip().splitlines()[-1]
-                                                                                  if log_text.strip() else "")
+    return (
+        one_line(lines[-1][len("retainkit: error:") :])
+        if lines
+        else one_line(log_text.strip().splitlines()[-1] if log_text.strip() else "")
+    )
 
 
 def failure_text(as_of: str, code: int, log: Path, error: str) -> str:
     """The account of a failed run printed (and mailed) by ``retainkit-cron``."""
     meaning = next((e.meaning for e in EXIT_CODES if e.code == code), "unexpected exit code")
     retry = "a retry may succeed" if retry_helps(code) else "retrying the same run will not help"
-    return (f"retainkit-cron: the retention report for {as_of} failed with exit code {code} ({status_of(code)}).\n"
-            f"error: {error or '(no error line; see the log)'}\n"
-            f"meaning: {meaning}; {retry}.\n"
-            f"log: {log}\n")
+    return (
+        f"retainkit-cron: the retention report for {as_of} failed with exit code {code} ({status_of(code)}).\n"
+        f"error: {error or '(no error line; see the log)'}\n"
+        f"meaning: {meaning}; {retry}.\n"
+        f"log: {log}\n"
+    )
 
 
 def _sendmail() -> str | None:
-    return shutil.which("sendmail") or next((p for p in ("/usr/sbin/sendmail", "/usr/lib/sendmail")
-                                             if os.access(p, os.X_OK)), None)
+    return shutil.which("sendmail") or next(
+        (p for p in ("/usr/sbin/sendmail", "/usr/lib/sendmail") if os.access(p, os.X_OK)), None
+    )
 
 
 def send_mail(to: Sequence[str], subject: str, body: str) -> str:

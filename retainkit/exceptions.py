@@ -7,8 +7,8 @@ to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class RetainkitError(Exception):
@@ -58,8 +58,9 @@ class ReportRunError(ReportError):
         The kept executed notebook and its readable HTML export, if any.
     """
 
-    def __init__(self, message: str, *, status: str = "failed", notebook: Path | None = None,
-                 html: Path | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: str = "failed", notebook: Path | None = None, html: Path | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.notebook = notebook
@@ -83,8 +84,17 @@ class ReportExecutionError(ReportError):
         The kernel's traceback lines (may contain ANSI colour codes).
     """
 
-    def __init__(self, message: str, *, cell: int | None = None, ename: str = "", evalue: str = "",
-                 notebook: Path | None = None, html: Path | None = None, traceback: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        cell: int | None = None,
+        ename: str = "",
+        evalue: str = "",
+        notebook: Path | None = None,
+        html: Path | None = None,
+        traceback: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.cell = cell
         self.ename = ename
@@ -95,6 +105,12 @@ class ReportExecutionError(ReportError):
 
 
 __all__ = [
-    "ConvergenceError", "DataError", "HistoryError", "ParameterError", "ReportError", "ReportExecutionError",
-    "ReportRunError", "RetainkitError",
+    "ConvergenceError",
+    "DataError",
+    "HistoryError",
+    "ParameterError",
+    "ReportError",
+    "ReportExecutionError",
+    "ReportRunError",
+    "RetainkitError",
 ]

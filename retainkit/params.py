@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
+from . import postgres as pg
 from .datasets import sample_path
 from .encoding import check_encoding
 from .engine import parse_window
-from . import postgres as pg
 from .exceptions import DataError, ParameterError
 from .i18n import LANGUAGES, N_, check_currency, check_lang
 from .periods import check_freq, check_tz, end_of_day, parse_as_of
@@ -63,7 +64,12 @@ SCHEMA: tuple[Param, ...] = (
     Param("max_dropped", float, 0.05, N_("largest share of unusable rows before the run fails, e.g. 0.05 for 5 %")),
     Param("tz", str, "UTC", N_("report time zone (IANA name)")),
     Param("freq", str, "M", N_("period granularity: D, W, M, Q or Y"), ("D", "W", "M", "Q", "Y")),
-    Param("as_of", str, "", N_("analysis date YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM; '' for the latest transaction")),
+    Param(
+        "as_of",
+        str,
+        "",
+        N_("analysis date YYYY-MM-DD (end of that day) or YYYY-MM-DDTHH:MM; '' for the latest transaction"),
+    ),
     Param("allow_stale", bool, False, N_("publish even when as_of is more than one period after the last transaction")),
     Param("window", str, "90D", N_("CRR activity window in days or weeks, e.g. 90D or 13W")),
     Param("currency", str, "USD", N_("ISO 4217 code of the revenue figures, e.g. EUR, AMD, USD")),
@@ -79,14 +85,33 @@ SCHEMA: tuple[Param, ...] = (
     Param("customer_list", bool, True, N_("list the valuable customers at risk and write at-risk-customers.csv")),
     Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
     # not yet in the translation catalogues (English everywhere): the scheduling parameters
-    Param("schedule", str, "", "schedule name (the folder of its reports); empty: derived from freq and segment, "
-          "e.g. monthly, weekly-by-channel"),
-    Param("history_tolerance", float, 0.02, "largest change allowed in customers, transactions, revenue or new "
-          "customers of a closed period vs the previous report (0.02 for 2 %)"),
-    Param("accept_history_change", bool, False, "publish although closed periods changed beyond the tolerance "
-          "(a real restatement); recorded on the page and the index"),
-    Param("history_report", str, "", "folder of the previous report of the schedule for the history check "
-          "(set by the runner)"),
+    Param(
+        "schedule",
+        str,
+        "",
+        "schedule name (the folder of its reports); empty: derived from freq and segment, "
+        "e.g. monthly, weekly-by-channel",
+    ),
+    Param(
+        "history_tolerance",
+        float,
+        0.02,
+        "largest change allowed in customers, transactions, revenue or new "
+        "customers of a closed period vs the previous report (0.02 for 2 %)",
+    ),
+    Param(
+        "accept_history_change",
+        bool,
+        False,
+        "publish although closed periods changed beyond the tolerance "
+        "(a real restatement); recorded on the page and the index",
+    ),
+    Param(
+        "history_report",
+        str,
+        "",
+        "folder of the previous report of the schedule for the history check (set by the runner)",
+    ),
     Param("previous_note", str, "", "what the runner says about the previous report it chose (set by the runner)"),
 )
 
@@ -222,7 +247,9 @@ def _coerce(p: Param, value: Any) -> Any:
             return int(str(value).strip()) if isinstance(value, str) else int(value)
         return float(value)
     except (TypeError, ValueError):
-        raise _fail(p.name, f"{value!r} is not a{'n' if p.type is int else ''} {'integer' if p.type is int else 'number'}.") from None
+        raise _fail(
+            p.name, f"{value!r} is not a{'n' if p.type is int else ''} {'integer' if p.type is int else 'number'}."
+        ) from None
 
 
 def as_of_label(as_of: str, tz: str = "UTC") -> str:
@@ -238,7 +265,9 @@ def _columns_of(path: Path, encoding: str) -> list[str]:
         raise _fail("data", str(exc)) from None
 
 
-def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, check_data: bool = True, **overrides: Any) -> ReportParams:
+def validate_params(
+    params: Mapping[str, Any] | ReportParams | None = None, *, check_data: bool = True, **overrides: Any
+) -> ReportParams:
     """Check and normalise report parameters before anything runs.
 
     Parameters
@@ -305,9 +334,12 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
             raise _fail("as_of", str(exc)) from None
         today_end = end_of_day(pd.Timestamp.now(tz=values["tz"]), values["tz"])
         if as_of_ts > today_end:
-            raise _fail("as_of", f"{values['as_of']!r} is in the future (today is {today_end:%Y-%m-%d} in "
-                        f"{values['tz']}): a report describes data up to a past instant. Pass today's date or an "
-                        "earlier one, or leave as_of empty for the latest transaction.")
+            raise _fail(
+                "as_of",
+                f"{values['as_of']!r} is in the future (today is {today_end:%Y-%m-%d} in "
+                f"{values['tz']}): a report describes data up to a past instant. Pass today's date or an "
+                "earlier one, or leave as_of empty for the latest transaction.",
+            )
     if not 0 <= values["max_dropped"] <= 1:
         raise _fail("max_dropped", f"{values['max_dropped']!r} must be a share of rows in [0, 1], e.g. 0.05 for 5 %.")
     values["encoding"] = values["encoding"].strip()
@@ -343,8 +375,11 @@ def validate_params(params: Mapping[str, Any] | ReportParams | None = None, *, c
         ppath = Path(prev).expanduser()
         summary = ppath / SUMMARY_FILE if ppath.is_dir() else ppath
         if not summary.is_file():
-            raise _fail("previous_report", f"{prev!r} is not a report folder (no {SUMMARY_FILE} in it). "
-                        "Pass the folder of an earlier report, e.g. reports/2024-05-31, or '' for none.")
+            raise _fail(
+                "previous_report",
+                f"{prev!r} is not a report folder (no {SUMMARY_FILE} in it). "
+                "Pass the folder of an earlier report, e.g. reports/2024-05-31, or '' for none.",
+            )
 
     _check_source(values)
 
@@ -361,17 +396,26 @@ def _check_source(values: dict[str, Any]) -> None:
     if not pg.is_postgres_url(values["data"]):
         for name in ("table", "query_file"):
             if values[name]:
-                raise _fail(name, f"{values[name]!r}: only for a PostgreSQL source; pass data as a "
-                            "postgresql://user@host:5432/db URL, or leave it empty.")
+                raise _fail(
+                    name,
+                    f"{values[name]!r}: only for a PostgreSQL source; pass data as a "
+                    "postgresql://user@host:5432/db URL, or leave it empty.",
+                )
         return
     if bool(values["table"]) == bool(values["query_file"]):
-        raise _fail("table", "a postgresql:// URL needs what to read: a table (--table orders) or a SELECT "
-                    "in a file (--query-file orders.sql), not both.")
+        raise _fail(
+            "table",
+            "a postgresql:// URL needs what to read: a table (--table orders) or a SELECT "
+            "in a file (--query-file orders.sql), not both.",
+        )
     if values["query_file"]:
         qpath = Path(values["query_file"]).expanduser()
         if not qpath.is_file():
-            raise _fail("query_file", f"{values['query_file']!r}: no such file (working directory: "
-                        f"{Path.cwd()}). Write the SELECT statement into it.")
+            raise _fail(
+                "query_file",
+                f"{values['query_file']!r}: no such file (working directory: "
+                f"{Path.cwd()}). Write the SELECT statement into it.",
+            )
         if not qpath.read_text(encoding="utf-8").strip():
             raise _fail("query_file", f"{values['query_file']!r} is empty; write the SELECT statement into it.")
 
@@ -393,9 +437,14 @@ def _check_data(p: ReportParams) -> None:
             continue
         if col not in available:
             shown = ", ".join(f"'{c}'" for c in available[:20]) + (" ..." if len(available) > 20 else "")
-            none = "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
-            raise _fail(name, f"column {col!r} is not in {where}.{suggest(col, available)} "
-                        f"Available columns: {shown}. Pass the right column name{none}.")
+            none = (
+                "" if name in ("customer_id", "timestamp") else f" or '' if there is no {name.replace('_', ' ')} column"
+            )
+            raise _fail(
+                name,
+                f"column {col!r} is not in {where}.{suggest(col, available)} "
+                f"Available columns: {shown}. Pass the right column name{none}.",
+            )
 
 
 def parameters_cell_source() -> str:
@@ -417,6 +466,16 @@ def describe() -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "CHART_MODES", "PARAMETER_NAMES", "SAMPLE", "SCHEMA", "SUMMARY_FILE", "Param", "ReportParams",
-    "as_of_label", "describe", "from_namespace", "parameters_cell_source", "validate_params",
+    "CHART_MODES",
+    "PARAMETER_NAMES",
+    "SAMPLE",
+    "SCHEMA",
+    "SUMMARY_FILE",
+    "Param",
+    "ReportParams",
+    "as_of_label",
+    "describe",
+    "from_namespace",
+    "parameters_cell_source",
+    "validate_params",
 ]

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from .exceptions import DataError, ParameterError
@@ -48,8 +49,10 @@ LOCAL_REDUCE_MAX_ROWS = 0
 
 _REDACTED = "***"
 # ISO 8601 dates and times as retainkit's file readers accept them, with an optional UTC offset or Z
-_ISO_TEXT = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-             r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?")
+_ISO_TEXT = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+)
 _OFFSET = r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
@@ -341,8 +344,7 @@ def where_of(table: Any) -> str:
     return _where(table.get_backend().con)
 
 
-def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
-              amount: str | None = None) -> Any:
+def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None, amount: str | None = None) -> Any:
     """``table`` plus ``__key``, ``__day``, ``__ts_missing`` (and ``__amount``), computed in SQL (§1).
 
     ``__key`` is the instant in microseconds since the epoch for
@@ -381,8 +383,10 @@ def normalise(table: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | N
     source = table.get_backend().compile(table)
     # OFFSET 0 keeps PostgreSQL from inlining this step into every later one: the planner would repeat
     # the key and day expressions inside each derived column (the period arithmetic of retainkit.backends)
-    sql = (f"SELECT *, {key} AS __key, {day} AS __day, ({missing}) AS __ts_missing{extra} "
-           f"FROM ({source}) AS retainkit_raw OFFSET 0")
+    sql = (
+        f"SELECT *, {key} AS __key, {day} AS __day, ({missing}) AS __ts_missing{extra} "
+        f"FROM ({source}) AS retainkit_raw OFFSET 0"
+    )
     _, ibis = _require()
     fields = dict(table.schema().items())
     fields.update({"__key": "int64", "__day": "int64", "__ts_missing": "boolean"})
@@ -410,15 +414,15 @@ def _parse_text(text: str, aware: bool) -> str:
     month_end = f"EXTRACT(DAY FROM make_date({y}, {m}, 1) + interval '1 month' - interval '1 day')"
     target = "timestamptz" if aware else "timestamp"
     # a text offset of +HHMM is read by PostgreSQL as well as +HH:MM; a Z means UTC
-    return (f"CASE WHEN {text} ~ '{shape}' THEN CASE WHEN {d} <= {month_end} "
-            f"THEN CAST({text} AS {target}) END END")
+    return f"CASE WHEN {text} ~ '{shape}' THEN CASE WHEN {d} <= {month_end} THEN CAST({text} AS {target}) END END"
 
 
 def adbc_uri(table: Any) -> str:
     """A libpq URI of the connection behind ``table`` (with its password: never print it)."""
     info = table.get_backend().con.info
-    params = {k: v for k, v in info.get_parameters().items() if k in ("host", "port", "dbname", "user",
-                                                                      "sslmode", "options")}
+    params = {
+        k: v for k, v in info.get_parameters().items() if k in ("host", "port", "dbname", "user", "sslmode", "options")
+    }
     if info.password:
         params["password"] = info.password
     return "postgresql:///?" + urlencode(params)
@@ -439,8 +443,9 @@ def _fetch_sql(table: Any, sql: str) -> Any:
     try:
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise DataError('pulling rows from PostgreSQL needs the postgres extra: pip install "retainkit[postgres]".') \
-            from exc
+        raise DataError(
+            'pulling rows from PostgreSQL needs the postgres extra: pip install "retainkit[postgres]".'
+        ) from exc
     secrets = secrets_of(table)
     with database_errors(f"PostgreSQL {where_of(table)}: reading the rows failed", secrets):
         with adbc.connect(adbc_uri(table)) as conn, conn.cursor() as cur:
@@ -468,8 +473,10 @@ def pull_if_small(table: Any, columns: list[str]) -> Any | None:
     if rows > PULL_MAX_ROWS:
         return None
     schema = table.schema()
-    exprs = [f"CAST({_ident(c)} AS double precision) AS {_ident(c)}" if schema[c].is_decimal() else _ident(c)
-             for c in columns]
+    exprs = [
+        f"CAST({_ident(c)} AS double precision) AS {_ident(c)}" if schema[c].is_decimal() else _ident(c)
+        for c in columns
+    ]
     sql = f"SELECT {', '.join(exprs)} FROM ({source}) AS retainkit_pull"
     import polars as pl
 
@@ -511,4 +518,3 @@ __all__ = [
     "split_password",
     "where_of",
 ]
-

@@ -12,9 +12,19 @@ DATA = Path(__file__).parent / "data"
 
 def read_cdnow(name: str = "cdnow_master.txt.gz") -> pd.DataFrame:
     """CDNOW as a DataFrame: customer_id (str), date (YYYYMMDD str), cds, amount."""
-    cols = ["customer_id", "date", "cds", "amount"] if "master" in name else ["customer_id", "cust_sample", "date", "cds", "amount"]
-    frame = pd.read_csv(DATA / name, sep=r"\s+", header=None, names=cols, dtype={"customer_id": str, "date": str},
-                        skiprows=1 if "master" in name else 0)
+    cols = (
+        ["customer_id", "date", "cds", "amount"]
+        if "master" in name
+        else ["customer_id", "cust_sample", "date", "cds", "amount"]
+    )
+    frame = pd.read_csv(
+        DATA / name,
+        sep=r"\s+",
+        header=None,
+        names=cols,
+        dtype={"customer_id": str, "date": str},
+        skiprows=1 if "master" in name else 0,
+    )
     return frame[["customer_id", "date", "cds", "amount"]]
 
 

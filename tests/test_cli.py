@@ -40,7 +40,10 @@ def test_yaml_then_p_then_options(tmp_path):
 
 def test_bool_parameters_are_flags():
     assert cli.collect_params(parse("--data", "sample", "--drop-duplicates", "--no-customer-list")) == {
-        "data": "sample", "drop_duplicates": True, "customer_list": False}
+        "data": "sample",
+        "drop_duplicates": True,
+        "customer_list": False,
+    }
     assert cli.collect_params(parse("--data", "sample")) == {"data": "sample"}
 
 
@@ -81,12 +84,32 @@ def test_parameters_reach_run_report(monkeypatch, capsys, tmp_path):
 
     def fake(params, out_dir="reports", **kw):
         seen.update(params=params, out=out_dir, **kw)
-        return rr.ReportResult(tmp_path / "r.html", tmp_path / "r.ipynb",
-                               {"kpis": {"crr": {"label": "CRR 2024-12", "display": "84.1%"}}}, tmp_path, tmp_path / "index.html")
+        return rr.ReportResult(
+            tmp_path / "r.html",
+            tmp_path / "r.ipynb",
+            {"kpis": {"crr": {"label": "CRR 2024-12", "display": "84.1%"}}},
+            tmp_path,
+            tmp_path / "index.html",
+        )
 
     monkeypatch.setattr(rr, "run_report", fake)
-    code = cli.main(["report", "--data", "sample", "--as-of", "2024-12-31", "--freq", "m", "-p", "margin", "0.25",
-                     "--out", str(tmp_path), "-q"])
+    code = cli.main(
+        [
+            "report",
+            "--data",
+            "sample",
+            "--as-of",
+            "2024-12-31",
+            "--freq",
+            "m",
+            "-p",
+            "margin",
+            "0.25",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert code == 0
     p = seen["params"]
     assert (p.freq, p.as_of, p.margin) == ("M", "2024-12-31", 0.25)
@@ -97,9 +120,13 @@ def test_parameters_reach_run_report(monkeypatch, capsys, tmp_path):
 def test_failed_run_exit_codes(monkeypatch, capsys, tmp_path):
     def failing(ename):
         def fake(*a, **k):
-            raise ReportExecutionError(f"{ename}: something is wrong\n(the report failed in cell 2 (setup))",
-                                       ename=ename, evalue="something is wrong",
-                                       traceback=["\x1b[31mTraceback line\x1b[0m", f"{ename}: something is wrong"])
+            raise ReportExecutionError(
+                f"{ename}: something is wrong\n(the report failed in cell 2 (setup))",
+                ename=ename,
+                evalue="something is wrong",
+                traceback=["\x1b[31mTraceback line\x1b[0m", f"{ename}: something is wrong"],
+            )
+
         return fake
 
     for ename, code in (("DataError", 3), ("RuntimeError", 1), ("ParameterError", 2), ("HistoryError", 4)):
@@ -112,10 +139,19 @@ def test_failed_run_exit_codes(monkeypatch, capsys, tmp_path):
 
 
 def test_expected_failures_print_one_line_and_their_code(monkeypatch, capsys, tmp_path):
-    for exc, code in ((ReportRunError("the report run failed: a cell ran longer than the timeout (5 s) in cell 3 "
-                                      "(heatmap).", status="timed out"), 1),
-                      (HistoryError("history check: 3 figure(s) ..."), 4),
-                      (KeyboardInterrupt(), 130), (rr.RunTerminated(), 143)):
+    for exc, code in (
+        (
+            ReportRunError(
+                "the report run failed: a cell ran longer than the timeout (5 s) in cell 3 (heatmap).",
+                status="timed out",
+            ),
+            1,
+        ),
+        (HistoryError("history check: 3 figure(s) ..."), 4),
+        (KeyboardInterrupt(), 130),
+        (rr.RunTerminated(), 143),
+    ):
+
         def fake(*a, _exc=exc, **k):
             raise _exc
 
@@ -127,19 +163,35 @@ def test_expected_failures_print_one_line_and_their_code(monkeypatch, capsys, tm
 
 def test_parameter_errors_are_recorded_on_the_index(tmp_path, no_kernel, capsys):
     assert cli.main(["report", "--data", "sample", "--freq", "fortnight", "--out", str(tmp_path)]) == 2
-    assert cli.main(["report", "--data", "sample", "--segment", "chanel", "--as-of", "2024-12-31",
-                     "--out", str(tmp_path)]) == 2
+    assert (
+        cli.main(["report", "--data", "sample", "--segment", "chanel", "--as-of", "2024-12-31", "--out", str(tmp_path)])
+        == 2
+    )
     records = rr.read_records(tmp_path)
     assert [(r.status, r.exit_code, r.schedule, r.as_of) for r in records] == [
-        ("parameter error", 2, "monthly-by-chanel", "2024-12-31"), ("parameter error", 2, "", "")]
+        ("parameter error", 2, "monthly-by-chanel", "2024-12-31"),
+        ("parameter error", 2, "", ""),
+    ]
     assert "Did you mean 'channel'" in records[0].reason
     index = (tmp_path / "index.html").read_text()
     assert index.count('<tr data-status="parameter error">') == 2
 
 
 def test_unknown_kernel_is_a_parameter_error_before_anything_runs(tmp_path, capsys):
-    code = cli.main(["report", "--data", "sample", "--as-of", "2024-12-31", "--kernel", "no-such-kernel",
-                     "--out", str(tmp_path), "-q"])
+    code = cli.main(
+        [
+            "report",
+            "--data",
+            "sample",
+            "--as-of",
+            "2024-12-31",
+            "--kernel",
+            "no-such-kernel",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert "parameter 'kernel': no Jupyter kernel named 'no-such-kernel'" in err and "python3" in err
@@ -174,8 +226,24 @@ def test_index_command(tmp_path, capsys):
 def test_bad_data_surfaces_as_data_error_in_the_terminal(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,timestamp,amount\n1,not a date,3\n2,nor this,4\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "retainkit.cli", "report", "--data", str(bad), "--as-of", "2024-01-31",
-                           "--out", str(tmp_path / "reports"), "-q"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retainkit.cli",
+            "report",
+            "--data",
+            str(bad),
+            "--as-of",
+            "2024-01-31",
+            "--out",
+            str(tmp_path / "reports"),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 3
     assert "retainkit: error: DataError: column 'timestamp'" in proc.stderr
     assert "could not be parsed" in proc.stderr or "none of 2 values" in proc.stderr

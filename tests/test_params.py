@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from retainkit.exceptions import ParameterError
 from retainkit.params import (
-    SCHEMA,
     PARAMETER_NAMES,
+    SCHEMA,
     ReportParams,
     as_of_label,
     from_namespace,
@@ -117,8 +117,16 @@ def test_missing_file(tmp_path):
         validate_params({"data": str(tmp_path / "missing.csv")})
 
 
-@pytest.mark.parametrize("name, column", [("customer_id", "customer"), ("timestamp", "ts"), ("amount", "revenue"),
-                                          ("segment", "chann"), ("order_id", "order")])
+@pytest.mark.parametrize(
+    "name, column",
+    [
+        ("customer_id", "customer"),
+        ("timestamp", "ts"),
+        ("amount", "revenue"),
+        ("segment", "chann"),
+        ("order_id", "order"),
+    ],
+)
 def test_unmapped_column_names_parameter_and_lists_columns(csv, name, column):
     with pytest.raises(ParameterError) as exc:
         _ok(csv, **{name: column})

@@ -57,8 +57,9 @@ def pg() -> Cluster:
     if proc.returncode:
         pytest.skip(f"no PostgreSQL server could be started by {SCRIPT.name}: {proc.stderr.strip()[-500:]}")
     env = dict(shlex.split(line)[0].split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    cluster = Cluster(env["RETAINKIT_PG_URL"], env["RETAINKIT_PG_PASSWORD"], env["RETAINKIT_PG_OUTSIDER_URL"],
-                      env["RETAINKIT_PG_DIR"])
+    cluster = Cluster(
+        env["RETAINKIT_PG_URL"], env["RETAINKIT_PG_PASSWORD"], env["RETAINKIT_PG_OUTSIDER_URL"], env["RETAINKIT_PG_DIR"]
+    )
     try:
         yield cluster
     finally:
@@ -80,8 +81,18 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert a.attrs == b.attrs
 
 
-SUMMARY_FIELDS = ("rows_read", "rows_kept", "dropped", "notes", "customers", "first_timestamp", "last_timestamp",
-                  "as_of", "tz", "columns")
+SUMMARY_FIELDS = (
+    "rows_read",
+    "rows_kept",
+    "dropped",
+    "notes",
+    "customers",
+    "first_timestamp",
+    "last_timestamp",
+    "as_of",
+    "tz",
+    "columns",
+)
 
 
 def _same_summary(got: rk.DataSummary, ref: rk.DataSummary) -> None:
@@ -103,8 +114,9 @@ def _load_table(pg: Cluster, name: str, frame: pd.DataFrame, types: dict[str, st
         con.execute(f'CREATE TABLE "{name}" ({cols})')
         with con.cursor().copy(f'COPY "{name}" FROM STDIN') as copy:
             for row in frame.itertuples(index=False):
-                copy.write_row([None if (v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)))
-                                else v for v in row])
+                copy.write_row(
+                    [None if (v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v))) else v for v in row]
+                )
 
 
 # --------------------------------------------------------------------------- the bundled sample
@@ -113,8 +125,14 @@ def test_sample_table_gives_the_pandas_numbers(pg, reduction):
     ref = rk.load_transactions(sample_path(), **kw)
     tx = rk.load_transactions(pg.url, table="orders", **kw)
     assert tx.backend == ("polars" if reduction == "pulled" else "postgres")
-    for args in [dict(), dict(freq="W"), dict(freq="Q", include_partial=True), dict(by="channel"),
-                 dict(by=["country", "is_member"]), dict(cohort_key="channel", by="country")]:
+    for args in [
+        dict(),
+        dict(freq="W"),
+        dict(freq="Q", include_partial=True),
+        dict(by="channel"),
+        dict(by=["country", "is_member"]),
+        dict(cohort_key="channel", by="country"),
+    ]:
         _same(rk.cohort_table(ref, **args), rk.cohort_table(tx, **args))
     for args in [dict(), dict(window="30D"), dict(freq="W", window="13W"), dict(by="channel")]:
         _same(rk.crr_table(ref, **args), rk.crr_table(tx, **args))
@@ -134,8 +152,14 @@ def test_query_source_and_materialised_frame(pg):
     expected = ref.frame.sort_values(["customer_id", "timestamp", "order_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
     # renamed columns in the query are mapped like file columns
-    tx2 = rk.load_transactions(pg.url, query='SELECT customer_id AS cust, "timestamp" AS ordered_at, amount FROM orders',
-                               customer_id="cust", timestamp="ordered_at", amount="amount", as_of="2024-06-30")
+    tx2 = rk.load_transactions(
+        pg.url,
+        query='SELECT customer_id AS cust, "timestamp" AS ordered_at, amount FROM orders',
+        customer_id="cust",
+        timestamp="ordered_at",
+        amount="amount",
+        as_of="2024-06-30",
+    )
     ref2 = rk.load_transactions(sample_path(), amount="amount", as_of="2024-06-30")
     _same(rk.crr_table(ref2), rk.crr_table(tx2))
 
@@ -237,8 +261,15 @@ def test_generated_log_dropped_rows_are_counted_by_reason(pg, generated_tables):
     name = generated_tables[("text", 3)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        s = rk.load_transactions(pg.url, table=name, timestamp="ts", amount="amount", order_id="order_id",
-                                 tz="Asia/Kolkata", as_of="2024-04-15").summary
+        s = rk.load_transactions(
+            pg.url,
+            table=name,
+            timestamp="ts",
+            amount="amount",
+            order_id="order_id",
+            tz="Asia/Kolkata",
+            as_of="2024-04-15",
+        ).summary
     assert s.dropped["null_customer_id"] == 3
     assert s.dropped["unparseable_timestamp"] == 2
     assert s.dropped["missing_timestamp"] == 2
@@ -251,8 +282,13 @@ def test_generated_log_dropped_rows_are_counted_by_reason(pg, generated_tables):
 
 def test_time_zone_types(pg):
     """timestamptz is an instant converted to the report time zone; timestamp is a wall time in it (§1)."""
-    frame = pd.DataFrame({"customer_id": ["a", "b"], "aware": ["2024-01-31 23:30:00+00", "2024-02-01 00:30:00+00"],
-                          "naive": ["2024-01-31 23:30:00", "2024-02-01 00:30:00"]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "aware": ["2024-01-31 23:30:00+00", "2024-02-01 00:30:00+00"],
+            "naive": ["2024-01-31 23:30:00", "2024-02-01 00:30:00"],
+        }
+    )
     _load_table(pg, "tz_types", frame, {"customer_id": "text", "aware": "timestamptz", "naive": "timestamp"})
     aware = rk.load_transactions(pg.url, table="tz_types", timestamp="aware", tz="Europe/Berlin", as_of="2024-03-31")
     naive = rk.load_transactions(pg.url, table="tz_types", timestamp="naive", tz="Europe/Berlin", as_of="2024-03-31")
@@ -281,16 +317,22 @@ def test_credentials_from_the_environment_and_pgpass(pg, tmp_path, monkeypatch, 
     tx = rk.load_transactions(bare, table="orders", amount="amount")
     assert rk.crr_table(tx).shape[0] > 0
     # PGHOST / PGPORT / PGUSER / PGDATABASE fill what the URL leaves out
-    for var, value in (("PGHOST", "127.0.0.1"), ("PGPORT", str(pg.port)), ("PGUSER", "retainkit"),
-                       ("PGDATABASE", "retainkit")):
+    for var, value in (
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", str(pg.port)),
+        ("PGUSER", "retainkit"),
+        ("PGDATABASE", "retainkit"),
+    ):
         monkeypatch.setenv(var, value)
     assert len(rk.load_transactions("postgresql://", table="orders").summary.columns) == 2
 
 
 def test_redact():
     assert rkpg.redact("postgresql://ana:s3cret@db:5432/shop") == "postgresql://ana:***@db:5432/shop"
-    assert rkpg.redact("postgres://ana@db/shop?password=s3cret&sslmode=require") == \
-        "postgres://ana@db/shop?password=***&sslmode=require"
+    assert (
+        rkpg.redact("postgres://ana@db/shop?password=s3cret&sslmode=require")
+        == "postgres://ana@db/shop?password=***&sslmode=require"
+    )
     assert rkpg.redact("postgresql://db/shop") == "postgresql://db/shop"
     assert rkpg.is_postgres_url("postgresql://x/y") and rkpg.is_postgres_url("POSTGRES://x")
     assert not rkpg.is_postgres_url("orders.csv") and not rkpg.is_postgres_url(Path("postgresql:/x"))
@@ -298,8 +340,10 @@ def test_redact():
 
 def test_split_password_and_the_kernel_environment(monkeypatch):
     assert rkpg.split_password("postgresql://a:p%40ss@h:5/d") == ("postgresql://a@h:5/d", "p@ss")
-    assert rkpg.split_password("postgresql://a@h/d?sslmode=require&password=zz") == \
-        ("postgresql://a@h/d?sslmode=require", "zz")
+    assert rkpg.split_password("postgresql://a@h/d?sslmode=require&password=zz") == (
+        "postgresql://a@h/d?sslmode=require",
+        "zz",
+    )
     assert rkpg.split_password("postgresql://h/d") == ("postgresql://h/d", None)
     import os
 
@@ -340,8 +384,13 @@ def test_bad_connections_and_sources_fail_clearly(pg, reduction):
     _fails(pg, "the query could not be read.*syntax error", pg.url, query="SELEC * FROM orders")
     _fails(pg, "no rows", pg.url, query="SELECT * FROM orders WHERE false")
     # an error while the server runs the aggregation (not at the LIMIT 0 check)
-    _fails(pg, "failed.*division by zero", pg.url, query="SELECT customer_id, \"timestamp\", "
-           "1 / (amount - amount) AS amount FROM orders", amount="amount")
+    _fails(
+        pg,
+        "failed.*division by zero",
+        pg.url,
+        query='SELECT customer_id, "timestamp", 1 / (amount - amount) AS amount FROM orders',
+        amount="amount",
+    )
     with pytest.raises(rk.ParameterError, match="exactly one of"):
         rk.load_transactions(pg.url)
     with pytest.raises(rk.ParameterError, match="exactly one of"):
@@ -354,8 +403,21 @@ def test_bad_connections_and_sources_fail_clearly(pg, reduction):
 
 # --------------------------------------------------------------------------- reports
 def _report_args(out: Path, *extra: str) -> list[str]:
-    return ["report", *extra, "--order-id", "order_id", "--segment", "channel", "--as-of", "2024-06-30",
-            "--generated-at", "test", "--out", str(out), "-q"]
+    return [
+        "report",
+        *extra,
+        "--order-id",
+        "order_id",
+        "--segment",
+        "channel",
+        "--as-of",
+        "2024-06-30",
+        "--generated-at",
+        "test",
+        "--out",
+        str(out),
+        "-q",
+    ]
 
 
 def _published(out: Path) -> dict[str, bytes]:
@@ -384,13 +446,12 @@ def test_report_from_a_table_equals_the_csv_report_and_hides_the_password(pg, tm
 
 
 @pytest.mark.slow
-def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_report(pg, tmp_path, monkeypatch,
-                                                                                     capsys):
+def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_report(pg, tmp_path, monkeypatch, capsys):
     from retainkit import cli
 
     out = tmp_path / "reports"
     sql = tmp_path / "orders.sql"
-    sql.write_text("SELECT order_id, customer_id, \"timestamp\", amount, channel\nFROM orders;\n", encoding="utf-8")
+    sql.write_text('SELECT order_id, customer_id, "timestamp", amount, channel\nFROM orders;\n', encoding="utf-8")
     yaml_file = tmp_path / "monthly.yaml"
     yaml_file.write_text(f"data: {pg.url_without_password()}\nquery_file: {sql}\n", encoding="utf-8")
     monkeypatch.setenv("PGPASSWORD", pg.password)
@@ -404,8 +465,10 @@ def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_repo
     empty = tmp_path / "empty.sql"
     empty.write_text("SELECT * FROM orders WHERE false", encoding="utf-8")
     failing = tmp_path / "failing.sql"
-    failing.write_text("SELECT order_id, customer_id, \"timestamp\", 1 / (amount - amount) AS amount, channel "
-                       "FROM orders", encoding="utf-8")
+    failing.write_text(
+        'SELECT order_id, customer_id, "timestamp", 1 / (amount - amount) AS amount, channel FROM orders',
+        encoding="utf-8",
+    )
     cases = [
         (["--data", down, "--table", "orders"], 3, "could not connect"),
         (["--data", wrong, "--table", "orders"], 3, "password authentication failed"),

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import types
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -40,10 +40,9 @@ def _cron_lines(text: str) -> list[str]:
 # ----------------------------------------------------------------------------- exit codes
 def test_docs_exit_code_table_is_the_code_table():
     text = SCHEDULING.read_text(encoding="utf-8")
-    section = text[text.index("## Exit codes"):]
-    section = section[:section.index("\n## ", 4)]
-    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in section.splitlines()
-            if re.match(r"\| \d+ \|", ln)]
+    section = text[text.index("## Exit codes") :]
+    section = section[: section.index("\n## ", 4)]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in section.splitlines() if re.match(r"\| \d+ \|", ln)]
     assert [(int(r[0]), r[1]) for r in rows] == [(e.code, e.status) for e in runlog.EXIT_CODES]
     assert [r[3] == "yes" for r in rows] == [e.retry for e in runlog.EXIT_CODES]
     assert "one table" in section.lower()
@@ -62,9 +61,13 @@ def test_as_of_is_the_end_of_the_last_complete_period(today, freq):
 def test_print_as_of_reads_freq_from_the_options_and_the_yaml(tmp_path, capsys):
     y = tmp_path / "q.yaml"
     y.write_text("data: sample\nfreq: Q\n", encoding="utf-8")
-    for argv, want in ((["--", "-f", str(y)], "2024-12-31"), (["--", "-p", "freq", "W"], "2024-12-29"),
-                       (["--", "--freq", "M"], "2024-12-31"), (["--", "-f", str(y), "--as-of", "2024-06-30"], "2024-06-30"),
-                       ([], "2024-12-31")):
+    for argv, want in (
+        (["--", "-f", str(y)], "2024-12-31"),
+        (["--", "-p", "freq", "W"], "2024-12-29"),
+        (["--", "--freq", "M"], "2024-12-31"),
+        (["--", "-f", str(y), "--as-of", "2024-06-30"], "2024-06-30"),
+        ([], "2024-12-31"),
+    ):
         assert cron.main(["--today", "2025-01-01", "--print-as-of", *argv]) == 0
         assert capsys.readouterr().out.strip() == want, argv
     assert cron.main(["--today", "2025-01-01", "--print-as-of", "--", "--freq", "fortnight"]) == 2
@@ -104,14 +107,19 @@ def test_the_documented_cron_line_runs_under_sh_with_cron_s_environment(tmp_path
     assert exe.is_file(), "retainkit-cron is not installed (pip install -e .)"
     yaml_file = tmp_path / "monthly.yaml"
     yaml_file.write_text("data: sample\nsegment: chanel\n", encoding="utf-8")  # a typo: exit 2 before any kernel
-    command = (line.split(None, 5)[5].replace("/srv/retention/.venv/bin/retainkit-cron", str(exe))
-               .replace("/srv/retention/logs", str(tmp_path / "logs")).replace("/srv/retention/monthly.yaml", str(yaml_file))
-               .replace("/srv/www/reports", str(tmp_path / "reports")))
+    command = (
+        line.split(None, 5)[5]
+        .replace("/srv/retention/.venv/bin/retainkit-cron", str(exe))
+        .replace("/srv/retention/logs", str(tmp_path / "logs"))
+        .replace("/srv/retention/monthly.yaml", str(yaml_file))
+        .replace("/srv/www/reports", str(tmp_path / "reports"))
+    )
     assert "%" not in command and "/srv/" not in command
     _fake_sendmail(tmp_path / "bin", tmp_path / "mail.txt")
     env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh", "LOGNAME": "root"}
-    proc = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=tmp_path)
+    proc = subprocess.run(
+        ["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""  # mailed, not printed (cron would mail it a second time)
     as_of = cron.last_complete_period_end(date.today(), "M").isoformat()
@@ -125,12 +133,24 @@ def test_the_documented_cron_line_runs_under_sh_with_cron_s_environment(tmp_path
 
 
 def test_cron_prints_the_failure_without_mail(tmp_path, capsys):
-    code = cron.main(["--today", "2025-01-01", "--log-dir", str(tmp_path / "a" / "logs"), "--",
-                      "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "reports")])
+    code = cron.main(
+        [
+            "--today",
+            "2025-01-01",
+            "--log-dir",
+            str(tmp_path / "a" / "logs"),
+            "--",
+            "--data",
+            str(tmp_path / "missing.csv"),
+            "--out",
+            str(tmp_path / "reports"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 2
-    assert out.startswith("retainkit-cron: the retention report for 2024-12-31 failed with exit code 2 "
-                          "(parameter error).")
+    assert out.startswith(
+        "retainkit-cron: the retention report for 2024-12-31 failed with exit code 2 (parameter error)."
+    )
     assert "no such file" in out and f"log: {tmp_path / 'a' / 'logs' / 'retainkit-2024-12-31.log'}" in out
 
 
@@ -160,8 +180,14 @@ def _git(*args, cwd: Path) -> str:
 
 def _bash(script: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     # GitHub runs a step's script with: bash --noprofile --norc -eo pipefail {0}
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=cwd,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _fake_tools(bindir: Path) -> None:
@@ -172,7 +198,8 @@ def _fake_tools(bindir: Path) -> None:
         "mkdir -p reports/monthly/$FAKE_AS_OF reports/runs\n"
         "echo '{}' > reports/runs/run-$FAKE_AS_OF.json\n"
         "[ \"$FAKE_CODE\" = 0 ] && echo '<html></html>' > reports/monthly/$FAKE_AS_OF/retention-report.html\n"
-        "exit $FAKE_CODE\n")
+        "exit $FAKE_CODE\n"
+    )
     for f in bindir.iterdir():
         f.chmod(0o755)
 
@@ -194,7 +221,11 @@ def test_workflow_steps_keep_the_history_across_fresh_workspaces(tmp_path):
     def workflow_run(name: str, as_of: str, code: int) -> None:
         ws = tmp_path / name  # actions/checkout: a fresh clone of the default branch
         _git("clone", "-q", "--branch", "main", f"file://{origin}", str(ws), cwd=tmp_path)
-        env = {"REPORTS_BRANCH": wf["env"]["REPORTS_BRANCH"], "PATH": path, "GITHUB_OUTPUT": str(tmp_path / f"{name}.out")}
+        env = {
+            "REPORTS_BRANCH": wf["env"]["REPORTS_BRANCH"],
+            "PATH": path,
+            "GITHUB_OUTPUT": str(tmp_path / f"{name}.out"),
+        }
         r = _bash(restore, ws, env)
         assert r.returncode == 0, r.stderr
         r = _bash(run, ws, {**env, "AS_OF": as_of, "FAKE_AS_OF": as_of, "FAKE_CODE": str(code)})
@@ -213,8 +244,11 @@ def test_workflow_steps_keep_the_history_across_fresh_workspaces(tmp_path):
     assert "monthly.yaml" not in files  # only the reports folder is in the branch
     assert _git("ls-tree", "-r", "--name-only", "main", cwd=origin).split() == ["monthly.yaml"]
     log = _git("log", "--format=%s", "retention-reports", cwd=origin).splitlines()
-    assert log == ["retention report 2025-01-31 (exit 0)", "retention report 2024-12-31 (exit 3)",
-                   "retention report 2024-11-30 (exit 0)"]
+    assert log == [
+        "retention report 2025-01-31 (exit 0)",
+        "retention report 2024-12-31 (exit 3)",
+        "retention report 2024-11-30 (exit 0)",
+    ]
 
 
 # ----------------------------------------------------------------------------- Airflow
@@ -241,6 +275,7 @@ def _load_dag(monkeypatch) -> types.ModuleType:
         def wrap(fn):
             tasks.append((fn, kwargs))
             return lambda *a, **k: None  # calling the task inside the DAG only declares it
+
         return wrap(args[0]) if args and callable(args[0]) else wrap
 
     airflow = types.ModuleType("airflow")
@@ -272,8 +307,8 @@ def test_airflow_dag_runs_one_month_at_a_time_and_retries_only_exit_1(monkeypatc
     assert kw["max_active_runs"] == 1 and kw["catchup"] is True and kw["default_args"]["retries"] >= 1
     assert dag.RETRY_EXIT_CODES == {e.code for e in runlog.EXIT_CODES if e.retry}
     assert dag.NO_RETRY_EXIT_CODES == {runlog.EXIT_PARAMETER, runlog.EXIT_DATA, runlog.EXIT_HISTORY}
-    assert dag.as_of_for(datetime(2025, 1, 1, 6, 15, tzinfo=timezone.utc)) == "2024-12-31"
-    assert dag.as_of_for(datetime(2024, 3, 1, 6, 15, tzinfo=timezone.utc)) == "2024-02-29"
+    assert dag.as_of_for(datetime(2025, 1, 1, 6, 15, tzinfo=UTC)) == "2024-12-31"
+    assert dag.as_of_for(datetime(2024, 3, 1, 6, 15, tzinfo=UTC)) == "2024-02-29"
     fake = tmp_path / "retainkit"
     fake.write_text("#!/bin/sh\necho \"args: $*\"\necho 'retainkit: error: something' >&2\nexit $FAKE_CODE\n")
     fake.chmod(0o755)
@@ -289,7 +324,7 @@ def test_airflow_dag_runs_one_month_at_a_time_and_retries_only_exit_1(monkeypatc
         else:
             with pytest.raises(dag._fail, match=f"exited with {code}"):  # failed at once, never retried
                 dag.run_report("2024-12-31")
-    (fn, task_kwargs), = dag._tasks
+    ((fn, task_kwargs),) = dag._tasks
     assert task_kwargs["execution_timeout"] <= timedelta(hours=2)
     monkeypatch.setenv("FAKE_CODE", "0")
-    assert fn(data_interval_end=datetime(2025, 2, 1, 6, 15, tzinfo=timezone.utc)) == "2025-01-31"
+    assert fn(data_interval_end=datetime(2025, 2, 1, 6, 15, tzinfo=UTC)) == "2025-01-31"

@@ -14,21 +14,21 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 import retainkit.charts as rkc
+from retainkit import report as rr
 from retainkit.cohorts import average_curve, cohort_table
 from retainkit.data import load_transactions
 from retainkit.datasets import sample_path
 from retainkit.exceptions import ParameterError, ReportError
 from retainkit.metrics import crr_table, purchase_metrics
 from retainkit.params import validate_params
-from retainkit import report as rr
 
 SAMPLE_PARAMS = {"data": "sample", "segment": "channel", "order_id": "order_id"}
 
@@ -153,7 +153,7 @@ def test_methodology_embeds_the_definitions_it_cites(sample_data):
     assert links <= targets, f"links without an embedded section: {links - targets}"
     assert "Who is a customer at a boundary" in html and "Average retention curve" in html
     assert "Loyalty-program ROI" not in html  # §6 is not cited by the report, so not embedded
-    assert html.count("<details class=\"rk-details rk-definitions\">") == 1  # one block, opened by the links
+    assert html.count('<details class="rk-details rk-definitions">') == 1  # one block, opened by the links
     assert html == page.data_quality_html(sample_data) + page.methodology_html(sample_data)  # deterministic
 
 
@@ -167,7 +167,9 @@ def test_bundle_defines_vega_embed_once():
 # =========================================================================== analysis vs the library
 def test_kpis_equal_the_library_functions(sample_data):
     k = sample_data.kpis
-    tx = load_transactions(sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31")
+    tx = load_transactions(
+        sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31"
+    )
     crr = crr_table(tx, "M", window="90D")
     last = crr[crr["window_covered"]].iloc[-1]
     assert k["crr"].value == pytest.approx(last["crr"]) and k["crr"].period == last["period"]
@@ -180,7 +182,7 @@ def test_kpis_equal_the_library_functions(sample_data):
     assert k["retention_1"].value == pytest.approx(average_curve(t).set_index("age").loc[1, "retention"])
     # revenue retention at age 1 by a loop over cohorts
     num = den = 0.0
-    for c, g in t.groupby("cohort"):
+    for _c, g in t.groupby("cohort"):
         g = g.set_index("age")
         if 1 in g.index:
             num += g.loc[1, "revenue"]
@@ -201,9 +203,13 @@ def test_what_changed_flags_only_changes_beyond_noise(sample_data):
         assert c.significant == (c.lo > 0 or c.hi < 0)
     crr_change = next(c for c in sample_data.changes if c.metric == "CRR")
     assert crr_change.now_label == "Dec 2024" and crr_change.then_label == "Nov 2024"  # period labels in the language
-    prev = {"as_of_label": "2023-12-31", "kpis": {
-        "crr": {"value": 0.5, "num": 50, "den": 100, "period": "2023-12"},
-        "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
+    prev = {
+        "as_of_label": "2023-12-31",
+        "kpis": {
+            "crr": {"value": 0.5, "num": 50, "den": 100, "period": "2023-12"},
+            "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"},
+        },
+    }
     changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, prev, "M")
     vs_prev = [c for c in changes if "report of December 31, 2023" in c.then_label]
     assert {c.metric for c in vs_prev} == {"CRR"}
@@ -215,13 +221,18 @@ def test_what_changed_flags_only_changes_beyond_noise(sample_data):
 
 def test_what_changed_lists_each_metric_once(sample_data):
     """The previous report of a monthly schedule has last month as its latest CRR period: one CRR entry."""
-    prev = {"as_of_label": "2024-11-30", "kpis": {
-        "crr": {"value": 0.83, "num": 830, "den": 1000, "period": "2024-11"},
-        "repeat_rate": {"value": 0.6, "num": 600, "den": 1000, "period": "overall"},
-        "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"}}}
+    prev = {
+        "as_of_label": "2024-11-30",
+        "kpis": {
+            "crr": {"value": 0.83, "num": 830, "den": 1000, "period": "2024-11"},
+            "repeat_rate": {"value": 0.6, "num": 600, "den": 1000, "period": "overall"},
+            "retention_1": {"value": 0.34, "num": 340, "den": 1000, "period": "age 1"},
+        },
+    }
     for previous in (None, prev):
-        changes = rr.what_changed(sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts,
-                                  previous, "M")
+        changes = rr.what_changed(
+            sample_data.kpis, sample_data.crr, sample_data.purchases, sample_data.cohorts, previous, "M"
+        )
         metrics = [c.metric for c in changes]
         assert len(metrics) == len(set(metrics)), metrics
         assert metrics.count("CRR") == 1
@@ -240,7 +251,8 @@ def test_changes_html_lists_significant_and_hides_noise(sample_data):
 # =========================================================================== export + index
 def _executed_notebook():
     nb = nbformat.v4.new_notebook()
-    c0 = nbformat.v4.new_markdown_cell("# hidden"); c0.metadata["tags"] = ["remove-cell"]
+    c0 = nbformat.v4.new_markdown_cell("# hidden")
+    c0.metadata["tags"] = ["remove-cell"]
     c1 = nbformat.v4.new_markdown_cell("## Visible heading")
     c2 = nbformat.v4.new_code_cell("x = 1")  # no output: removed
     c3 = nbformat.v4.new_code_cell("show()")
@@ -288,9 +300,15 @@ def test_export_html_with_math_inlines_mathjax_and_loads_nothing(template):
 def test_export_html_replaces_widgets_with_a_note_and_rejects_unknown_templates():
     nb = _executed_notebook()
     widget = nbformat.v4.new_code_cell("interact(f)")
-    widget.outputs = [nbformat.v4.new_output("display_data", data={
-        "text/plain": "interactive(children=(FloatSlider(...", rr.WIDGET_MIME: {"model_id": "abc", "version_major": 2,
-                                                                             "version_minor": 0}})]
+    widget.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/plain": "interactive(children=(FloatSlider(...",
+                rr.WIDGET_MIME: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+            },
+        )
+    ]
     nb.cells.append(widget)
     html = rr.export_html(nb, include_input=True, template="notebook")
     assert rr.WIDGET_NOTE.replace("[", "") in html.replace("[", "") and "FloatSlider" not in html
@@ -301,7 +319,7 @@ def test_export_html_replaces_widgets_with_a_note_and_rejects_unknown_templates(
 def test_mathjax_script_is_the_packaged_bundle():
     script = rr.mathjax_script()
     assert script.startswith("<script>window.MathJax = ") and script.endswith("</script>")
-    bundle = script.split('<script id="rk-mathjax">', 1)[1][:-len("</script>")]
+    bundle = script.split('<script id="rk-mathjax">', 1)[1][: -len("</script>")]
     assert "</script" not in bundle.lower()
     assert "MathJax" in script and len(script) > 1_000_000  # tex-svg-full: glyphs inside, nothing fetched
 
@@ -311,8 +329,16 @@ def test_write_index_lists_reports_escaped(tmp_path):
         d = tmp_path / "monthly" / label
         d.mkdir(parents=True)
         (d / rr.REPORT_HTML).write_text("x")
-        (d / "report-summary.json").write_text(json.dumps({"title": title, "as_of_label": label, "kpis": {
-            "crr": {"display": "81.0%", "period": label[:7]}}, "changes": [{"significant": True}]}))
+        (d / "report-summary.json").write_text(
+            json.dumps(
+                {
+                    "title": title,
+                    "as_of_label": label,
+                    "kpis": {"crr": {"display": "81.0%", "period": label[:7]}},
+                    "changes": [{"significant": True}],
+                }
+            )
+        )
     (tmp_path / ".staging").mkdir()
     path = rr.write_index(tmp_path)
     html = path.read_text()
@@ -350,8 +376,16 @@ def test_report_end_to_end_on_the_sample(published):
     html = second.html.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]*\bsrc=", html)
     assert "from_namespace" not in html and "page.chart" not in html and "In&nbsp;[" not in html
-    for heading in ("Headline figures", "What changed", "Cohort retention", "Customer retention rate", "Revenue",
-                    "Segments", "Data quality", "Methodology"):
+    for heading in (
+        "Headline figures",
+        "What changed",
+        "Cohort retention",
+        "Customer retention rate",
+        "Revenue",
+        "Segments",
+        "Data quality",
+        "Methodology",
+    ):
         assert f">{heading}<" in html
     assert html.count('class="rk-chart"') == 6
     # the previous report was found and compared with, and the history check passed against it
@@ -369,21 +403,25 @@ def test_report_end_to_end_on_the_sample(published):
     assert 'href="monthly-by-channel/2024-12-31/retention-report.html"' in index
     assert 'href="monthly-by-channel/2024-11-30/retention-report.html"' in index
     # the index counts exactly the changes the page lists as beyond noise
-    row = index[index.index('data-as-of="2024-12-31"'):]
+    row = index[index.index('data-as-of="2024-12-31"') :]
     counted = int(re.findall(r'<td class="rk-num">(\d+)</td>', row)[0])
-    listed = html[html.index(">What changed<"):html.index(">Cohort retention<")]
+    listed = html[html.index(">What changed<") : html.index(">Cohort retention<")]
     assert counted == sum(1 for c in summary["changes"] if c["significant"])
     assert counted == listed.count('<li class="rk-good">') + listed.count('<li class="rk-bad">')
     runs = rr.read_records(out)
     assert [(r.as_of, r.status, r.exit_code, r.previous) for r in runs] == [
-        ("2024-12-31", "ok", 0, "2024-11-30"), ("2024-11-30", "ok", 0, "")]
+        ("2024-12-31", "ok", 0, "2024-11-30"),
+        ("2024-11-30", "ok", 0, ""),
+    ]
 
 
 @pytest.mark.slow
 def test_report_kpis_equal_direct_computation(published):
     out, first, second = published
     got = _kpi_values(second.html.read_text(encoding="utf-8"))
-    tx = load_transactions(sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31")
+    tx = load_transactions(
+        sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31"
+    )
     crr = crr_table(tx, "M", window="90D")
     last = crr[crr["window_covered"]].iloc[-1]
     pm = purchase_metrics(tx, "M")
@@ -457,8 +495,25 @@ def test_killed_run_never_touches_the_published_report(published, tmp_path):
     out, first, second = published
     before = {p.name: p.read_bytes() for p in second.folder.iterdir()}
     nb = _failing_notebook(tmp_path, "import time\ntime.sleep(120)")
-    cmd = [sys.executable, "-m", "retainkit.cli", "report", "--data", "sample", "--segment", "channel",
-           "--order-id", "order_id", "--as-of", "2024-12-31", "--out", str(out), "--notebook", str(nb), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "retainkit.cli",
+        "report",
+        "--data",
+        "sample",
+        "--segment",
+        "channel",
+        "--order-id",
+        "order_id",
+        "--as-of",
+        "2024-12-31",
+        "--out",
+        str(out),
+        "--notebook",
+        str(nb),
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 120
@@ -466,7 +521,9 @@ def test_killed_run_never_touches_the_published_report(published, tmp_path):
         while time.time() < deadline and staged is None:
             time.sleep(0.5)
             for nbfile in (out / ".staging").glob("*/retention-report.ipynb"):
-                if "time.sleep(120)" in nbfile.read_text(errors="ignore") and '"boom"' in nbfile.read_text(errors="ignore"):
+                if "time.sleep(120)" in nbfile.read_text(errors="ignore") and '"boom"' in nbfile.read_text(
+                    errors="ignore"
+                ):
                     try:
                         text = nbformat.read(str(nbfile), as_version=4)
                     except (ValueError, OSError):  # papermill is rewriting the file right now: poll again
@@ -492,17 +549,32 @@ def test_killed_run_never_touches_the_published_report(published, tmp_path):
 @pytest.mark.slow
 def test_user_strings_are_escaped_in_the_report(tmp_path):
     frame = pd.read_csv(sample_path())
-    frame["channel"] = frame["channel"].replace({
-        "organic": "<script>alert(1)</script>", "referral": "</script><img src=x onerror=alert(2)>"})
+    frame["channel"] = frame["channel"].replace(
+        {"organic": "<script>alert(1)</script>", "referral": "</script><img src=x onerror=alert(2)>"}
+    )
     frame = frame.rename(columns={"channel": "<b>chan</b>"})
     data = tmp_path / "xss.csv"
     frame.to_csv(data, index=False)
-    res = rr.run_report({"data": str(data), "segment": "<b>chan</b>", "as_of": "2024-12-31", "charts": "svg",
-                         "title": "<img src=x onerror=alert(3)>", "generated_at": "<i>now</i>"}, tmp_path / "out")
+    res = rr.run_report(
+        {
+            "data": str(data),
+            "segment": "<b>chan</b>",
+            "as_of": "2024-12-31",
+            "charts": "svg",
+            "title": "<img src=x onerror=alert(3)>",
+            "generated_at": "<i>now</i>",
+        },
+        tmp_path / "out",
+    )
     html = res.html.read_text(encoding="utf-8")
     assert "<script" not in html.lower()  # svg mode: no scripts at all
-    for raw in ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "<img src=x onerror=alert(3)>",
-                "<b>chan</b>", "<i>now</i>"):
+    for raw in (
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(2)>",
+        "<img src=x onerror=alert(3)>",
+        "<b>chan</b>",
+        "<i>now</i>",
+    ):
         assert raw not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<title>&lt;img src=x onerror=alert(3)&gt;</title>" in html
@@ -518,9 +590,13 @@ def test_run_report_rejects_bad_parameters_before_any_kernel(tmp_path, monkeypat
         raise AssertionError("a kernel was started")
 
     monkeypatch.setattr(papermill, "execute_notebook", boom)
-    for bad, name in (({"freq": "fortnight"}, "freq"), ({"data": str(tmp_path / "no.csv")}, "data"),
-                      ({"segment": "chanel"}, "segment"), ({"previous_report": "auto"}, "previous_report"),
-                      ({"schedule": "../up"}, "schedule")):
+    for bad, name in (
+        ({"freq": "fortnight"}, "freq"),
+        ({"data": str(tmp_path / "no.csv")}, "data"),
+        ({"segment": "chanel"}, "segment"),
+        ({"previous_report": "auto"}, "previous_report"),
+        ({"schedule": "../up"}, "schedule"),
+    ):
         with pytest.raises(ParameterError, match=f"parameter '{name}'"):
             rr.run_report(bad, tmp_path / "out")
     out = tmp_path / "out"
@@ -539,12 +615,15 @@ def _raising_papermill(monkeypatch, exc):
     monkeypatch.setattr(papermill, "execute_notebook", fake)
 
 
-@pytest.mark.parametrize("make_exc, status, code", [
-    (lambda: CellTimeoutError("timed out"), "timed out", 1),
-    (lambda: DeadKernelError("dead"), "failed", 1),
-    (lambda: rr.RunTerminated(), "killed", 143),
-    (lambda: KeyboardInterrupt(), "interrupted", 130),
-])
+@pytest.mark.parametrize(
+    "make_exc, status, code",
+    [
+        (lambda: CellTimeoutError("timed out"), "timed out", 1),
+        (lambda: DeadKernelError("dead"), "failed", 1),
+        (lambda: rr.RunTerminated(), "killed", 143),
+        (lambda: KeyboardInterrupt(), "interrupted", 130),
+    ],
+)
 def test_runs_that_fail_around_the_cells_are_recorded_with_one_line(monkeypatch, tmp_path, make_exc, status, code):
     _raising_papermill(monkeypatch, make_exc())
     out = tmp_path / "out"
@@ -609,10 +688,11 @@ def test_parallel_runs_of_the_same_and_of_other_months_all_publish(tmp_path):
     assert not (tmp_path / ".staging").exists() and not (tmp_path / ".lock").exists()
 
 
-
 def test_clv_of_monthly_and_quarterly_reports_agree_on_the_sample():
     # definitions §5.6: one value of a customer over 3 years, whatever the report's period
-    got = {f: rr.compute(validate_params({"data": "sample", "freq": f}, check_data=False)).kpis["clv"] for f in ("M", "Q")}
+    got = {
+        f: rr.compute(validate_params({"data": "sample", "freq": f}, check_data=False)).kpis["clv"] for f in ("M", "Q")
+    }
     assert np.isfinite(got["M"].value) and got["M"].value > 0
     assert got["Q"].value == pytest.approx(got["M"].value, rel=0.05)
     assert "3 years" in got["M"].label
@@ -644,8 +724,15 @@ def test_at_risk_list_comes_from_customers_at_risk_and_is_escaped(sample_data):
 def test_at_risk_csv_has_only_the_stated_columns(sample_data, tmp_path):
     path = rr.write_at_risk_csv(sample_data, tmp_path / rr.AT_RISK_FILE)
     got = pd.read_csv(path, dtype={"customer_id": str})
-    assert list(got.columns) == ["customer_id", "last_purchase", "purchases", "spend", "p_alive",
-                                 "expected_purchases", "method"]
+    assert list(got.columns) == [
+        "customer_id",
+        "last_purchase",
+        "purchases",
+        "spend",
+        "p_alive",
+        "expected_purchases",
+        "method",
+    ]
     assert sorted(got["customer_id"]) == sorted(sample_data.at_risk["customer_id"])
     assert got["p_alive"].is_monotonic_increasing
     off = rr.ReportData(**{**sample_data.__dict__, "params": sample_data.params.replace(customer_list=False)})
@@ -658,7 +745,8 @@ def test_report_writes_the_at_risk_csv_unless_turned_off(published, tmp_path):
     csv = out / "2024-12-31" / rr.AT_RISK_FILE
     assert csv.is_file()
     assert csv.read_text(encoding="utf-8").splitlines()[0] == (
-        "customer_id,last_purchase,purchases,spend,p_alive,expected_purchases,method")
+        "customer_id,last_purchase,purchases,spend,p_alive,expected_purchases,method"
+    )
     assert ">Customers at risk<" in second.html.read_text(encoding="utf-8")
     # the same date again without the list: neither the table nor the (stale) file remains
     shutil.copytree(out / "2024-12-31", tmp_path / "r" / "2024-12-31")
@@ -715,13 +803,19 @@ def test_schedules_never_overwrite_each_other(monkeypatch, tmp_path):
     results = [rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "freq": f}, out) for f in ("M", "Q")]
     results.append(rr.run_report({"data": "sample", "as_of": "2024-12-31"}, out))  # no segment
     assert [r.folder.relative_to(out).as_posix() for r in results] == [
-        "monthly-by-channel/2024-12-31", "quarterly-by-channel/2024-12-31", "monthly/2024-12-31"]
+        "monthly-by-channel/2024-12-31",
+        "quarterly-by-channel/2024-12-31",
+        "monthly/2024-12-31",
+    ]
     assert all(r.html.is_file() for r in results)
     # another data source in a derived schedule: refused before anything runs, and recorded
     other = tmp_path / "orders_us.csv"
     other.write_bytes(Path(sample_path()).read_bytes())
-    with pytest.raises(ParameterError, match=r"source 'sample' there, 'orders_us.csv' in this run.*--schedule "
-                                             r"monthly-orders-us"):
+    with pytest.raises(
+        ParameterError,
+        match=r"source 'sample' there, 'orders_us.csv' in this run.*--schedule "
+        r"monthly-orders-us",
+    ):
         rr.run_report({"data": str(other), "as_of": "2024-12-31"}, out)
     assert rr.read_records(out)[0].status == "parameter error"
     # ... and accepted under its own name

@@ -25,8 +25,9 @@ def _brute_force(path, as_of: str) -> pd.DataFrame:
     frame = pd.read_csv(path).drop_duplicates("order_id")
     frame["ts"] = pd.to_datetime(frame["timestamp"])
     frame = frame[frame["ts"] <= pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1)]
-    last_complete = pd.Period(as_of, "M") if (pd.Timestamp(as_of) + pd.Timedelta(days=1)).day == 1 else \
-        pd.Period(as_of, "M") - 1
+    last_complete = (
+        pd.Period(as_of, "M") if (pd.Timestamp(as_of) + pd.Timedelta(days=1)).day == 1 else pd.Period(as_of, "M") - 1
+    )
     first: dict[str, pd.Period] = {}
     rows: dict[str, dict[str, float]] = {}
     for r in frame.sort_values("ts").itertuples():
@@ -41,8 +42,18 @@ def _brute_force(path, as_of: str) -> pd.DataFrame:
             if r.customer_id not in first:
                 first[r.customer_id] = p
                 cell["new"].add(r.customer_id)
-    return pd.DataFrame([{"period": k, "customers": len(v["customers"]), "transactions": v["transactions"],
-                          "revenue": v["revenue"], "new_customers": len(v["new"])} for k, v in sorted(rows.items())])
+    return pd.DataFrame(
+        [
+            {
+                "period": k,
+                "customers": len(v["customers"]),
+                "transactions": v["transactions"],
+                "revenue": v["revenue"],
+                "new_customers": len(v["new"]),
+            }
+            for k, v in sorted(rows.items())
+        ]
+    )
 
 
 def test_history_table_matches_a_per_row_loop(sample_tx):
@@ -103,9 +114,14 @@ def test_not_checked_cases_say_why():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.floats(-1e6, 1e6), st.integers(0, 10_000)),
-                min_size=1, max_size=8),
-       st.floats(0, 0.5))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 10_000), st.floats(-1e6, 1e6), st.integers(0, 10_000)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.floats(0, 0.5),
+)
 def test_identical_history_always_passes_and_the_check_is_symmetric_in_failing(rows, tol):
     t = pd.DataFrame([{"period": f"2024-{i + 1:02d}", **dict(zip(hs.FIGURES, r))} for i, r in enumerate(rows)])
     assert hs.compare_history(t, _previous(t), "M", tolerance=tol).status == "ok"

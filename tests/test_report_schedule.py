@@ -51,13 +51,22 @@ def _publish(out: Path, schedule: str, label: str, **summary) -> Path:
     return d
 
 
-def _record(out: Path, schedule: str, as_of: str, status: str = "running", owner: lk.Owner | None = None,
-            code: int | None = None, started: str | None = None, **kw) -> rl.RunRecord:
+def _record(
+    out: Path,
+    schedule: str,
+    as_of: str,
+    status: str = "running",
+    owner: lk.Owner | None = None,
+    code: int | None = None,
+    started: str | None = None,
+    **kw,
+) -> rl.RunRecord:
     owner = owner or lk.Owner.me()
     owner = replace(owner, started=started or owner.started)
     run = rl.new_run_id(owner) + f"-{as_of}"
-    rec = rl.RunRecord(run=run, schedule=schedule, as_of=as_of, status=status, owner=owner, started=owner.started,
-                       exit_code=code, **kw)
+    rec = rl.RunRecord(
+        run=run, schedule=schedule, as_of=as_of, status=status, owner=owner, started=owner.started, exit_code=code, **kw
+    )
     rl.write_record(out, rec)
     return rec
 
@@ -69,7 +78,7 @@ def test_records_round_trip_and_a_dead_running_run_reads_killed(tmp_path):
     done = rl.finish_record(tmp_path, rec, 4, "history check: 12 figure(s)...\nsecond line")
     assert (done.status, done.exit_code, done.reason) == ("history check failed", 4, "history check: 12 figure(s)...")
     assert rl.read_records(tmp_path)[0] == done
-    dead = replace(me, pid=2 ** 22 + 17, proc_start="1")
+    dead = replace(me, pid=2**22 + 17, proc_start="1")
     ghost = _record(tmp_path, "monthly", "2024-04-30", owner=dead)
     assert ghost.effective_status() == "killed" and "no longer running" in ghost.effective_reason()
     (tmp_path / "runs" / "garbage.json").write_text("{not json")
@@ -121,7 +130,7 @@ def test_previous_gives_up_waiting_and_says_so(tmp_path):
 def test_previous_names_a_failed_predecessor_and_ignores_a_dead_one(tmp_path):
     _publish(tmp_path, "monthly", "2024-02-29")
     _record(tmp_path, "monthly", "2024-03-31", status="data error", code=3)
-    _record(tmp_path, "monthly", "2024-03-15", owner=replace(lk.Owner.me(), pid=2 ** 22 + 19, proc_start="1"))
+    _record(tmp_path, "monthly", "2024-03-15", owner=replace(lk.Owner.me(), pid=2**22 + 19, proc_start="1"))
     got = sc.choose_previous(tmp_path, "monthly", "2024-04-30", wait=5, poll=0.1)
     assert got.label == "2024-02-29" and not got.waited
     assert "2024-03-31 (data error)" in got.notes[0] and "2024-03-15 (killed)" in got.notes[0]
@@ -129,17 +138,31 @@ def test_previous_names_a_failed_predecessor_and_ignores_a_dead_one(tmp_path):
 
 # ----------------------------------------------------------------------------- index
 def test_index_lists_every_schedule_and_every_attempt(tmp_path):
-    _publish(tmp_path, "monthly", "2024-01-31", kpis={"crr": {"display": "81.0%", "period": "2024-01"}},
-             changes=[{"significant": True}, {"significant": False}])
+    _publish(
+        tmp_path,
+        "monthly",
+        "2024-01-31",
+        kpis={"crr": {"display": "81.0%", "period": "2024-01"}},
+        changes=[{"significant": True}, {"significant": False}],
+    )
     _publish(tmp_path, "monthly", "2024-02-29", warnings=["3.2 % of rows dropped"])
-    _publish(tmp_path, "monthly", "2024-03-31", history_check={"status": "accepted", "summary": "History changed, accepted"})
+    _publish(
+        tmp_path, "monthly", "2024-03-31", history_check={"status": "accepted", "summary": "History changed, accepted"}
+    )
     _publish(tmp_path, "quarterly-by-channel", "2024-03-31", title="<script>alert(1)</script>")
     _record(tmp_path, "monthly", "2024-03-31", status="ok", code=0, report="monthly/2024-03-31/retention-report.html")
-    _record(tmp_path, "monthly", "2024-02-29", status="data error", code=3, reason="DataError: column 'x'",
-            failed_html="runs/r1/retention-report.FAILED.html")
+    _record(
+        tmp_path,
+        "monthly",
+        "2024-02-29",
+        status="data error",
+        code=3,
+        reason="DataError: column 'x'",
+        failed_html="runs/r1/retention-report.FAILED.html",
+    )
     _record(tmp_path, "monthly", "2024-04-30", status="history check failed", code=4, reason="history check: ...")
     _record(tmp_path, "", "", status="parameter error", code=2, reason="parameter 'freq': 'fortnight'")
-    _record(tmp_path, "monthly", "2024-05-31", owner=replace(lk.Owner.me(), pid=2 ** 22 + 21, proc_start="1"))
+    _record(tmp_path, "monthly", "2024-05-31", owner=replace(lk.Owner.me(), pid=2**22 + 21, proc_start="1"))
     (tmp_path / ".staging").mkdir()
     (tmp_path / "runs" / "r1").mkdir()
     (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").write_text("failed")
@@ -148,18 +171,28 @@ def test_index_lists_every_schedule_and_every_attempt(tmp_path):
     assert 'id="schedule-monthly"' in html and 'id="schedule-quarterly-by-channel"' in html
     assert 'href="monthly/2024-01-31/retention-report.html"' in html
     assert 'href="runs/r1/retention-report.FAILED.html"' in html  # the failed attempt after the good report
-    for status in ("warning", "history change accepted", "last run: data error", "last run: history check failed",
-                   "last run: killed"):
+    for status in (
+        "warning",
+        "history change accepted",
+        "last run: data error",
+        "last run: history check failed",
+        "last run: killed",
+    ):
         assert f'data-status="{status}"' in html, status
-    runs = html[html.index('id="run-log"'):]
+    runs = html[html.index('id="run-log"') :]
     for status in ("ok", "data error", "history check failed", "parameter error", "killed"):
         assert f'<tr data-status="{status}">' in runs, status
     assert ".staging" not in html and "/tmp" not in html and str(tmp_path) not in html
     assert ix.write_index(tmp_path).read_text(encoding="utf-8") == html  # deterministic
     rows = ix.index_rows(tmp_path)
     monthly = next(s for s in rows["schedules"] if s["name"] == "monthly")
-    assert [r["label"] for r in monthly["rows"]] == ["2024-05-31", "2024-04-30", "2024-03-31", "2024-02-29",
-                                                     "2024-01-31"]
+    assert [r["label"] for r in monthly["rows"]] == [
+        "2024-05-31",
+        "2024-04-30",
+        "2024-03-31",
+        "2024-02-29",
+        "2024-01-31",
+    ]
     assert monthly["rows"][-1]["changes"] == "1"  # formatted in the index language
     # a deleted failed run's folder: no dead link
     (tmp_path / "runs" / "r1" / "retention-report.FAILED.html").unlink()

@@ -41,8 +41,11 @@ def year(tmp_path_factory):
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     nb.cells = [c for c in nb.cells if c.get("id") not in ("heatmap", "curves", "crr", "revenue", "segments")]
     nbformat.write(nb, str(root / "short.ipynb"))
-    (root / "monthly.yaml").write_text("customer_id: customer_id\ntimestamp: timestamp\namount: amount\n"
-                                       "order_id: order_id\nfreq: M\nprevious_report: auto\n", encoding="utf-8")
+    (root / "monthly.yaml").write_text(
+        "customer_id: customer_id\ntimestamp: timestamp\namount: amount\n"
+        "order_id: order_id\nfreq: M\nprevious_report: auto\n",
+        encoding="utf-8",
+    )
     frame = pd.read_csv(sample_path())
     frame["_ts"] = pd.to_datetime(frame["timestamp"])
     return {"root": root, "out": root / "reports", "frame": frame, "results": {}}
@@ -61,7 +64,7 @@ def export(year, month: str, *, truncate: float | None = None, rename: dict | No
     if truncate is not None:  # a copy cut in the middle of a row
         data = path.read_bytes()
         cut = int(len(data) * truncate)
-        while data[cut - 1:cut] in (b"\n", b","):
+        while data[cut - 1 : cut] in (b"\n", b","):
             cut += 1
         path.write_bytes(data[:cut])
     return path
@@ -70,16 +73,45 @@ def export(year, month: str, *, truncate: float | None = None, rename: dict | No
 def cron_run(year, month: str, data: Path, *extra: str) -> subprocess.CompletedProcess:
     """What the documented crontab line runs on the 1st of the next month."""
     today = str((pd.Timestamp(month) + pd.Timedelta(days=1)).date())
-    cmd = [str(BIN / "retainkit-cron"), "--log-dir", str(year["root"] / "logs"), "--today", today, "--",
-           "-f", str(year["root"] / "monthly.yaml"), "--data", str(data), "--out", str(year["out"]),
-           "--notebook", str(year["root"] / "short.ipynb"), *extra]
+    cmd = [
+        str(BIN / "retainkit-cron"),
+        "--log-dir",
+        str(year["root"] / "logs"),
+        "--today",
+        today,
+        "--",
+        "-f",
+        str(year["root"] / "monthly.yaml"),
+        "--data",
+        str(data),
+        "--out",
+        str(year["out"]),
+        "--notebook",
+        str(year["root"] / "short.ipynb"),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
 
 
 def report_cmd(year, month: str, data: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "retainkit.cli", "report", "-f", str(year["root"] / "monthly.yaml"),
-            "--data", str(data), "--as-of", month, "--out", str(year["out"]),
-            "--notebook", str(year["root"] / "short.ipynb"), "-q", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "retainkit.cli",
+        "report",
+        "-f",
+        str(year["root"] / "monthly.yaml"),
+        "--data",
+        str(data),
+        "--as-of",
+        month,
+        "--out",
+        str(year["out"]),
+        "--notebook",
+        str(year["root"] / "short.ipynb"),
+        "-q",
+        *extra,
+    ]
 
 
 def records(year, month: str | None = None) -> list[runlog.RunRecord]:
@@ -108,7 +140,9 @@ def test_02_a_truncated_export_fails_the_history_check_and_is_on_the_index(year)
     proc = cron_run(year, month, export(year, month, truncate=0.46))
     assert proc.returncode == runlog.EXIT_HISTORY, proc.stdout
     assert "failed with exit code 4 (history check failed)" in proc.stdout
-    changed = r"\d{4}-\d{2}: ([\d,]+ (customers|transactions|new customers)|revenue \S+) now, \S+ in the report of 2024-08-31"
+    changed = (
+        r"\d{4}-\d{2}: ([\d,]+ (customers|transactions|new customers)|revenue \S+) now, \S+ in the report of 2024-08-31"
+    )
     assert re.search(changed, proc.stdout)
     assert not (year["out"] / "monthly" / month).exists()  # nothing published
     assert (year["out"] / "monthly" / "2024-08-31" / "retention-report.html").read_bytes() == aug
@@ -128,8 +162,12 @@ def test_02_a_truncated_export_fails_the_history_check_and_is_on_the_index(year)
 def test_03_a_renamed_column_fails_before_any_kernel_and_is_on_the_index(year):
     month = "2024-10-31"
     t0 = time.monotonic()
-    proc = subprocess.run(report_cmd(year, month, export(year, month, rename={"customer_id": "customer"})),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        report_cmd(year, month, export(year, month, rename={"customer_id": "customer"})),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == runlog.EXIT_PARAMETER
     assert "parameter 'customer_id': column 'customer_id' is not in orders.csv" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -147,13 +185,21 @@ def test_04_two_months_started_together_each_compare_with_their_predecessor(year
     nb.cells.insert(len(nb.cells) - 1, nbformat.v4.new_code_cell("import time\ntime.sleep(30)"))
     slow = year["root"] / "slow.ipynb"
     nbformat.write(nb, str(slow))
-    first = subprocess.Popen(report_cmd(year, oct_, export(year, oct_))[:-3] + ["--notebook", str(slow), "-q"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        report_cmd(year, oct_, export(year, oct_))[:-3] + ["--notebook", str(slow), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(r.running for r in records(year, oct_)):
         time.sleep(0.2)
-    second = subprocess.Popen(report_cmd(year, nov, export(year, nov), "--wait-previous", "600"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(
+        report_cmd(year, nov, export(year, nov), "--wait-previous", "600"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out1, err1 = first.communicate(timeout=900)
     out2, err2 = second.communicate(timeout=900)
     assert first.returncode == 0, err1
@@ -175,8 +221,12 @@ def test_05_a_second_host_sharing_the_folder_is_left_alone(year):
     (live / "retention-report.ipynb").write_text("{}")
     dead = lk.create_staging(out, "20261129T000000Z-reports-2-66-dead", replace(other, started=days_ago))
     runlog.start_record(out, other, "20261201T000001Z-reports-2-77-beef", "monthly", "2024-12-15")  # still running
-    proc = subprocess.run(report_cmd(year, month, export(year, month), "--wait-previous", "3"),
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        report_cmd(year, month, export(year, month), "--wait-previous", "3"),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "stale publishing lock" in proc.stderr and "reports-2.example" in proc.stderr
     assert "2024-12-15 was still running after 3 s" in proc.stderr
@@ -186,8 +236,9 @@ def test_05_a_second_host_sharing_the_folder_is_left_alone(year):
     rec = records(year, month)[0]
     assert rec.previous == "2024-11-30"
     html = (out / "monthly" / month / "retention-report.html").read_text(encoding="utf-8")
-    assert "The run for 2024-12-15 was still running after 3 s of waiting; compared with the report of 2024-11-30" \
-        in html
+    assert (
+        "The run for 2024-12-15 was still running after 3 s of waiting; compared with the report of 2024-11-30" in html
+    )
 
 
 def test_06_nothing_is_lost_and_the_index_tells_the_whole_year(year):
@@ -204,7 +255,7 @@ def test_06_nothing_is_lost_and_the_index_tells_the_whole_year(year):
         assert str(year["root"]) not in html and "/tmp/" not in html  # relative, movable
         metrics = [c["metric"] for c in summary(year, month)["changes"]]
         assert len(metrics) == len(set(metrics))
-    runs = index[index.index('id="run-log"'):]
+    runs = index[index.index('id="run-log"') :]
     statuses = re.findall(r'<tr data-status="([^"]+)">', runs)
     assert statuses.count("ok") == 12 and statuses.count("history check failed") == 1
     assert statuses.count("parameter error") == 1 and statuses.count("running") == 1  # the other host's run
@@ -213,6 +264,8 @@ def test_06_nothing_is_lost_and_the_index_tells_the_whole_year(year):
     for rec in runlog.read_records(out):
         if rec.status == "history check failed":
             assert (out / rec.failed_html).is_file() and f'href="{rec.failed_html}"' in runs
-    sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in (out / "monthly", out / "runs")}
+    sizes = {
+        p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in (out / "monthly", out / "runs")
+    }
     print(f"\nsizes after a year: {sizes}")  # docs/scheduling.md "Disk" quotes the full report's figures
     assert sizes["runs"] < 5_000_000

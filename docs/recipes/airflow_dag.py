@@ -16,7 +16,7 @@ Airflow worker only starts it, so Airflow and retainkit never share packages.
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from airflow.sdk import DAG, task
 
@@ -57,7 +57,7 @@ def run_report(as_of: str) -> str:
 with DAG(
     dag_id="retention_report",
     schedule="15 6 1 * *",  # 06:15 UTC on the 1st: the report of the month that just ended
-    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=True,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},

@@ -28,8 +28,15 @@ METHOD_RECENCY = "recency rule: alive if a purchase in the last {days} days"
 RISK_COLUMNS = ("last_purchase", "purchases", "spend", "p_alive", "expected_purchases", "method")
 
 
-def customers_at_risk(tx: Any, freq: str = "M", *, window: str = "90D", customer_id: str = "customer_id",
-                      timestamp: str = "timestamp", amount: str | None = "amount") -> pd.DataFrame:
+def customers_at_risk(
+    tx: Any,
+    freq: str = "M",
+    *,
+    window: str = "90D",
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+    amount: str | None = "amount",
+) -> pd.DataFrame:
     """Per-customer P(alive) and expected purchases in the next period (definitions §5 "BG/NBD").
 
     The BG/NBD model is fitted by maximum likelihood to :func:`rfm_summary`
@@ -73,8 +80,11 @@ def customers_at_risk(tx: Any, freq: str = "M", *, window: str = "90D", customer
     cid = frame[customer_id]
     ts = pd.to_datetime(frame[timestamp])
     ts = ts.dt.tz_localize(tz) if ts.dt.tz is None else ts.dt.tz_convert(tz)
-    amt = (pd.to_numeric(frame[amount], errors="coerce") if amount is not None and amount in frame.columns
-           else pd.Series(np.nan, index=frame.index))
+    amt = (
+        pd.to_numeric(frame[amount], errors="coerce")
+        if amount is not None and amount in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
     keep = cid.notna() & ts.notna() & (ts <= obs_end) & ~(amt < 0)
     purchases = pd.DataFrame({"cid": cid[keep].to_numpy(), "ts": ts[keep].array, "amt": amt[keep].to_numpy()})
     g = purchases.groupby("cid", sort=True)
@@ -88,9 +98,12 @@ def customers_at_risk(tx: Any, freq: str = "M", *, window: str = "90D", customer
     out["spend"] = spend.reindex(ids).to_numpy(dtype="float64")
     try:
         model = BetaGeoFitter().fit(rfm)
-        out["p_alive"] = np.asarray(model.probability_alive(rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64")
+        out["p_alive"] = np.asarray(
+            model.probability_alive(rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64"
+        )
         out["expected_purchases"] = np.asarray(
-            model.expected_purchases(1.0, rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64")
+            model.expected_purchases(1.0, rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64"
+        )
         method = METHOD_BGNBD
     except ConvergenceError:
         cutoff = obs_end - pd.Timedelta(days=days)

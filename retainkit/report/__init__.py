@@ -28,9 +28,9 @@ from __future__ import annotations
 from ..charts.embed import chart_spec, script_json, vega_bundle
 from ..exceptions import ReportError, ReportExecutionError
 from .analysis import (
+    AT_RISK_FILE,
     FREQ_WORD,
     PERIODS_PER_YEAR,
-    AT_RISK_FILE,
     SUMMARY_SCHEMA,
     Change,
     Kpi,
@@ -52,9 +52,9 @@ from .analysis import (
 )
 from .export import WIDGET_MIME, WIDGET_NOTE, export_html, mathjax_script, prepare_for_export
 from .format import esc, money
-from .page import TEMPLATES, Page, table_html
 from .history import HistoryCheck, compare_history, history_table
 from .index import INDEX_HTML, write_index
+from .page import TEMPLATES, Page, table_html
 from .run import (
     FAILED_HTML,
     FAILED_NOTEBOOK,

@@ -19,8 +19,9 @@ purchasers), ``transactions`` (purchase rows, refunds excluded), ``revenue``
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -28,8 +29,12 @@ from .format import money
 
 #: the compared figures, in the order they are listed
 FIGURES = ("customers", "transactions", "revenue", "new_customers")
-FIGURE_LABELS = {"customers": "customers", "transactions": "transactions", "revenue": "revenue",
-                 "new_customers": "new customers"}
+FIGURE_LABELS = {
+    "customers": "customers",
+    "transactions": "transactions",
+    "revenue": "revenue",
+    "new_customers": "new customers",
+}
 HISTORY_SCHEMA = 1
 #: changes listed in the error message (the page lists them all)
 SHOWN_CHANGES = 6
@@ -54,16 +59,23 @@ def history_table(purchases: pd.DataFrame, cohorts: pd.DataFrame) -> pd.DataFram
         missing counts are 0.
     """
     per = purchases.loc[purchases["period"].astype(str) != "overall"]
-    left = pd.DataFrame({
-        "period": per["period"].astype(str).to_numpy(),
-        "customers": per["customers"].to_numpy(dtype=float),
-        "transactions": per["orders"].to_numpy(dtype=float),
-        "revenue": (per["revenue"] if "revenue" in per.columns else pd.Series(0.0, index=per.index))
-        .to_numpy(dtype=float),
-    })
+    left = pd.DataFrame(
+        {
+            "period": per["period"].astype(str).to_numpy(),
+            "customers": per["customers"].to_numpy(dtype=float),
+            "transactions": per["orders"].to_numpy(dtype=float),
+            "revenue": (per["revenue"] if "revenue" in per.columns else pd.Series(0.0, index=per.index)).to_numpy(
+                dtype=float
+            ),
+        }
+    )
     c0 = cohorts.loc[cohorts["age"] == 0] if len(cohorts) else cohorts
-    right = pd.DataFrame({"period": c0["cohort"].astype(str).to_numpy() if len(c0) else [],
-                          "new_customers": c0["size"].to_numpy(dtype=float) if len(c0) else []})
+    right = pd.DataFrame(
+        {
+            "period": c0["cohort"].astype(str).to_numpy() if len(c0) else [],
+            "new_customers": c0["size"].to_numpy(dtype=float) if len(c0) else [],
+        }
+    )
     out = left.merge(right, on="period", how="outer").fillna(0.0)
     return out.sort_values("period", kind="stable").reset_index(drop=True)[["period", *FIGURES]]
 
@@ -72,8 +84,9 @@ def history_json(table: pd.DataFrame, freq: str) -> dict[str, Any]:
     """The history figures as stored in ``report-summary.json``: ``{"freq", "periods": {label: {figure: value}}}``."""
     periods = {}
     for row in table.itertuples(index=False):
-        periods[str(row.period)] = {f: (float(getattr(row, f)) if f == "revenue" else int(getattr(row, f)))
-                                    for f in FIGURES}
+        periods[str(row.period)] = {
+            f: (float(getattr(row, f)) if f == "revenue" else int(getattr(row, f))) for f in FIGURES
+        }
     return {"schema": HISTORY_SCHEMA, "freq": freq, "periods": periods}
 
 
@@ -143,12 +156,17 @@ class HistoryCheck:
         """
         n, periods = len(self.changes), len({c.period for c in self.changes})
         more = n - min(n, SHOWN_CHANGES)
-        first = (f"history check: {n} figure(s) of {periods} closed period(s) differ by more than {self.tolerance:.1%} "
-                 f"from the report of {self.previous}: " + "; ".join(self.lines(SHOWN_CHANGES))
-                 + (f"; and {more} more (listed below)." if more else "."))
-        advice = ("Closed periods should not change: check that the export is complete (a truncated or partial file "
-                  "shows as a fall in every period). If this is a real restatement, rerun with "
-                  "--accept-history-change (recorded on the page and the index), or set --history-tolerance.")
+        first = (
+            f"history check: {n} figure(s) of {periods} closed period(s) differ by more than {self.tolerance:.1%} "
+            f"from the report of {self.previous}: "
+            + "; ".join(self.lines(SHOWN_CHANGES))
+            + (f"; and {more} more (listed below)." if more else ".")
+        )
+        advice = (
+            "Closed periods should not change: check that the export is complete (a truncated or partial file "
+            "shows as a fall in every period). If this is a real restatement, rerun with "
+            "--accept-history-change (recorded on the page and the index), or set --history-tolerance."
+        )
         return "\n".join([first, advice, *(f"  {line}" for line in self.lines())]) if more else f"{first}\n{advice}"
 
     def summary(self) -> str:
@@ -156,17 +174,27 @@ class HistoryCheck:
         if self.status == "not checked":
             return f"History not checked: {self.note}"
         if self.status == "ok":
-            return (f"History check passed: {self.compared} closed period(s) read as in the report of {self.previous} "
-                    f"(customers, transactions, revenue, new customers within {self.tolerance:.1%}).")
+            return (
+                f"History check passed: {self.compared} closed period(s) read as in the report of {self.previous} "
+                f"(customers, transactions, revenue, new customers within {self.tolerance:.1%})."
+            )
         verb = "accepted with --accept-history-change" if self.status == "accepted" else "beyond the tolerance"
-        return (f"History changed, {verb}: {len(self.changes)} figure(s) of "
-                f"{len({c.period for c in self.changes})} closed period(s) differ by more than {self.tolerance:.1%} "
-                f"from the report of {self.previous}.")
+        return (
+            f"History changed, {verb}: {len(self.changes)} figure(s) of "
+            f"{len({c.period for c in self.changes})} closed period(s) differ by more than {self.tolerance:.1%} "
+            f"from the report of {self.previous}."
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "previous": self.previous, "tolerance": self.tolerance,
-                "compared": self.compared, "changes": [c.to_json() for c in self.changes], "note": self.note,
-                "summary": self.summary()}
+        return {
+            "status": self.status,
+            "previous": self.previous,
+            "tolerance": self.tolerance,
+            "compared": self.compared,
+            "changes": [c.to_json() for c in self.changes],
+            "note": self.note,
+            "summary": self.summary(),
+        }
 
 
 def not_checked(note: str, tolerance: float = 0.02) -> HistoryCheck:
@@ -174,8 +202,15 @@ def not_checked(note: str, tolerance: float = 0.02) -> HistoryCheck:
     return HistoryCheck("not checked", tolerance=tolerance, note=note)
 
 
-def compare_history(table: pd.DataFrame, previous: Mapping[str, Any] | None, freq: str, *, tolerance: float = 0.02,
-                    accept: bool = False, currency: str = "") -> HistoryCheck:
+def compare_history(
+    table: pd.DataFrame,
+    previous: Mapping[str, Any] | None,
+    freq: str,
+    *,
+    tolerance: float = 0.02,
+    accept: bool = False,
+    currency: str = "",
+) -> HistoryCheck:
     """Compare this report's per-period figures with those stored in the previous report.
 
     Parameters
@@ -230,6 +265,13 @@ def compare_history(table: pd.DataFrame, previous: Mapping[str, Any] | None, fre
 
 
 __all__ = [
-    "FIGURES", "FIGURE_LABELS", "HISTORY_SCHEMA", "HistoryChange", "HistoryCheck", "compare_history",
-    "history_json", "history_table", "not_checked",
+    "FIGURES",
+    "FIGURE_LABELS",
+    "HISTORY_SCHEMA",
+    "HistoryChange",
+    "HistoryCheck",
+    "compare_history",
+    "history_json",
+    "history_table",
+    "not_checked",
 ]

@@ -24,8 +24,15 @@ from .schedule import REPORT_HTML, find_reports, read_schedule, schedule_names
 INDEX_HTML = "index.html"
 #: run attempts listed in the run log (newest first); older records stay in runs/
 RUN_LOG_ROWS = 200
-_FAILED_CLASS = {"failed", "parameter error", "data error", "history check failed", "timed out", "killed",
-                 "interrupted"}
+_FAILED_CLASS = {
+    "failed",
+    "parameter error",
+    "data error",
+    "history check failed",
+    "timed out",
+    "killed",
+    "interrupted",
+}
 
 
 def report_status(summary: dict[str, Any]) -> list[str]:
@@ -76,10 +83,16 @@ def _figures(tr: Translator, s: dict[str, Any]) -> dict[str, str]:
         return tr.format_percent(v)
 
     period = (k.get("crr") or {}).get("period", "") if isinstance(k.get("crr"), dict) else ""
-    return {"customers": disp("customers", "count"), "crr": disp("crr"),
-            "crr_period": tr.period_label(period, s.get("freq", "M")) if period else "",
-            "churn": disp("churn"), "repeat": disp("repeat_rate"), "ret1": disp("retention_1"),
-            "rev1": disp("revenue_retention_1"), "clv": disp("clv", "money")}
+    return {
+        "customers": disp("customers", "count"),
+        "crr": disp("crr"),
+        "crr_period": tr.period_label(period, s.get("freq", "M")) if period else "",
+        "churn": disp("churn"),
+        "repeat": disp("repeat_rate"),
+        "ret1": disp("retention_1"),
+        "rev1": disp("revenue_retention_1"),
+        "clv": disp("clv", "money"),
+    }
 
 
 def _existing(out: Path, *links: str) -> str:
@@ -87,8 +100,9 @@ def _existing(out: Path, *links: str) -> str:
     return next((link for link in links if link and (out / link).is_file()), "")
 
 
-def _report_row(out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None,
-                latest: RunRecord | None) -> dict[str, Any]:
+def _report_row(
+    out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None, latest: RunRecord | None
+) -> dict[str, Any]:
     s = r["summary"] if r else {}
     changes = s.get("changes") if isinstance(s.get("changes"), list) else []
     statuses = report_status(s) if r and r["has_html"] else []
@@ -101,15 +115,24 @@ def _report_row(out: Path, tr: Translator, schedule: str, label: str, r: dict[st
         link = f"{schedule}/{label}/{REPORT_HTML}"
     title = s.get("title", "")
     return {
-        "label": label, "date": tr.format_date(label[:10]) if _is_date(label[:10]) else label,
-        "title": tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title, "link": link, "failed_link": failed,
+        "label": label,
+        "date": tr.format_date(label[:10]) if _is_date(label[:10]) else label,
+        "title": tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title,
+        "link": link,
+        "failed_link": failed,
         "reason": latest.effective_reason() if latest is not None and not latest.published() else "",
-        "statuses": [(st, tr.gettext(st) if st == "ok" else st, _css_class(st.removeprefix("last run: ")))
-                     for st in statuses],
-        **(_figures(tr, s) if r else {k: MISSING for k in ("customers", "crr", "churn", "repeat", "ret1", "rev1",
-                                                           "clv")} | {"crr_period": ""}),
+        "statuses": [
+            (st, tr.gettext(st) if st == "ok" else st, _css_class(st.removeprefix("last run: "))) for st in statuses
+        ],
+        **(
+            _figures(tr, s)
+            if r
+            else {k: MISSING for k in ("customers", "crr", "churn", "repeat", "ret1", "rev1", "clv")}
+            | {"crr_period": ""}
+        ),
         "changes": tr.format_number(sum(1 for c in changes if isinstance(c, dict) and c.get("significant")))
-        if r else "",
+        if r
+        else "",
         "history": s["history_check"].get("summary", "") if isinstance(s.get("history_check"), dict) else "",
     }
 
@@ -149,24 +172,41 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
             rows.append(_report_row(out, tr, name, label, rep, rec))
         definition = read_schedule(out, name) or {}
         meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
-        schedules.append({"name": name, "meta": meta, "rows": rows,
-                          "published": sum(1 for r in rows if r["link"])})
+        schedules.append({"name": name, "meta": meta, "rows": rows, "published": sum(1 for r in rows if r["link"])})
     runs = []
     for rec in records[:RUN_LOG_ROWS]:
         st = rec.effective_status()
         link = _existing(out, rec.report) if rec.published() else _existing(out, rec.failed_html, rec.failed_notebook)
-        runs.append({"started": rec.started, "schedule": rec.schedule or "–", "as_of": rec.as_of or "–",
-                     "status": st, "css": _css_class(st), "code": "" if rec.exit_code is None else rec.exit_code,
-                     "reason": rec.effective_reason(), "link": link, "host": rec.owner.host,
-                     "link_text": "report" if rec.published() else ("failed run" if link else "")})
+        runs.append(
+            {
+                "started": rec.started,
+                "schedule": rec.schedule or "–",
+                "as_of": rec.as_of or "–",
+                "status": st,
+                "css": _css_class(st),
+                "code": "" if rec.exit_code is None else rec.exit_code,
+                "reason": rec.effective_reason(),
+                "link": link,
+                "host": rec.owner.host,
+                "link_text": "report" if rec.published() else ("failed run" if link else ""),
+            }
+        )
     n_reports = sum(s["published"] for s in schedules)
-    return {"schedules": schedules, "runs": runs, "more_runs": max(0, len(records) - RUN_LOG_ROWS),
-            "n_reports": n_reports, "reports_text": tr.format_number(n_reports), "lang": tr.lang,
-            "_": tr.gettext, "ngettext": tr.ngettext}
+    return {
+        "schedules": schedules,
+        "runs": runs,
+        "more_runs": max(0, len(records) - RUN_LOG_ROWS),
+        "n_reports": n_reports,
+        "reports_text": tr.format_number(n_reports),
+        "lang": tr.lang,
+        "_": tr.gettext,
+        "ngettext": tr.ngettext,
+    }
 
 
-def write_index(out_dir: str | os.PathLike = "reports", lang: str | None = None, *, lock: bool = True,
-                lock_wait: float = LOCK_WAIT) -> Path:
+def write_index(
+    out_dir: str | os.PathLike = "reports", lang: str | None = None, *, lock: bool = True, lock_wait: float = LOCK_WAIT
+) -> Path:
     """(Re)write ``<out_dir>/index.html`` from the report folders and run records.
 
     Deterministic for the same folder contents (sorted, no clock), escaped,
@@ -180,13 +220,13 @@ def write_index(out_dir: str | os.PathLike = "reports", lang: str | None = None,
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, keep_trailing_newline=True
+    )
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
     def render() -> Path:
-        text = env.get_template("index.html.j2").render(css=css, published=PUBLISHED_STATUSES,
-                                                        **index_rows(out, lang))
+        text = env.get_template("index.html.j2").render(css=css, published=PUBLISHED_STATUSES, **index_rows(out, lang))
         path = out / INDEX_HTML
         atomic_write(path, text)
         return path

@@ -27,10 +27,11 @@ import secrets
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..exceptions import ReportError
 
@@ -75,13 +76,13 @@ def _process_start(pid: int) -> str:
 
 def utc_now() -> str:
     """The current time as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_utc(stamp: str) -> float | None:
     """Seconds since the epoch of a :func:`utc_now` stamp; None when unreadable."""
     try:
-        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except (TypeError, ValueError):
         return None
 
@@ -108,8 +109,14 @@ class Owner:
     def me(cls) -> "Owner":
         """The current process."""
         pid = os.getpid()
-        return cls(socket.gethostname(), pid, utc_now(), _read_first_line("/proc/sys/kernel/random/boot_id"),
-                   _pid_namespace(), _process_start(pid))
+        return cls(
+            socket.gethostname(),
+            pid,
+            utc_now(),
+            _read_first_line("/proc/sys/kernel/random/boot_id"),
+            _pid_namespace(),
+            _process_start(pid),
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> "Owner | None":
@@ -117,8 +124,14 @@ class Owner:
         if not isinstance(data, dict):
             return None
         try:
-            return cls(str(data["host"]), int(data["pid"]), str(data["started"]), str(data.get("boot_id", "")),
-                       str(data.get("pid_ns", "")), str(data.get("proc_start", "")))
+            return cls(
+                str(data["host"]),
+                int(data["pid"]),
+                str(data["started"]),
+                str(data.get("boot_id", "")),
+                str(data.get("pid_ns", "")),
+                str(data.get("proc_start", "")),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -199,8 +212,15 @@ class PublishLock:
     ``wait`` seconds, then raises :class:`LockTimeout`.
     """
 
-    def __init__(self, out: Path, *, wait: float = LOCK_WAIT, max_age: float = LOCK_MAX_AGE,
-                 poll: float = 0.2, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        out: Path,
+        *,
+        wait: float = LOCK_WAIT,
+        max_age: float = LOCK_MAX_AGE,
+        poll: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.path = Path(out) / LOCK_FILE
         self.wait, self.max_age, self.poll, self._sleep = wait, max_age, poll, sleep
         self.owner = Owner.me()
@@ -268,9 +288,11 @@ class PublishLock:
                     continue
             if time.monotonic() >= deadline:
                 who = owner.describe() if owner else "an unknown owner"
-                raise LockTimeout(f"the reports folder {self.path.parent} is locked by {who} for more than "
-                                  f"{self.wait:.0f} s; nothing was published. If that run is gone, remove "
-                                  f"{self.path}.")
+                raise LockTimeout(
+                    f"the reports folder {self.path.parent} is locked by {who} for more than "
+                    f"{self.wait:.0f} s; nothing was published. If that run is gone, remove "
+                    f"{self.path}."
+                )
             self._sleep(self.poll)
 
     def release(self) -> None:
@@ -343,7 +365,20 @@ def remove_staging(stage: Path) -> None:
 
 
 __all__ = [
-    "LOCK_FILE", "LOCK_MAX_AGE", "LOCK_WAIT", "OWNER_FILE", "STAGING", "STAGING_MAX_AGE", "LockTimeout", "Owner",
-    "PublishLock", "clean_stale_staging", "create_staging", "is_stale", "parse_utc", "remove_staging",
-    "staging_owner", "utc_now",
+    "LOCK_FILE",
+    "LOCK_MAX_AGE",
+    "LOCK_WAIT",
+    "OWNER_FILE",
+    "STAGING",
+    "STAGING_MAX_AGE",
+    "LockTimeout",
+    "Owner",
+    "PublishLock",
+    "clean_stale_staging",
+    "create_staging",
+    "is_stale",
+    "parse_utc",
+    "remove_staging",
+    "staging_owner",
+    "utc_now",
 ]

@@ -16,15 +16,22 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .. import exceptions
 from .. import postgres as pg
 from .._files import atomic_write
 from ..exceptions import (
-    DataError, HistoryError, ParameterError, ReportError, ReportExecutionError, ReportRunError, RetainkitError,
+    DataError,
+    HistoryError,
+    ParameterError,
+    ReportError,
+    ReportExecutionError,
+    ReportRunError,
+    RetainkitError,
 )
 from ..params import SUMMARY_FILE, ReportParams, validate_params
 from . import runlog
@@ -141,15 +148,18 @@ def _check_kernel(kernel_name: str | None, nb_path: Path) -> None:
     import nbformat
     from jupyter_client.kernelspec import NoSuchKernel, find_kernel_specs, get_kernel_spec
 
-    name = kernel_name or nbformat.read(str(nb_path), as_version=4).metadata.get("kernelspec", {}).get("name") \
-        or "python3"
+    name = (
+        kernel_name or nbformat.read(str(nb_path), as_version=4).metadata.get("kernelspec", {}).get("name") or "python3"
+    )
     try:
         get_kernel_spec(name)
     except NoSuchKernel:
         known = ", ".join(sorted(find_kernel_specs())) or "none"
-        raise ParameterError(f"parameter 'kernel': no Jupyter kernel named {name!r} is installed (installed: {known}). "
-                             "Pass --kernel with one of them, or install the kernel "
-                             "(python -m ipykernel install --user --name NAME).") from None
+        raise ParameterError(
+            f"parameter 'kernel': no Jupyter kernel named {name!r} is installed (installed: {known}). "
+            "Pass --kernel with one of them, or install the kernel "
+            "(python -m ipykernel install --user --name NAME)."
+        ) from None
 
 
 def _relative(path: Path | None, out: Path) -> str:
@@ -267,19 +277,29 @@ def run_report(
             raise ParameterError(f"parameter 'notebook': {str(nb_path)!r} does not exist.")
         _check_kernel(kernel_name, nb_path)
         if p.previous_report == "auto" and not label:
-            raise ParameterError("parameter 'previous_report': 'auto' needs as_of (the report date) to find an "
-                                 "earlier report.")
-        choice = choose_previous(out, sched.name, label, run=run, wait=wait_previous, freq=p.freq) if label else \
-            PreviousChoice("", "")
+            raise ParameterError(
+                "parameter 'previous_report': 'auto' needs as_of (the report date) to find an earlier report."
+            )
+        choice = (
+            choose_previous(out, sched.name, label, run=run, wait=wait_previous, freq=p.freq)
+            if label
+            else PreviousChoice("", "")
+        )
         notes = list(choice.notes)
         if choice.waited:
-            notes.append(f"Waited for a still-running run of an earlier date of schedule {sched.name}; compared with "
-                         + (f"the report of {choice.label}." if choice.label else "no earlier report."))
+            notes.append(
+                f"Waited for a still-running run of an earlier date of schedule {sched.name}; compared with "
+                + (f"the report of {choice.label}." if choice.label else "no earlier report.")
+            )
         for note in notes:
             log.warning("%s", note)
         record = replace(record, notes=tuple(notes))
-        changes: dict[str, Any] = {"summary_path": SUMMARY_FILE, "schedule": sched.name,
-                                   "history_report": choice.path, "previous_note": "\n".join(choice.notes)}
+        changes: dict[str, Any] = {
+            "summary_path": SUMMARY_FILE,
+            "schedule": sched.name,
+            "history_report": choice.path,
+            "previous_note": "\n".join(choice.notes),
+        }
         password = None
         if p.is_database:
             # the kernel gets the password in PGPASSWORD, never in the notebook, its summary or the page
@@ -295,10 +315,22 @@ def run_report(
         p = p.replace(**changes)
         clean_stale_staging(out)
         stage = create_staging(out, run, owner)
-        result = _execute_and_publish(p, out, stage, sched, record, nb_path, progress=progress,
-                                      kernel_name=kernel_name, timeout=timeout, hang_timeout=hang_timeout,
-                                      keep_notebook=keep_notebook, password=password,
-                                      update_index=update_index, previous=choice)
+        result = _execute_and_publish(
+            p,
+            out,
+            stage,
+            sched,
+            record,
+            nb_path,
+            progress=progress,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            hang_timeout=hang_timeout,
+            keep_notebook=keep_notebook,
+            password=password,
+            update_index=update_index,
+            previous=choice,
+        )
         return result
     except BaseException as exc:
         _record_failure(out, record, exc, update_index)
@@ -308,10 +340,23 @@ def run_report(
             remove_staging(stage)
 
 
-def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedule, record: RunRecord, nb_path: Path,
-                         *, progress: bool, kernel_name: str | None, timeout: int | None, hang_timeout: float,
-                         keep_notebook: bool | None, update_index: bool, previous: PreviousChoice,
-                         password: str | None = None) -> ReportResult:
+def _execute_and_publish(
+    p: ReportParams,
+    out: Path,
+    stage: Path,
+    sched: Schedule,
+    record: RunRecord,
+    nb_path: Path,
+    *,
+    progress: bool,
+    kernel_name: str | None,
+    timeout: int | None,
+    hang_timeout: float,
+    keep_notebook: bool | None,
+    update_index: bool,
+    previous: PreviousChoice,
+    password: str | None = None,
+) -> ReportResult:
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -320,18 +365,35 @@ def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedul
     try:
         with pg.password_environment(password):  # the kernel gets it in PGPASSWORD, never in a file
             execute_watched(
-                str(nb_path), str(staged_nb), hang_after=hang_timeout, parameters=p.to_dict(), cwd=str(stage),
-                progress_bar=progress, kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+                str(nb_path),
+                str(staged_nb),
+                hang_after=hang_timeout,
+                parameters=p.to_dict(),
+                cwd=str(stage),
+                progress_bar=progress,
+                kernel_name=kernel_name,
+                execution_timeout=timeout,
+                log_output=False,
                 extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
             )
     except PapermillExecutionError as exc:
         raise _failed(exc, staged_nb, stage, out, record, p, keep_notebook) from None
     except CellTimeoutError:
-        raise _failed(None, staged_nb, stage, out, record, p, keep_notebook, status="timed out",
-                      what=f"a cell ran longer than the timeout ({timeout} s)") from None
+        raise _failed(
+            None,
+            staged_nb,
+            stage,
+            out,
+            record,
+            p,
+            keep_notebook,
+            status="timed out",
+            what=f"a cell ran longer than the timeout ({timeout} s)",
+        ) from None
     except DeadKernelError:
-        raise _failed(None, staged_nb, stage, out, record, p, keep_notebook,
-                      what="the kernel died (out of memory, or killed)") from None
+        raise _failed(
+            None, staged_nb, stage, out, record, p, keep_notebook, what="the kernel died (out of memory, or killed)"
+        ) from None
     summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
     label = summary["as_of_label"]
     nb = nbformat.read(str(staged_nb), as_version=4)
@@ -356,17 +418,33 @@ def _execute_and_publish(p: ReportParams, out: Path, stage: Path, sched: Schedul
         status = "warning"
     with PublishLock(out):
         _publish(files)
-        stale = (FAILED_HTML, FAILED_NOTEBOOK) + (() if keep_notebook else (REPORT_NOTEBOOK,)) + (
-            () if has_list else (AT_RISK_FILE,))
+        stale = (
+            (FAILED_HTML, FAILED_NOTEBOOK)
+            + (() if keep_notebook else (REPORT_NOTEBOOK,))
+            + (() if has_list else (AT_RISK_FILE,))
+        )
         for name in stale:  # left by an earlier run of this date (or an older retainkit)
             (folder / name).unlink(missing_ok=True)
         write_schedule(out, sched)
-        rec = finish_record(out, replace_record(record, as_of=label), ExitCode.OK,
-                            hc.get("summary", "") if status == "history change accepted" else "",
-                            status=status, report=_relative(folder / REPORT_HTML, out), previous=previous.label)
+        rec = finish_record(
+            out,
+            replace_record(record, as_of=label),
+            ExitCode.OK,
+            hc.get("summary", "") if status == "history change accepted" else "",
+            status=status,
+            report=_relative(folder / REPORT_HTML, out),
+            previous=previous.label,
+        )
         index = write_index(out, lock=False) if update_index else out / INDEX_HTML
-    return ReportResult(folder / REPORT_HTML, folder / REPORT_NOTEBOOK if keep_notebook else None, summary, folder,
-                        index, rec.run, sched.name)
+    return ReportResult(
+        folder / REPORT_HTML,
+        folder / REPORT_NOTEBOOK if keep_notebook else None,
+        summary,
+        folder,
+        index,
+        rec.run,
+        sched.name,
+    )
 
 
 def replace_record(record: RunRecord, **changes: Any) -> RunRecord:
@@ -385,8 +463,10 @@ def _record_failure(out: Path, record: RunRecord, exc: BaseException, update_ind
         reason = "stopped by SIGTERM; nothing was published"
     elif not reason.strip():
         reason = type(exc).__name__
-    links = {"failed_html": _relative(getattr(exc, "html", None), out),
-             "failed_notebook": _relative(getattr(exc, "notebook", None), out)}
+    links = {
+        "failed_html": _relative(getattr(exc, "html", None), out),
+        "failed_notebook": _relative(getattr(exc, "notebook", None), out),
+    }
     try:
         finish_record(out, record, code, reason, status=status, **links)
         if update_index and not isinstance(exc, LockTimeout):  # the next run's index will show it
@@ -395,8 +475,18 @@ def _record_failure(out: Path, record: RunRecord, exc: BaseException, update_ind
         log.warning("could not record the failed run in %s: %s", out, rec_exc)
 
 
-def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, record: RunRecord, p: ReportParams,
-            keep_notebook: bool | None, *, what: str = "", status: str = "failed") -> ReportError:
+def _failed(
+    exc: Any,
+    staged_nb: Path,
+    stage: Path,
+    out: Path,
+    record: RunRecord,
+    p: ReportParams,
+    keep_notebook: bool | None,
+    *,
+    what: str = "",
+    status: str = "failed",
+) -> ReportError:
     """Keep the failed run's notebook (unless told not to) and its HTML with code in ``<out>/runs/<run>/``.
 
     ``exc`` is papermill's error when a cell raised; None when the run failed
@@ -416,8 +506,10 @@ def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, record: RunRecord
         if nb is not None:
             cell, src = _failed_cell(nb)
             try:
-                atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True,
-                                                                 title=f"FAILED: {Page(p).title}", lang=p.lang))
+                atomic_write(
+                    stage / FAILED_HTML,
+                    export_html(nb, include_input=True, title=f"FAILED: {Page(p).title}", lang=p.lang),
+                )
                 _publish([(stage / FAILED_HTML, folder / FAILED_HTML)])
                 html_file = folder / FAILED_HTML
             except Exception as export_exc:  # noqa: BLE001 - keep the notebook even if HTML export fails
@@ -431,13 +523,30 @@ def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, record: RunRecord
     parts.append(f"kept for reading: {', '.join(kept)}" if kept else "no notebook kept")
     tail = "(" + "; ".join(parts) + ". The previously published report, if any, is unchanged.)"
     if exc is None:
-        return ReportRunError(f"the report run failed: {what} in {where}.\n{tail}", status=status,
-                              notebook=nb_file, html=html_file)
-    return ReportExecutionError(f"{exc.ename}: {exc.evalue}\n{tail}", cell=cell, ename=exc.ename, evalue=exc.evalue,
-                                notebook=nb_file, html=html_file, traceback=list(exc.traceback or []))
+        return ReportRunError(
+            f"the report run failed: {what} in {where}.\n{tail}", status=status, notebook=nb_file, html=html_file
+        )
+    return ReportExecutionError(
+        f"{exc.ename}: {exc.evalue}\n{tail}",
+        cell=cell,
+        ename=exc.ename,
+        evalue=exc.evalue,
+        notebook=nb_file,
+        html=html_file,
+        traceback=list(exc.traceback or []),
+    )
 
 
 __all__ = [
-    "FAILED_HTML", "FAILED_NOTEBOOK", "INDEX_HTML", "NOTEBOOK", "REPORT_HTML", "REPORT_NOTEBOOK", "STAGING",
-    "ReportResult", "RunTerminated", "exit_code_for", "run_report",
+    "FAILED_HTML",
+    "FAILED_NOTEBOOK",
+    "INDEX_HTML",
+    "NOTEBOOK",
+    "REPORT_HTML",
+    "REPORT_NOTEBOOK",
+    "STAGING",
+    "ReportResult",
+    "RunTerminated",
+    "exit_code_for",
+    "run_report",
 ]

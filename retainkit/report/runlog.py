@@ -20,7 +20,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -58,17 +58,40 @@ class ExitInfo:
 #: only for 1, a run that failed on its own).
 EXIT_CODES: tuple[ExitInfo, ...] = (
     ExitInfo(0, "ok", "report published (status 'warning' when the page carries a data-quality warning)", False),
-    ExitInfo(1, "failed", "the run failed: a notebook cell raised, a cell timed out, the kernel died or is unknown, "
-             "or the reports folder stayed locked", True),
-    ExitInfo(2, "parameter error", "a parameter is wrong (checked before any kernel starts), or the report folder "
-             "belongs to another schedule", False),
-    ExitInfo(3, "data error", "the data cannot be analysed as given (DataError: columns, values, "
-             "data-quality or freshness gate)", False),
-    ExitInfo(4, "history check failed", "closed periods differ from the previous report of the schedule by more than "
-             "--history-tolerance; fix the export, or pass --accept-history-change for a real restatement", False),
+    ExitInfo(
+        1,
+        "failed",
+        "the run failed: a notebook cell raised, a cell timed out, the kernel died or is unknown, "
+        "or the reports folder stayed locked",
+        True,
+    ),
+    ExitInfo(
+        2,
+        "parameter error",
+        "a parameter is wrong (checked before any kernel starts), or the report folder belongs to another schedule",
+        False,
+    ),
+    ExitInfo(
+        3,
+        "data error",
+        "the data cannot be analysed as given (DataError: columns, values, data-quality or freshness gate)",
+        False,
+    ),
+    ExitInfo(
+        4,
+        "history check failed",
+        "closed periods differ from the previous report of the schedule by more than "
+        "--history-tolerance; fix the export, or pass --accept-history-change for a real restatement",
+        False,
+    ),
     ExitInfo(130, "interrupted", "stopped with Ctrl-C (SIGINT); nothing was published", False),
-    ExitInfo(143, "killed", "stopped with SIGTERM (a scheduler's timeout or an operator); nothing was published. "
-             "Find out why before running it again", False),
+    ExitInfo(
+        143,
+        "killed",
+        "stopped with SIGTERM (a scheduler's timeout or an operator); nothing was published. "
+        "Find out why before running it again",
+        False,
+    ),
 )
 _BY_CODE = {e.code: e for e in EXIT_CODES}
 EXIT_OK, EXIT_FAILED, EXIT_PARAMETER, EXIT_DATA, EXIT_HISTORY = 0, 1, 2, 3, 4
@@ -96,7 +119,7 @@ def one_line(text: str, limit: int = 300) -> str:
 
 def new_run_id(owner: Owner) -> str:
     """A unique, sortable, file-name-safe run id: ``20261201T061500123456Z-web1-4242-9f3a`` (UTC, microseconds)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     host = re.sub(r"[^A-Za-z0-9.-]+", "-", owner.host)[:40] or "host"
     return f"{stamp}-{host}-{owner.pid}-{secrets.token_hex(2)}"
 
@@ -136,12 +159,19 @@ class RunRecord:
             return None
         code = data.get("exit_code")
         return cls(
-            run=str(data["run"]), schedule=str(data.get("schedule", "")), as_of=str(data.get("as_of", "")),
-            status=str(data.get("status", "")), owner=owner, started=str(data.get("started", owner.started)),
+            run=str(data["run"]),
+            schedule=str(data.get("schedule", "")),
+            as_of=str(data.get("as_of", "")),
+            status=str(data.get("status", "")),
+            owner=owner,
+            started=str(data.get("started", owner.started)),
             exit_code=int(code) if isinstance(code, (int, float)) and not isinstance(code, bool) else None,
-            reason=str(data.get("reason", "")), finished=str(data.get("finished", "")),
-            report=str(data.get("report", "")), failed_html=str(data.get("failed_html", "")),
-            failed_notebook=str(data.get("failed_notebook", "")), previous=str(data.get("previous", "")),
+            reason=str(data.get("reason", "")),
+            finished=str(data.get("finished", "")),
+            report=str(data.get("report", "")),
+            failed_html=str(data.get("failed_html", "")),
+            failed_notebook=str(data.get("failed_notebook", "")),
+            previous=str(data.get("previous", "")),
             notes=tuple(str(n) for n in data.get("notes", []) if n),
         )
 
@@ -187,11 +217,18 @@ def start_record(out: Path, owner: Owner, run: str, schedule: str, as_of: str) -
     return rec
 
 
-def finish_record(out: Path, record: RunRecord, code: int, reason: str = "", *, status: str | None = None,
-                  **links: Any) -> RunRecord:
+def finish_record(
+    out: Path, record: RunRecord, code: int, reason: str = "", *, status: str | None = None, **links: Any
+) -> RunRecord:
     """Record how a run ended: exit code, status (from :data:`EXIT_CODES` unless given) and a one-line reason."""
-    rec = replace(record, status=status or status_of(code), exit_code=int(code), reason=one_line(reason),
-                  finished=utc_now(), **links)
+    rec = replace(
+        record,
+        status=status or status_of(code),
+        exit_code=int(code),
+        reason=one_line(reason),
+        finished=utc_now(),
+        **links,
+    )
     write_record(out, rec)
     return rec
 
@@ -220,7 +257,26 @@ def read_record(out: Path, run: str) -> RunRecord | None:
 
 
 __all__ = [
-    "EXIT_CODES", "EXIT_DATA", "EXIT_FAILED", "EXIT_HISTORY", "EXIT_OK", "EXIT_PARAMETER", "PUBLISHED_STATUSES",
-    "RUNS_DIR", "ExitCode", "ExitInfo", "RunRecord", "finish_record", "new_run_id", "one_line", "read_record",
-    "read_records", "record_path", "retry_helps", "runs_dir", "start_record", "status_of", "write_record",
+    "EXIT_CODES",
+    "EXIT_DATA",
+    "EXIT_FAILED",
+    "EXIT_HISTORY",
+    "EXIT_OK",
+    "EXIT_PARAMETER",
+    "PUBLISHED_STATUSES",
+    "RUNS_DIR",
+    "ExitCode",
+    "ExitInfo",
+    "RunRecord",
+    "finish_record",
+    "new_run_id",
+    "one_line",
+    "read_record",
+    "read_records",
+    "record_path",
+    "retry_helps",
+    "runs_dir",
+    "start_record",
+    "status_of",
+    "write_record",
 ]

@@ -30,10 +30,11 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,8 @@ def check_schedule_name(name: str) -> str:
         raise ParameterError(
             f"parameter 'schedule': {name!r} is not a usable schedule name. Use letters, digits, '.', '_' and '-' "
             f"(at most 64, starting with a letter or digit; not a date, not {', '.join(sorted(_RESERVED))}), "
-            "e.g. monthly-eu.")
+            "e.g. monthly-eu."
+        )
     return name
 
 
@@ -126,20 +128,30 @@ def check_schedule(out: Path, sched: Schedule) -> None:
     if rec is None:
         return
     fields = ["freq", "tz"] + ([] if sched.explicit else ["segment", "source"])
-    diff = [(f, rec.get(f), getattr(sched, f)) for f in fields
-            if rec.get(f) is not None and rec.get(f) != getattr(sched, f)]
+    diff = [
+        (f, rec.get(f), getattr(sched, f)) for f in fields if rec.get(f) is not None and rec.get(f) != getattr(sched, f)
+    ]
     if not diff:
         return
     what = "; ".join(f"{f} {old!r} there, {new!r} in this run" for f, old, new in diff)
-    hint = f"{sched.name}-{_slug(sched.source.rsplit('.', 1)[0])}" if any(f == "source" for f, _, _ in diff) else \
-        f"{FREQ_SCHEDULE[sched.freq]}-{_slug(sched.tz)}" if any(f == "tz" for f, _, _ in diff) else \
-        derived_name(sched.freq, sched.segment)
+    hint = (
+        f"{sched.name}-{_slug(sched.source.rsplit('.', 1)[0])}"
+        if any(f == "source" for f, _, _ in diff)
+        else f"{FREQ_SCHEDULE[sched.freq]}-{_slug(sched.tz)}"
+        if any(f == "tz" for f, _, _ in diff)
+        else derived_name(sched.freq, sched.segment)
+    )
     raise ParameterError(
         f"parameter 'schedule': the reports of schedule {sched.name!r} ({Path(out) / sched.name}) were made with "
         f"other parameters ({what}), so this run would replace or mix with them. Pass --schedule NAME for a "
         f"separate schedule, e.g. --schedule {hint}"
-        + ("; or pass --schedule " + sched.name + " to continue this schedule with the new data source"
-           if [f for f, _, _ in diff] == ["source"] else "") + ".")
+        + (
+            "; or pass --schedule " + sched.name + " to continue this schedule with the new data source"
+            if [f for f, _, _ in diff] == ["source"]
+            else ""
+        )
+        + "."
+    )
 
 
 def write_schedule(out: Path, sched: Schedule) -> None:
@@ -181,7 +193,7 @@ def find_reports(out_dir: str | Path = "reports", schedule: str | None = None) -
     """
     out = Path(out_dir)
     rows = []
-    for name in ([schedule] if schedule else schedule_names(out)):
+    for name in [schedule] if schedule else schedule_names(out):
         sdir = out / name
         if not sdir.is_dir():
             continue
@@ -189,8 +201,15 @@ def find_reports(out_dir: str | Path = "reports", schedule: str | None = None) -
             summary = _read_summary(d / SUMMARY_FILE)
             if summary is None:
                 continue
-            rows.append({"schedule": name, "folder": d.name, "path": d, "summary": summary,
-                         "has_html": (d / REPORT_HTML).is_file()})
+            rows.append(
+                {
+                    "schedule": name,
+                    "folder": d.name,
+                    "path": d,
+                    "summary": summary,
+                    "has_html": (d / REPORT_HTML).is_file(),
+                }
+            )
     return rows
 
 
@@ -228,9 +247,18 @@ def _expected_previous(label: str, freq: str | None) -> str:
     return previous_period_end(day, freq).isoformat()
 
 
-def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait: float = WAIT_PREVIOUS,
-                    poll: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic, freq: str | None = None) -> PreviousChoice:
+def choose_previous(
+    out: Path,
+    schedule: str,
+    label: str,
+    *,
+    run: str = "",
+    wait: float = WAIT_PREVIOUS,
+    poll: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    freq: str | None = None,
+) -> PreviousChoice:
     """The latest successful report of ``schedule`` with an as_of before ``label`` (definitions §2 periods).
 
     Chosen by as_of, not by which run finished first. When a run of the same
@@ -258,17 +286,22 @@ def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait
         sleep(poll)
     notes = []
     if pending:
-        notes.append(f"The run for {', '.join(pending)} was still running after {wait:.0f} s of waiting; "
-                     + (f"compared with the report of {low} instead." if best else "compared with no earlier report."))
+        notes.append(
+            f"The run for {', '.join(pending)} was still running after {wait:.0f} s of waiting; "
+            + (f"compared with the report of {low} instead." if best else "compared with no earlier report.")
+        )
     latest: dict[str, RunRecord] = {}
     for r in records:  # newest first
         latest.setdefault(r.as_of, r)
-    failed = sorted(a for a, r in latest.items()
-                    if a not in pending and not r.published() and r.effective_status() != "running")
+    failed = sorted(
+        a for a, r in latest.items() if a not in pending and not r.published() and r.effective_status() != "running"
+    )
     if failed:
         states = ", ".join(f"{a} ({latest[a].effective_status()})" for a in failed)
-        notes.append(f"No report for {states}: its last run did not publish one; "
-                     + (f"compared with the report of {low}." if best else "no earlier report to compare with."))
+        notes.append(
+            f"No report for {states}: its last run did not publish one; "
+            + (f"compared with the report of {low}." if best else "no earlier report to compare with.")
+        )
     expected = _expected_previous(label, freq)
     if expected and best and expected > low and expected not in latest and expected not in pending:
         notes.append(f"No report or run for {expected} yet; compared with the report of {low}.")
@@ -276,7 +309,19 @@ def choose_previous(out: Path, schedule: str, label: str, *, run: str = "", wait
 
 
 __all__ = [
-    "FREQ_SCHEDULE", "SCHEDULE_FILE", "WAIT_PREVIOUS", "PreviousChoice", "Schedule", "check_schedule",
-    "check_schedule_name", "choose_previous", "derived_name", "find_reports", "previous_period_end", "read_schedule",
-    "schedule_names", "source_name", "write_schedule",
+    "FREQ_SCHEDULE",
+    "SCHEDULE_FILE",
+    "WAIT_PREVIOUS",
+    "PreviousChoice",
+    "Schedule",
+    "check_schedule",
+    "check_schedule_name",
+    "choose_previous",
+    "derived_name",
+    "find_reports",
+    "previous_period_end",
+    "read_schedule",
+    "schedule_names",
+    "source_name",
+    "write_schedule",
 ]
