@@ -228,8 +228,9 @@ def test_validation_counts_and_errors_match():
     text_amounts = df.assign(amount=["x", "1.5", None, "2", "3", "-4", "5"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        got = rk.load_transactions(pl.from_pandas(text_amounts), amount="amount", as_of="2024-02-15",
-                                   max_dropped=None).summary
+        got = rk.load_transactions(
+            pl.from_pandas(text_amounts), amount="amount", as_of="2024-02-15", max_dropped=None
+        ).summary
         ref = rk.load_transactions(text_amounts, amount="amount", as_of="2024-02-15", max_dropped=None).summary
     assert got.notes == ref.notes and got.notes["unparseable_amount"] == 1
     with pytest.raises(rk.DataError, match="holds numbers"):
