@@ -435,12 +435,21 @@ def test_report_from_a_table_equals_the_csv_report_and_hides_the_password(pg, tm
     assert cli.main(_report_args(out, "--data", pg.url, "--table", "orders")) == 0
     printed = capsys.readouterr()
     assert pg.password not in printed.out + printed.err
-    ref = json.loads((ref_out / "2024-06-30" / "report-summary.json").read_text())
-    got = json.loads((out / "2024-06-30" / "report-summary.json").read_text())
-    assert got["kpis"] == ref["kpis"] and got["rows_kept"] == ref["rows_kept"]
+    folder = Path("monthly-by-channel") / "2024-06-30"  # reports/<schedule>/<as_of>/
+    ref = json.loads((ref_out / folder / "report-summary.json").read_text())
+    got = json.loads((out / folder / "report-summary.json").read_text())
+    assert got["rows_kept"] == ref["rows_kept"] and got["kpis"].keys() == ref["kpis"].keys()
+    for name, kpi in ref["kpis"].items():  # the same figures; sums may differ in the last bit by summation order
+        mine = got["kpis"][name]
+        assert mine.keys() == kpi.keys() and mine["display"] == kpi["display"], name
+        for field, value in kpi.items():
+            if isinstance(value, float):
+                assert mine[field] == pytest.approx(value, rel=1e-12, nan_ok=True), (name, field)
+            else:
+                assert mine[field] == value, (name, field)
     for name, content in _published(out).items():
         assert pg.password.encode() not in content, name
-    html = (out / "2024-06-30" / "retention-report.html").read_text(encoding="utf-8")
+    html = (out / folder / "retention-report.html").read_text(encoding="utf-8")
     assert f"source: {pg.url_without_password()} table orders" in html
     assert got["params"]["data"] == pg.url_without_password() and got["params"]["table"] == "orders"
 
@@ -458,7 +467,7 @@ def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_repo
     assert cli.main(["report", "-f", str(yaml_file), *_report_args(out)[1:]]) == 0
     monkeypatch.delenv("PGPASSWORD")
     before = _published(out)
-    assert "2024-06-30/retention-report.html" in before
+    assert "monthly-by-channel/2024-06-30/retention-report.html" in before
 
     down = f"postgresql://retainkit:s3cret@127.0.0.1:{_free_port()}/retainkit"
     wrong = pg.url.replace(pg.password, "s3cret")
@@ -486,8 +495,13 @@ def test_report_from_a_query_file_in_yaml_and_bad_sources_keep_the_previous_repo
         printed = capsys.readouterr()
         assert message in printed.err, (args, printed.err)
         assert pg.password not in printed.out + printed.err and "s3cret" not in printed.out + printed.err
-        after = {k: v for k, v in _published(out).items() if "FAILED" not in k and k != "index.html"}
-        assert after == {k: v for k, v in before.items() if k != "index.html"}, args
+        # the published report is untouched; each attempt only adds its run record (runs/) and index row
+        after = {
+            k: v
+            for k, v in _published(out).items()
+            if "FAILED" not in k and k != "index.html" and not k.startswith("runs/")
+        }
+        assert after == {k: v for k, v in before.items() if k != "index.html" and not k.startswith("runs/")}, args
     for name, content in _published(out).items():
         assert pg.password.encode() not in content and b"s3cret" not in content, name
 
