@@ -108,8 +108,6 @@ KNOWN_MERGE_FAILURES.update(
     dict.fromkeys(
         [
             "tests/test_report_gates.py::test_stale_data_fails_with_exit_3_unless_allowed",
-            "tests/test_report_gates.py::test_bad_data_fails_with_exit_3_and_the_report_untouched[broken10-args0-more than max_dropped=5.0%]",
-            "tests/test_report_gates.py::test_bad_data_fails_with_exit_3_and_the_report_untouched[ambiguous-args1-every date fits both day/month/year and month/day/year]",
             "tests/test_report_gates.py::test_every_report_published",
             "tests/test_report_gates.py::test_nothing_of_the_machine_in_any_published_page",
             "tests/test_report_gates.py::test_the_header_shows_the_first_and_last_transaction",

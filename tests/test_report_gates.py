@@ -67,14 +67,15 @@ def inputs(cdnow, tmp_path_factory):
 def reports(inputs, tmp_path_factory):
     """The published reports, built once: {name: (exit code, stderr, report folder)}."""
     out = tmp_path_factory.mktemp("reports")
-    cdnow = ["--timestamp", "date", "--out", str(out / "cdnow")]
+    # one schedule for the CDNOW copies: a derived schedule name refuses a second data source (exit 2)
+    cdnow = ["--timestamp", "date", "--schedule", "cdnow", "--out", str(out / "cdnow")]
     built = {
         "sample": run("--data", "sample", "--segment", "channel", "--as-of", "2024-12-31", "--out", str(out / "s"))
         + (out / "s" / "monthly-by-channel" / "2024-12-31",),
         "dmy_warning": run("--data", str(inputs["broken3"]), *cdnow, "--as-of", "1998-06-30")
-        + (out / "cdnow" / "monthly" / "1998-06-30",),
+        + (out / "cdnow" / "cdnow" / "1998-06-30",),
         "stale_allowed": run("--data", str(inputs["dmy"]), *cdnow, "--as-of", "1998-09-30", "--allow-stale")
-        + (out / "cdnow" / "monthly" / "1998-09-30",),
+        + (out / "cdnow" / "cdnow" / "1998-09-30",),
         "latin1": run(
             "--data",
             str(inputs["latin1"]),
@@ -183,7 +184,16 @@ def test_stale_data_fails_with_exit_3_unless_allowed(reports, inputs):
     before = (folder / "retention-report.html").read_bytes()
     pages = _pages(out / "cdnow")
     code, err = run(
-        "--data", str(inputs["dmy"]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-09-30"
+        "--data",
+        str(inputs["dmy"]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-09-30",
     )
     assert code == EXIT_DATA
     assert "last transaction is dated 1998-06-30" in err and "--as-of 1998-06-30" in err and "--allow-stale" in err
@@ -204,7 +214,17 @@ def test_bad_data_fails_with_exit_3_and_the_report_untouched(reports, inputs, ca
     before = {p.name: p.read_bytes() for p in folder.iterdir() if "FAILED" not in p.name}
     pages = _pages(out / "cdnow")
     code, err = run(
-        "--data", str(inputs[case]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-06-30", *args
+        "--data",
+        str(inputs[case]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-06-30",
+        *args,
     )
     assert code == EXIT_DATA and message in err
     assert {p.name for p in folder.iterdir()} == set(before)  # no file added (nor a FAILED one) to the report
