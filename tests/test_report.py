@@ -743,15 +743,18 @@ def test_at_risk_csv_has_only_the_stated_columns(sample_data, tmp_path):
 @pytest.mark.slow
 def test_report_writes_the_at_risk_csv_unless_turned_off(published, tmp_path):
     out, _, second = published
-    csv = out / "2024-12-31" / rr.AT_RISK_FILE
+    csv = out / "monthly-by-channel" / "2024-12-31" / rr.AT_RISK_FILE
     assert csv.is_file()
     assert csv.read_text(encoding="utf-8").splitlines()[0] == (
         "customer_id,last_purchase,purchases,spend,p_alive,expected_purchases,method"
     )
     assert ">Customers at risk<" in second.html.read_text(encoding="utf-8")
     # the same date again without the list: neither the table nor the (stale) file remains
-    shutil.copytree(out / "2024-12-31", tmp_path / "r" / "2024-12-31")
+    shutil.copytree(out / "monthly-by-channel" / "2024-12-31", tmp_path / "r" / "monthly-by-channel" / "2024-12-31")
+    shutil.copy2(out / "monthly-by-channel" / "schedule.json", tmp_path / "r" / "monthly-by-channel")
+    assert (tmp_path / "r" / "monthly-by-channel" / "2024-12-31" / rr.AT_RISK_FILE).is_file()
     res = rr.run_report({**SAMPLE_PARAMS, "as_of": "2024-12-31", "customer_list": False}, tmp_path / "r")
+    assert res.folder == tmp_path / "r" / "monthly-by-channel" / "2024-12-31"
     assert not (res.folder / rr.AT_RISK_FILE).exists()
     assert "Valuable customers at risk" not in res.html.read_text(encoding="utf-8")
 

@@ -67,14 +67,15 @@ def inputs(cdnow, tmp_path_factory):
 def reports(inputs, tmp_path_factory):
     """The published reports, built once: {name: (exit code, stderr, report folder)}."""
     out = tmp_path_factory.mktemp("reports")
-    cdnow = ["--timestamp", "date", "--out", str(out / "cdnow")]
+    # one schedule for the CDNOW copies: a derived schedule name refuses a second data source (exit 2)
+    cdnow = ["--timestamp", "date", "--schedule", "cdnow", "--out", str(out / "cdnow")]
     built = {
         "sample": run("--data", "sample", "--segment", "channel", "--as-of", "2024-12-31", "--out", str(out / "s"))
-        + (out / "s" / "2024-12-31",),
+        + (out / "s" / "monthly-by-channel" / "2024-12-31",),
         "dmy_warning": run("--data", str(inputs["broken3"]), *cdnow, "--as-of", "1998-06-30")
-        + (out / "cdnow" / "1998-06-30",),
+        + (out / "cdnow" / "cdnow" / "1998-06-30",),
         "stale_allowed": run("--data", str(inputs["dmy"]), *cdnow, "--as-of", "1998-09-30", "--allow-stale")
-        + (out / "cdnow" / "1998-09-30",),
+        + (out / "cdnow" / "cdnow" / "1998-09-30",),
         "latin1": run(
             "--data",
             str(inputs["latin1"]),
@@ -89,9 +90,14 @@ def reports(inputs, tmp_path_factory):
             "--out",
             str(out / "l"),
         )
-        + (out / "l" / "2024-12-31",),
+        + (out / "l" / "monthly-by-city" / "2024-12-31",),
     }
     return out, built
+
+
+def _pages(out: Path) -> dict[Path, bytes]:
+    """Every published report page under a reports folder (any schedule, any date), with its bytes."""
+    return {p: p.read_bytes() for p in sorted(out.rglob("retention-report.html"))}
 
 
 def _summary(folder: Path) -> dict:
@@ -159,7 +165,7 @@ def test_dmy_report_has_the_numbers_of_the_iso_log(reports, inputs, tmp_path):
         "--data", str(inputs["iso"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path)
     )
     assert code == EXIT_OK, err
-    clean = _summary(tmp_path / "1998-06-30")["kpis"]
+    clean = _summary(tmp_path / "monthly" / "1998-06-30")["kpis"]
     broken = _summary(built["dmy_warning"][2])["kpis"]
     # 3 % of the rows were dropped from the day-first copy: close, and the clean day-first log is exact
     assert broken["customers"]["value"] <= clean["customers"]["value"]
@@ -167,7 +173,7 @@ def test_dmy_report_has_the_numbers_of_the_iso_log(reports, inputs, tmp_path):
         "--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path / "dmy")
     )
     assert code == EXIT_OK, err
-    dmy = _summary(tmp_path / "dmy" / "1998-06-30")["kpis"]
+    dmy = _summary(tmp_path / "dmy" / "monthly" / "1998-06-30")["kpis"]
     assert {k: v["value"] for k, v in dmy.items()} == {k: v["value"] for k, v in clean.items()}
 
 
@@ -176,12 +182,23 @@ def test_stale_data_fails_with_exit_3_unless_allowed(reports, inputs):
     folder = built["stale_allowed"][2]
     assert any("allowed by allow_stale" in w for w in _summary(folder)["warnings"])
     before = (folder / "retention-report.html").read_bytes()
+    pages = _pages(out / "cdnow")
     code, err = run(
-        "--data", str(inputs["dmy"]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-09-30"
+        "--data",
+        str(inputs["dmy"]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-09-30",
     )
     assert code == EXIT_DATA
     assert "last transaction is dated 1998-06-30" in err and "--as-of 1998-06-30" in err and "--allow-stale" in err
     assert (folder / "retention-report.html").read_bytes() == before
+    assert _pages(out / "cdnow") == pages  # nothing published anywhere else either
 
 
 @pytest.mark.parametrize(
@@ -195,24 +212,39 @@ def test_bad_data_fails_with_exit_3_and_the_report_untouched(reports, inputs, ca
     out, built = reports
     folder = built["dmy_warning"][2]
     before = {p.name: p.read_bytes() for p in folder.iterdir() if "FAILED" not in p.name}
+    pages = _pages(out / "cdnow")
     code, err = run(
-        "--data", str(inputs[case]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-06-30", *args
+        "--data",
+        str(inputs[case]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-06-30",
+        *args,
     )
     assert code == EXIT_DATA and message in err
+    assert {p.name for p in folder.iterdir()} == set(before)  # no file added (nor a FAILED one) to the report
     for name, content in before.items():
         assert (folder / name).read_bytes() == content
+    assert _pages(out / "cdnow") == pages  # nothing published anywhere else either
 
 
 def test_undecodable_input_fails_with_exit_3_naming_line_and_fix(reports, inputs):
     out, built = reports
     folder = built["latin1"][2]
     before = (folder / "retention-report.html").read_bytes()
+    pages = _pages(out / "l")
     code, err = run(
         "--data", str(inputs["latin1"]), "--segment", "city", "--as-of", "2024-12-31", "--out", str(out / "l")
     )
     assert code == EXIT_DATA
     assert "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
     assert (folder / "retention-report.html").read_bytes() == before
+    assert _pages(out / "l") == pages  # nothing published anywhere else either
 
 
 def test_latin1_names_and_an_outlier_year_are_published_as_notes(reports):
@@ -240,7 +272,9 @@ def test_latin1_names_and_an_outlier_year_are_published_as_notes(reports):
 def test_as_of_means_one_thing(inputs, tmp_path, as_of, message):
     code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", as_of, "--out", str(tmp_path))
     assert code == EXIT_PARAMETER and message in err and "YYYY-MM-DD" in err
-    assert not any(tmp_path.iterdir())
+    # nothing published: no schedule or report folder, only the index and the record of the failed attempt
+    assert not list(tmp_path.rglob("retention-report.html"))
+    assert {p.name for p in tmp_path.iterdir()} <= {"index.html", "runs"}
 
 
 def test_as_of_from_yaml_and_p_pairs_is_checked_the_same_way(inputs, tmp_path):

@@ -170,7 +170,7 @@ def test_cli_exits_1_with_failed_artifacts_and_the_published_report_untouched(tm
     out = tmp_path / "reports"
     args = ["report", "--data", "sample", "--as-of", "2024-06-30", "--out", str(out), "-q", "--hang-timeout", "5"]
     assert cli.main(args) == 0
-    html = out / "2024-06-30" / "retention-report.html"
+    html = out / "monthly" / "2024-06-30" / "retention-report.html"
     before = html.read_bytes()
     stopper = Stopper(limit=2, delay=3.0)
     stopper.start()
@@ -182,5 +182,7 @@ def test_cli_exits_1_with_failed_artifacts_and_the_published_report_untouched(tm
     err = capsys.readouterr().err
     assert HUNG_ENAME in err
     assert html.read_bytes() == before
-    assert (out / "2024-06-30" / "retention-report.FAILED.ipynb").is_file()
+    assert list(out.rglob("retention-report.html")) == [html]  # nothing else published
+    assert not list(html.parent.glob("*FAILED*"))  # the failed run's files are kept with its run record
+    assert len(list((out / "runs").glob("*/retention-report.FAILED.ipynb"))) == 1
     assert all(_gone(pid) for pid in stopper.stopped)
