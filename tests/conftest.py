@@ -112,7 +112,8 @@ KNOWN_MERGE_FAILURES.update(
             "tests/test_report_gates.py::test_nothing_of_the_machine_in_any_published_page",
             "tests/test_report_gates.py::test_the_header_shows_the_first_and_last_transaction",
         ],
-        _LAYOUT,
+        "the shared setup's --allow-stale CDNOW report (as_of 1998-09-30) is not published since the merge of "
+        "the schedule runner with the freshness gate; cause not found yet (a real bug until shown otherwise)",
     )
 )
 _LAYOUT_PREFIXES = ("tests/workshop/test_commands.py::test_command_runs[06_recurring_reports.ipynb-cron-",)
