@@ -94,12 +94,8 @@ _I18N = (
 )
 KNOWN_MERGE_FAILURES: dict[str, str] = {
     "tests/test_browser.py::test_index_page_opens_offline": _LAYOUT,
-    "tests/test_i18n_report.py::test_no_english_word_is_left_in_a_translated_report[el]": _I18N,
-    "tests/test_i18n_report.py::test_no_english_word_is_left_in_a_translated_report[hy]": _I18N,
     "tests/test_i18n_report.py::test_same_numbers_in_every_language[el]": _I18N,
     "tests/test_i18n_report.py::test_index_follows_the_newest_report_language": _I18N,
-    "tests/test_i18n_browser.py::test_translated_report_draws_offline_in_its_language[el]": _I18N,
-    "tests/test_i18n_browser.py::test_translated_report_draws_offline_in_its_language[hy]": _I18N,
     "tests/test_report.py::test_report_writes_the_at_risk_csv_unless_turned_off": _LAYOUT,
     "tests/test_watchdog.py::test_cli_exits_1_with_failed_artifacts_and_the_published_report_untouched": _LAYOUT,
     "tests/workshop/test_commands.py::test_command_runs[06_recurring_reports.ipynb-bash-retainkit report --data "
