@@ -84,35 +84,39 @@ SCHEMA: tuple[Param, ...] = (
     Param("drop_duplicates", bool, False, N_("drop exact duplicate rows (the data-quality panel counts them)")),
     Param("customer_list", bool, True, N_("list the valuable customers at risk and write at-risk-customers.csv")),
     Param("summary_path", str, "", N_("where to write the headline figures as JSON (set by the runner)")),
-    # not yet in the translation catalogues (English everywhere): the scheduling parameters
     Param(
         "schedule",
         str,
         "",
-        "schedule name (the folder of its reports); empty: derived from freq and segment, "
-        "e.g. monthly, weekly-by-channel",
+        N_(
+            "schedule name (the folder of its reports); empty: derived from freq and segment, e.g. monthly, weekly-by-channel"
+        ),
     ),
     Param(
         "history_tolerance",
         float,
         0.02,
-        "largest change allowed in customers, transactions, revenue or new "
-        "customers of a closed period vs the previous report (0.02 for 2 %)",
+        N_(
+            "largest change allowed in customers, transactions, revenue or new "
+            "customers of a closed period vs the previous report (0.02 for 2 %)"
+        ),
     ),
     Param(
         "accept_history_change",
         bool,
         False,
-        "publish although closed periods changed beyond the tolerance "
-        "(a real restatement); recorded on the page and the index",
+        N_(
+            "publish although closed periods changed beyond the tolerance "
+            "(a real restatement); recorded on the page and the index"
+        ),
     ),
     Param(
         "history_report",
         str,
         "",
-        "folder of the previous report of the schedule for the history check (set by the runner)",
+        N_("folder of the previous report of the schedule for the history check (set by the runner)"),
     ),
-    Param("previous_note", str, "", "what the runner says about the previous report it chose (set by the runner)"),
+    Param("previous_note", str, "", N_("what the runner says about the previous report it chose (set by the runner)")),
 )
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in SCHEMA)

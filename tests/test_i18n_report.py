@@ -145,10 +145,18 @@ def _allowed(html_en: str) -> set[str]:
         allowed |= latin_words(str(v))
     allowed |= {"channel", "customer", "timestamp", "amount", "order", "id"}  # column names of the sample data
     allowed |= {"sample_transactions", "csv", "transactions"}  # the source file name
+    allowed |= {"at", "risk", "customers"}  # the output file name at-risk-customers.csv
     segment_values = set(re.findall(r"<td[^>]*>([^<]+)</td>", html_en))  # segment names are data
     for value in segment_values:
         if re.fullmatch(r"[a-z]+", value.strip()):
             allowed.add(value.strip())
+        if re.fullmatch(r"C\d+", value.strip()):  # customer ids of the customers-at-risk table are data
+            allowed.add(value.strip())
+    allowed |= {"BG", "NBD"}  # model names (BG/NBD)
+    allowed |= {"SELECT", "postgresql", "orders", "sales"}  # SQL keyword, URL scheme, example table names
+    allowed |= {"UTF", "BOM", "cp1252", "latin"}  # encoding names (UTF-8, latin-1, cp1252)
+    allowed |= {"True", "False"}  # Python literals in the parameter table
+    allowed |= {"monthly", "weekly", "by"}  # example schedule names (folder names: monthly, weekly-by-channel)
     return allowed
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import atomic_write
-from ..i18n import LANGUAGES, MISSING, Translator, check_lang, translator
+from ..i18n import LANGUAGES, MISSING, N_, Translator, check_lang, translator
 from .locking import LOCK_WAIT, PublishLock
 from .page import DEFAULT_TITLE, TEMPLATES
 from .runlog import PUBLISHED_STATUSES, RunRecord, read_records
@@ -48,7 +48,7 @@ def report_status(summary: dict[str, Any]) -> list[str]:
     hc = summary.get("history_check")
     if isinstance(hc, dict) and hc.get("status") == "accepted":
         out.append("history change accepted")
-    return out or ["ok"]
+    return out or [N_("ok")]  # shown translated on the index (the other statuses stay English)
 
 
 def _css_class(status: str) -> str:
