@@ -75,7 +75,7 @@ def _run(cmd: str | list[str], cwd: Path, timeout: int = 600) -> subprocess.Comp
 
 
 def _report_written(folder: Path) -> None:
-    pages = list(folder.glob("*/retention-report.html"))
+    pages = list(folder.glob("*/*/retention-report.html"))  # reports/<schedule>/<as_of>/
     assert len(pages) == 1 and (folder / "index.html").is_file(), list(folder.rglob("*"))
 
 
