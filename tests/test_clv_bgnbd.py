@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special, stats
 
-from retainkit.clv import BGNBD, BetaGeoFitter, GammaGamma
+from retainkit.clv import BGNBD, BetaGeoFitter, GammaGammaFitter
 from retainkit.exceptions import ConvergenceError, DataError, ParameterError
 
 
@@ -55,8 +55,9 @@ def _mix(func, r, alpha, a, b):
     def integrand(lam, p):
         if lam <= 0 or p <= 0 or p >= 1:
             return 0.0
-        dens = math.exp(const + (r - 1) * math.log(lam) - alpha * lam + (a - 1) * math.log(p)
-                        + (b - 1) * math.log1p(-p))
+        dens = math.exp(
+            const + (r - 1) * math.log(lam) - alpha * lam + (a - 1) * math.log(p) + (b - 1) * math.log1p(-p)
+        )
         return func(lam, p) * dens
 
     val, _ = integrate.dblquad(integrand, 0, 1, 0, np.inf, epsabs=0, epsrel=1e-9)
@@ -113,7 +114,7 @@ def bg_sim():
     rng = np.random.default_rng(5)
     truth = dict(r=0.25, alpha=4.0, a=0.8, b=2.5)
     df = simulate_bgnbd(4000, T=rng.uniform(30, 39, 4000), t_hold=39.0, seed=7, **truth)
-    return truth, df, BetaGeoFitter().fit(df, time_unit="W")
+    return truth, df, BetaGeoFitter().fit(df, freq="W")
 
 
 def test_bgnbd_parameter_recovery(bg_sim):
@@ -155,7 +156,7 @@ def test_bgnbd_errors():
 # =========================================================================== Gamma-Gamma
 def test_gamma_gamma_likelihood_and_spend_against_integration():
     p, q, v = 6.0, 4.0, 15.0
-    gg = GammaGamma()
+    gg = GammaGammaFitter()
     gg.p_, gg.q_, gg.v_ = p, q, v
     for x, mx in ((1, 30.0), (3, 12.5), (8, 40.0)):
         prior = stats.gamma(q, scale=1 / v).pdf
@@ -165,8 +166,9 @@ def test_gamma_gamma_likelihood_and_spend_against_integration():
 
         lik = integrate.quad(lambda nu: f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11, limit=200)[0]
         assert float(gg.log_likelihood(x, mx)) == pytest.approx(math.log(lik), abs=1e-7)
-        post_mean = integrate.quad(lambda nu: (p / nu) * f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11,
-                                   limit=200)[0] / lik
+        post_mean = (
+            integrate.quad(lambda nu: (p / nu) * f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11, limit=200)[0] / lik
+        )
         assert gg.expected_spend(x, mx) == pytest.approx(post_mean, rel=1e-7)
     # no repeat purchases: the population mean p v / (q - 1)
     assert gg.expected_spend(0, np.nan) == pytest.approx(p * v / (q - 1))
@@ -178,10 +180,17 @@ def test_gamma_gamma_recovery():
     x = 1 + rng.poisson(3, n)
     nu = rng.gamma(q, 1 / v, n)
     m = np.array([rng.gamma(p, 1 / nu[i], x[i]).mean() for i in range(n)])
-    gg = GammaGamma().fit(np.r_[x, 0], np.r_[m, np.nan])  # x = 0 customers are skipped
+    frame = pd.DataFrame({"frequency": np.r_[x, 0], "monetary_value": np.r_[m, np.nan]})
+    gg = GammaGammaFitter().fit(frame)  # x = 0 customers are skipped
     s = gg.summary_.set_index("parameter")
     for name, val in (("p", p), ("q", q), ("v", v)):
         assert s.loc[name, "lower95"] < val < s.loc[name, "upper95"], (name, s.loc[name].to_dict())
     assert gg.n_customers_ == n
     with pytest.raises(DataError, match="positive"):
-        GammaGamma().fit([1, 2, 3], [5.0, -1.0, 3.0])
+        GammaGammaFitter().fit(pd.DataFrame({"frequency": [1, 2, 3], "monetary_value": [5.0, -1.0, 3.0]}))
+    # the deprecated array style still fits the same model, with a warning naming the new style
+    with pytest.warns(DeprecationWarning, match=r"GammaGammaFitter.fit\(rfm"):
+        old = GammaGammaFitter().fit(np.r_[x, 0], np.r_[m, np.nan])
+    assert old.params_ == gg.params_
+    with pytest.raises(ParameterError, match="monetary_value="):
+        GammaGammaFitter().fit(frame.rename(columns={"monetary_value": "spend"}))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from retainkit.charts.clv import clv_curve_chart, sbg_backtest_chart, sbg_survival_chart
-from retainkit.clv import ShiftedBetaGeometric, backtest, empirical_clv, rfm_summary
+from retainkit.clv import ShiftedBetaGeoFitter, backtest, empirical_clv, rfm_summary
 from retainkit.exceptions import ParameterError
 
 from .test_clv_margin import _cohort_table
@@ -39,7 +39,7 @@ def test_sbg_backtest_chart_spec():
 
 
 def test_sbg_survival_chart_spec():
-    m = ShiftedBetaGeometric().fit(HIGH_END[:8])
+    m = ShiftedBetaGeoFitter().fit(HIGH_END[:8])
     spec, data = _data(sbg_survival_chart(m, actual=HIGH_END))
     assert spec["mark"]["type"] == "line"
     assert set(data["series"]) == {"Actual", "sBG fit", "sBG projection"}
@@ -48,7 +48,7 @@ def test_sbg_survival_chart_spec():
     assert proj["period"].min() == 7 and proj["period"].max() == 14
     assert "0.668" in spec["title"]["subtitle"]
     with pytest.raises(ParameterError):
-        sbg_survival_chart(ShiftedBetaGeometric())
+        sbg_survival_chart(ShiftedBetaGeoFitter())
 
 
 def test_clv_curve_chart_spec():

@@ -67,19 +67,37 @@ def inputs(cdnow, tmp_path_factory):
 def reports(inputs, tmp_path_factory):
     """The published reports, built once: {name: (exit code, stderr, report folder)}."""
     out = tmp_path_factory.mktemp("reports")
-    cdnow = ["--timestamp", "date", "--out", str(out / "cdnow")]
+    # one schedule for the CDNOW copies: a derived schedule name refuses a second data source (exit 2)
+    cdnow = ["--timestamp", "date", "--schedule", "cdnow", "--out", str(out / "cdnow")]
     built = {
         "sample": run("--data", "sample", "--segment", "channel", "--as-of", "2024-12-31", "--out", str(out / "s"))
-        + (out / "s" / "2024-12-31",),
+        + (out / "s" / "monthly-by-channel" / "2024-12-31",),
         "dmy_warning": run("--data", str(inputs["broken3"]), *cdnow, "--as-of", "1998-06-30")
-        + (out / "cdnow" / "1998-06-30",),
+        + (out / "cdnow" / "cdnow" / "1998-06-30",),
         "stale_allowed": run("--data", str(inputs["dmy"]), *cdnow, "--as-of", "1998-09-30", "--allow-stale")
-        + (out / "cdnow" / "1998-09-30",),
-        "latin1": run("--data", str(inputs["latin1"]), "--segment", "city", "--encoding", "latin-1",
-                      "--as-of", "2024-12-31", "--charts", "svg", "--out", str(out / "l"))
-        + (out / "l" / "2024-12-31",),
+        + (out / "cdnow" / "cdnow" / "1998-09-30",),
+        "latin1": run(
+            "--data",
+            str(inputs["latin1"]),
+            "--segment",
+            "city",
+            "--encoding",
+            "latin-1",
+            "--as-of",
+            "2024-12-31",
+            "--charts",
+            "svg",
+            "--out",
+            str(out / "l"),
+        )
+        + (out / "l" / "monthly-by-city" / "2024-12-31",),
     }
     return out, built
+
+
+def _pages(out: Path) -> dict[Path, bytes]:
+    """Every published report page under a reports folder (any schedule, any date), with its bytes."""
+    return {p: p.read_bytes() for p in sorted(out.rglob("retention-report.html"))}
 
 
 def _summary(folder: Path) -> dict:
@@ -107,7 +125,10 @@ def test_nothing_of_the_machine_in_any_published_page(reports, inputs):
         # code and the embedded definitions (which name DataError as a term) aside
         shown = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S | re.I)
         shown = re.sub(r'<details class="[^"]*rk-definitions[^"]*".*?</details>', "", shown, flags=re.S)
-        assert not re.search(r"\b[A-Z]\w*(Warning|Error)\b", shown), (name, re.findall(r"\w*(?:Warning|Error)\b", shown))
+        assert not re.search(r"\b[A-Z]\w*(Warning|Error)\b", shown), (
+            name,
+            re.findall(r"\w*(?:Warning|Error)\b", shown),
+        )
         nb = json.loads((folder / "retention-report.ipynb").read_text(encoding="utf-8"))
         streams = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stderr"]
         assert not streams, (name, streams)
@@ -142,17 +163,19 @@ def test_between_one_percent_and_the_gate_the_report_warns_everywhere(reports):
 
 def test_dmy_report_has_the_numbers_of_the_iso_log(reports, inputs, tmp_path):
     _, built = reports
-    code, err = run("--data", str(inputs["iso"]), "--timestamp", "date", "--as-of", "1998-06-30",
-                    "--out", str(tmp_path))
+    code, err = run(
+        "--data", str(inputs["iso"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path)
+    )
     assert code == EXIT_OK, err
-    clean = _summary(tmp_path / "1998-06-30")["kpis"]
+    clean = _summary(tmp_path / "monthly" / "1998-06-30")["kpis"]
     broken = _summary(built["dmy_warning"][2])["kpis"]
     # 3 % of the rows were dropped from the day-first copy: close, and the clean day-first log is exact
     assert broken["customers"]["value"] <= clean["customers"]["value"]
-    code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", "1998-06-30",
-                    "--out", str(tmp_path / "dmy"))
+    code, err = run(
+        "--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path / "dmy")
+    )
     assert code == EXIT_OK, err
-    dmy = _summary(tmp_path / "dmy" / "1998-06-30")["kpis"]
+    dmy = _summary(tmp_path / "dmy" / "monthly" / "1998-06-30")["kpis"]
     assert {k: v["value"] for k, v in dmy.items()} == {k: v["value"] for k, v in clean.items()}
 
 
@@ -161,37 +184,69 @@ def test_stale_data_fails_with_exit_3_unless_allowed(reports, inputs):
     folder = built["stale_allowed"][2]
     assert any("allowed by allow_stale" in w for w in _summary(folder)["warnings"])
     before = (folder / "retention-report.html").read_bytes()
-    code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--out", str(out / "cdnow"),
-                    "--as-of", "1998-09-30")
+    pages = _pages(out / "cdnow")
+    code, err = run(
+        "--data",
+        str(inputs["dmy"]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-09-30",
+    )
     assert code == EXIT_DATA
     assert "last transaction is dated 1998-06-30" in err and "--as-of 1998-06-30" in err and "--allow-stale" in err
     assert (folder / "retention-report.html").read_bytes() == before
+    assert _pages(out / "cdnow") == pages  # nothing published anywhere else either
 
 
-@pytest.mark.parametrize("case,args,message", [
-    ("broken10", [], "more than max_dropped=5.0%"),
-    ("ambiguous", [], "every date fits both day/month/year and month/day/year"),
-])
+@pytest.mark.parametrize(
+    "case,args,message",
+    [
+        ("broken10", [], "more than max_dropped=5.0%"),
+        ("ambiguous", [], "every date fits both day/month/year and month/day/year"),
+    ],
+)
 def test_bad_data_fails_with_exit_3_and_the_report_untouched(reports, inputs, case, args, message):
     out, built = reports
     folder = built["dmy_warning"][2]
     before = {p.name: p.read_bytes() for p in folder.iterdir() if "FAILED" not in p.name}
-    code, err = run("--data", str(inputs[case]), "--timestamp", "date", "--out", str(out / "cdnow"),
-                    "--as-of", "1998-06-30", *args)
+    pages = _pages(out / "cdnow")
+    code, err = run(
+        "--data",
+        str(inputs[case]),
+        "--timestamp",
+        "date",
+        "--schedule",
+        "cdnow",
+        "--out",
+        str(out / "cdnow"),
+        "--as-of",
+        "1998-06-30",
+        *args,
+    )
     assert code == EXIT_DATA and message in err
+    assert {p.name for p in folder.iterdir()} == set(before)  # no file added (nor a FAILED one) to the report
     for name, content in before.items():
         assert (folder / name).read_bytes() == content
+    assert _pages(out / "cdnow") == pages  # nothing published anywhere else either
 
 
 def test_undecodable_input_fails_with_exit_3_naming_line_and_fix(reports, inputs):
     out, built = reports
     folder = built["latin1"][2]
     before = (folder / "retention-report.html").read_bytes()
-    code, err = run("--data", str(inputs["latin1"]), "--segment", "city", "--as-of", "2024-12-31",
-                    "--out", str(out / "l"))
+    pages = _pages(out / "l")
+    code, err = run(
+        "--data", str(inputs["latin1"]), "--segment", "city", "--as-of", "2024-12-31", "--out", str(out / "l")
+    )
     assert code == EXIT_DATA
     assert "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
     assert (folder / "retention-report.html").read_bytes() == before
+    assert _pages(out / "l") == pages  # nothing published anywhere else either
 
 
 def test_latin1_names_and_an_outlier_year_are_published_as_notes(reports):
@@ -206,14 +261,22 @@ def test_latin1_names_and_an_outlier_year_are_published_as_notes(reports):
     assert "far from the rest" in html
 
 
-@pytest.mark.parametrize("as_of,message", [
-    ("30/06/1998", "not accepted"), ("06/30/1998", "not accepted"), ("1998-6-30", "not accepted"),
-    ("2999-01-01", "in the future"), ("yesterday", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "as_of,message",
+    [
+        ("30/06/1998", "not accepted"),
+        ("06/30/1998", "not accepted"),
+        ("1998-6-30", "not accepted"),
+        ("2999-01-01", "in the future"),
+        ("yesterday", "YYYY-MM-DD"),
+    ],
+)
 def test_as_of_means_one_thing(inputs, tmp_path, as_of, message):
     code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", as_of, "--out", str(tmp_path))
     assert code == EXIT_PARAMETER and message in err and "YYYY-MM-DD" in err
-    assert not any(tmp_path.iterdir())
+    # nothing published: no schedule or report folder, only the index and the record of the failed attempt
+    assert not list(tmp_path.rglob("retention-report.html"))
+    assert {p.name for p in tmp_path.iterdir()} <= {"index.html", "runs"}
 
 
 def test_as_of_from_yaml_and_p_pairs_is_checked_the_same_way(inputs, tmp_path):
