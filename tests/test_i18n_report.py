@@ -28,7 +28,7 @@ PARAMS = {"data": "sample", "order_id": "order_id", "segment": "channel", "as_of
 #: words that stay as they are in every language: proper names, acronyms and codes of the trade and of formats
 PROPER = {"retainkit", "Wilson", "Newcombe", "Vega", "JavaScript", "HTML", "CSV", "Parquet", "JSON", "ISO", "IANA",
           "UTC", "strftime", "svg", "interactive", "CRR", "CLV", "MRR", "AOV", "ROI", "NPV", "EUR", "AMD", "USD",
-          "True", "sample", "en", "el", "hy"}  # language codes in the lang parameter's help
+          "True", "False", "sample", "en", "el", "hy", "UTF", "BOM", "latin", "cp1252"}  # codes, encodings, literals
 
 
 class _Text(HTMLParser):

@@ -17,9 +17,10 @@ from ..charts import cohort_heatmap, crr_trend
 from ..charts.brackets import bracket_chart, value_heatmap
 from ..charts.split import crr_by_segment, highlight_curves, segment_curves, stacked_by_segment
 from ..exceptions import DataError, ParameterError
-from ..i18n import translator
-from ..periods import FREQ_NAMES
+from ..i18n import N_, translator
 
+#: the period unit in axis titles ("Ages (months)"), per frequency
+UNITS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months"), "Q": N_("quarters"), "Y": N_("years")}
 #: segments drawn as separate heatmap blocks (the largest ones)
 MAX_HEATMAP_SEGMENTS = 6
 #: most recent cohorts per heatmap block when split
@@ -65,7 +66,7 @@ class ExplorerCharts:
         _ = translator(self.lang).gettext
         metric, split = self.metric.value, self._split_col
         kind = self.kind.value if metric == "customers" else "classic"
-        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
+        unit = _(UNITS.get(self.freq.value, N_("periods")))
         source = self.table if (split or kind == "brackets") else self.pooled
         if split and kind != "brackets" and "retention_lo" not in source.columns:  # intervals off: blank tooltips
             source = source.assign(retention_lo=np.nan, retention_hi=np.nan)
@@ -78,7 +79,8 @@ class ExplorerCharts:
                 return value_heatmap(t, x="bracket", x_title=_("Ages ({unit})").format(unit=unit), x_sort=order,
                                      value="retention", value_title=_("Bracket retention"), fmt=".1%", axis_fmt=".0%",
                                      title=title or _("Bracket retention by cohort"),
-                                     subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"))
+                                     subtitle=_("share of the cohort active at any age in the bracket (definitions §3)"),
+                                     lang=self.lang)
             if metric == "cum_revenue":
                 t = t[~t["partial"]]
                 cur = f" ({self.currency})" if self.currency else ""
@@ -86,10 +88,11 @@ class ExplorerCharts:
                                      x_sort=sorted(t["age"].unique().tolist()), value="cum_revenue_per_customer",
                                      value_title=_("Revenue per customer") + cur, fmt=",.2f", axis_fmt=",.0f",
                                      title=title or _("Cumulative revenue per customer"),
-                                     subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"))
+                                     subtitle=_("revenue to date / cohort size, refunds included (definitions §3)"),
+                                     lang=self.lang)
             value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] \
                 if metric == "customers" else "revenue_retention"
-            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts)
+            return cohort_heatmap(t, value=value, title=title, max_cohorts=max_cohorts, lang=self.lang)
 
         if not split:
             return one(source, None, 36)
@@ -116,7 +119,7 @@ class ExplorerCharts:
         if kind == "brackets":
             return bracket_chart(self.table, split, intervals=intervals)
         info = self.metric_info()
-        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
+        unit = _(UNITS.get(self.freq.value, N_("periods")))
         avg = self.average
         if not intervals:
             avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
@@ -155,7 +158,7 @@ class ExplorerCharts:
                 + (_(" (activity window {window})").format(window=window) if window else ""),
                 subtitle=_("CRR = retained / customers at the start, per segment, with 95% Wilson bands "
                            "(definitions §4)"))
-        return crr_trend(crr)
+        return crr_trend(crr, lang=self.lang)
 
     def chart(self, name: str) -> Any:
         """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
