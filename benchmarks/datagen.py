@@ -33,9 +33,9 @@ def make_log(n_rows: int, seed: int = 42) -> pd.DataFrame:
     weights /= weights.sum()
     repeat = rng.choice(n_cust, size=n_rows - n_cust, p=weights)
     cust = np.concatenate([np.arange(n_cust), repeat])
-    acq = rng.integers(0, DAYS, n_cust)                                 # acquisition day
-    gap = rng.exponential(120.0, n_rows - n_cust).astype(np.int64) + 1   # days after acquisition
-    room = DAYS - acq[repeat]                                           # days left after acquisition
+    acq = rng.integers(0, DAYS, n_cust)  # acquisition day
+    gap = rng.exponential(120.0, n_rows - n_cust).astype(np.int64) + 1  # days after acquisition
+    room = DAYS - acq[repeat]  # days left after acquisition
     day = np.concatenate([acq, acq[repeat] + gap % room])
     second = rng.integers(0, 86_400, len(day))
     ts = START + (day * 86_400 + second).astype("timedelta64[s]").astype("timedelta64[us]")
@@ -44,12 +44,14 @@ def make_log(n_rows: int, seed: int = 42) -> pd.DataFrame:
     amount[refund] = -amount[refund]
     ids = rng.permutation(n_cust * 7)[:n_cust].astype(np.int64) + 1_000_000  # sparse, non-dense ids
     order = rng.permutation(len(day))
-    frame = pd.DataFrame({
-        "customer_id": ids[cust[order]],
-        "timestamp": pd.DatetimeIndex(ts[order]).tz_localize("UTC"),
-        "amount": amount[order],
-        "channel": pd.array(CHANNELS[cust[order] % len(CHANNELS)], dtype="string"),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids[cust[order]],
+            "timestamp": pd.DatetimeIndex(ts[order]).tz_localize("UTC"),
+            "amount": amount[order],
+            "channel": pd.array(CHANNELS[cust[order] % len(CHANNELS)], dtype="string"),
+        }
+    )
     return frame
 
 

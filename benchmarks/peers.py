@@ -33,8 +33,9 @@ def tutorial_pandas(path) -> pd.DataFrame:
     df["order_month"] = df["timestamp"].dt.tz_localize(None).dt.to_period("M")
     df["cohort_month"] = df["order_month"].where(df["amount"] >= 0).groupby(df["customer_id"]).transform("min")
     df = df.dropna(subset=["cohort_month"])
-    df["age"] = (df["order_month"].dt.year - df["cohort_month"].dt.year) * 12 + \
-        (df["order_month"].dt.month - df["cohort_month"].dt.month)
+    df["age"] = (df["order_month"].dt.year - df["cohort_month"].dt.year) * 12 + (
+        df["order_month"].dt.month - df["cohort_month"].dt.month
+    )
     df = df[df["age"] >= 0]
     active = df[df["amount"] >= 0].groupby(["cohort_month", "age"])["customer_id"].nunique().rename("active")
     revenue = df.groupby(["cohort_month", "age"])["amount"].sum().rename("revenue")
@@ -58,8 +59,9 @@ def tutorial_crr_loop(path, window_days: int = 90) -> pd.DataFrame:
         b0, b1 = p.start_time, (p + 1).start_time
         start = set(df.loc[(day >= b0 - window) & (day < b0), "customer_id"].unique())
         end = set(df.loc[(day >= b1 - window) & (day < b1), "customer_id"].unique())
-        rows.append({"period": str(p), "start_customers": len(start), "end_customers": len(end),
-                     "retained": len(start & end)})
+        rows.append(
+            {"period": str(p), "start_customers": len(start), "end_customers": len(end), "retained": len(start & end)}
+        )
     return pd.DataFrame(rows)
 
 
@@ -92,7 +94,9 @@ def polars_lazy(path) -> pd.DataFrame:
     """Hand-written polars lazy query on the Parquet file (min().over(customer), n_unique per cell)."""
     import polars as pl
 
-    month = (pl.col("timestamp").dt.year().cast(pl.Int64) - 1970) * 12 + pl.col("timestamp").dt.month().cast(pl.Int64) - 1
+    month = (
+        (pl.col("timestamp").dt.year().cast(pl.Int64) - 1970) * 12 + pl.col("timestamp").dt.month().cast(pl.Int64) - 1
+    )
     buy = pl.col("amount") >= 0
     q = (
         pl.scan_parquet(path)

@@ -51,8 +51,13 @@ CONTENDERS: dict[str, tuple[str, str]] = {
 }
 HAND = ("hand DuckDB SQL", "hand polars lazy")
 #: contenders skipped at 50M rows (they need the whole log as pandas objects several times over)
-SKIP_AT_50M = ("retainkit (pandas)", "retainkit crr (pandas)", "pandas loop over periods",
-               "retainkit crr (polars)", "retainkit crr (duckdb)")
+SKIP_AT_50M = (
+    "retainkit (pandas)",
+    "retainkit crr (pandas)",
+    "pandas loop over periods",
+    "retainkit crr (polars)",
+    "retainkit crr (duckdb)",
+)
 
 
 # --------------------------------------------------------------------------- worker side
@@ -61,25 +66,26 @@ def _cohort_result(table):
 
     from retainkit.periods import parse_period_label
 
-    out = pd.DataFrame({
-        "cohort": [parse_period_label(c, "M") for c in table["cohort"]],
-        "age": table["age"].astype("int64"),
-        "active": table["active"].astype("int64"),
-        "revenue": table["revenue"].astype("float64"),
-    })
+    out = pd.DataFrame(
+        {
+            "cohort": [parse_period_label(c, "M") for c in table["cohort"]],
+            "age": table["age"].astype("int64"),
+            "active": table["active"].astype("int64"),
+            "revenue": table["revenue"].astype("float64"),
+        }
+    )
     return out.sort_values(["cohort", "age"]).reset_index(drop=True)
 
 
 def run_contender(name: str, path: str):
     """Run one contender once; returns a small pandas frame (for the agreement check)."""
     import pandas as pd
-
     import peers
 
     if name.startswith("retainkit"):
         import retainkit as rk
 
-        engine = name[name.index("(") + 1:-1]
+        engine = name[name.index("(") + 1 : -1]
         if engine == "pandas":
             source = pd.read_parquet(path, columns=peers.COLUMNS)
             tx = rk.load_transactions(source, amount="amount", as_of=AS_OF)
@@ -129,8 +135,16 @@ def _peak_rss() -> int:
 def _run_worker(name: str, path: Path, repeat: int, warmup: bool, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.pkl")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, str(path), str(repeat),
-               "1" if warmup else "0", out]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            name,
+            str(path),
+            str(repeat),
+            "1" if warmup else "0",
+            out,
+        ]
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -163,8 +177,7 @@ def _agree(results: list[dict]) -> tuple[bool, str]:
     ref = ok[0]
     for r in ok[1:]:
         try:
-            pd.testing.assert_frame_equal(ref["result"], r["result"], check_exact=False, rtol=1e-9,
-                                          check_dtype=False)
+            pd.testing.assert_frame_equal(ref["result"], r["result"], check_exact=False, rtol=1e-9, check_dtype=False)
         except AssertionError as exc:
             return False, f"{r['name']} differs from {ref['name']}: {str(exc).splitlines()[0]}"
     return True, f"all {len(ok)} identical"
@@ -199,8 +212,9 @@ def machine() -> dict[str, str]:
         "memory": mem,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "versions": ", ".join(f"{m.__name__} {m.__version__}" for m in
-                              (retainkit, pandas, numpy, polars, duckdb, narwhals, pyarrow)),
+        "versions": ", ".join(
+            f"{m.__name__} {m.__version__}" for m in (retainkit, pandas, numpy, polars, duckdb, narwhals, pyarrow)
+        ),
     }
 
 
@@ -224,8 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     all_agree = True
     for n in sizes:
         # generate (or find) the log in a child process, so this driver stays small
-        path = Path(subprocess.run([sys.executable, str(HERE / "datagen.py"), str(n)], check=True,
-                                   capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        path = Path(
+            subprocess.run(
+                [sys.executable, str(HERE / "datagen.py"), str(n)], check=True, capture_output=True, text=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         big = n >= 50_000_000
         for task in ("cohort", "crr"):
             names = [c for c in chosen if CONTENDERS[c][0] == task and not (big and c in SKIP_AT_50M)]
@@ -263,23 +282,38 @@ def _targets(n: int, task: str, results: list[dict]) -> list[tuple[str, str, boo
         if hands:
             fastest = min(hands, key=lambda k: r[k]["best"])
             rel = r[best_rk]["best"] / r[fastest]["best"]
-            out.append((f"10M rows: {best_rk} vs fastest hand-written ({fastest})",
-                        f"{rel:.2f}x its time (target <= 1.2x)", rel <= 1.2))
+            out.append(
+                (
+                    f"10M rows: {best_rk} vs fastest hand-written ({fastest})",
+                    f"{rel:.2f}x its time (target <= 1.2x)",
+                    rel <= 1.2,
+                )
+            )
     if task == "cohort" and n >= 50_000_000 and rk_names:
         hands = [h for h in HAND if h in r]
         if hands:
             leaner = min(hands, key=lambda k: r[k]["peak_bytes"])
             best_rk = min(rk_names, key=lambda k: r[k]["peak_bytes"])
             rel = r[best_rk]["peak_bytes"] / r[leaner]["peak_bytes"]
-            out.append((f"{n // 1_000_000}M rows from Parquet: peak memory of {best_rk} vs {leaner}",
-                        f"{rel:.2f}x (target <= 1.2x)", rel <= 1.2))
+            out.append(
+                (
+                    f"{n // 1_000_000}M rows from Parquet: peak memory of {best_rk} vs {leaner}",
+                    f"{rel:.2f}x (target <= 1.2x)",
+                    rel <= 1.2,
+                )
+            )
     if task == "crr" and n == 10_000_000 and "pandas loop over periods" in r:
         crr_names = [k for k in r if k.startswith("retainkit crr")]
         if crr_names:
             best = min(crr_names, key=lambda k: r[k]["best"])
             ratio = r["pandas loop over periods"]["best"] / r[best]["best"]
-            out.append((f"10M rows, 36 monthly periods: {best} vs pandas loop",
-                        f"{ratio:.1f}x faster (target >= 5x)", ratio >= 5))
+            out.append(
+                (
+                    f"10M rows, 36 monthly periods: {best} vs pandas loop",
+                    f"{ratio:.1f}x faster (target >= 5x)",
+                    ratio >= 5,
+                )
+            )
     return out
 
 
@@ -313,17 +347,26 @@ def _report(started, info, sections, checks, all_agree, args) -> str:
         "",
     ]
     for n, task, results, agree, how in sections:
-        title = "cohort table (monthly cohorts x ages: active, revenue)" if task == "cohort" \
+        title = (
+            "cohort table (monthly cohorts x ages: active, revenue)"
+            if task == "cohort"
             else "CRR, 36 monthly periods, 90-day window"
-        lines += [f"## {n:,} rows: {title}", "", "| contender | what | best wall time | peak memory | agreement |",
-                  "|---|---|---|---|---|"]
+        )
+        lines += [
+            f"## {n:,} rows: {title}",
+            "",
+            "| contender | what | best wall time | peak memory | agreement |",
+            "|---|---|---|---|---|",
+        ]
         fastest = min((r["best"] for r in results if "best" in r), default=None)
         for r in results:
             what = CONTENDERS[r["name"]][1]
             if "best" in r:
                 rel = f" ({r['best'] / fastest:.1f}x)" if fastest and r["best"] != fastest else " (fastest)"
-                lines.append(f"| {r['name']} | {what} | {r['best']:.2f} s{rel} | {_fmt_bytes(r['peak_bytes'])} |"
-                             f" {'ok' if agree else 'DIFFERS'} |")
+                lines.append(
+                    f"| {r['name']} | {what} | {r['best']:.2f} s{rel} | {_fmt_bytes(r['peak_bytes'])} |"
+                    f" {'ok' if agree else 'DIFFERS'} |"
+                )
             else:
                 lines.append(f"| {r['name']} | {what} | {r['error']} | | |")
         lines += ["", f"Agreement: {how}.", ""]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import clv, datasets, definitions, economics, loyalty, periods, subscriptions, survey
 from ._deprecation import module_getattr
+from ._version import __version__
 from .clv import (
     BetaGeoFitter,
     GammaGammaFitter,
@@ -20,15 +21,14 @@ from .clv import (
 )
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import load_subscriptions, load_transactions
-from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
-from .engine import Activity, reduce
-from .loyalty import measure_program_lift, scenario_roi
 from .economics import retention_profit_impact
+from .engine import Activity, reduce
+from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
+from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
+from .loyalty import measure_program_lift, scenario_roi
+from .metrics import crr_from_counts, crr_table, purchase_metrics
 from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
 from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
-from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
-from .metrics import crr_from_counts, crr_table, purchase_metrics
-from ._version import __version__
 
 __all__ = [
     "Activity",

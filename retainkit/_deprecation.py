@@ -17,8 +17,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Warn that ``old`` is a deprecated spelling of ``new``."""
-    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new} instead.",
-                  DeprecationWarning, stacklevel=stacklevel)
+    warnings.warn(
+        f"{old} is deprecated and will be removed in the next release; use {new} instead.",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def renamed_kwargs(**renames: str) -> Callable[[F], F]:

@@ -43,13 +43,13 @@ def mark_pairs(keys: np.ndarray, n_customers: int, width: int, pmin: int):
     return cust, per, first, last
 
 
-
 #: largest (periods x customers) table of latest purchase days built by boundary_membership (bytes)
 LATEST_TABLE_LIMIT = 600_000_000
 
 
-def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray,
-                        window_days: int, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def boundary_membership(
+    codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray, window_days: int, *, method: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Who is a customer at each boundary, from purchase days (definitions §4).
 
     Customer c is a customer at boundary j when one of their purchase days d
@@ -135,8 +135,9 @@ def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_da
     return member, first_index
 
 
-def membership_counts(member: np.ndarray, first_index: np.ndarray, group: np.ndarray,
-                      n_groups: int) -> dict[str, np.ndarray]:
+def membership_counts(
+    member: np.ndarray, first_index: np.ndarray, group: np.ndarray, n_groups: int
+) -> dict[str, np.ndarray]:
     """CRR counts per group and period from boundary membership (definitions §4).
 
     ``member`` is (boundaries x customers); period j runs from boundary j to

@@ -9,7 +9,7 @@ are absent from long tables and NaN in wide views, never 0.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,8 +78,9 @@ def cohort_counts(act: Activity, *, by: list[str] | None = None, cohort_key: str
     n_groups = len(groups)
     ok = group >= 0
     if n_groups == 0:
-        return pd.DataFrame(columns=[*by, "_cohort", "age", "size", "size_complete", "active",
-                                     "active_on_or_after", "revenue"])
+        return pd.DataFrame(
+            columns=[*by, "_cohort", "age", "size", "size_complete", "active", "active_on_or_after", "revenue"]
+        )
     first = act.first
     max_age = int((act.max_period - first[ok]).max())
     width = max_age + 1
@@ -167,8 +168,9 @@ def cohort_table(
         if col == cohort_key:
             raise ParameterError(f"'{col}' is both the cohort_key and a by= column; use it once.")
     if is_native(data) and not reduces_locally(data):
-        counts, act = native_cohort_counts(data, freq, include_partial=include_partial, by=by_cols,
-                                           cohort_key=cohort_key)
+        counts, act = native_cohort_counts(
+            data, freq, include_partial=include_partial, by=by_cols, cohort_key=cohort_key
+        )
     else:
         act = reduce(data, freq, include_partial=include_partial)
         counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
@@ -185,8 +187,12 @@ def explain_empty(act: Activity) -> None:
         all_refunds = src.has_amount and s.notes.get("refund_rows", 0) == s.rows_kept
         n_rows = s.rows_kept
     else:
-        all_refunds = (src.kind == "transactions" and src.has_amount and not (src.frame["amount"] >= 0).any()
-                       and src.frame["amount"].notna().all())
+        all_refunds = (
+            src.kind == "transactions"
+            and src.has_amount
+            and not (src.frame["amount"] >= 0).any()
+            and src.frame["amount"].notna().all()
+        )
         n_rows = len(src.frame)
     if all_refunds:
         raise DataError(
@@ -215,8 +221,9 @@ def add_retention(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def cohort_table_from_counts(counts: pd.DataFrame, act: CohortContext, by_cols: list[str],
-                             cohort_key: str | None = None) -> pd.DataFrame:
+def cohort_table_from_counts(
+    counts: pd.DataFrame, act: CohortContext, by_cols: list[str], cohort_key: str | None = None
+) -> pd.DataFrame:
     """The :func:`cohort_table` frame from per-cell counts (definitions §2, §3).
 
     ``counts`` has the columns of :func:`cohort_counts` (``_cohort``, ``age``,
@@ -251,12 +258,32 @@ def cohort_table_from_counts(counts: pd.DataFrame, act: CohortContext, by_cols: 
         out = out.drop(columns="_rpc")
         cols = [c for c in out.columns if c not in ("revenue", "revenue_retention", "cum_revenue_per_customer")]
         out = out[cols + ["revenue", "revenue_retention", "cum_revenue_per_customer"]]
-    front = [*by_cols, "cohort", "cohort_start", "age", "size", "active", "retention", "retention_lo",
-             "retention_hi", "active_on_or_after", "retention_on_or_after", "partial"]
+    front = [
+        *by_cols,
+        "cohort",
+        "cohort_start",
+        "age",
+        "size",
+        "active",
+        "retention",
+        "retention_lo",
+        "retention_hi",
+        "active_on_or_after",
+        "retention_on_or_after",
+        "partial",
+    ]
     out = out[front + [c for c in out.columns if c not in front]]
     out = out.sort_values([*by_cols, "cohort", "age"], kind="stable").reset_index(drop=True)
-    out.attrs.update({"freq": act.freq, "as_of": str(act.as_of), "tz": act.tz, "by": list(by_cols),
-                      "cohort_key": cohort_key, "kind": act.source.kind})
+    out.attrs.update(
+        {
+            "freq": act.freq,
+            "as_of": str(act.as_of),
+            "tz": act.tz,
+            "by": list(by_cols),
+            "cohort_key": cohort_key,
+            "kind": act.source.kind,
+        }
+    )
     return out
 
 
@@ -308,8 +335,12 @@ def average_curve(table: pd.DataFrame, *, include_partial: bool = False) -> pd.D
     """
     segs = _segments_of(table)
     t = table if include_partial else table.loc[~table["partial"]]
-    agg = {"cohorts": ("cohort", "nunique"), "size": ("size", "sum"), "active": ("active", "sum"),
-           "active_on_or_after": ("active_on_or_after", "sum")}
+    agg = {
+        "cohorts": ("cohort", "nunique"),
+        "size": ("size", "sum"),
+        "active": ("active", "sum"),
+        "active_on_or_after": ("active_on_or_after", "sum"),
+    }
     t = t.copy()
     if "revenue" in t.columns:
         t["_w_cum"] = t["cum_revenue_per_customer"] * t["size"]
@@ -390,6 +421,13 @@ def bracket_retention(
 
 
 __all__ = [
-    "MATRIX_KINDS", "add_retention", "average_curve", "bracket_retention", "cohort_counts", "cohort_table",
-    "cohort_table_from_counts", "explain_empty", "retention_matrix",
+    "MATRIX_KINDS",
+    "add_retention",
+    "average_curve",
+    "bracket_retention",
+    "cohort_counts",
+    "cohort_table",
+    "cohort_table_from_counts",
+    "explain_empty",
+    "retention_matrix",
 ]

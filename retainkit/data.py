@@ -11,11 +11,13 @@ values, and how to fix it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from .encoding import check_encoding
 from .exceptions import DataError, ParameterError
@@ -178,16 +180,20 @@ def load_transactions(
     backend: str | None = None,
     max_dropped: float | None = MAX_DROPPED,
     encoding: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
     Parameters
     ----------
-    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
+    source : path, URL, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
         A CSV (.csv, .csv.gz, .tsv) or Parquet file, a directory or glob of
-        Parquet files, or a frame. The caller's object is never modified.
-        polars, DuckDB and Spark data stay in their engine: validation and
-        aggregation run there and only small tables are collected.
+        Parquet files, a ``postgresql://user@host:5432/db`` URL (with
+        ``table=`` or ``query=``), or a frame. The caller's object is never
+        modified. polars, DuckDB, Spark and PostgreSQL data stay in their
+        engine: validation and aggregation run there and only small tables
+        are collected.
     customer_id, timestamp : str
         Source column names of the customer id and the order timestamp.
     amount : str, optional
@@ -235,6 +241,11 @@ def load_transactions(
         Results are identical on every engine; only example rows in the data
         summary differ (the lazy engines quote values, not line numbers, and
         compute the summary on first access).
+    table, query : str, optional
+        For a PostgreSQL URL: the table (``"orders"`` or ``"sales.orders"``)
+        or a SELECT statement to read. Credentials come from the URL, the
+        ``PG*`` environment variables and ``~/.pgpass``; the password never
+        appears in a message or the data summary (see :mod:`retainkit.postgres`).
 
     Returns
     -------
@@ -254,13 +265,24 @@ def load_transactions(
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    native = native_source(source, mapping, backend, encoding)
+    if date_format is not None and pg.is_postgres_url(source):
+        raise pg.date_format_error(date_format, timestamp)
+    native = native_source(source, mapping, backend, encoding, table=table, query=query)
     if native is not None:
-        return load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
-                           drop_duplicates=drop_duplicates, date_format=date_format, strict=strict,
-                           max_dropped=max_dropped)
-    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, timestamp, order_id],
-                                           encoding=encoding)
+        return load_native(
+            *native,
+            mapping=mapping,
+            segments=segments,
+            tz=tz,
+            as_of_ts=as_of_ts,
+            drop_duplicates=drop_duplicates,
+            date_format=date_format,
+            strict=strict,
+            max_dropped=max_dropped,
+        )
+    raw, source_name, offset = read_mapped(
+        source, mapping, as_text=[customer_id, timestamp, order_id], encoding=encoding
+    )
     where = Where(offset)
     n = len(raw)
     if n == 0:
@@ -286,7 +308,9 @@ def load_transactions(
         values, bad_amount = parse_amounts(raw[amount], amount, where)
         out["amount"] = values
         drops.note("unparseable_amount", bad_amount, raw[amount])
-        drops.note("missing_amount", raw[amount].isna().to_numpy() | (values.isna().to_numpy() & ~bad_amount.to_numpy()))
+        drops.note(
+            "missing_amount", raw[amount].isna().to_numpy() | (values.isna().to_numpy() & ~bad_amount.to_numpy())
+        )
     if order_id is not None:
         oid, empty_oid = _customer_ids(raw[order_id])
         out["order_id"] = oid
@@ -331,7 +355,9 @@ def load_transactions(
         refund_only = frame.loc[~purchase & ~is_buyer, "customer_id"]
         if len(refund_only):
             drops.notes["refund_only_customers"] = int(refund_only.nunique())
-            drops.examples.setdefault("refund_only_customers", [f"customer {show_value(v)}" for v in refund_only.unique()[:3]])
+            drops.examples.setdefault(
+                "refund_only_customers", [f"customer {show_value(v)}" for v in refund_only.unique()[:3]]
+            )
         early = ~purchase & is_buyer & (frame["timestamp"].array.asi8 < first_buy[codes])
         if early.any():
             drops.notes["refunds_before_first_purchase"] = int(early.sum())
@@ -351,8 +377,9 @@ def load_transactions(
         as_of=as_of_ts,
         columns={k: v for k, v in mapping.items() if v is not None},
     )
-    return Transactions(frame=frame, summary=summary, as_of=as_of_ts, tz=tz, segments=segments,
-                        has_amount=amount is not None)
+    return Transactions(
+        frame=frame, summary=summary, as_of=as_of_ts, tz=tz, segments=segments, has_amount=amount is not None
+    )
 
 
 def _ns(values: pd.Series) -> np.ndarray:
@@ -435,8 +462,9 @@ def load_subscriptions(
     end_raw = raw[end]
     # one reading for both columns: an end column alone may not tell day from month
     text_cols = [raw[c].astype("string") for c in (start, end) if not _is_datetime(raw[c])]
-    reading = text_reading(pd.concat(text_cols, ignore_index=True), f"{start}' / '{end}", date_format) \
-        if text_cols else None
+    reading = (
+        text_reading(pd.concat(text_cols, ignore_index=True), f"{start}' / '{end}", date_format) if text_cols else None
+    )
     st = parse_timestamps(raw[start], tz, date_format, start, where, reading)
     if end_raw.isna().all():
         en = pd.Series(pd.NaT, index=raw.index, dtype=st.dtype)
@@ -503,13 +531,22 @@ def load_subscriptions(
         examples=drops.examples,
         customers=int(frame["customer_id"].nunique()),
         first_timestamp=frame["start"].min(),
-        last_timestamp=max(frame["start"].max(), frame["end"].max()) if frame["end"].notna().any() else frame["start"].max(),
+        last_timestamp=max(frame["start"].max(), frame["end"].max())
+        if frame["end"].notna().any()
+        else frame["start"].max(),
         tz=tz,
         as_of=as_of_ts,
         columns={k: v for k, v in mapping.items() if v is not None},
     )
-    return Subscriptions(frame=frame, intervals=intervals, summary=summary, as_of=as_of_ts, tz=tz,
-                         segments=segments, has_mrr=mrr is not None)
+    return Subscriptions(
+        frame=frame,
+        intervals=intervals,
+        summary=summary,
+        as_of=as_of_ts,
+        tz=tz,
+        segments=segments,
+        has_mrr=mrr is not None,
+    )
 
 
 __all__ = [

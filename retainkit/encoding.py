@@ -73,7 +73,7 @@ def find_decode_problem(path: str | os.PathLike, encoding: str) -> DecodeProblem
                 held = len(exc.object) - len(chunk)  # bytes of an unfinished character from the previous chunk
                 pos = offset - held + exc.start
                 line = newlines + chunk.count(b"\n", 0, max(exc.start - held, 0)) + 1
-                bad = bytes(exc.object[exc.start:max(exc.end, exc.start + 1)])[:4]
+                bad = bytes(exc.object[exc.start : max(exc.end, exc.start + 1)])[:4]
                 return DecodeProblem(line=line, offset=pos, bad=bad, text=_line_at(fh, pos, encoding))
             if not chunk:
                 return None
@@ -100,8 +100,8 @@ def decode_error(path: str | os.PathLike, encoding: str, problem: DecodeProblem)
     hexbytes = " ".join(f"0x{b:02X}" for b in problem.bad)
     return DataError(
         f"{os.fspath(path)}: line {problem.line} is not valid {name} (byte {hexbytes} at offset {problem.offset}: "
-        f"{shown!r}). The file was saved in another encoding: pass encoding=\"latin-1\" or "
-        f"encoding=\"cp1252\" (Windows, Western Europe), on the command line --encoding latin-1; "
+        f'{shown!r}). The file was saved in another encoding: pass encoding="latin-1" or '
+        f'encoding="cp1252" (Windows, Western Europe), on the command line --encoding latin-1; '
         f"or save the file as UTF-8."
     )
 
@@ -113,5 +113,12 @@ def check_decodes(path: str | os.PathLike, encoding: str) -> None:
         raise decode_error(path, encoding, problem)
 
 
-__all__ = ["DEFAULT_ENCODING", "DecodeProblem", "check_decodes", "check_encoding", "decode_error",
-           "find_decode_problem", "is_utf8"]
+__all__ = [
+    "DEFAULT_ENCODING",
+    "DecodeProblem",
+    "check_decodes",
+    "check_encoding",
+    "decode_error",
+    "find_decode_problem",
+    "is_utf8",
+]

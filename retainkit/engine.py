@@ -46,6 +46,7 @@ from .periods import (
 from .readers import source_columns
 from .sources import backend_of
 
+
 def first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
     """``column`` read on each customer's first row (``first_row`` positions, -1 = none -> None)."""
     frame = source.frame
@@ -193,10 +194,22 @@ def reduce_transactions(tx: Transactions, freq: str = "M", *, include_partial: b
         rc, rp, ra = codes[rev], periods[rev], amount[rev]
     cls = LocalActivity if keys is None else Activity
     return cls(
-        freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, customer_ids=uniques, first=first, last=last,
-        pair_customer=pc, pair_period=pp, revenue_customer=rc, revenue_period=rp, revenue_amount=ra,
-        first_row=first_row, source=tx,
+        freq=freq,
+        tz=tx.tz,
+        as_of=tx.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        customer_ids=uniques,
+        first=first,
+        last=last,
+        pair_customer=pc,
+        pair_period=pp,
+        revenue_customer=rc,
+        revenue_period=rp,
+        revenue_amount=ra,
+        first_row=first_row,
+        source=tx,
     )
 
 
@@ -249,8 +262,8 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     e_ns = iv["end"].dt.as_unit("ns").array.asi8.copy()
     e_ns[iv["end"].isna().to_numpy()] = np.iinfo(np.int64).max
     # periods overlapped: p with start(p) < end and start(p+1) > start
-    lo = np.searchsorted(b_ns, s_ns, side="right") - 1          # period containing start
-    hi = np.searchsorted(b_ns, e_ns, side="left")               # first period starting at/after end
+    lo = np.searchsorted(b_ns, s_ns, side="right") - 1  # period containing start
+    hi = np.searchsorted(b_ns, e_ns, side="left")  # first period starting at/after end
     lo = np.clip(lo, 0, width)
     hi = np.clip(hi, 0, width)
     diff = np.zeros((n, width + 1), dtype=np.int32)
@@ -266,8 +279,7 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     first[has] = active[has].argmax(axis=1) + pmin
     last[has] = width - 1 - active[has, ::-1].argmax(axis=1) + pmin
     # first row: the earliest-starting raw interval of each customer
-    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
-                               np.arange(len(subs.frame)), n)
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8, np.arange(len(subs.frame)), n)
     first_row[~has] = -1
     rc = rp = ra = None
     if subs.has_mrr:
@@ -290,10 +302,22 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
         f2 = np.flatnonzero(cells.ravel())
         rc, rp, ra = f2 // width, f2 % width + pmin, snap.ravel()[f2]
     return Activity(
-        freq=freq, tz=tz, as_of=subs.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, customer_ids=np.asarray(uniques), first=first, last=last,
-        pair_customer=pc, pair_period=pp, revenue_customer=rc, revenue_period=rp, revenue_amount=ra,
-        first_row=first_row, source=subs,
+        freq=freq,
+        tz=tz,
+        as_of=subs.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        customer_ids=np.asarray(uniques),
+        first=first,
+        last=last,
+        pair_customer=pc,
+        pair_period=pp,
+        revenue_customer=rc,
+        revenue_period=rp,
+        revenue_amount=ra,
+        first_row=first_row,
+        source=subs,
     )
 
 
@@ -361,9 +385,9 @@ class Boundaries:
     first instant of period ``periods[j]``; boundary j+1 ends period j.
     """
 
-    periods: np.ndarray          # period index of each boundary's period
-    member: np.ndarray           # bool (customers x boundaries)
-    first_period: np.ndarray     # period of each customer's first activity (NO_PERIOD = none)
+    periods: np.ndarray  # period index of each boundary's period
+    member: np.ndarray  # bool (customers x boundaries)
+    first_period: np.ndarray  # period of each customer's first activity (NO_PERIOD = none)
     first_row: np.ndarray
     data_start_day: int
     boundary_days: np.ndarray
@@ -401,13 +425,23 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     none = np.iinfo(np.int64).max
     first_day = np.full(n, none, dtype=np.int64)
     min_by_code(first_day, bcodes, bdays)
-    first_period = np.where(first_day == none, NO_PERIOD, days_to_period(np.where(first_day == none, data_start, first_day), freq))
+    first_period = np.where(
+        first_day == none, NO_PERIOD, days_to_period(np.where(first_day == none, data_start, first_day), freq)
+    )
     buy_rows = np.flatnonzero(buy)
     cand = buy_rows[days[buy_rows] == first_day[codes[buy_rows]]]
     first_row = earliest(codes.astype(np.int64), f["timestamp"].array.asi8, cand, n)
-    return Boundaries(periods=periods, member=member.T, first_period=first_period, first_row=first_row,
-                      data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
-                      customer_ids=np.asarray(uniques))
+    return Boundaries(
+        periods=periods,
+        member=member.T,
+        first_period=first_period,
+        first_row=first_row,
+        data_start_day=data_start,
+        boundary_days=bd,
+        window_days=window_days,
+        source=tx,
+        customer_ids=np.asarray(uniques),
+    )
 
 
 def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
@@ -430,8 +464,8 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     s_ns = iv["start"].dt.as_unit("ns").array.asi8
     e_ns = iv["end"].dt.as_unit("ns").array.asi8.copy()
     e_ns[iv["end"].isna().to_numpy()] = np.iinfo(np.int64).max
-    lo = np.searchsorted(b_ns, s_ns, side="right")   # first boundary strictly after start
-    hi = np.searchsorted(b_ns, e_ns, side="right")   # boundaries <= end
+    lo = np.searchsorted(b_ns, s_ns, side="right")  # first boundary strictly after start
+    hi = np.searchsorted(b_ns, e_ns, side="right")  # boundaries <= end
     width = len(b_ns)
     diff = np.zeros((n, width + 1), dtype=np.int32)
     ok = hi > lo
@@ -441,11 +475,18 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     min_by_code(first_day, codes, start_days)
     first_period = days_to_period(first_day, freq)
-    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
-                               np.arange(len(subs.frame)), n)
-    return Boundaries(periods=periods, member=member, first_period=first_period, first_row=first_row,
-                      data_start_day=int(start_days.min()), boundary_days=period_start_day(periods, freq),
-                      window_days=None, source=subs, customer_ids=np.asarray(uniques))
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8, np.arange(len(subs.frame)), n)
+    return Boundaries(
+        periods=periods,
+        member=member,
+        first_period=first_period,
+        first_row=first_row,
+        data_start_day=int(start_days.min()),
+        boundary_days=period_start_day(periods, freq),
+        window_days=None,
+        source=subs,
+        customer_ids=np.asarray(uniques),
+    )
 
 
 # --------------------------------------------------------------------------- other engines
@@ -478,8 +519,14 @@ def is_native(data) -> bool:
     return isinstance(data, Transactions) and data.native is not None
 
 
-def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: bool = False,
-                         by: list[str] | None = None, cohort_key: str | None = None):
+def native_cohort_counts(
+    tx: Transactions,
+    freq: str = "M",
+    *,
+    include_partial: bool = False,
+    by: list[str] | None = None,
+    cohort_key: str | None = None,
+):
     """Cohort counts computed in the engine holding ``tx`` (definitions §2, §3).
 
     Returns ``(counts, context)``: the frame of
@@ -490,8 +537,15 @@ def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: 
     current = current_period(tx.as_of, freq, tx.tz)
     max_period = current if include_partial else last_complete
     counts = backends.cohort_counts(tx.native, freq, max_period, last_complete, by=by, cohort_key=cohort_key)
-    ctx = CohortContext(freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-                        max_period=max_period, source=tx)
+    ctx = CohortContext(
+        freq=freq,
+        tz=tx.tz,
+        as_of=tx.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        source=tx,
+    )
     return counts, ctx
 
 

@@ -71,7 +71,7 @@ def catalogue_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translations(lang: str) -> gettext.NullTranslations:
     """The compiled catalogue of ``lang`` (English: no catalogue, messages pass through)."""
     if lang == "en":
@@ -85,7 +85,7 @@ def _translations(lang: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buf)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _locale(lang: str) -> Locale:
     return Locale.parse(lang)
 
@@ -182,8 +182,10 @@ def check_currency(code: Any) -> str:
     text = str(code or "").strip().upper()
     if not text or numbers.is_currency(text):
         return text
-    raise ParameterError(f"currency={code!r} is not an ISO 4217 currency code known to CLDR. "
-                         "Pass a three-letter code such as EUR, AMD or USD, or '' for none.")
+    raise ParameterError(
+        f"currency={code!r} is not an ISO 4217 currency code known to CLDR. "
+        "Pass a three-letter code such as EUR, AMD or USD, or '' for none."
+    )
 
 
 # ------------------------------------------------------------------ dates and periods
@@ -221,8 +223,11 @@ def format_datetime(value: Any, lang: str = "en", format: str = "long") -> str: 
 
 #: the language-neutral period labels of :func:`retainkit.periods.period_label` (definitions §2), per frequency
 _LABELS = {
-    "D": re.compile(r"(\d{4})-(\d{2})-(\d{2})"), "W": re.compile(r"(\d{4})-W(\d{2})"),
-    "M": re.compile(r"(\d{4})-(\d{2})"), "Q": re.compile(r"(\d{4})-Q([1-4])"), "Y": re.compile(r"(\d{4})"),
+    "D": re.compile(r"(\d{4})-(\d{2})-(\d{2})"),
+    "W": re.compile(r"(\d{4})-W(\d{2})"),
+    "M": re.compile(r"(\d{4})-(\d{2})"),
+    "Q": re.compile(r"(\d{4})-Q([1-4])"),
+    "Y": re.compile(r"(\d{4})"),
 }
 
 
@@ -276,15 +281,30 @@ def period_label(label: Any, freq: str, lang: str = "en") -> str:
 # ------------------------------------------------------------------ charts
 def _strftime(cldr: str) -> str:
     """A CLDR date/time pattern as a d3 time format (the common fields only)."""
-    table = [("yyyy", "%Y"), ("yy", "%y"), ("y", "%Y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"), ("M", "%-m"),
-             ("dd", "%d"), ("d", "%-d"), ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"), ("mm", "%M"),
-             ("ss", "%S"), ("a", "%p")]
+    table = [
+        ("yyyy", "%Y"),
+        ("yy", "%y"),
+        ("y", "%Y"),
+        ("MMMM", "%B"),
+        ("MMM", "%b"),
+        ("MM", "%m"),
+        ("M", "%-m"),
+        ("dd", "%d"),
+        ("d", "%-d"),
+        ("HH", "%H"),
+        ("H", "%-H"),
+        ("hh", "%I"),
+        ("h", "%-I"),
+        ("mm", "%M"),
+        ("ss", "%S"),
+        ("a", "%p"),
+    ]
     out, i = [], 0
     while i < len(cldr):
         if cldr[i] == "'":
             j = cldr.find("'", i + 1)
             j = len(cldr) if j < 0 else j
-            out.append(cldr[i + 1:j] or "'")
+            out.append(cldr[i + 1 : j] or "'")
             i = j + 1
             continue
         for token, d3 in table:
@@ -311,9 +331,13 @@ def vega_locale(lang: str = "en") -> dict[str, Any]:
     prefix, _, suffix = cur.partition("#") if "#" in cur else cur.partition("0")
     suffix = suffix.lstrip("#,0.")
     number = {
-        "decimal": sym["decimal"], "thousands": sym["group"], "grouping": [3],
+        "decimal": sym["decimal"],
+        "thousands": sym["group"],
+        "grouping": [3],
         "currency": [prefix.replace("¤", "$"), suffix.replace("¤", "$")],
-        "minus": sym.get("minusSign", "-"), "percent": sym.get("percentSign", "%"), "nan": MISSING,
+        "minus": sym.get("minusSign", "-"),
+        "percent": sym.get("percentSign", "%"),
+        "nan": MISSING,
     }
 
     def names(table: Any) -> list[str]:
@@ -326,7 +350,8 @@ def vega_locale(lang: str = "en") -> dict[str, Any]:
         "date": _strftime(loc.date_formats["short"].pattern),
         "time": _strftime(loc.time_formats["medium"].pattern),
         "periods": [loc.day_periods["format"]["abbreviated"][k] for k in ("am", "pm")],
-        "days": [days["wide"][i] for i in order], "shortDays": [days["abbreviated"][i] for i in order],
+        "days": [days["wide"][i] for i in order],
+        "shortDays": [days["abbreviated"][i] for i in order],
         "months": names(loc.months["stand-alone"]["wide"]),
         "shortMonths": names(loc.months["stand-alone"]["abbreviated"]),
     }
@@ -421,7 +446,23 @@ def glossary(lang: str = "en") -> list[dict[str, str]]:
 
 
 __all__ = [
-    "DOMAIN", "LANGUAGES", "LOCALE_DIR", "MISSING", "N_", "Translator", "catalogue_path", "check_currency",
-    "check_lang", "format_currency", "format_date", "format_datetime", "format_number", "format_percent",
-    "format_points", "glossary", "period_label", "translator", "vega_locale",
+    "DOMAIN",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "MISSING",
+    "N_",
+    "Translator",
+    "catalogue_path",
+    "check_currency",
+    "check_lang",
+    "format_currency",
+    "format_date",
+    "format_datetime",
+    "format_number",
+    "format_percent",
+    "format_points",
+    "glossary",
+    "period_label",
+    "translator",
+    "vega_locale",
 ]

@@ -40,7 +40,9 @@ REASONS: dict[str, str] = {
 UNUSABLE = ("null_customer_id", "missing_timestamp", "unparseable_timestamp", "missing_start", "unparseable_start")
 
 NOTES: dict[str, str] = {
-    "exact_duplicates_kept": N_("exact duplicate rows kept (may be real repeat purchases; drop_duplicates=True drops them)"),
+    "exact_duplicates_kept": N_(
+        "exact duplicate rows kept (may be real repeat purchases; drop_duplicates=True drops them)"
+    ),
     "refund_rows": N_("refund rows (amount < 0): reduce revenue, never make a customer active"),
     "refund_only_customers": N_("customers with refunds but no purchase (no cohort; refunds not in any cohort)"),
     "refunds_before_first_purchase": N_("refund rows dated before the customer's first purchase (not in any cohort)"),
@@ -107,8 +109,10 @@ class DataSummary:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per count: ``item``, ``rows``, ``share`` (of rows read), ``what``, ``examples``."""
-        records = [("rows_read", self.rows_read, "rows in the input", ""),
-                   ("rows_kept", self.rows_kept, "rows analysed", "")]
+        records = [
+            ("rows_read", self.rows_read, "rows in the input", ""),
+            ("rows_kept", self.rows_kept, "rows analysed", ""),
+        ]
         for k, v in self.dropped.items():
             records.append((f"dropped: {k}", v, REASONS.get(k, k), "; ".join(self.examples.get(k, []))))
         for k, v in self.notes.items():
@@ -170,9 +174,18 @@ class Transactions:
     kind = "transactions"
     __slots__ = ("_frame", "_summary", "_summary_factory", "as_of", "tz", "segments", "has_amount", "native")
 
-    def __init__(self, frame: pd.DataFrame | None = None, summary: DataSummary | None = None,
-                 as_of: pd.Timestamp | None = None, tz: str = "UTC", segments: tuple[str, ...] = (),
-                 has_amount: bool = False, *, native: Any = None, summary_factory: Any = None):
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        summary: DataSummary | None = None,
+        as_of: pd.Timestamp | None = None,
+        tz: str = "UTC",
+        segments: tuple[str, ...] = (),
+        has_amount: bool = False,
+        *,
+        native: Any = None,
+        summary_factory: Any = None,
+    ):
         if frame is None and native is None:
             raise ParameterError("Transactions needs a frame or a native log; use retainkit.load_transactions().")
         self._frame = frame
@@ -243,7 +256,9 @@ class Subscriptions:
         return len(self.frame)
 
     def __repr__(self) -> str:
-        return f"<Subscriptions {len(self.frame):,} intervals, {self.summary.customers:,} customers, as_of {self.as_of}>"
+        return (
+            f"<Subscriptions {len(self.frame):,} intervals, {self.summary.customers:,} customers, as_of {self.as_of}>"
+        )
 
 
 class DataQualityWarning(UserWarning):
@@ -255,13 +270,22 @@ def check_max_dropped(max_dropped: float | None) -> float | None:
     if max_dropped is None:
         return None
     if isinstance(max_dropped, bool) or not isinstance(max_dropped, (int, float)) or not 0 <= max_dropped <= 1:
-        raise ParameterError(f"max_dropped={max_dropped!r} must be a share of rows in [0, 1] (e.g. 0.05 for 5 %) "
-                             "or None for no limit.")
+        raise ParameterError(
+            f"max_dropped={max_dropped!r} must be a share of rows in [0, 1] (e.g. 0.05 for 5 %) or None for no limit."
+        )
     return float(max_dropped)
 
 
-def check_unusable(dropped: dict[str, int], examples: dict[str, list[str]], rows_read: int, strict: bool,
-                   what: str, *, stacklevel: int, max_dropped: float | None = None) -> None:
+def check_unusable(
+    dropped: dict[str, int],
+    examples: dict[str, list[str]],
+    rows_read: int,
+    strict: bool,
+    what: str,
+    *,
+    stacklevel: int,
+    max_dropped: float | None = None,
+) -> None:
     """Gate, warn about or (``strict``) refuse unusable dropped rows (definitions §1).
 
     More than ``max_dropped`` of the rows unusable raises DataError (the data
@@ -275,8 +299,9 @@ def check_unusable(dropped: dict[str, int], examples: dict[str, list[str]], rows
     if not total:
         return
     detail = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(examples.get(k, []))})" for k, v in unusable.items())
-    message = (f"{total:,} of {rows_read:,} {what} rows ({total / rows_read:.1%}) are unusable and were "
-               f"dropped: {detail}.")
+    message = (
+        f"{total:,} of {rows_read:,} {what} rows ({total / rows_read:.1%}) are unusable and were dropped: {detail}."
+    )
     if strict:
         raise DataError(message + " Fix them at the source, or map the right columns. (strict=True)")
     if max_dropped is not None and total > max_dropped * rows_read:
@@ -287,8 +312,9 @@ def check_unusable(dropped: dict[str, int], examples: dict[str, list[str]], rows
             "(CLI --max-dropped)."
         )
     if total > UNUSABLE_WARN_SHARE * rows_read:
-        warnings.warn(message + " Fix them at the source, or map the right columns.", DataQualityWarning,
-                      stacklevel=stacklevel)
+        warnings.warn(
+            message + " Fix them at the source, or map the right columns.", DataQualityWarning, stacklevel=stacklevel
+        )
 
 
 def far_years(year_rows: dict[int, int]) -> tuple[list[int], int, int]:
@@ -329,11 +355,25 @@ def warn_far_dates(year_rows: dict[int, int], examples: list[str], rows: int, *,
         f"{'; '.join(examples)}), while the rest lie in {bulk}, at least {FAR_GAP_YEARS} empty years apart. "
         f"They are kept, so the data spans {min(min(far), lo)} to {max(max(far), hi)} and cohorts, "
         "periods and charts stretch over it. If a year is mistyped, fix it at the source.",
-        DataQualityWarning, stacklevel=stacklevel)
+        DataQualityWarning,
+        stacklevel=stacklevel,
+    )
     return n_far
 
 
 __all__ = [
-    "FAR_GAP_YEARS", "MAX_DROPPED", "NOTES", "REASONS", "UNUSABLE", "UNUSABLE_WARN_SHARE", "DataQualityWarning",
-    "DataSummary", "Subscriptions", "Transactions", "check_max_dropped", "check_unusable", "far_years", "warn_far_dates",
+    "FAR_GAP_YEARS",
+    "MAX_DROPPED",
+    "NOTES",
+    "REASONS",
+    "UNUSABLE",
+    "UNUSABLE_WARN_SHARE",
+    "DataQualityWarning",
+    "DataSummary",
+    "Subscriptions",
+    "Transactions",
+    "check_max_dropped",
+    "check_unusable",
+    "far_years",
+    "warn_far_dates",
 ]

@@ -10,7 +10,7 @@ repeat-purchase rate, frequency, AOV and purchase gaps per period.
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,18 @@ import pandas as pd
 from ._codes import earliest, factorize
 from ._stats import safe_ratio, wilson_interval
 from .backends import acquisition_values, local_rows
-from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
-                     parse_window, reduces_locally, subscription_boundaries, transaction_boundaries)
+from .engine import (
+    Boundaries,
+    as_data,
+    first_row_values,
+    is_native,
+    membership_counts,
+    native_crr_counts,
+    parse_window,
+    reduces_locally,
+    subscription_boundaries,
+    transaction_boundaries,
+)
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
 from .periods import (
@@ -33,8 +43,20 @@ from .periods import (
 )
 
 CRR_COLUMNS = [
-    "period", "period_start", "start_customers", "end_customers", "new", "retained", "lost",
-    "reactivated", "crr", "crr_lo", "crr_hi", "crr_counts", "churn_rate", "window_covered",
+    "period",
+    "period_start",
+    "start_customers",
+    "end_customers",
+    "new",
+    "retained",
+    "lost",
+    "reactivated",
+    "crr",
+    "crr_lo",
+    "crr_hi",
+    "crr_counts",
+    "churn_rate",
+    "window_covered",
 ]
 
 
@@ -220,8 +242,17 @@ def crr_table(
     else:
         out["window_covered"] = start_days - w >= data_start_day
     out = out[[*by_cols, *CRR_COLUMNS]]
-    out.attrs.update({"freq": freq, "window": window_text, "window_days": w, "as_of": str(data.as_of),
-                      "tz": data.tz, "by": by_cols, "kind": data.kind})
+    out.attrs.update(
+        {
+            "freq": freq,
+            "window": window_text,
+            "window_days": w,
+            "as_of": str(data.as_of),
+            "tz": data.tz,
+            "by": by_cols,
+            "kind": data.kind,
+        }
+    )
     return out
 
 
@@ -355,16 +386,31 @@ def purchase_metrics(
     p_abs = pi + pmin
     out["period"] = np.asarray(period_label(p_abs, freq), dtype=object) if len(p_abs) else []
     out["period_start"] = period_start(p_abs, freq) if len(p_abs) else pd.DatetimeIndex([])
-    for name, values in metrics(customers[gi, pi], orders[gi, pi], revenue[gi, pi], repeat[gi, pi],
-                                n_known[gi, pi], buy_rev[gi, pi], rep_rev[gi, pi], median[gi, pi]).items():
+    for name, values in metrics(
+        customers[gi, pi],
+        orders[gi, pi],
+        revenue[gi, pi],
+        repeat[gi, pi],
+        n_known[gi, pi],
+        buy_rev[gi, pi],
+        rep_rev[gi, pi],
+        median[gi, pi],
+    ).items():
         out[name] = values
     g_all = np.flatnonzero(present_all > 0) if by_cols else np.zeros(1, dtype=np.int64)
     overall = labels.iloc[g_all].reset_index(drop=True) if by_cols else pd.DataFrame(index=range(len(g_all)))
     overall["period"] = "overall"
     overall["period_start"] = pd.NaT
-    for name, values in metrics(customers_all[g_all], orders_all[g_all], revenue_all[g_all], repeat_all[g_all],
-                                n_known_all[g_all], buy_rev_all[g_all], rep_rev_all[g_all],
-                                median_all[g_all]).items():
+    for name, values in metrics(
+        customers_all[g_all],
+        orders_all[g_all],
+        revenue_all[g_all],
+        repeat_all[g_all],
+        n_known_all[g_all],
+        buy_rev_all[g_all],
+        rep_rev_all[g_all],
+        median_all[g_all],
+    ).items():
         overall[name] = values
     out = pd.concat([out, overall], ignore_index=True)
     out.attrs.update({"freq": freq, "as_of": str(data.as_of), "tz": data.tz, "by": by_cols})
@@ -416,8 +462,14 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
             values[first_row < 0] = np.nan
             return values
 
-        return {"codes": local.codes, "n": local.n, "keys": local.columns["key"], "days": local.columns["day"],
-                "amount": amount.astype(np.float64), "segment": segment}
+        return {
+            "codes": local.codes,
+            "n": local.n,
+            "keys": local.columns["key"],
+            "days": local.columns["day"],
+            "amount": amount.astype(np.float64),
+            "segment": segment,
+        }
     f = data.frame
     codes, uniques = factorize(f["customer_id"])
 
@@ -427,8 +479,14 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
         return values
 
     amount = f["amount"].to_numpy(dtype="float64", na_value=np.nan) if data.has_amount else np.full(len(f), np.nan)
-    return {"codes": codes, "n": len(uniques), "keys": f["timestamp"].array.asi8,
-            "days": local_days(f["timestamp"], data.tz), "amount": amount, "segment": segment}
+    return {
+        "codes": codes,
+        "n": len(uniques),
+        "keys": f["timestamp"].array.asi8,
+        "days": local_days(f["timestamp"], data.tz),
+        "amount": amount,
+        "segment": segment,
+    }
 
 
 __all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_rates", "crr_table", "purchase_metrics"]

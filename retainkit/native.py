@@ -13,18 +13,45 @@ from typing import Any
 
 import pandas as pd
 
+from . import postgres as pg
+from . import sources as bk
 from .encoding import DEFAULT_ENCODING
 from .exceptions import DataError, ParameterError
 from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable, far_years, warn_far_dates
 from .periods import end_of_day
-from . import sources as bk
 from .readers import check_columns, describe_source, file_columns, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
 
 
-def native_source(source: Any, mapping: dict[str, str | None], backend: str | None,
-                  encoding: str = DEFAULT_ENCODING):
-    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
+def native_source(
+    source: Any,
+    mapping: dict[str, str | None],
+    backend: str | None,
+    encoding: str = DEFAULT_ENCODING,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+):
+    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark/PostgreSQL,
+    else None."""
+    if pg.is_postgres_url(source):
+        if backend not in (None, "postgres"):
+            raise ParameterError(
+                f"backend={backend!r}: a PostgreSQL source is aggregated on its server; leave backend unset."
+            )
+        native, name = pg.open_source(source, table=table, query=query)
+        try:
+            check_columns(mapping, bk.columns_of(native))
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
+        # small sources come over whole (as Arrow) and are handled by polars; large ones stay on the server
+        pulled = pg.pull_if_small(native, list(dict.fromkeys(c for c in mapping.values() if c is not None)))
+        return (pulled, "polars", name) if pulled is not None else (native, "postgres", name)
+    if table is not None or query is not None:
+        raise ParameterError(
+            "table= and query= name what to read from a PostgreSQL source; pass a "
+            "postgresql://user@host:5432/db URL as the source."
+        )
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
     columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))
@@ -71,9 +98,20 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
     )
 
 
-def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str, str | None],
-                 segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
-                 date_format: str | None, strict: bool, max_dropped: float | None = None) -> Transactions:
+def load_native(
+    native: Any,
+    engine: str,
+    source_name: str,
+    *,
+    mapping: dict[str, str | None],
+    segments: tuple[str, ...],
+    tz: str,
+    as_of_ts: pd.Timestamp | None,
+    drop_duplicates: bool,
+    date_format: str | None,
+    strict: bool,
+    max_dropped: float | None = None,
+) -> Transactions:
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
     import narwhals as nw
 
@@ -103,8 +141,13 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
             examples[reason] = [f"e.g. {show_value(v)}" for v in vals] if vals else ["(no row numbers in lazy sources)"]
     parsed_candidates = n - st["null_customer_id"] - st["missing_timestamp"]
     if parsed_candidates and st["unparseable_timestamp"] == parsed_candidates:
-        bad = pd.Series(_native_examples(native, engine, mapping, "unparseable_timestamp", log,
-                                         conditions["unparseable_timestamp"][0]) or [], dtype="string")
+        bad = pd.Series(
+            _native_examples(
+                native, engine, mapping, "unparseable_timestamp", log, conditions["unparseable_timestamp"][0]
+            )
+            or [],
+            dtype="string",
+        )
         raise DataError(
             f"column '{ts_col}': none of {parsed_candidates:,} values could be parsed as dates "
             f"(e.g. {', '.join(show_value(v) for v in bad.tolist())}).{date_hint(bad)}"
@@ -143,15 +186,19 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
         after = st["after_as_of"]
     if after:
         dropped["after_as_of"] = after
-        examples["after_as_of"] = [str(v) for v in bk.examples(
-            log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")]
+        examples["after_as_of"] = [
+            str(v) for v in bk.examples(log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")
+        ]
     if after >= usable:
-        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
-                        f"{REASONS['after_as_of']} ({as_of_ts}).")
+        raise DataError(
+            f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
+            f"{REASONS['after_as_of']} ({as_of_ts})."
+        )
     check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4, max_dropped=max_dropped)
     log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
-    log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
-                       drop_duplicates=drop_duplicates)
+    log.kept = bk.keep(
+        log, log.as_of_key, order_id=mapping.get("order_id") is not None, drop_duplicates=drop_duplicates
+    )
     columns = {k: v for k, v in mapping.items() if v is not None}
     year_rows = bk.year_counts(log)
     far, _, _ = far_years(year_rows)
@@ -172,8 +219,13 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
             drop["exact_duplicate"] = c["exact_duplicate"]
         if not drop_duplicates and c["exact_duplicates"]:
             notes["exact_duplicates_kept"] = c["exact_duplicates"]
-        for name in ("unparseable_amount", "missing_amount", "refund_rows", "refund_only_customers",
-                     "refunds_before_first_purchase"):
+        for name in (
+            "unparseable_amount",
+            "missing_amount",
+            "refund_rows",
+            "refund_only_customers",
+            "refunds_before_first_purchase",
+        ):
             if c.get(name):
                 notes[name] = c[name]
         if c.get("refund_only_customers"):
@@ -183,19 +235,29 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
         if n_far:
             notes["far_dates"] = n_far
         return DataSummary(
-            kind="transactions", source=source_name, rows_read=n, rows_kept=int(c["rows_kept"]),
-            dropped=drop, notes=notes, examples=ex, customers=int(c["customers"]),
+            kind="transactions",
+            source=source_name,
+            rows_read=n,
+            rows_kept=int(c["rows_kept"]),
+            dropped=drop,
+            notes=notes,
+            examples=ex,
+            customers=int(c["customers"]),
             first_timestamp=bk.key_to_timestamp(c["min_key"], log.aware, tz),
             last_timestamp=bk.key_to_timestamp(c["max_key"], log.aware, tz),
-            tz=tz, as_of=as_of_ts, columns=columns,
+            tz=tz,
+            as_of=as_of_ts,
+            columns=columns,
         )
 
-    return Transactions(None, None, as_of_ts, tz, segments, mapping.get("amount") is not None, native=log,
-                        summary_factory=make_summary)
+    return Transactions(
+        None, None, as_of_ts, tz, segments, mapping.get("amount") is not None, native=log, summary_factory=make_summary
+    )
 
 
-def _native_examples(native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any,
-                     condition: Any) -> list[Any]:
+def _native_examples(
+    native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any, condition: Any
+) -> list[Any]:
     """Raw text of a few unparseable timestamps (read from the source columns)."""
     return bk.raw_examples(log, condition, mapping["timestamp"])
 

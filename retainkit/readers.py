@@ -12,8 +12,9 @@ from __future__ import annotations
 import difflib
 import io
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -96,8 +97,9 @@ def file_columns(path: Path, kind: str, encoding: str = DEFAULT_ENCODING) -> lis
         ) from exc
 
 
-def _read_file(path: Path, kind: str, columns: list[str], as_text: Iterable[str],
-               encoding: str = DEFAULT_ENCODING) -> pd.DataFrame:
+def _read_file(
+    path: Path, kind: str, columns: list[str], as_text: Iterable[str], encoding: str = DEFAULT_ENCODING
+) -> pd.DataFrame:
     as_text = [c for c in as_text if c in columns]
     try:
         if kind == "parquet":
@@ -105,18 +107,18 @@ def _read_file(path: Path, kind: str, columns: list[str], as_text: Iterable[str]
         sep = "\t" if ".tsv" in path.name.lower() else ","
         dtype = {c: "string" for c in as_text}
         try:
-            return pd.read_csv(path, usecols=columns, dtype=dtype, sep=sep, engine="pyarrow",
-                               encoding=_reader_encoding(encoding))
+            return pd.read_csv(
+                path, usecols=columns, dtype=dtype, sep=sep, engine="pyarrow", encoding=_reader_encoding(encoding)
+            )
         except Exception:  # noqa: BLE001 - pyarrow is strict; the C parser tells us more
-            return pd.read_csv(path, usecols=columns, dtype=dtype, sep=sep, low_memory=False,
-                               encoding=_reader_encoding(encoding))
+            return pd.read_csv(
+                path, usecols=columns, dtype=dtype, sep=sep, low_memory=False, encoding=_reader_encoding(encoding)
+            )
     except Exception as exc:  # noqa: BLE001
         bad = _undecodable(path, encoding) if kind == "csv" else None
         if bad is not None:
             raise bad from None
-        raise DataError(
-            f"{path}: could not be read as {kind.upper()} ({type(exc).__name__}: {exc})."
-        ) from exc
+        raise DataError(f"{path}: could not be read as {kind.upper()} ({type(exc).__name__}: {exc}).") from exc
 
 
 def _to_pandas(source: Any, columns: list[str]) -> pd.DataFrame:
@@ -183,8 +185,9 @@ def check_columns(mapping: dict[str, str | None], available: list[str]) -> None:
         raise DataError("\n".join(problems))
 
 
-def read_mapped(source: Any, mapping: dict[str, str | None], as_text: Iterable[str],
-                encoding: str = DEFAULT_ENCODING) -> tuple[pd.DataFrame, str, int]:
+def read_mapped(
+    source: Any, mapping: dict[str, str | None], as_text: Iterable[str], encoding: str = DEFAULT_ENCODING
+) -> tuple[pd.DataFrame, str, int]:
     """Read the mapped columns; returns (frame, source description, line offset for messages).
 
     ``encoding`` applies to CSV files (a codec name, see :func:`retainkit.encoding.check_encoding`).
@@ -206,6 +209,12 @@ def read_mapped(source: Any, mapping: dict[str, str | None], as_text: Iterable[s
 
 
 __all__ = [
-    "check_columns", "describe_source", "file_columns", "file_kind", "is_file_source", "read_mapped", "source_columns",
+    "check_columns",
+    "describe_source",
+    "file_columns",
+    "file_kind",
+    "is_file_source",
+    "read_mapped",
+    "source_columns",
     "suggest",
 ]

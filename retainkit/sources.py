@@ -21,14 +21,16 @@ import contextlib
 import glob
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from .encoding import DEFAULT_ENCODING, check_decodes, decode_error, find_decode_problem, is_utf8
 from .exceptions import DataError, ParameterError
 from .timestamps import DateReading, date_reading, date_shapes
@@ -62,6 +64,8 @@ def backend_of(source: Any) -> str | None:
         return "duckdb"
     if mod == "pyspark" and type(source).__name__ == "DataFrame":
         return "spark"
+    if pg.is_ibis_table(source):
+        return "postgres"
     return None
 
 
@@ -86,8 +90,9 @@ def file_engine(path: Path, kind: str, backend: str | None) -> str:
     return DEFAULT_FILE_ENGINE if size > EAGER_MAX_CSV_BYTES else "pandas"
 
 
-def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ...] = (),
-              encoding: str = DEFAULT_ENCODING) -> Any:
+def scan_file(
+    path: Path, kind: str, engine: str, *, text_columns: tuple[str, ...] = (), encoding: str = DEFAULT_ENCODING
+) -> Any:
     """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB.
 
     ``text_columns`` of a CSV are read as text (the timestamp column: its date
@@ -116,8 +121,9 @@ def scan_file(path: Path, kind: str, engine: str, *, text_columns: tuple[str, ..
 
             if kind == "parquet":
                 return pl.scan_parquet(text)
-            return pl.scan_csv(text, separator=sep, infer_schema_length=10_000,
-                               schema_overrides={c: pl.String for c in text_columns})
+            return pl.scan_csv(
+                text, separator=sep, infer_schema_length=10_000, schema_overrides={c: pl.String for c in text_columns}
+            )
         import duckdb
 
         con = duckdb.connect()
@@ -139,8 +145,9 @@ def _decoded_by_pandas(path: Path, engine: str, sep: str, text_columns: tuple[st
             "or Parquet, or read them with pandas and pass the frame."
         )
     try:
-        frame = pd.read_csv(path, sep=sep, encoding=encoding, dtype={c: "string" for c in text_columns},
-                            low_memory=False)
+        frame = pd.read_csv(
+            path, sep=sep, encoding=encoding, dtype={c: "string" for c in text_columns}, low_memory=False
+        )
     except UnicodeDecodeError:
         raise decode_error(path, encoding, find_decode_problem(path, encoding)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
@@ -206,7 +213,25 @@ class NativeLog:
     cache: dict = field(default_factory=dict)
 
     def context(self):
-        return spark_utc(self.native) if self.backend == "spark" else contextlib.nullcontext()
+        return engine_context(self.native, self.backend)
+
+
+def engine_context(native: Any, backend: str):
+    """What every engine query runs inside: UTC for Spark, database errors as DataError for PostgreSQL."""
+    if backend == "spark":
+        return spark_utc(native)
+    if backend == "postgres":
+        return pg.database_errors(f"PostgreSQL {pg.where_of(native)}: a query failed", pg.secrets_of(native))
+    return contextlib.nullcontext()
+
+
+def collect_polars(log: NativeLog, lf: nw.LazyFrame) -> Any:
+    """Collect rows to a polars DataFrame (PostgreSQL: streamed as Arrow by the ADBC driver)."""
+    if log.backend == "postgres":
+        import polars as pl
+
+        return pl.from_arrow(pg.fetch_arrow(nw.to_native(lf)))
+    return lf.collect(backend="polars").to_native()
 
 
 def _dtype_kind(dtype: Any) -> str:
@@ -232,8 +257,14 @@ def _first_text(native: Any, backend: str, column: str) -> str | None:
     return None if head.empty else str(head.iloc[0, 0])
 
 
-def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments: tuple[str, ...], tz: str,
-            date_format: str | None) -> NativeLog:
+def prepare(
+    native: Any,
+    backend: str,
+    mapping: dict[str, str | None],
+    segments: tuple[str, ...],
+    tz: str,
+    date_format: str | None,
+) -> NativeLog:
     """Normalise the mapped columns of ``native`` inside its engine (definitions §1).
 
     Text timestamps are read with one :class:`~retainkit.timestamps.DateReading`
@@ -243,11 +274,15 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
     booleans, an ambiguous or mixed day/month order, and ParameterError for a
     Spark ``date_format`` with codes that have no Java equivalent.
     """
-    cid, ts, amount, order_id = (mapping["customer_id"], mapping["timestamp"], mapping.get("amount"),
-                                 mapping.get("order_id"))
+    cid, ts, amount, order_id = (
+        mapping["customer_id"],
+        mapping["timestamp"],
+        mapping.get("amount"),
+        mapping.get("order_id"),
+    )
     lf0 = nw.from_native(native)
     lf0 = lf0.lazy() if isinstance(lf0, nw.DataFrame) else lf0
-    with (spark_utc(native) if backend == "spark" else contextlib.nullcontext()):
+    with engine_context(native, backend):
         schema = lf0.collect_schema()
         ts_kind = _dtype_kind(schema[ts])
         if ts_kind in ("numeric", "bool"):
@@ -258,10 +293,15 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             )
         aware = ts_kind == "datetime_tz"
         formats: tuple[str, ...] | None = None
-        if ts_kind == "string":
+        if ts_kind == "string" and backend == "postgres":
+            # ISO 8601 text only, parsed in SQL (retainkit.postgres.normalise)
+            sample = _first_text(native, backend, ts)
+            aware = bool(sample and _TZ_SUFFIX.search(sample))
+        elif ts_kind == "string":
             # one reading for the whole column, decided where the rows live (retainkit.timestamps)
-            reading = date_reading(date_shapes(lf0, ts), ts) if not date_format else \
-                DateReading(ts, "given", (date_format,))
+            reading = (
+                date_reading(date_shapes(lf0, ts), ts) if not date_format else DateReading(ts, "given", (date_format,))
+            )
             formats = reading.formats or None
             if reading.order == "iso":
                 sample = _first_text(native, backend, ts)
@@ -278,34 +318,53 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
             native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "spark":
             native2 = _prepare_spark(native, ts, ts_kind, aware, tz, formats, text_amount)
+        elif backend == "postgres":
+            native2 = pg.normalise(native, ts, ts_kind, aware, tz, date_format, text_amount)
         else:  # pragma: no cover - pandas goes through retainkit.engine
             raise ParameterError(f"backend {backend!r} is not a native engine.")
         lf = nw.from_native(native2)
         lf = lf.lazy() if isinstance(lf, nw.DataFrame) else lf
-        exprs = [_id_expr(cid, schema[cid]).alias("customer_id"), nw.col("__key").alias("key"),
-                 nw.col("__day").alias("day"), nw.col("__ts_missing").alias("ts_missing"),
-                 nw.col(ts).cast(nw.String).alias("ts_text")]
+        exprs = [
+            _id_expr(cid, schema[cid]).alias("customer_id"),
+            nw.col("__key").alias("key"),
+            nw.col("__day").alias("day"),
+            nw.col("__ts_missing").alias("ts_missing"),
+            nw.col(ts).cast(nw.String).alias("ts_text"),
+        ]
         if amount is not None:
             a = nw.col(amount)
             if amount_text:
                 text = a.cast(nw.String).str.strip_chars()
                 value = nw.col("__amount")  # parsed natively: unparseable text -> null
-                exprs += [value.alias("amount"),
-                          (~text.is_null() & (text != "") & value.is_null()).alias("amount_bad"),
-                          (text.is_null() | (text == "")).alias("amount_missing")]
+                exprs += [
+                    value.alias("amount"),
+                    (~text.is_null() & (text != "") & value.is_null()).alias("amount_bad"),
+                    (text.is_null() | (text == "")).alias("amount_missing"),
+                ]
             else:
                 value = a.cast(nw.Float64)
                 # NaN counts as unknown, like a null
                 value = nw.when(value.is_nan()).then(None).otherwise(value) if backend != "spark" else value
-                exprs += [value.alias("amount"), nw.lit(False).alias("amount_bad"),
-                          value.is_null().alias("amount_missing")]
+                exprs += [
+                    value.alias("amount"),
+                    nw.lit(False).alias("amount_bad"),
+                    value.is_null().alias("amount_missing"),
+                ]
         if order_id is not None:
             exprs.append(_id_expr(order_id, schema[order_id]).alias("order_id"))
         for s in segments:
             exprs.append(_segment_expr(s, schema[s]).alias(s))
         raw = lf.select(*exprs)
-    return NativeLog(backend=backend, native=native, raw=raw, aware=aware, tz=tz, has_amount=amount is not None,
-                     has_order_id=order_id is not None, segments=segments)
+    return NativeLog(
+        backend=backend,
+        native=native,
+        raw=raw,
+        aware=aware,
+        tz=tz,
+        has_amount=amount is not None,
+        has_order_id=order_id is not None,
+        segments=segments,
+    )
 
 
 def _id_expr(column: str, dtype: Any) -> nw.Expr:
@@ -326,14 +385,14 @@ def _segment_expr(column: str, dtype: Any) -> nw.Expr:
     return c.cast(nw.String).fill_null("(missing)")
 
 
-def _prepare_polars(native: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
-                    amount: str | None = None):
+def _prepare_polars(
+    native: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     import polars as pl
 
     lf = native.lazy() if isinstance(native, pl.DataFrame) else native
     if amount is not None:
-        lf = lf.with_columns(__amount=pl.col(amount).cast(pl.String).str.strip_chars()
-                             .cast(pl.Float64, strict=False))
+        lf = lf.with_columns(__amount=pl.col(amount).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False))
     c = pl.col(ts)
     missing = c.is_null()
     if kind == "string":
@@ -366,8 +425,9 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
-                    amount: str | None = None):
+def _prepare_duckdb(
+    rel: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     c = _q(ts)
     tzs = tz.replace("'", "''")
     missing = f"{c} IS NULL"
@@ -423,8 +483,9 @@ def java_pattern(fmt: str, column: str) -> str:
     return "".join(out)
 
 
-def _prepare_spark(df: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None,
-                   amount: str | None = None):
+def _prepare_spark(
+    df: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     from pyspark.sql import functions as F
 
     c = F.col(f"`{ts}`")
@@ -483,8 +544,9 @@ def _fdiv(a: nw.Expr, b: int, backend: str) -> nw.Expr:
     return (a / b).floor().cast(nw.Int64)
 
 
-def with_period(lf: nw.LazyFrame, day: str, freq: str, out: str, offset: int = 0,
-                backend: str = "polars") -> nw.LazyFrame:
+def with_period(
+    lf: nw.LazyFrame, day: str, freq: str, out: str, offset: int = 0, backend: str = "polars"
+) -> nw.LazyFrame:
     """Add column ``out``: the period index (definitions §2) of day number ``day + offset``.
 
     Months come from the civil-from-days algorithm in integer arithmetic, in
@@ -534,7 +596,9 @@ def stats(log: NativeLog, now_key: int, as_of_key_value: int | None = None) -> d
         nw.len().alias("rows"),
         nw.col("customer_id").is_null().cast(nw.Int64).sum().alias("null_customer_id"),
         (~nw.col("customer_id").is_null() & nw.col("ts_missing")).cast(nw.Int64).sum().alias("missing_timestamp"),
-        (~nw.col("customer_id").is_null() & ~nw.col("ts_missing") & k.is_null()).cast(nw.Int64).sum()
+        (~nw.col("customer_id").is_null() & ~nw.col("ts_missing") & k.is_null())
+        .cast(nw.Int64)
+        .sum()
         .alias("unparseable_timestamp"),
         nw.when(valid & (k <= now_key)).then(k).otherwise(None).max().alias("max_past"),
         (valid & (k > now_key)).cast(nw.Int64).sum().alias("future"),
@@ -543,12 +607,16 @@ def stats(log: NativeLog, now_key: int, as_of_key_value: int | None = None) -> d
     if as_of_key_value is not None:
         aggs.append((valid & (k > as_of_key_value)).cast(nw.Int64).sum().alias("after_as_of"))
     if log.has_amount:
-        aggs += [nw.col("amount_bad").cast(nw.Int64).sum().alias("amount_bad"),
-                 (~nw.col("amount_missing")).cast(nw.Int64).sum().alias("amount_present")]
+        aggs += [
+            nw.col("amount_bad").cast(nw.Int64).sum().alias("amount_bad"),
+            (~nw.col("amount_missing")).cast(nw.Int64).sum().alias("amount_present"),
+        ]
     with log.context():
         out = collect(log.raw.select(*aggs)).iloc[0]
-    return {name: (0 if name not in ("max_past", "max_key") and pd.isna(v) else None if pd.isna(v) else int(v))
-            for name, v in out.items()}
+    return {
+        name: (0 if name not in ("max_past", "max_key") and pd.isna(v) else None if pd.isna(v) else int(v))
+        for name, v in out.items()
+    }
 
 
 def examples(log: NativeLog, condition: nw.Expr, column: str | None, n: int = 3) -> list[Any]:
@@ -588,8 +656,14 @@ def keep(log: NativeLog, as_of_key_value: int, *, order_id: bool, drop_duplicate
     """Rows kept for analysis: usable, not after as_of, repeated order ids / duplicates dropped as asked."""
     k = nw.col("key")
     lf = log.raw.filter(~nw.col("customer_id").is_null() & ~k.is_null() & (k <= as_of_key_value))
-    cols = ["customer_id", "key", "day", *(["amount"] if log.has_amount else []),
-            *(["order_id"] if order_id else []), *log.segments]
+    cols = [
+        "customer_id",
+        "key",
+        "day",
+        *(["amount"] if log.has_amount else []),
+        *(["order_id"] if order_id else []),
+        *log.segments,
+    ]
     lf = lf.select(*cols)
     log.cache["valid"] = lf
     if order_id:
@@ -611,8 +685,12 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool) -> dict[str, Any]:
     """Counts of the data summary over the kept rows (definitions §1)."""
     kept = log.kept
     k = nw.col("key")
-    aggs = [nw.len().alias("rows_kept"), nw.col("customer_id").n_unique().alias("customers"),
-            k.min().alias("min_key"), k.max().alias("max_key")]
+    aggs = [
+        nw.len().alias("rows_kept"),
+        nw.col("customer_id").n_unique().alias("customers"),
+        k.min().alias("min_key"),
+        k.max().alias("max_key"),
+    ]
     if log.has_amount:
         a = nw.col("amount")
         aggs += [(a < 0).cast(nw.Int64).sum().alias("refund_rows")]
@@ -628,19 +706,28 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool) -> dict[str, Any]:
         if log.has_amount:
             buy = purchase_expr(log)
             out["refund_examples"] = collect(kept.filter(~buy).select("amount").head(3))["amount"].tolist()
-            per = kept.with_columns(buy=buy).group_by("customer_id").agg(
-                nw.col("buy").max().alias("buyer"),
-                nw.when(nw.col("buy")).then(k).otherwise(None).min().alias("first_buy"))
+            per = (
+                kept.with_columns(buy=buy)
+                .group_by("customer_id")
+                .agg(
+                    nw.col("buy").max().alias("buyer"),
+                    nw.when(nw.col("buy")).then(k).otherwise(None).min().alias("first_buy"),
+                )
+            )
             refunds = kept.filter(~buy).join(per, on="customer_id", how="left")
-            r = collect(refunds.select(
-                (nw.col("buyer") & (k < nw.col("first_buy"))).cast(nw.Int64).sum().alias("early")))
+            r = collect(
+                refunds.select((nw.col("buyer") & (k < nw.col("first_buy"))).cast(nw.Int64).sum().alias("early"))
+            )
             out["refunds_before_first_purchase"] = int(r["early"].fillna(0).iloc[0])
             ro = per.filter(~nw.col("buyer"))
             out["refund_only_customers"] = _count(ro)
             out["refund_only_examples"] = collect(ro.select("customer_id").head(3))["customer_id"].tolist()
-            bad = collect(log.raw.filter(_kept_mask(log)).select(
-                nw.col("amount_bad").cast(nw.Int64).sum().alias("bad"),
-                nw.col("amount_missing").cast(nw.Int64).sum().alias("missing")))
+            bad = collect(
+                log.raw.filter(_kept_mask(log)).select(
+                    nw.col("amount_bad").cast(nw.Int64).sum().alias("bad"),
+                    nw.col("amount_missing").cast(nw.Int64).sum().alias("missing"),
+                )
+            )
             out["unparseable_amount"] = int(bad["bad"].fillna(0).iloc[0])
             out["missing_amount"] = int(bad["missing"].fillna(0).iloc[0])
     return out
@@ -654,12 +741,15 @@ def _kept_mask(log: NativeLog) -> nw.Expr:
 def to_pandas(log: NativeLog) -> pd.DataFrame:
     """The kept rows as the pandas frame of :class:`retainkit.data.Transactions` (materialises the data)."""
     with log.context():
-        frame = collect(log.kept)
+        frame = collect_polars(log, log.kept).to_pandas() if log.backend == "postgres" else collect(log.kept)
     out = pd.DataFrame({"customer_id": frame["customer_id"]})
     keys = frame["key"].to_numpy(dtype="int64")
     ts = pd.Series(pd.to_datetime(keys, unit="us"))
-    ts = ts.dt.tz_localize("UTC").dt.tz_convert(log.tz) if log.aware else \
-        ts.dt.tz_localize(log.tz, nonexistent="shift_forward", ambiguous=np.zeros(len(ts), bool))
+    ts = (
+        ts.dt.tz_localize("UTC").dt.tz_convert(log.tz)
+        if log.aware
+        else ts.dt.tz_localize(log.tz, nonexistent="shift_forward", ambiguous=np.zeros(len(ts), bool))
+    )
     out["timestamp"] = ts
     if log.has_amount:
         out["amount"] = frame["amount"].astype("float64")
@@ -671,8 +761,30 @@ def to_pandas(log: NativeLog) -> pd.DataFrame:
 
 
 __all__ = [
-    "BACKENDS", "DEFAULT_FILE_ENGINE", "EAGER_MAX_CSV_BYTES", "FILE_ENGINES", "LARGE_PARQUET_ROWS", "NativeLog",
-    "as_of_key", "backend_of", "collect", "columns_of", "examples", "examples_in_years", "file_engine", "java_pattern",
-    "keep", "key_to_timestamp", "prepare", "purchase_expr", "raw_examples", "scan_file", "spark_utc", "stats",
-    "summary_counts", "to_pandas", "with_period", "year_counts",
+    "BACKENDS",
+    "DEFAULT_FILE_ENGINE",
+    "EAGER_MAX_CSV_BYTES",
+    "FILE_ENGINES",
+    "LARGE_PARQUET_ROWS",
+    "NativeLog",
+    "as_of_key",
+    "backend_of",
+    "collect",
+    "columns_of",
+    "examples",
+    "examples_in_years",
+    "file_engine",
+    "java_pattern",
+    "keep",
+    "key_to_timestamp",
+    "prepare",
+    "purchase_expr",
+    "raw_examples",
+    "scan_file",
+    "spark_utc",
+    "stats",
+    "summary_counts",
+    "to_pandas",
+    "with_period",
+    "year_counts",
 ]

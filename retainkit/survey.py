@@ -33,19 +33,20 @@ like definitions §2 (only fully observed horizons are counted).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._deprecation import renamed_kwargs
 from ._stats import Z95, safe_ratio, wilson_interval
+from .exceptions import DataError, ParameterError
 from .inputs import Transactions
+from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 from .readers import check_columns
 from .timestamps import Where, parse_timestamps
-from ._deprecation import renamed_kwargs
-from .exceptions import DataError, ParameterError
-from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 
 NPS_SCALE = (0, 10)
 CSAT_SCALE = (1, 5)
@@ -88,8 +89,9 @@ def _where(index: pd.Index, positions: np.ndarray, values: Sequence[Any]) -> str
     return ", ".join(shown)
 
 
-def _validate_scores(raw: pd.Series, column: str, scale: tuple[int, int], what: str,
-                     hint: str = "") -> tuple[np.ndarray, np.ndarray]:
+def _validate_scores(
+    raw: pd.Series, column: str, scale: tuple[int, int], what: str, hint: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (float scores with NaN for empty, mask of empty) or raise DataError."""
     lo, hi = scale
     if pd.api.types.is_bool_dtype(raw.dtype):
@@ -142,8 +144,10 @@ def _grouped(values: np.ndarray, empty: np.ndarray, responses: Any, by: list[str
 
 
 # --------------------------------------------------------------------------- metrics
-_NPS_HINT = (" NPS uses the 0-10 'how likely are you to recommend us' scale. For 1-5 satisfaction "
-             "answers use csat(); a 1-10 scale is not an NPS scale (rescale it deliberately, or ask 0-10).")
+_NPS_HINT = (
+    " NPS uses the 0-10 'how likely are you to recommend us' scale. For 1-5 satisfaction "
+    "answers use csat(); a 1-10 scale is not an NPS scale (rescale it deliberately, or ask 0-10)."
+)
 
 
 def _nps_stats(x: np.ndarray) -> dict[str, float]:
@@ -160,9 +164,17 @@ def _nps_stats(x: np.ndarray) -> dict[str, float]:
     else:
         pp = pd_ = value = se = lo = hi = np.nan
     return {
-        "responses": n, "promoters": promoters, "passives": passives, "detractors": detractors,
-        "promoter_share": pp, "passive_share": passives / n if n else np.nan, "detractor_share": pd_,
-        "nps": value, "nps_lo": lo, "nps_hi": hi, "nps_se": se,
+        "responses": n,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "promoter_share": pp,
+        "passive_share": passives / n if n else np.nan,
+        "detractor_share": pd_,
+        "nps": value,
+        "nps_lo": lo,
+        "nps_hi": hi,
+        "nps_se": se,
     }
 
 
@@ -207,8 +219,21 @@ def nps(responses: Any, *, score: str = "score", by: str | Iterable[str] | None 
     rows = []
     for key, x, missing in _grouped(values, empty, responses, by_cols):
         rows.append({**dict(zip(by_cols, key)), **_nps_stats(x), "missing": missing})
-    cols = [*by_cols, "responses", "missing", "promoters", "passives", "detractors", "promoter_share",
-            "passive_share", "detractor_share", "nps", "nps_lo", "nps_hi", "nps_se"]
+    cols = [
+        *by_cols,
+        "responses",
+        "missing",
+        "promoters",
+        "passives",
+        "detractors",
+        "promoter_share",
+        "passive_share",
+        "detractor_share",
+        "nps",
+        "nps_lo",
+        "nps_hi",
+        "nps_se",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -227,12 +252,24 @@ def _csat_stats(x: np.ndarray, threshold: int) -> dict[str, float]:
     n = len(x)
     sat = int((x >= threshold).sum())
     lo, hi = wilson_interval(sat, n)
-    return {"responses": n, "satisfied": sat, "csat": float(safe_ratio(sat, n)), "csat_lo": float(lo),
-            "csat_hi": float(hi), "mean_score": float(x.mean()) if n else np.nan}
+    return {
+        "responses": n,
+        "satisfied": sat,
+        "csat": float(safe_ratio(sat, n)),
+        "csat_lo": float(lo),
+        "csat_hi": float(hi),
+        "mean_score": float(x.mean()) if n else np.nan,
+    }
 
 
-def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_SCALE,
-         satisfied_min: int | None = None, by: str | Iterable[str] | None = None) -> pd.DataFrame:
+def csat(
+    responses: Any,
+    *,
+    score: str = "score",
+    scale: tuple[int, int] = CSAT_SCALE,
+    satisfied_min: int | None = None,
+    by: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Customer satisfaction score: share of satisfied answers, with a Wilson interval.
 
     Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
@@ -262,10 +299,13 @@ def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_
     threshold = _satisfied_min(scale, satisfied_min)
     raw, column = _score_series(responses, score)
     by_cols = _by_columns(responses, by)
-    values, empty = _validate_scores(raw, column, scale, "CSAT",
-                                     " Pass scale=(lowest, highest) if your survey uses another scale.")
-    rows = [{**dict(zip(by_cols, key)), **_csat_stats(x, threshold), "missing": missing}
-            for key, x, missing in _grouped(values, empty, responses, by_cols)]
+    values, empty = _validate_scores(
+        raw, column, scale, "CSAT", " Pass scale=(lowest, highest) if your survey uses another scale."
+    )
+    rows = [
+        {**dict(zip(by_cols, key)), **_csat_stats(x, threshold), "missing": missing}
+        for key, x, missing in _grouped(values, empty, responses, by_cols)
+    ]
     cols = [*by_cols, "responses", "missing", "satisfied", "csat", "csat_lo", "csat_hi", "mean_score"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -282,8 +322,9 @@ def _ces_stats(x: np.ndarray, scale: tuple[int, int]) -> dict[str, float]:
     return {"responses": n, "ces": mean, "ces_lo": lo, "ces_hi": hi, "ces_sd": sd}
 
 
-def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SCALE,
-        by: str | Iterable[str] | None = None) -> pd.DataFrame:
+def ces(
+    responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SCALE, by: str | Iterable[str] | None = None
+) -> pd.DataFrame:
     """Customer effort score: mean answer with a 95 % Student-t interval.
 
     Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
@@ -309,10 +350,13 @@ def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SC
     scale = _check_scale(scale)
     raw, column = _score_series(responses, score)
     by_cols = _by_columns(responses, by)
-    values, empty = _validate_scores(raw, column, scale, "CES",
-                                     " Pass scale=(lowest, highest) if your survey uses another scale.")
-    rows = [{**dict(zip(by_cols, key)), **_ces_stats(x, scale), "missing": missing}
-            for key, x, missing in _grouped(values, empty, responses, by_cols)]
+    values, empty = _validate_scores(
+        raw, column, scale, "CES", " Pass scale=(lowest, highest) if your survey uses another scale."
+    )
+    rows = [
+        {**dict(zip(by_cols, key)), **_ces_stats(x, scale), "missing": missing}
+        for key, x, missing in _grouped(values, empty, responses, by_cols)
+    ]
     return pd.DataFrame(rows, columns=[*by_cols, "responses", "missing", "ces", "ces_lo", "ces_hi", "ces_sd"])
 
 
@@ -417,10 +461,18 @@ def survey_summary(
         periods = period_index(ts, freq, tz)
     specs = {
         "nps": (NPS_SCALE, "NPS", "points (-100..100)", _NPS_HINT),
-        "csat": (csat_scale, "CSAT", f"share of {threshold}-{csat_scale[1]} on {csat_scale[0]}-{csat_scale[1]}",
-                 " Pass csat_scale=(lowest, highest) if your CSAT uses another scale."),
-        "ces": (ces_scale, "CES", f"mean on {ces_scale[0]}-{ces_scale[1]}",
-                " Pass ces_scale=(lowest, highest) if your CES uses another scale."),
+        "csat": (
+            csat_scale,
+            "CSAT",
+            f"share of {threshold}-{csat_scale[1]} on {csat_scale[0]}-{csat_scale[1]}",
+            " Pass csat_scale=(lowest, highest) if your CSAT uses another scale.",
+        ),
+        "ces": (
+            ces_scale,
+            "CES",
+            f"mean on {ces_scale[0]}-{ces_scale[1]}",
+            " Pass ces_scale=(lowest, highest) if your CES uses another scale.",
+        ),
     }
     rows = []
     for qt in QUESTION_TYPES:
@@ -431,8 +483,11 @@ def survey_summary(
         raw = responses[score].iloc[sel]
         values, empty = _validate_scores(raw, f"{score}' (question type '{qt}'", scale, metric, hint)
         cust = frame[customer_id].iloc[sel].to_numpy(dtype=object)
-        groups = [(None, np.arange(len(sel)))] if periods is None else \
-            sorted(pd.Series(periods[sel]).groupby(periods[sel]).indices.items())
+        groups = (
+            [(None, np.arange(len(sel)))]
+            if periods is None
+            else sorted(pd.Series(periods[sel]).groupby(periods[sel]).indices.items())
+        )
         for p, idx in groups:
             x = values[idx][~empty[idx]]
             if qt == "nps":
@@ -449,12 +504,31 @@ def survey_summary(
                 row["period"] = period_label(int(p), freq)
                 row["period_start"] = period_start(int(p), freq, tz)
             scored_customers = pd.Series(cust[idx][~empty[idx]]).dropna()
-            row.update({"metric": metric, "unit": unit, "value": value, "lo": lo, "hi": hi,
-                        "responses": len(x), "customers": int(scored_customers.nunique()),
-                        "missing": int(empty[idx].sum())})
+            row.update(
+                {
+                    "metric": metric,
+                    "unit": unit,
+                    "value": value,
+                    "lo": lo,
+                    "hi": hi,
+                    "responses": len(x),
+                    "customers": int(scored_customers.nunique()),
+                    "missing": int(empty[idx].sum()),
+                }
+            )
             rows.append(row)
-    cols = ["question", *(["period", "period_start"] if freq else []), "metric", "unit", "value", "lo", "hi",
-            "responses", "customers", "missing"]
+    cols = [
+        "question",
+        *(["period", "period_start"] if freq else []),
+        "metric",
+        "unit",
+        "value",
+        "lo",
+        "hi",
+        "responses",
+        "customers",
+        "missing",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -611,8 +685,9 @@ def retention_by_survey_group(
         else:
             sc = _check_scale(scale if scale is not None else CSAT_SCALE)
             threshold = _satisfied_min(sc, satisfied_min)
-            values, unscored = _validate_scores(raw, score, sc, "CSAT",
-                                                " Pass scale=(lowest, highest) for another scale.")
+            values, unscored = _validate_scores(
+                raw, score, sc, "CSAT", " Pass scale=(lowest, highest) for another scale."
+            )
             grp = np.where(values >= threshold, "satisfied", "not satisfied").astype(object)
             order = ["satisfied", "not satisfied"]
 
@@ -633,15 +708,24 @@ def retention_by_survey_group(
     day = np.zeros(len(frame), dtype="int64")
     if usable.any():
         day[usable] = local_days(ts[usable], tz)
-    anchors = pd.DataFrame({"cid": ids.to_numpy(dtype=object)[usable], "day": day[usable],
-                            "group": grp[usable], "ts": ts[usable].to_numpy()})
+    anchors = pd.DataFrame(
+        {
+            "cid": ids.to_numpy(dtype=object)[usable],
+            "day": day[usable],
+            "group": grp[usable],
+            "ts": ts[usable].to_numpy(),
+        }
+    )
     if anchor == "first":
         anchors = anchors.sort_values(["ts", "day"], kind="stable").drop_duplicates("cid", keep="first")
 
     # purchases (definitions §1): amount >= 0 or unknown; refunds are not purchases
     tx = transactions.frame
-    purchase = ~(tx["amount"] < 0).fillna(False).to_numpy(dtype=bool) if "amount" in tx.columns else \
-        np.ones(len(tx), dtype=bool)
+    purchase = (
+        ~(tx["amount"] < 0).fillna(False).to_numpy(dtype=bool)
+        if "amount" in tx.columns
+        else np.ones(len(tx), dtype=bool)
+    )
     # ids are matched as text; only the distinct ids are converted (cheap on long logs)
     tx_codes, tx_uniques = pd.factorize(tx["customer_id"])
     tx_names = pd.Index(_id_strings(pd.Series(tx_uniques)).to_numpy(dtype=object))
@@ -674,19 +758,41 @@ def retention_by_survey_group(
             n = int((mine & observed).sum())
             k = int((mine & observed & retained).sum())
             lo, hi = wilson_interval(k, n)
-            out.append({"horizon_days": h, "group": name, "respondents": n, "retained": k,
-                        "retention": float(safe_ratio(k, n)), "retention_lo": float(lo),
-                        "retention_hi": float(hi), "censored": int((mine & ~observed).sum())})
-    result = pd.DataFrame(out, columns=["horizon_days", "group", "respondents", "retained", "retention",
-                                        "retention_lo", "retention_hi", "censored"])
-    result.attrs.update({
-        "as_of": transactions.as_of,
-        "last_complete_day": pd.Timestamp(np.datetime64(last_day, "D")).date(),
-        "excluded_unscored": int(unscored.sum()),
-        "excluded_undated": int(undated.sum()),
-        "excluded_no_customer_id": int((no_id & ~unscored & ~undated).sum()),
-        "anchor": anchor,
-    })
+            out.append(
+                {
+                    "horizon_days": h,
+                    "group": name,
+                    "respondents": n,
+                    "retained": k,
+                    "retention": float(safe_ratio(k, n)),
+                    "retention_lo": float(lo),
+                    "retention_hi": float(hi),
+                    "censored": int((mine & ~observed).sum()),
+                }
+            )
+    result = pd.DataFrame(
+        out,
+        columns=[
+            "horizon_days",
+            "group",
+            "respondents",
+            "retained",
+            "retention",
+            "retention_lo",
+            "retention_hi",
+            "censored",
+        ],
+    )
+    result.attrs.update(
+        {
+            "as_of": transactions.as_of,
+            "last_complete_day": pd.Timestamp(np.datetime64(last_day, "D")).date(),
+            "excluded_unscored": int(unscored.sum()),
+            "excluded_undated": int(undated.sum()),
+            "excluded_no_customer_id": int((no_id & ~unscored & ~undated).sum()),
+            "anchor": anchor,
+        }
+    )
     return result
 
 

@@ -78,12 +78,12 @@ def date_hint(bad: pd.Series) -> str:
             return f' They look like day/month/year: pass date_format="%d{sep}%m{sep}{year}".'
         if (second > 12).any():
             return f' They look like month/day/year: pass date_format="%m{sep}%d{sep}{year}".'
-        return (f" Day and month order is ambiguous: pass date_format=\"%d{sep}%m{sep}{year}\" "
-                f"or \"%m{sep}%d{sep}{year}\".")
+        return f' Day and month order is ambiguous: pass date_format="%d{sep}%m{sep}{year}" or "%m{sep}%d{sep}{year}".'
     if sample.str.fullmatch(r"\s*\d{9,13}(\.\d+)?\s*").all():
-        return (" They look like Unix epoch numbers: convert them first, e.g. "
-                "df[col] = pd.to_datetime(df[col], unit='s').")
-    return " Pass date_format= with the strftime pattern the column uses (e.g. \"%Y-%m-%d %H:%M\")."
+        return (
+            " They look like Unix epoch numbers: convert them first, e.g. df[col] = pd.to_datetime(df[col], unit='s')."
+        )
+    return ' Pass date_format= with the strftime pattern the column uses (e.g. "%Y-%m-%d %H:%M").'
 
 
 # --------------------------------------------------------------------------- one reading per column
@@ -123,8 +123,14 @@ class DateReading:
         return bool(self.formats)
 
     def describe(self) -> str:
-        words = {"iso": "ISO 8601", "day-first": "day/month/year", "month-first": "month/day/year",
-                 "year-first": "year/month/day", "given": "date_format", "other": "the engine's own parser"}
+        words = {
+            "iso": "ISO 8601",
+            "day-first": "day/month/year",
+            "month-first": "month/day/year",
+            "year-first": "year/month/day",
+            "given": "date_format",
+            "other": "the engine's own parser",
+        }
         return words[self.order] + (f" ({', '.join(self.formats)})" if self.formats else "")
 
 
@@ -144,8 +150,9 @@ def date_shapes(frame: Any, column: str) -> pd.DataFrame:
     shapes = values.with_columns(prefix=nw.col("v").str.slice(0, _PREFIX), length=nw.col("v").str.len_chars())
     out = shapes.group_by("prefix", "length").agg(nw.len().alias("rows"), nw.col("v").min().alias("example"))
     table = out.collect(backend="pandas").to_native()
-    return table.sort_values(["rows", "prefix", "length"], ascending=[False, True, True], kind="stable") \
-        .reset_index(drop=True)
+    return table.sort_values(["rows", "prefix", "length"], ascending=[False, True, True], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _time_pattern(rest: str) -> str | None:
@@ -173,13 +180,18 @@ def _classify(example: str) -> tuple[str, dict[str, Any]]:
         return "iso", {}
     m = _NUMERIC_DATE.match(example)
     if m:
-        time = _time_pattern(example[m.end():])
+        time = _time_pattern(example[m.end() :])
         if time is not None:
-            return "numeric", {"first": int(m.group(1)), "second": int(m.group(3)), "sep": m.group(2),
-                               "year": "%Y" if len(m.group(4)) == 4 else "%y", "time": time}
+            return "numeric", {
+                "first": int(m.group(1)),
+                "second": int(m.group(3)),
+                "sep": m.group(2),
+                "year": "%Y" if len(m.group(4)) == 4 else "%y",
+                "time": time,
+            }
     m = _YEAR_FIRST.match(example)
     if m:
-        time = _time_pattern(example[m.end():])
+        time = _time_pattern(example[m.end() :])
         if time is not None:
             return "year-first", {"sep": m.group(2), "year": "%Y", "time": time}
     return "other", {}
@@ -242,7 +254,7 @@ def date_reading(shapes: pd.DataFrame, column: str, date_format: str | None = No
             f"column '{column}' mixes two date orders: some values only read as day/month/year "
             f"({_examples(day_first)}), others only as month/day/year ({_examples(month_first)}). "
             f"Nothing was loaded. Fix the source so the column uses one order, or pass date_format="
-            f"\"{fmt_d}\" or \"{fmt_m}\" to read it one way (the other values are then dropped as unparseable)."
+            f'"{fmt_d}" or "{fmt_m}" to read it one way (the other values are then dropped as unparseable).'
         )
     if day_first:
         return DateReading(column, "day-first", _patterns(groups, "%d{s}%m{s}{y}"))
@@ -250,8 +262,8 @@ def date_reading(shapes: pd.DataFrame, column: str, date_format: str | None = No
         return DateReading(column, "month-first", _patterns(groups, "%m{s}%d{s}{y}"))
     raise DataError(
         f"column '{column}': every date fits both day/month/year and month/day/year (e.g. {_examples(groups)}: "
-        f"no day above 12 tells them apart). Pass date_format=\"{fmt_d}\" (day first) or "
-        f"date_format=\"{fmt_m}\" (month first); on the command line --date-format."
+        f'no day above 12 tells them apart). Pass date_format="{fmt_d}" (day first) or '
+        f'date_format="{fmt_m}" (month first); on the command line --date-format.'
     )
 
 
@@ -292,8 +304,9 @@ def _parse_engine_default(text: pd.Series, tz: str, fmt: str | None) -> pd.Serie
         return parsed
 
 
-def parse_timestamps(raw: pd.Series, tz: str, date_format: str | None, column: str, where: Where,
-                     reading: DateReading | None = None) -> pd.Series:
+def parse_timestamps(
+    raw: pd.Series, tz: str, date_format: str | None, column: str, where: Where, reading: DateReading | None = None
+) -> pd.Series:
     """Parse a column of timestamps into timezone-aware values in ``tz`` (definitions §1).
 
     Text is read with one :class:`DateReading` for the whole column
@@ -356,8 +369,10 @@ def parse_amounts(raw: pd.Series, column: str, where: Where) -> tuple[pd.Series,
         if re.search(r"[$€£¥]|[A-Z]{3}", joined):
             hint = " They carry currency symbols: strip them, e.g. df[col].str.replace(r'[^0-9.,-]', '', regex=True)."
         elif "," in joined:
-            hint = (" They use a decimal comma: read the CSV with decimal=',' or convert, e.g. "
-                    "df[col].str.replace('.', '').str.replace(',', '.').astype(float).")
+            hint = (
+                " They use a decimal comma: read the CSV with decimal=',' or convert, e.g. "
+                "df[col].str.replace('.', '').str.replace(',', '.').astype(float)."
+            )
         raise DataError(
             f"column '{column}' (amount): none of {int(nonnull.sum()):,} values is a number "
             f"({', '.join(where(pos, sample))}).{hint or ' Convert the column to numbers first.'}"
@@ -365,5 +380,16 @@ def parse_amounts(raw: pd.Series, column: str, where: Where) -> tuple[pd.Series,
     return values, bad
 
 
-__all__ = ["N_EXAMPLES", "ORDERS", "DateReading", "Where", "date_hint", "date_reading", "date_shapes", "parse_amounts",
-           "parse_timestamps", "show_value", "text_reading"]
+__all__ = [
+    "N_EXAMPLES",
+    "ORDERS",
+    "DateReading",
+    "Where",
+    "date_hint",
+    "date_reading",
+    "date_shapes",
+    "parse_amounts",
+    "parse_timestamps",
+    "show_value",
+    "text_reading",
+]

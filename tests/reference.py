@@ -54,8 +54,9 @@ def last_complete(as_of: pd.Timestamp, tz: str, freq: str) -> int:
 
 def rows_of(tx):
     out = []
-    for cid, ts, amt in zip(tx.frame["customer_id"], tx.frame["timestamp"],
-                            tx.frame["amount"] if tx.has_amount else [None] * len(tx.frame)):
+    for cid, ts, amt in zip(
+        tx.frame["customer_id"], tx.frame["timestamp"], tx.frame["amount"] if tx.has_amount else [None] * len(tx.frame)
+    ):
         a = None if amt is None or (isinstance(amt, float) and math.isnan(amt)) else float(amt)
         out.append((cid, ts, a))
     return out
@@ -105,8 +106,14 @@ def brute_crr(tx, freq: str, window_days: int):
         b0, b1 = start_date_of(p, freq), start_date_of(p + 1, freq)
         S, E = members(b0), members(b1)
         new = {c for c in E if b0 <= first_day[c] < b1}
-        out[p] = {"S": len(S), "E": len(E), "N": len(new), "retained": len(S & E), "lost": len(S - E),
-                  "reactivated": len(E - S - new)}
+        out[p] = {
+            "S": len(S),
+            "E": len(E),
+            "N": len(new),
+            "retained": len(S & E),
+            "lost": len(S - E),
+            "reactivated": len(E - S - new),
+        }
     return out
 
 
@@ -122,8 +129,17 @@ def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial
     rows = []
     for i, (cid, ts, amt) in enumerate(rows_of(tx)):
         d = local_date(ts, tx.tz)
-        rows.append({"i": i, "c": cid, "ts": ts, "day": d, "p": period_of_date(d, freq), "a": amt,
-                     "buy": amt is None or amt >= 0})
+        rows.append(
+            {
+                "i": i,
+                "c": cid,
+                "ts": ts,
+                "day": d,
+                "p": period_of_date(d, freq),
+                "a": amt,
+                "buy": amt is None or amt >= 0,
+            }
+        )
     first: dict = {}
     for r in rows:  # earliest purchase per customer, first row on ties
         if r["buy"] and (r["c"] not in first or r["ts"] < first[r["c"]]["ts"]):
@@ -158,7 +174,8 @@ def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial
             "repeat_customers": sum(1 for v in per_c.values() if len(v) >= 2),
             "aov": buy_rev / len(known) if known else math.nan,
             "median_days_between_purchases": float(pd.Series(gaps, dtype=float).median()) if gaps else math.nan,
-            "repeat_revenue_share": (sum(r["a"] for r in known if first[r["c"]]["i"] != r["i"]) / buy_rev
-                                     if buy_rev else math.nan),
+            "repeat_revenue_share": (
+                sum(r["a"] for r in known if first[r["c"]]["i"] != r["i"]) / buy_rev if buy_rev else math.nan
+            ),
         }
     return out

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import retainkit.charts as rkc
-from retainkit.i18n import period_label
 from retainkit.exceptions import ParameterError
+from retainkit.i18n import period_label
 
 
 def cohort_frame(n_cohorts: int = 4, freq: str = "M", segments: dict | None = None) -> pd.DataFrame:
@@ -24,21 +24,36 @@ def cohort_frame(n_cohorts: int = 4, freq: str = "M", segments: dict | None = No
         size = 100 + 10 * i
         for age in range(n_cohorts - i):
             active = size if age == 0 else int(size * 0.5 / age)
-            rows.append({
-                **(segments or {}),
-                "cohort": str(start), "cohort_start": start.start_time, "age": age, "size": size, "active": active,
-                "retention": active / size, "retention_lo": active / size - 0.05, "retention_hi": min(1, active / size + 0.05),
-                "active_on_or_after": active, "retention_on_or_after": active / size, "partial": False,
-                "revenue": 10.0 * active, "revenue_retention": active / size,
-                "cum_revenue_per_customer": 10.0 * (age + 1),
-            })
+            rows.append(
+                {
+                    **(segments or {}),
+                    "cohort": str(start),
+                    "cohort_start": start.start_time,
+                    "age": age,
+                    "size": size,
+                    "active": active,
+                    "retention": active / size,
+                    "retention_lo": active / size - 0.05,
+                    "retention_hi": min(1, active / size + 0.05),
+                    "active_on_or_after": active,
+                    "retention_on_or_after": active / size,
+                    "partial": False,
+                    "revenue": 10.0 * active,
+                    "revenue_retention": active / size,
+                    "cum_revenue_per_customer": 10.0 * (age + 1),
+                }
+            )
     t = pd.DataFrame(rows)
     t.attrs.update(freq=freq)
     return t
 
 
 def average_frame(table: pd.DataFrame) -> pd.DataFrame:
-    g = table.groupby("age").agg(cohorts=("cohort", "nunique"), size=("size", "sum"), active=("active", "sum")).reset_index()
+    g = (
+        table.groupby("age")
+        .agg(cohorts=("cohort", "nunique"), size=("size", "sum"), active=("active", "sum"))
+        .reset_index()
+    )
     g["retention"] = g["active"] / g["size"]
     g["retention_lo"] = g["retention"] - 0.02
     g["retention_hi"] = g["retention"] + 0.02
@@ -51,13 +66,24 @@ def crr_frame(n: int = 8) -> pd.DataFrame:
     periods = pd.period_range("2024-01", periods=n, freq="M")
     start = np.arange(100, 100 + 10 * n, 10)
     retained = (start * 0.8).astype(int)
-    t = pd.DataFrame({
-        "period": [str(p) for p in periods], "period_start": [p.start_time for p in periods],
-        "start_customers": start, "end_customers": start + 10, "new": np.full(n, 25), "retained": retained,
-        "lost": start - retained, "reactivated": np.full(n, 3), "crr": retained / start,
-        "crr_lo": retained / start - 0.05, "crr_hi": retained / start + 0.05, "crr_counts": (start + 10 - 25) / start,
-        "churn_rate": 1 - retained / start, "window_covered": [False] * 2 + [True] * (n - 2),
-    })
+    t = pd.DataFrame(
+        {
+            "period": [str(p) for p in periods],
+            "period_start": [p.start_time for p in periods],
+            "start_customers": start,
+            "end_customers": start + 10,
+            "new": np.full(n, 25),
+            "retained": retained,
+            "lost": start - retained,
+            "reactivated": np.full(n, 3),
+            "crr": retained / start,
+            "crr_lo": retained / start - 0.05,
+            "crr_hi": retained / start + 0.05,
+            "crr_counts": (start + 10 - 25) / start,
+            "churn_rate": 1 - retained / start,
+            "window_covered": [False] * 2 + [True] * (n - 2),
+        }
+    )
     t.attrs.update(freq="M", window="90D")
     return t
 
@@ -207,14 +233,20 @@ def test_crr_trend_spec():
     counts = spec["datasets"][bottom["data"]["name"]]
     assert sorted({r["measure"] for r in counts}) == sorted(["Start (S)", "End (E)", "New (N)", "Reactivated"])
     assert bottom["encoding"]["color"]["scale"]["domain"] == ["Start (S)", "End (E)", "New (N)", "Reactivated"]
-    s_row = next(r for r in counts if r["measure"] == "Start (S)" and r["period"] == period_label(c["period"].iloc[-1], "M"))
+    s_row = next(
+        r for r in counts if r["measure"] == "Start (S)" and r["period"] == period_label(c["period"].iloc[-1], "M")
+    )
     assert s_row["customers"] == c["start_customers"].iloc[-1]
 
 
 def test_crr_trend_limits_periods():
     spec = rkc.crr_trend(crr_frame(30), max_periods=12).to_dict()
     top = spec["vconcat"][0]
-    rows = spec["datasets"][top["layer"][0]["data"]["name"]] if "data" in top["layer"][0] else spec["datasets"][top["data"]["name"]]
+    rows = (
+        spec["datasets"][top["layer"][0]["data"]["name"]]
+        if "data" in top["layer"][0]
+        else spec["datasets"][top["data"]["name"]]
+    )
     assert len(rows) == 12
 
 
@@ -274,8 +306,14 @@ def test_segment_comparison_without_interval_columns_draws_no_band():
 
     from retainkit.charts import segment_comparison
 
-    avg = pd.DataFrame({"channel": ["a", "a", "b", "b"], "age": [0, 1, 0, 1], "retention": [1.0, 0.4, 1.0, 0.3],
-                        "size": [10, 10, 5, 5]})
+    avg = pd.DataFrame(
+        {
+            "channel": ["a", "a", "b", "b"],
+            "age": [0, 1, 0, 1],
+            "retention": [1.0, 0.4, 1.0, 0.3],
+            "size": [10, 10, 5, 5],
+        }
+    )
     spec = segment_comparison(avg).to_dict()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
     assert marks == ["line", "text"]  # no band; the text layer labels the line ends

@@ -55,8 +55,9 @@ def _mix(func, r, alpha, a, b):
     def integrand(lam, p):
         if lam <= 0 or p <= 0 or p >= 1:
             return 0.0
-        dens = math.exp(const + (r - 1) * math.log(lam) - alpha * lam + (a - 1) * math.log(p)
-                        + (b - 1) * math.log1p(-p))
+        dens = math.exp(
+            const + (r - 1) * math.log(lam) - alpha * lam + (a - 1) * math.log(p) + (b - 1) * math.log1p(-p)
+        )
         return func(lam, p) * dens
 
     val, _ = integrate.dblquad(integrand, 0, 1, 0, np.inf, epsabs=0, epsrel=1e-9)
@@ -165,8 +166,9 @@ def test_gamma_gamma_likelihood_and_spend_against_integration():
 
         lik = integrate.quad(lambda nu: f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11, limit=200)[0]
         assert float(gg.log_likelihood(x, mx)) == pytest.approx(math.log(lik), abs=1e-7)
-        post_mean = integrate.quad(lambda nu: (p / nu) * f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11,
-                                   limit=200)[0] / lik
+        post_mean = (
+            integrate.quad(lambda nu: (p / nu) * f_m(nu) * prior(nu), 0, np.inf, epsrel=1e-11, limit=200)[0] / lik
+        )
         assert gg.expected_spend(x, mx) == pytest.approx(post_mean, rel=1e-7)
     # no repeat purchases: the population mean p v / (q - 1)
     assert gg.expected_spend(0, np.nan) == pytest.approx(p * v / (q - 1))

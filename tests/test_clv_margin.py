@@ -49,15 +49,18 @@ def test_margin_multiple_accepts_r_1_when_discounting_keeps_it_finite():
         clv_margin_multiple(100, 1.0, 0.0)  # 1 + d - r = 0
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(margin=10, retention=1.1, discount_rate=0.1),
-    dict(margin=10, retention=1.0, discount_rate=0.0),  # 1 + d - r = 0: infinite
-    dict(margin=10, retention=-0.1, discount_rate=0.1),
-    dict(margin=10, retention=0.5, discount_rate=-1.0),
-    dict(margin=10, retention=0.9, discount_rate=-0.2),  # 1 + d - r <= 0
-    dict(margin=float("nan"), retention=0.5, discount_rate=0.1),
-    dict(margin="x", retention=0.5, discount_rate=0.1),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(margin=10, retention=1.1, discount_rate=0.1),
+        dict(margin=10, retention=1.0, discount_rate=0.0),  # 1 + d - r = 0: infinite
+        dict(margin=10, retention=-0.1, discount_rate=0.1),
+        dict(margin=10, retention=0.5, discount_rate=-1.0),
+        dict(margin=10, retention=0.9, discount_rate=-0.2),  # 1 + d - r <= 0
+        dict(margin=float("nan"), retention=0.5, discount_rate=0.1),
+        dict(margin="x", retention=0.5, discount_rate=0.1),
+    ],
+)
 def test_margin_multiple_validation(kwargs):
     with pytest.raises(ParameterError):
         clv_margin_multiple(**kwargs)
@@ -69,15 +72,19 @@ def test_margin_multiple_validation(kwargs):
 @given(m=st.floats(-1e3, 1e3), r=st.floats(0, 0.97), d=st.floats(0, 0.5))
 def test_margin_multiple_property_brute_force(m, r, d):
     for timing in ("end", "start"):
-        assert clv_margin_multiple(m, r, d, timing=timing) == pytest.approx(brute_clv(m, r, d, timing), rel=1e-8,
-                                                                            abs=1e-8)
+        assert clv_margin_multiple(m, r, d, timing=timing) == pytest.approx(
+            brute_clv(m, r, d, timing), rel=1e-8, abs=1e-8
+        )
 
 
 # =========================================================================== empirical CLV
 def _cohort_table():
     rows = []
-    data = {"2024-01": (10, [100.0, 40.0, 30.0, -5.0]), "2024-02": (20, [150.0, 60.0, 50.0]),
-            "2024-03": (5, [20.0, 10.0])}
+    data = {
+        "2024-01": (10, [100.0, 40.0, 30.0, -5.0]),
+        "2024-02": (20, [150.0, 60.0, 50.0]),
+        "2024-03": (5, [20.0, 10.0]),
+    }
     for cohort, (size, revs) in data.items():
         cum = 0.0
         for age, rev in enumerate(revs):
@@ -102,8 +109,11 @@ def test_empirical_clv_against_hand_loop():
         assert got[k] == pytest.approx(v, rel=1e-12)
     # size-weighted average over cohorts observed at each age, by hand
     for age in range(4):
-        obs = [(table.loc[(table.cohort == c) & (table.age == age), "size"].iloc[0], expected[(c, age)])
-               for c in table.cohort.unique() if (c, age) in expected]
+        obs = [
+            (table.loc[(table.cohort == c) & (table.age == age), "size"].iloc[0], expected[(c, age)])
+            for c in table.cohort.unique()
+            if (c, age) in expected
+        ]
         want = sum(n * v for n, v in obs) / sum(n for n, _ in obs)
         row = res.average[res.average["age"] == age].iloc[0]
         assert row["clv"] == pytest.approx(want, rel=1e-12)
@@ -153,11 +163,13 @@ def test_empirical_clv_on_real_cohort_table():
     from retainkit.cohorts import cohort_table
     from retainkit.data import load_transactions
 
-    log = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "b", "c", "a"],
-        "timestamp": ["2024-01-05", "2024-02-10", "2024-01-20", "2024-03-02", "2024-02-14", "2024-03-30"],
-        "amount": [10.0, 20.0, 30.0, -5.0, 8.0, 4.0],
-    })
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c", "a"],
+            "timestamp": ["2024-01-05", "2024-02-10", "2024-01-20", "2024-03-02", "2024-02-14", "2024-03-30"],
+            "amount": [10.0, 20.0, 30.0, -5.0, 8.0, 4.0],
+        }
+    )
     tx = load_transactions(log, amount="amount", as_of="2024-03-31")
     table = cohort_table(tx, "M")
     res = empirical_clv(table, margin=0.5, discount_rate=0.1)
@@ -169,8 +181,13 @@ def test_empirical_clv_on_real_cohort_table():
 
 
 # --------------------------------------------------------------------------- clv_horizon (definitions §5.6)
-@given(m=st.floats(-50, 500), r=st.floats(0, 1), d=st.floats(0, 0.5),
-       ppy=st.sampled_from([1, 4, 12, 52, 365]), years=st.sampled_from([0.5, 1, 3, 5]))
+@given(
+    m=st.floats(-50, 500),
+    r=st.floats(0, 1),
+    d=st.floats(0, 0.5),
+    ppy=st.sampled_from([1, 4, 12, 52, 365]),
+    years=st.sampled_from([0.5, 1, 3, 5]),
+)
 @settings(max_examples=60, deadline=None)
 def test_clv_horizon_equals_a_brute_force_discounted_sum(m, r, d, ppy, years):
     from retainkit.clv import clv_horizon

@@ -12,7 +12,6 @@ from scipy import integrate, stats
 from retainkit.clv import ShiftedBetaGeoFitter, backtest
 from retainkit.exceptions import ConvergenceError, DataError, ParameterError
 
-
 # Fader & Hardie (2007), "How to project customer retention", Table 1 / Figure 1.
 REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241, 223, 207, 194, 183, 173]
 HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491, 468, 445, 427, 409, 394]
@@ -42,10 +41,13 @@ def direct_sbg_ll(a, b, survivors):
     return ll + s[k] * math.log(surv(k))
 
 
-@pytest.mark.parametrize("survivors,alpha,beta,ll", [
-    (REGULAR, 0.704, 1.182, -1680.3),
-    (HIGH_END, 0.668, 3.806, -1611.2),
-])
+@pytest.mark.parametrize(
+    "survivors,alpha,beta,ll",
+    [
+        (REGULAR, 0.704, 1.182, -1680.3),
+        (HIGH_END, 0.668, 3.806, -1611.2),
+    ],
+)
 def test_sbg_reproduces_fader_hardie_2007(survivors, alpha, beta, ll):
     m = ShiftedBetaGeoFitter().fit(survivors[:8])  # years 1-7
     assert round(m.alpha_, 3) == alpha
@@ -103,8 +105,7 @@ def test_del_closed_form_sum_and_integral_agree(d):
         closed = m.expected_lifetime(d)
         assert closed == pytest.approx(m.expected_lifetime(d, method="sum"), rel=1e-9)
         # individual DEL with constant churn theta: sum_t (1-th)^t/(1+d)^t = (1+d)/(d+th)
-        ref = integrate.quad(lambda th: (1 + d) / (d + th) * stats.beta(m.alpha_, m.beta_).pdf(th), 0, 1,
-                             limit=200)[0]
+        ref = integrate.quad(lambda th: (1 + d) / (d + th) * stats.beta(m.alpha_, m.beta_).pdf(th), 0, 1, limit=200)[0]
         assert closed == pytest.approx(ref, rel=1e-6)
 
 
@@ -126,8 +127,9 @@ def test_derl_closed_form_sum_integral(d):
     np.testing.assert_allclose(closed, m.residual_lifetime(d, n, method="sum"), rtol=1e-9)
     for nn, val in zip(n, closed):
         # posterior of theta after n renewals is Beta(a, b+n); individual DERL = (1+d)(1-th)/(d+th)
-        ref = integrate.quad(lambda th: (1 + d) * (1 - th) / (d + th) * stats.beta(a, b + nn).pdf(th), 0, 1,
-                             limit=200)[0]
+        ref = integrate.quad(lambda th: (1 + d) * (1 - th) / (d + th) * stats.beta(a, b + nn).pdf(th), 0, 1, limit=200)[
+            0
+        ]
         assert val == pytest.approx(ref, rel=1e-6)
     # DEL(d) = 1 + DERL(d | 0) / (1 + d)
     assert m.expected_lifetime(d) == pytest.approx(1 + m.residual_lifetime(d, 0) / (1 + d), rel=1e-12)
@@ -166,8 +168,11 @@ def test_sbg_interval_coverage():
 def test_sbg_from_cohort_table_pooled_and_by_cohort():
     s1 = np.array(REGULAR[:8], float)
     s2 = np.array(HIGH_END[:6], float)
-    rows = [{"cohort": c, "age": t, "size": s[0], "active": v, "partial": False}
-            for c, s in (("A", s1), ("B", s2)) for t, v in enumerate(s)]
+    rows = [
+        {"cohort": c, "age": t, "size": s[0], "active": v, "partial": False}
+        for c, s in (("A", s1), ("B", s2))
+        for t, v in enumerate(s)
+    ]
     rows.append({"cohort": "B", "age": 6, "size": 1000, "active": 1.0, "partial": True})  # ignored
     table = pd.DataFrame(rows)
     m = ShiftedBetaGeoFitter().fit(table, by_cohort=True)

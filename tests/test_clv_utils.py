@@ -15,13 +15,19 @@ from .test_clv_bgnbd import _fixed_bgnbd
 # =========================================================================== rfm_summary
 def _log():
     rows = [
-        ("A", "2024-01-01 09:00", 10.0), ("A", "2024-01-01 18:00", 5.0), ("A", "2024-01-03 10:00", 20.0),
-        ("A", "2024-01-04 10:00", -5.0), ("A", "2024-01-10 10:00", 30.0), ("A", "2024-01-20 10:00", 8.0),
+        ("A", "2024-01-01 09:00", 10.0),
+        ("A", "2024-01-01 18:00", 5.0),
+        ("A", "2024-01-03 10:00", 20.0),
+        ("A", "2024-01-04 10:00", -5.0),
+        ("A", "2024-01-10 10:00", 30.0),
+        ("A", "2024-01-20 10:00", 8.0),
         ("A", "2024-01-20 11:00", 2.0),
         ("B", "2024-01-15 12:00", np.nan),
         ("C", "2024-01-05 12:00", -7.0),
         ("D", "2024-02-02 12:00", 50.0),
-        ("E", "2024-01-20 12:00", 0.0), ("E", "2024-01-21 12:00", np.nan), ("E", "2024-01-25 12:00", 12.0),
+        ("E", "2024-01-20 12:00", 0.0),
+        ("E", "2024-01-21 12:00", np.nan),
+        ("E", "2024-01-25 12:00", 12.0),
     ]
     df = pd.DataFrame(rows, columns=["cust", "when", "value"])
     df["when"] = pd.to_datetime(df["when"])
@@ -35,16 +41,27 @@ def test_rfm_summary_hand_worked():
     pd.testing.assert_frame_equal(log, before)
     out = out.set_index("cust")
     assert set(out.index) == {"A", "B", "E"}  # C: refund only; D: after observation_end
-    assert out.loc["A"].to_dict() == {"frequency": 3, "recency": 19.0, "T": 30.0, "monetary_value": 20.0,
-                                      "refunds": -5.0}
+    assert out.loc["A"].to_dict() == {
+        "frequency": 3,
+        "recency": 19.0,
+        "T": 30.0,
+        "monetary_value": 20.0,
+        "refunds": -5.0,
+    }
     assert out.loc["B", "frequency"] == 0 and out.loc["B", "T"] == 16 and np.isnan(out.loc["B", "monetary_value"])
     assert out.loc["E", ["frequency", "recency", "T", "monetary_value"]].tolist() == [2, 5.0, 11.0, 12.0]
     assert out.attrs["time_unit"] == "D" and out.attrs["time_unit_name"] == "day"
 
 
 def test_rfm_summary_calibration_holdout():
-    out = rfm_summary(_log(), customer_id="cust", timestamp="when", amount="value",
-                      calibration_end="2024-01-15", observation_end="2024-01-31").set_index("cust")
+    out = rfm_summary(
+        _log(),
+        customer_id="cust",
+        timestamp="when",
+        amount="value",
+        calibration_end="2024-01-15",
+        observation_end="2024-01-31",
+    ).set_index("cust")
     assert set(out.index) == {"A", "B"}
     assert out.loc["A", ["frequency", "recency", "T", "monetary_value"]].tolist() == [2, 9.0, 14.0, 25.0]
     assert out.loc["A", "frequency_holdout"] == 1 and out.loc["A", "monetary_value_holdout"] == 10.0
@@ -52,8 +69,14 @@ def test_rfm_summary_calibration_holdout():
     assert (out["duration_holdout"] == 16).all()
     assert out.attrs["customers_first_seen_in_holdout"] == 1
     with pytest.raises(ParameterError):
-        rfm_summary(_log(), customer_id="cust", timestamp="when", amount="value",
-                    calibration_end="2024-02-15", observation_end="2024-01-31")
+        rfm_summary(
+            _log(),
+            customer_id="cust",
+            timestamp="when",
+            amount="value",
+            calibration_end="2024-02-15",
+            observation_end="2024-01-31",
+        )
 
 
 def test_rfm_summary_weeks_and_transactions_input():
@@ -77,11 +100,13 @@ def test_rfm_summary_weeks_and_transactions_input():
 def test_rfm_summary_random_against_loop():
     rng = np.random.default_rng(0)
     n = 400
-    df = pd.DataFrame({
-        "customer_id": rng.integers(0, 60, n),
-        "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 200 * 24, n), unit="h"),
-        "amount": np.round(rng.normal(20, 15, n), 2),
-    })
+    df = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 60, n),
+            "timestamp": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 200 * 24, n), unit="h"),
+            "amount": np.round(rng.normal(20, 15, n), 2),
+        }
+    )
     end = pd.Timestamp("2023-07-19 23:59:59")
     out = rfm_summary(df, observation_end="2023-07-19").set_index("customer_id")
     for cid, g in df.groupby("customer_id"):
@@ -104,13 +129,23 @@ def test_customer_clv_against_loop_and_telescoping():
     m = _fixed_bgnbd(0.25, 4.0, 0.8, 2.5, unit="D")
     gg = GammaGammaFitter()
     gg.p_, gg.q_, gg.v_ = 6.0, 4.0, 15.0
-    rfm = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [0, 2, 7], "recency": [0.0, 30.0, 80.0],
-                        "T": [40.0, 90.0, 95.0], "monetary_value": [np.nan, 25.0, 40.0]})
+    rfm = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "frequency": [0, 2, 7],
+            "recency": [0.0, 30.0, 80.0],
+            "T": [40.0, 90.0, 95.0],
+            "monetary_value": [np.nan, 25.0, 40.0],
+        }
+    )
     out = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, freq="M")
     L = 365.2425 / 12
     for i, row in rfm.iterrows():
-        spend = 6.0 * (15.0 + row.frequency * (0 if row.frequency == 0 else row.monetary_value)) / (
-            6.0 * row.frequency + 4.0 - 1)
+        spend = (
+            6.0
+            * (15.0 + row.frequency * (0 if row.frequency == 0 else row.monetary_value))
+            / (6.0 * row.frequency + 4.0 - 1)
+        )
         total = 0.0
         for k in range(1, 7):
             e1 = m.expected_purchases(k * L, row.frequency, row.recency, row["T"])
@@ -121,8 +156,11 @@ def test_customer_clv_against_loop_and_telescoping():
     assert list(out["customer_id"]) == ["a", "b", "c"]
     # undiscounted: the sum telescopes to E[Y(H L)]
     flat = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.0, margin=1.0, freq="M")
-    np.testing.assert_allclose(flat["clv"], flat["expected_spend"] * m.expected_purchases(
-        6 * L, rfm.frequency, rfm.recency, rfm["T"]), rtol=1e-12)
+    np.testing.assert_allclose(
+        flat["clv"],
+        flat["expected_spend"] * m.expected_purchases(6 * L, rfm.frequency, rfm.recency, rfm["T"]),
+        rtol=1e-12,
+    )
     # a numeric time unit is the period length in model units
     num = customer_clv(m, gg, rfm, horizon=6, discount_rate=0.02, margin=0.3, freq=L)
     np.testing.assert_allclose(num["clv"], out["clv"])

@@ -40,7 +40,9 @@ def test_missing_column_suggests_the_right_name():
     with pytest.raises(rk.DataError) as err:
         rk.load_transactions(df)
     msg = str(err.value)
-    assert "column 'customer_id'" in msg and "Did you mean 'Customer_ID'" in msg and "customer_id='<column name>'" in msg
+    assert (
+        "column 'customer_id'" in msg and "Did you mean 'Customer_ID'" in msg and "customer_id='<column name>'" in msg
+    )
     with pytest.raises(rk.DataError, match="Did you mean 'amount'"):
         rk.load_transactions(_frame(), amount="amont")
 
@@ -130,8 +132,9 @@ def test_future_dates_are_ignored_with_a_warning():
 
 
 def test_mixed_time_zones_are_converted_and_naive_taken_in_report_tz():
-    df = _frame(timestamp=["2024-01-31T23:30:00+00:00", "2024-07-01T01:00:00+02:00", "2024-03-01 12:00",
-                           "2024-01-01T00:00:00Z"])
+    df = _frame(
+        timestamp=["2024-01-31T23:30:00+00:00", "2024-07-01T01:00:00+02:00", "2024-03-01 12:00", "2024-01-01T00:00:00Z"]
+    )
     tx = rk.load_transactions(df, tz="Europe/Berlin")
     ts = tx.frame["timestamp"]
     assert str(ts.dt.tz) == "Europe/Berlin"
@@ -187,12 +190,20 @@ def test_polars_and_duckdb_sources():
 
 
 def test_subscriptions_validation():
-    frame = pd.DataFrame({"customer_id": ["a", "b"], "start": ["2024-03-01", "2024-01-01"], "end": ["2024-02-01", None]})
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "b"], "start": ["2024-03-01", "2024-01-01"], "end": ["2024-02-01", None]}
+    )
     with pytest.raises(rk.DataError) as err:
         rk.load_subscriptions(frame)
     assert "end before they start" in str(err.value) and "row 0" in str(err.value) and "swapped" in str(err.value)
-    ok = pd.DataFrame({"customer_id": ["a", "a", "b"], "start": ["2024-01-01", "2024-01-15", "2024-02-01"],
-                       "end": ["2024-02-01", "2024-03-01", "2024-02-01"], "mrr": [10, 5, 3]})
+    ok = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "start": ["2024-01-01", "2024-01-15", "2024-02-01"],
+            "end": ["2024-02-01", "2024-03-01", "2024-02-01"],
+            "mrr": [10, 5, 3],
+        }
+    )
     subs = rk.load_subscriptions(ok, mrr="mrr")
     assert subs.summary.notes["merged_overlaps"] == 1 and subs.summary.notes["zero_length_intervals"] == 1
     assert len(subs.intervals) == 1 and subs.intervals["end"].iloc[0] == pd.Timestamp("2024-03-01", tz="UTC")
@@ -204,11 +215,18 @@ def test_duplicate_check_agrees_with_pandas_on_awkward_columns():
     """The polars duplicate check keeps pandas' semantics: NaN equals NaN, first occurrence kept."""
     from retainkit.data import _duplicated
 
-    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize("UTC")
+    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize(
+        "UTC"
+    )
     frames = [
         pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "timestamp": ts, "amount": [np.nan, np.nan, 1.0, 2.0]}),
-        pd.DataFrame({"customer_id": pd.array(["a", None, None, "a"], dtype="string"), "timestamp": ts,
-                      "amount": [1.0, 1.0, 1.0, 1.0]}),
+        pd.DataFrame(
+            {
+                "customer_id": pd.array(["a", None, None, "a"], dtype="string"),
+                "timestamp": ts,
+                "amount": [1.0, 1.0, 1.0, 1.0],
+            }
+        ),
         pd.DataFrame({"customer_id": [1, "1", 1, 1.5], "timestamp": ts, "amount": [0.0, 0.0, 0.0, 0.0]}),  # mixed
     ]
     for frame in frames:

@@ -59,7 +59,13 @@ def _check_crr(tx, freq: str, window: int) -> None:
     for (p, e), row in zip(sorted(expected.items()), table.itertuples()):
         assert row.period == period_label(p, freq)
         assert (row.start_customers, row.end_customers, row.new, row.retained, row.lost, row.reactivated) == (
-            e["S"], e["E"], e["N"], e["retained"], e["lost"], e["reactivated"])
+            e["S"],
+            e["E"],
+            e["N"],
+            e["retained"],
+            e["lost"],
+            e["reactivated"],
+        )
 
 
 @pytest.fixture(params=["local", "in-engine"])
@@ -73,8 +79,13 @@ def _outlier_log() -> pd.DataFrame:
     rng = np.random.default_rng(7)
     n = 600
     ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 360 * 24, n), unit="h")
-    frame = pd.DataFrame({"customer_id": rng.integers(0, 80, n), "timestamp": ts.astype(str),
-                          "amount": rng.choice([5.0, 12.5, -3.0, 40.0], n)})
+    frame = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 80, n),
+            "timestamp": ts.astype(str),
+            "amount": rng.choice([5.0, 12.5, -3.0, 40.0], n),
+        }
+    )
     frame.loc[3, "timestamp"] = "1900-03-04 10:00:00"  # one mistyped year among 2024 rows
     return frame
 

@@ -130,8 +130,12 @@ def test_values_of_another_shape_are_unparseable_rows_and_the_gate_counts_them()
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_gate_and_the_warning_band_on_every_engine(engine):
-    frame = pd.DataFrame({"customer_id": [f"c{i % 50}" for i in range(200)],
-                          "timestamp": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(200)]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 50}" for i in range(200)],
+            "timestamp": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(200)],
+        }
+    )
     bad = frame.copy()
     bad.loc[:19, "timestamp"] = "not a date"  # 10 %
     with pytest.raises(rk.DataError, match="more than max_dropped=5.0%"):
@@ -149,8 +153,7 @@ def test_the_gate_and_the_warning_band_on_every_engine(engine):
 
 
 def test_subscriptions_share_one_reading_for_start_and_end():
-    frame = pd.DataFrame({"customer_id": ["a", "b"], "start": ["25/01/2024", "02/03/2024"],
-                          "end": ["01/02/2024", ""]})
+    frame = pd.DataFrame({"customer_id": ["a", "b"], "start": ["25/01/2024", "02/03/2024"], "end": ["01/02/2024", ""]})
     subs = rk.load_subscriptions(frame, as_of="2024-06-30")
     assert subs.frame["end"].iloc[0] == pd.Timestamp("2024-02-01", tz="UTC")  # the end alone is ambiguous
     assert subs.frame["start"].iloc[1] == pd.Timestamp("2024-03-02", tz="UTC")

@@ -1,4 +1,4 @@
-"""The cohort explorer split by a segment, its metric-aware charts and the "Your data" panel (definitions §1, §3, §4).
+"""The cohort explorer split by a segment, its metric-aware charts, the "Your data" panel (definitions §1, §3, §4).
 
 Driven through the widgets' ``.value`` as a user would; numbers are compared
 with retainkit.crr_table / cohort_table run on an independently filtered log
@@ -14,7 +14,7 @@ import pytest
 
 import retainkit as rk
 from retainkit import widgets as wd
-from retainkit.charts import embed
+from retainkit.charts import embed, split
 
 from .test_widgets import acquisition_subset, compare_cohorts
 
@@ -68,17 +68,33 @@ def test_crr_split_is_crr_table_by_segment(app, tx):
     app.cohort_range.value = ("2023-06", "2024-06")
     want = rk.crr_table(acquisition_subset(tx, "country", ["DE", "FR"]), "M", window="90D", by="channel")
     want = want[want["period"] >= "2023-06"]
-    cols = ["channel", "period", "start_customers", "end_customers", "new", "retained", "lost", "reactivated",
-            "crr", "crr_lo", "crr_hi", "crr_counts", "churn_rate", "window_covered"]
+    cols = [
+        "channel",
+        "period",
+        "start_customers",
+        "end_customers",
+        "new",
+        "retained",
+        "lost",
+        "reactivated",
+        "crr",
+        "crr_lo",
+        "crr_hi",
+        "crr_counts",
+        "churn_rate",
+        "window_covered",
+    ]
     got = app.crr
     assert list(got.columns[:2]) == ["channel", "period"]
     # crr_table lists a segment's periods from its first customer on; the view lists every period (zero counts)
     got = got[got["start_customers"] + got["end_customers"] > 0]
     want = want[want["start_customers"] + want["end_customers"] > 0]
     key = ["channel", "period"]
-    pd.testing.assert_frame_equal(got[cols].sort_values(key).reset_index(drop=True),
-                                  want[cols].astype({"channel": object}).sort_values(key).reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got[cols].sort_values(key).reset_index(drop=True),
+        want[cols].astype({"channel": object}).sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
     spec = spec_of(app, "crr")
     assert sorted(legend_domains(spec)[0]) == sorted(want["channel"].astype(str).unique())
     assert "by channel" in json.dumps(spec) and "Wilson" in json.dumps(spec)
@@ -96,6 +112,19 @@ def test_split_heatmap_has_one_block_per_segment(app, tx):
     compare_cohorts(app.table, rk.cohort_table(tx, "M", by="channel"), keys=["channel"])
     app.kind.value = "brackets"
     assert len(spec_of(app, "heatmap")["vconcat"]) == len(names)
+    for metric, label in (("revenue", "Revenue retention"), ("cum_revenue", "Cumulative revenue per customer")):
+        app.metric.value = metric
+        spec = spec_of(app, "heatmap")
+        assert spec["title"]["text"] == f"{label} by cohort, one block per channel"
+        assert len(spec["vconcat"]) == len(names)
+
+
+def test_money_formats():
+    s = pd.Series([1234.5, -3.0, float("nan")])
+    assert list(split.money_text(s, "EUR")) == ["€1,234.50", "-€3.00", ""]
+    assert list(split.money_text(s, "SEK")) == ["SEK 1,234.50", "-SEK 3.00", ""]
+    assert list(split.money_text(s, "")) == ["1,234.50", "-3.00", ""]
+    assert "'$'" in split.money_axis("USD").to_dict()["labelExpr"]
 
 
 def test_split_curves_follow_the_metric(app):
@@ -143,8 +172,15 @@ def test_pooled_curves_highlight_the_average_and_one_cohort(app):
 @pytest.fixture()
 def shop_csv(tx, tmp_path):
     f = tx.frame
-    out = pd.DataFrame({"client": f["customer_id"], "order_date": f["timestamp"].dt.strftime("%Y%m%d"),
-                        "total": f["amount"], "channel": f["channel"], "note": "x"})
+    out = pd.DataFrame(
+        {
+            "client": f["customer_id"],
+            "order_date": f["timestamp"].dt.strftime("%Y%m%d"),
+            "total": f["amount"],
+            "channel": f["channel"],
+            "note": "x",
+        }
+    )
     path = tmp_path / "shop.csv"
     out.to_csv(path, index=False)
     return path
@@ -161,8 +197,14 @@ def test_picker_fills_the_mapping_from_the_header_and_loads(app, shop_csv):
     p.currency.value = "USD"
     p.load_button.click()
     assert "Loaded shop.csv" in p.message.value, p.message.value
-    want = rk.load_transactions(shop_csv, customer_id="client", timestamp="order_date", amount="total",
-                                segments=["channel"], date_format="%Y%m%d")
+    want = rk.load_transactions(
+        shop_csv,
+        customer_id="client",
+        timestamp="order_date",
+        amount="total",
+        segments=["channel"],
+        date_format="%Y%m%d",
+    )
     compare_cohorts(app.table, rk.cohort_table(want, "M"))
     assert app.segments == ["channel"] and app.currency == "USD"
     assert [v for _, v in app.split_by.options] == ["", "channel"]

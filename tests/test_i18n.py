@@ -42,11 +42,14 @@ NBSP = "\u00a0"
 
 
 # ------------------------------------------------------------------ formats
-@pytest.mark.parametrize("lang, number, percent, euro, month, long_date", [
-    ("el", "1.234.567,891", "84,1%", f"1.234,50{NBSP}€", "Ιουν 1997", "30 Ιουνίου 1998"),
-    ("hy", f"1{NBSP}234{NBSP}567,891", "84,1%", f"1{NBSP}234,50{NBSP}€", "1997 թ. հնս", "1998 թ. հունիսի 30"),
-    ("en", "1,234,567.891", "84.1%", "€1,234.50", "Jun 1997", "June 30, 1998"),
-])
+@pytest.mark.parametrize(
+    "lang, number, percent, euro, month, long_date",
+    [
+        ("el", "1.234.567,891", "84,1%", f"1.234,50{NBSP}€", "Ιουν 1997", "30 Ιουνίου 1998"),
+        ("hy", f"1{NBSP}234{NBSP}567,891", "84,1%", f"1{NBSP}234,50{NBSP}€", "1997 թ. հնս", "1998 թ. հունիսի 30"),
+        ("en", "1,234,567.891", "84.1%", "€1,234.50", "Jun 1997", "June 30, 1998"),
+    ],
+)
 def test_cldr_formats_match_the_measured_table(lang, number, percent, euro, month, long_date):
     assert format_number(1234567.891, lang, None) == number
     assert format_percent(0.841, lang) == percent
@@ -91,18 +94,23 @@ def test_period_labels_per_frequency():
 
 
 def test_datetime_in_the_language():
-    assert i18n.format_datetime("2024-12-31T23:59", "en") == "December 31, 2024, 11:59\u202fPM"  # CLDR: narrow no-break space
+    assert (
+        i18n.format_datetime("2024-12-31T23:59", "en") == "December 31, 2024, 11:59\u202fPM"
+    )  # CLDR: narrow no-break space
     assert i18n.format_datetime("2024-12-31T23:59", "hy") == "2024 թ. դեկտեմբերի 31, 23:59"
 
 
 @settings(max_examples=60, deadline=None)
-@given(x=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), lang=st.sampled_from(LANGUAGES),
-       digits=st.integers(0, 3))
+@given(
+    x=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    lang=st.sampled_from(LANGUAGES),
+    digits=st.integers(0, 3),
+)
 def test_formatted_numbers_parse_back(x, lang, digits):
     from babel.numbers import parse_decimal
 
     text = format_number(x, lang, digits)
-    assert float(parse_decimal(text, locale=lang)) == pytest.approx(round(x, digits), abs=10 ** -digits)
+    assert float(parse_decimal(text, locale=lang)) == pytest.approx(round(x, digits), abs=10**-digits)
 
 
 def test_currency_and_lang_are_checked():
@@ -153,7 +161,8 @@ def _code_messages() -> set:
         method_map, options_map = parse_mapping_cfg(fh)
     out = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS):
+        str(ROOT), method_map, options_map, keywords=DEFAULT_KEYWORDS
+    ):
         out.add(message)
     return out
 
@@ -192,7 +201,9 @@ def test_catalogue_is_complete_and_not_fuzzy(lang, code_messages):
                 if "python-brace-format" in m.flags and _fields(s) != _fields(english):
                     problems.append(f"placeholders differ: {m.id!r} -> {s!r}")
     missing = [m for m in code_messages if (m if isinstance(m, str) else tuple(m)) not in ids]
-    problems += [f"in the code but not in the {lang} catalogue (run make i18n): {m!r}" for m in sorted(map(str, missing))]
+    problems += [
+        f"in the code but not in the {lang} catalogue (run make i18n): {m!r}" for m in sorted(map(str, missing))
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -208,7 +219,9 @@ def test_template_is_in_step_with_the_code(code_messages):
     with open(ROOT / "retainkit" / "locale" / "retainkit.pot", "rb") as fh:
         pot = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(fh) if m.id}
     code = {m if isinstance(m, str) else tuple(m) for m in code_messages}
-    assert code == pot, f"run make i18n: new {sorted(map(str, code - pot))[:10]}, gone {sorted(map(str, pot - code))[:10]}"
+    assert code == pot, (
+        f"run make i18n: new {sorted(map(str, code - pot))[:10]}, gone {sorted(map(str, pot - code))[:10]}"
+    )
 
 
 # ------------------------------------------------------------------ glossary
@@ -246,8 +259,9 @@ def test_catalogue_uses_the_glossary_terms(lang):
                 continue
             english = re.sub(r"\{[^{}]*\}|%\(\w+\)s", "", english)  # placeholders are not words
             for r in rows:
-                if re.search(r["en_match"], english, re.IGNORECASE) and not re.search(_norm(r[f"{lang}_match"]),
-                                                                                       _norm(translated)):
+                if re.search(r["en_match"], english, re.IGNORECASE) and not re.search(
+                    _norm(r[f"{lang}_match"]), _norm(translated)
+                ):
                     problems.append(f"{r['key']}: {english!r} -> {translated!r} lacks {r[lang]!r}")
     assert not problems, "\n".join(problems)
 

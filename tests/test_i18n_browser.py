@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -43,7 +43,7 @@ TEXT_JS = """() => {
 PROBES = ("h1", ".rk-kpi-label", ".rk-kpi-sub", "p.rk-intro", "h2.rk-section", ".rk-chart svg text")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _charsets() -> dict[str, list[tuple[int, int]]]:
     """Installed font families (lower case) and the code point ranges they cover (fontconfig)."""
     fc = shutil.which("fc-list")
@@ -77,26 +77,36 @@ def _render(html_path, shot):
 
     res = {"requests": [], "errors": []}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"]
+        )
         try:
             ctx = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "about:"))
-                      else (res["requests"].append(r.request.url), r.abort()))
+            ctx.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if r.request.url.startswith(("file:", "data:", "about:"))
+                    else (res["requests"].append(r.request.url), r.abort())
+                ),
+            )
             page = ctx.new_page()
             page.on("pageerror", lambda e: res["errors"].append(str(e)))
             page.goto(html_path.resolve().as_uri(), wait_until="load")
             n = page.locator(".rk-chart").count()
-            page.wait_for_function("n => document.querySelectorAll('.rk-chart svg.marks').length >= n",
-                                   arg=n, timeout=30000)
+            page.wait_for_function(
+                "n => document.querySelectorAll('.rk-chart svg.marks').length >= n", arg=n, timeout=30000
+            )
             res["charts"] = n
             res["text"] = page.evaluate(TEXT_JS)
             res["lang"] = page.evaluate("() => document.documentElement.lang")
             res["axis_labels"] = page.evaluate(
-                "() => Array.from(document.querySelectorAll('.rk-chart svg .role-axis-label text')).map(t => t.textContent)")
+                "() => Array.from(document.querySelectorAll('.rk-chart svg .role-axis-label text')).map(t => t.textContent)"
+            )
             res["body_font"] = page.evaluate("() => getComputedStyle(document.body).fontFamily")
             res["chart_font"] = page.evaluate(
-                "() => { const t = document.querySelector('.rk-chart svg text'); return t ? getComputedStyle(t).fontFamily : ''; }")
+                "() => { const t = document.querySelector('.rk-chart svg text'); return t ? getComputedStyle(t).fontFamily : ''; }"
+            )
             cdp = ctx.new_cdp_session(page)
             cdp.send("DOM.enable")
             cdp.send("CSS.enable")

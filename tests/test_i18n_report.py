@@ -22,20 +22,75 @@ from retainkit.params import SCHEMA
 
 pytestmark = pytest.mark.slow
 
-PARAMS = {"data": "sample", "order_id": "order_id", "segment": "channel", "as_of": "2024-12-31", "currency": "EUR",
-          "generated_at": "2025-01-01 06:15", "charts": "svg"}
+PARAMS = {
+    "data": "sample",
+    "order_id": "order_id",
+    "segment": "channel",
+    "as_of": "2024-12-31",
+    "currency": "EUR",
+    "generated_at": "2025-01-01 06:15",
+    "charts": "svg",
+}
 
 #: words that stay as they are in every language: proper names, acronyms and codes of the trade and of formats
-PROPER = {"retainkit", "Wilson", "Newcombe", "Vega", "JavaScript", "HTML", "CSV", "Parquet", "JSON", "ISO", "IANA",
-          "UTC", "strftime", "svg", "interactive", "CRR", "CLV", "MRR", "AOV", "ROI", "NPV", "EUR", "AMD", "USD",
-          "True", "False", "sample", "en", "el", "hy", "UTF", "BOM", "latin", "cp1252"}  # codes, encodings, literals
+PROPER = {
+    "retainkit",
+    "Wilson",
+    "Newcombe",
+    "Vega",
+    "JavaScript",
+    "HTML",
+    "CSV",
+    "Parquet",
+    "JSON",
+    "ISO",
+    "IANA",
+    "UTC",
+    "strftime",
+    "svg",
+    "interactive",
+    "CRR",
+    "CLV",
+    "MRR",
+    "AOV",
+    "ROI",
+    "NPV",
+    "EUR",
+    "AMD",
+    "USD",
+    "True",
+    "False",
+    "UTF",
+    "BOM",
+    "latin",
+    "cp1252",
+    "sample",
+    "en",
+    "el",
+    "hy",
+}  # codes, encodings, literals
 
 
 class _Text(HTMLParser):
     """Visible text of a page: no <script>/<style>, nothing inside an element marked lang="en"."""
 
-    VOID = {"br", "img", "meta", "link", "input", "hr", "col", "area", "base", "source", "wbr", "path", "rect",
-            "line", "circle"}
+    VOID = {
+        "br",
+        "img",
+        "meta",
+        "link",
+        "input",
+        "hr",
+        "col",
+        "area",
+        "base",
+        "source",
+        "wbr",
+        "path",
+        "rect",
+        "line",
+        "circle",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,8 +125,11 @@ def visible_text(html: str) -> str:
 
 def latin_words(text: str) -> set[str]:
     """Latin-letter words of two letters or more; code identifiers (with _ or =) are not words."""
-    return {w for w in re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text) if len(w) > 1 and "_" not in w
-            and not re.fullmatch(r"\d+[A-Z]", w)}
+    return {
+        w
+        for w in re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
+        if len(w) > 1 and "_" not in w and not re.fullmatch(r"\d+[A-Z]", w)
+    }
 
 
 @pytest.fixture(scope="module")

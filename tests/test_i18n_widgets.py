@@ -23,8 +23,7 @@ def _words(markup: str) -> set[str]:
 
 @pytest.fixture(scope="module", params=["el", "hy"])
 def explorer(request):
-    app = wd.cohort_explorer("sample", load_segments=["channel"], amount="amount", currency="EUR",
-                             lang=request.param)
+    app = wd.cohort_explorer("sample", load_segments=["channel"], amount="amount", currency="EUR", lang=request.param)
     app.render_all()
     return app
 

@@ -31,9 +31,21 @@ from retainkit.loyalty import (
 
 # ----------------------------------------------------------------- worked example
 WORKED = dict(
-    members=1000, baseline_retention=0.6, baseline_spend=200.0, retention_lift=0.1, spend_lift=0.1,
-    margin=0.4, earn_rate=1.0, point_value=0.02, breakage=0.25, per_member_cost=2.0,
-    fixed_cost=3000.0, setup_cost=10000.0, membership_fee=0.0, horizon=3, discount_rate=0.1,
+    members=1000,
+    baseline_retention=0.6,
+    baseline_spend=200.0,
+    retention_lift=0.1,
+    spend_lift=0.1,
+    margin=0.4,
+    earn_rate=1.0,
+    point_value=0.02,
+    breakage=0.25,
+    per_member_cost=2.0,
+    fixed_cost=3000.0,
+    setup_cost=10000.0,
+    membership_fee=0.0,
+    horizon=3,
+    discount_rate=0.1,
 )
 
 
@@ -111,23 +123,25 @@ def _loop_npv(p: dict) -> float:
     return _loop(p)["npv"]
 
 
-scenario_params = st.fixed_dictionaries(dict(
-    members=st.integers(1, 100_000),
-    baseline_retention=st.floats(0.0, 0.95),
-    baseline_spend=st.floats(0.0, 500.0),
-    retention_lift=st.floats(0.0, 0.04),
-    spend_lift=st.floats(-0.5, 1.0),
-    margin=st.floats(0.0, 1.0),
-    earn_rate=st.floats(0.0, 5.0),
-    point_value=st.floats(0.0, 0.05),
-    breakage=st.floats(0.0, 1.0),
-    per_member_cost=st.floats(0.0, 10.0),
-    fixed_cost=st.floats(0.0, 10_000.0),
-    setup_cost=st.floats(0.0, 100_000.0),
-    membership_fee=st.floats(0.0, 20.0),
-    horizon=st.integers(1, 60),
-    discount_rate=st.floats(0.0, 0.2),
-))
+scenario_params = st.fixed_dictionaries(
+    dict(
+        members=st.integers(1, 100_000),
+        baseline_retention=st.floats(0.0, 0.95),
+        baseline_spend=st.floats(0.0, 500.0),
+        retention_lift=st.floats(0.0, 0.04),
+        spend_lift=st.floats(-0.5, 1.0),
+        margin=st.floats(0.0, 1.0),
+        earn_rate=st.floats(0.0, 5.0),
+        point_value=st.floats(0.0, 0.05),
+        breakage=st.floats(0.0, 1.0),
+        per_member_cost=st.floats(0.0, 10.0),
+        fixed_cost=st.floats(0.0, 10_000.0),
+        setup_cost=st.floats(0.0, 100_000.0),
+        membership_fee=st.floats(0.0, 20.0),
+        horizon=st.integers(1, 60),
+        discount_rate=st.floats(0.0, 0.2),
+    )
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -167,8 +181,12 @@ def test_break_even_lift_zeroes_npv(p):
         signs = {np.sign(_loop_npv({**p, "retention_lift": x})) for x in np.linspace(-r, 0.999 - r, 25)}
         assert not ({1.0, -1.0} <= signs)
     else:
-        scale = 1 + p["members"] * (p["baseline_spend"] + p["per_member_cost"] + p["membership_fee"]) \
-            * p["horizon"] + p["fixed_cost"] * p["horizon"] + p["setup_cost"]
+        scale = (
+            1
+            + p["members"] * (p["baseline_spend"] + p["per_member_cost"] + p["membership_fee"]) * p["horizon"]
+            + p["fixed_cost"] * p["horizon"]
+            + p["setup_cost"]
+        )
         assert abs(_loop_npv({**p, "retention_lift": be})) < 1e-7 * scale
 
 
@@ -289,7 +307,7 @@ def _replicate(**sim):
 
 def test_recovers_known_lift_without_self_selection():
     out = _replicate(self_selection=0.0)
-    for res, true_a, _ in out:
+    for res, _true_a, _ in out:
         assert res.design == "did"
         assert res.counts["members_used"] > 0.9 * res.counts["members"]
     # members joined at random: the naive gap is unbiased too
@@ -355,8 +373,13 @@ def test_did_point_estimate_matches_brute_force():
         m_a, m_s = a[3:6], s[3:6]
         fr = int(sum(m_a))
         rec = 4 if fr == 0 else 3 - max(i for i in range(3) if m_a[i])
-        return dict(freq=fr, rec=rec, mspend=sum(m_s), d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
-                    d_s=np.mean(s[7:10]) - np.mean(s[0:3]))
+        return dict(
+            freq=fr,
+            rec=rec,
+            mspend=sum(m_s),
+            d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
+            d_s=np.mean(s[7:10]) - np.mean(s[0:3]),
+        )
 
     mem_rows = []
     for cid in sorted(members):
@@ -458,8 +481,10 @@ def test_lift_chart_spec():
     assert "difference in differences" in spec["title"]["subtitle"]
     values = [v for v in spec["datasets"].values() if len(v) > 2 and "group" in v[0]][0]
     assert {r["relative_period"] for r in values} == set(range(-6, 4))
-    assert lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"] == \
-        "spend_per_customer"
+    assert (
+        lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"]
+        == "spend_per_customer"
+    )
     with pytest.raises(ParameterError):
         lift_chart(res, metric="revenue")
 

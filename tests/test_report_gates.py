@@ -75,8 +75,20 @@ def reports(inputs, tmp_path_factory):
         + (out / "cdnow" / "1998-06-30",),
         "stale_allowed": run("--data", str(inputs["dmy"]), *cdnow, "--as-of", "1998-09-30", "--allow-stale")
         + (out / "cdnow" / "1998-09-30",),
-        "latin1": run("--data", str(inputs["latin1"]), "--segment", "city", "--encoding", "latin-1",
-                      "--as-of", "2024-12-31", "--charts", "svg", "--out", str(out / "l"))
+        "latin1": run(
+            "--data",
+            str(inputs["latin1"]),
+            "--segment",
+            "city",
+            "--encoding",
+            "latin-1",
+            "--as-of",
+            "2024-12-31",
+            "--charts",
+            "svg",
+            "--out",
+            str(out / "l"),
+        )
         + (out / "l" / "2024-12-31",),
     }
     return out, built
@@ -105,7 +117,10 @@ def test_nothing_of_the_machine_in_any_published_page(reports, inputs):
         assert "Traceback" not in html and not re.search(r"\.py:\d+", html)
         # Python warning and error class names in what the page shows (the Vega library's own code aside)
         shown = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S | re.I)
-        assert not re.search(r"\b[A-Z][A-Za-z]*(Warning|Error)\b", shown), (name, re.findall(r"\w*(?:Warning|Error)\b", shown))
+        assert not re.search(r"\b[A-Z][A-Za-z]*(Warning|Error)\b", shown), (
+            name,
+            re.findall(r"\w*(?:Warning|Error)\b", shown),
+        )
         nb = json.loads((folder / "retention-report.ipynb").read_text(encoding="utf-8"))
         streams = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stderr"]
         assert not streams, (name, streams)
@@ -140,15 +155,17 @@ def test_between_one_percent_and_the_gate_the_report_warns_everywhere(reports):
 
 def test_dmy_report_has_the_numbers_of_the_iso_log(reports, inputs, tmp_path):
     _, built = reports
-    code, err = run("--data", str(inputs["iso"]), "--timestamp", "date", "--as-of", "1998-06-30",
-                    "--out", str(tmp_path))
+    code, err = run(
+        "--data", str(inputs["iso"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path)
+    )
     assert code == EXIT_OK, err
     clean = _summary(tmp_path / "1998-06-30")["kpis"]
     broken = _summary(built["dmy_warning"][2])["kpis"]
     # 3 % of the rows were dropped from the day-first copy: close, and the clean day-first log is exact
     assert broken["customers"]["value"] <= clean["customers"]["value"]
-    code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", "1998-06-30",
-                    "--out", str(tmp_path / "dmy"))
+    code, err = run(
+        "--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", "1998-06-30", "--out", str(tmp_path / "dmy")
+    )
     assert code == EXIT_OK, err
     dmy = _summary(tmp_path / "dmy" / "1998-06-30")["kpis"]
     assert {k: v["value"] for k, v in dmy.items()} == {k: v["value"] for k, v in clean.items()}
@@ -159,23 +176,28 @@ def test_stale_data_fails_with_exit_3_unless_allowed(reports, inputs):
     folder = built["stale_allowed"][2]
     assert any("allowed by allow_stale" in w for w in _summary(folder)["warnings"])
     before = (folder / "retention-report.html").read_bytes()
-    code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--out", str(out / "cdnow"),
-                    "--as-of", "1998-09-30")
+    code, err = run(
+        "--data", str(inputs["dmy"]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-09-30"
+    )
     assert code == EXIT_DATA
     assert "last transaction is dated 1998-06-30" in err and "--as-of 1998-06-30" in err and "--allow-stale" in err
     assert (folder / "retention-report.html").read_bytes() == before
 
 
-@pytest.mark.parametrize("case,args,message", [
-    ("broken10", [], "more than max_dropped=5.0%"),
-    ("ambiguous", [], "every date fits both day/month/year and month/day/year"),
-])
+@pytest.mark.parametrize(
+    "case,args,message",
+    [
+        ("broken10", [], "more than max_dropped=5.0%"),
+        ("ambiguous", [], "every date fits both day/month/year and month/day/year"),
+    ],
+)
 def test_bad_data_fails_with_exit_3_and_the_report_untouched(reports, inputs, case, args, message):
     out, built = reports
     folder = built["dmy_warning"][2]
     before = {p.name: p.read_bytes() for p in folder.iterdir() if "FAILED" not in p.name}
-    code, err = run("--data", str(inputs[case]), "--timestamp", "date", "--out", str(out / "cdnow"),
-                    "--as-of", "1998-06-30", *args)
+    code, err = run(
+        "--data", str(inputs[case]), "--timestamp", "date", "--out", str(out / "cdnow"), "--as-of", "1998-06-30", *args
+    )
     assert code == EXIT_DATA and message in err
     for name, content in before.items():
         assert (folder / name).read_bytes() == content
@@ -185,8 +207,9 @@ def test_undecodable_input_fails_with_exit_3_naming_line_and_fix(reports, inputs
     out, built = reports
     folder = built["latin1"][2]
     before = (folder / "retention-report.html").read_bytes()
-    code, err = run("--data", str(inputs["latin1"]), "--segment", "city", "--as-of", "2024-12-31",
-                    "--out", str(out / "l"))
+    code, err = run(
+        "--data", str(inputs["latin1"]), "--segment", "city", "--as-of", "2024-12-31", "--out", str(out / "l")
+    )
     assert code == EXIT_DATA
     assert "line 2 is not valid UTF-8" in err and "--encoding latin-1" in err
     assert (folder / "retention-report.html").read_bytes() == before
@@ -204,10 +227,16 @@ def test_latin1_names_and_an_outlier_year_are_published_as_notes(reports):
     assert "far from the rest" in html
 
 
-@pytest.mark.parametrize("as_of,message", [
-    ("30/06/1998", "not accepted"), ("06/30/1998", "not accepted"), ("1998-6-30", "not accepted"),
-    ("2999-01-01", "in the future"), ("yesterday", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "as_of,message",
+    [
+        ("30/06/1998", "not accepted"),
+        ("06/30/1998", "not accepted"),
+        ("1998-6-30", "not accepted"),
+        ("2999-01-01", "in the future"),
+        ("yesterday", "YYYY-MM-DD"),
+    ],
+)
 def test_as_of_means_one_thing(inputs, tmp_path, as_of, message):
     code, err = run("--data", str(inputs["dmy"]), "--timestamp", "date", "--as-of", as_of, "--out", str(tmp_path))
     assert code == EXIT_PARAMETER and message in err and "YYYY-MM-DD" in err

@@ -24,8 +24,15 @@ from retainkit.exceptions import DataError, ParameterError
 from retainkit.params import validate_params
 from retainkit.report import compute
 
-SPELLINGS = {"iso": "%Y-%m-%d", "iso-time": "%Y-%m-%d %H:%M", "dmy": "%d/%m/%Y", "mdy": "%m/%d/%Y",
-             "dot": "%d.%m.%Y", "dmy-time": "%d/%m/%Y %H:%M", "dmy-short": "%d/%m/%y"}
+SPELLINGS = {
+    "iso": "%Y-%m-%d",
+    "iso-time": "%Y-%m-%d %H:%M",
+    "dmy": "%d/%m/%Y",
+    "mdy": "%m/%d/%Y",
+    "dot": "%d.%m.%Y",
+    "dmy-time": "%d/%m/%Y %H:%M",
+    "dmy-short": "%d/%m/%y",
+}
 BROKEN = ["not a date", "31/13/1998", "1998-13-45", ""]
 
 
@@ -39,24 +46,33 @@ def runs(draw):
     ts = start + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, n), unit="min")
     if draw(st.booleans()):  # only days 1-12: day/month spellings cannot tell the order
         ts = ts - pd.to_timedelta(np.maximum(ts.day - 12, 0), unit="D")
-    log = pd.DataFrame({"customer_id": rng.integers(1, customers + 1, n), "ts": ts,
-                        "amount": rng.choice([5.0, 12.5, 40.0, -5.0], n)})
+    log = pd.DataFrame(
+        {"customer_id": rng.integers(1, customers + 1, n), "ts": ts, "amount": rng.choice([5.0, 12.5, 40.0, -5.0], n)}
+    )
     spelling = draw(st.sampled_from(sorted(SPELLINGS)))
     share = draw(st.sampled_from([0.0, 0.02, 0.04, 0.08, 0.3]))
     broken = rng.choice(n, int(round(share * n)), replace=False)
     last_day = log["ts"].max().normalize()
     valid = draw(st.booleans()) or draw(st.booleans())  # three in four runs get an ISO as_of
-    as_of = draw(st.sampled_from([
-        "",  # the latest transaction
-        f"{last_day:%Y-%m-%d}",
-        f"{last_day - pd.Timedelta(days=40):%Y-%m-%d}",
-        f"{last_day - pd.Timedelta(days=100):%Y-%m-%dT12:00}",
-        f"{last_day + pd.Timedelta(days=20):%Y-%m-%d}",   # within one month of the last transaction
-        f"{last_day + pd.Timedelta(days=75):%Y-%m-%d}",   # stale
-    ] if valid else [
-        f"{last_day:%d/%m/%Y}", f"{last_day:%m/%d/%Y}",   # not ISO
-        "2999-01-01", "2030-06-30",                        # the future
-    ]))
+    as_of = draw(
+        st.sampled_from(
+            [
+                "",  # the latest transaction
+                f"{last_day:%Y-%m-%d}",
+                f"{last_day - pd.Timedelta(days=40):%Y-%m-%d}",
+                f"{last_day - pd.Timedelta(days=100):%Y-%m-%dT12:00}",
+                f"{last_day + pd.Timedelta(days=20):%Y-%m-%d}",  # within one month of the last transaction
+                f"{last_day + pd.Timedelta(days=75):%Y-%m-%d}",  # stale
+            ]
+            if valid
+            else [
+                f"{last_day:%d/%m/%Y}",
+                f"{last_day:%m/%d/%Y}",  # not ISO
+                "2999-01-01",
+                "2030-06-30",  # the future
+            ]
+        )
+    )
     allow_stale = draw(st.booleans())
     freq = draw(st.sampled_from(["M", "W", "Q"]))
     return log, spelling, broken, as_of, allow_stale, freq

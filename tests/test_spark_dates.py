@@ -19,9 +19,12 @@ import retainkit as rk
 pyspark = pytest.importorskip("pyspark", reason="PySpark is an extra: make test-spark installs it")
 if shutil.which("java") is None:  # pragma: no cover - depends on the machine
     pytest.skip("Spark needs Java 17 (java not found on PATH)", allow_module_level=True)
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::FutureWarning"),
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +77,13 @@ def test_ambiguous_and_mixed_orders_fail_on_spark(spark):
 
 
 def test_dates_before_1970_and_a_far_outlier_on_spark(spark):
-    frame = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "d"],
-                          "timestamp": ["1900-03-04", "1968-05-02", "1968-06-30", "1969-12-31 23:00",
-                                        "1970-01-02", "1969-02-01"],
-                          "amount": [1.0, 2.0, 3.0, 4.0, -1.0, 5.0]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c", "d"],
+            "timestamp": ["1900-03-04", "1968-05-02", "1968-06-30", "1969-12-31 23:00", "1970-01-02", "1969-02-01"],
+            "amount": [1.0, 2.0, 3.0, 4.0, -1.0, 5.0],
+        }
+    )
     kw = dict(amount="amount", as_of="1970-03-31")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rk.DataQualityWarning)

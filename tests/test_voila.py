@@ -52,12 +52,25 @@ def voila(notebook: Path, log: Path):
     """Serve ``notebook`` with Voila on 127.0.0.1; yield its URL; always stop it."""
     port = _free_port()
     with open(log, "w") as err:
-        env = {**os.environ, "JUPYTER_PATH": os.pathsep.join(filter(None, [str(TEMPLATES),
-                                                                           os.environ.get("JUPYTER_PATH")]))}
+        env = {
+            **os.environ,
+            "JUPYTER_PATH": os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")])),
+        }
         proc = subprocess.Popen(
-            [str(VOILA), str(notebook), "--template=retainkit", "--no-browser", "--Voila.ip=127.0.0.1",
-             f"--port={port}"],
-            cwd=str(notebook.parent), stdout=subprocess.DEVNULL, stderr=err, start_new_session=True, env=env)
+            [
+                str(VOILA),
+                str(notebook),
+                "--template=retainkit",
+                "--no-browser",
+                "--Voila.ip=127.0.0.1",
+                f"--port={port}",
+            ],
+            cwd=str(notebook.parent),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
@@ -123,8 +136,13 @@ def _prepared(tmp_path: Path, **params) -> Path:
     import papermill as pm
 
     out = tmp_path / "explore_cohorts.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "explore_cohorts.ipynb"), str(out), parameters=params,
-                        prepare_only=True, progress_bar=False)
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "explore_cohorts.ipynb"),
+        str(out),
+        parameters=params,
+        prepare_only=True,
+        progress_bar=False,
+    )
     return out
 
 
@@ -147,7 +165,8 @@ def test_explorer_in_chromium(tmp_path, source):
         page.wait_for_function(
             "() => { const e = document.querySelector('[data-rk-chart=\"heatmap\"]');"
             " return e && e.textContent.includes('Retention (on or after)') && e.querySelector('svg.marks'); }",
-            timeout=60_000)
+            timeout=60_000,
+        )
         after = page.inner_html('[data-rk-chart="heatmap"]')
         assert after != before
         # another tab draws when opened
@@ -161,7 +180,9 @@ def test_explorer_in_chromium(tmp_path, source):
         assert "no cohort is left" in page.inner_text(".rk-error")
         assert page.blocked == [], page.blocked  # zero attempted requests outside 127.0.0.1
         if os.environ.get("RETAINKIT_SCREENSHOTS"):
-            page.screenshot(path=str(Path(os.environ["RETAINKIT_SCREENSHOTS"]) / f"explorer-{source}.png"), full_page=True)
+            page.screenshot(
+                path=str(Path(os.environ["RETAINKIT_SCREENSHOTS"]) / f"explorer-{source}.png"), full_page=True
+            )
 
 
 def test_roi_calculator_in_chromium(tmp_path):
@@ -172,7 +193,10 @@ def test_roi_calculator_in_chromium(tmp_path):
         page.get_by_role("button", name="Paid membership").click()
         page.wait_for_function(
             "(old) => { const e = document.querySelector('[data-rk-chart=\"cash\"]');"
-            " return e && e.querySelector('svg.marks') && e.innerHTML !== old; }", arg=before, timeout=60_000)
+            " return e && e.querySelector('svg.marks') && e.innerHTML !== old; }",
+            arg=before,
+            timeout=60_000,
+        )
         assert page.inner_text(".rk-kpis") != kpis_before
         page.get_by_text("Sensitivity", exact=True).first.click()
         assert "ROI by retention lift and breakage" in _chart_html(page, "sensitivity")
@@ -182,15 +206,18 @@ def test_roi_calculator_in_chromium(tmp_path):
 
 def _legend_labels(page, name: str) -> list[str]:
     """The legend entries Vega drew in chart ``name`` (SVG text of its legend labels)."""
-    return page.eval_on_selector_all(f'[data-rk-chart="{name}"] g.role-legend-label text',
-                                     "els => els.map(e => e.textContent)")
+    return page.eval_on_selector_all(
+        f'[data-rk-chart="{name}"] g.role-legend-label text', "els => els.map(e => e.textContent)"
+    )
 
 
 def _wait_chart_change(page, name: str, old: str, needle: str = "") -> str:
     page.wait_for_function(
-        "([name, old, needle]) => { const e = document.querySelector(`[data-rk-chart=\"${name}\"]`);"
+        '([name, old, needle]) => { const e = document.querySelector(`[data-rk-chart="${name}"]`);'
         " return e && e.querySelector('svg.marks') && e.innerHTML !== old && e.textContent.includes(needle); }",
-        arg=[name, old, needle], timeout=90_000)
+        arg=[name, old, needle],
+        timeout=90_000,
+    )
     return page.inner_html(f'[data-rk-chart="{name}"]')
 
 
@@ -233,10 +260,12 @@ def test_explorer_split_legends_and_own_data_in_chromium(tmp_path):
         page.get_by_role("button", name="Load", exact=True).click()
         page.wait_for_function("() => document.body.innerText.includes('Loaded shop.csv')", timeout=90_000)
         n = int(organic["customer_id"].nunique())
-        page.wait_for_function(f"() => document.querySelector('.rk-summary').innerText.includes('{n:,} customers')",
-                               timeout=90_000)
+        page.wait_for_function(
+            f"() => document.querySelector('.rk-summary').innerText.includes('{n:,} customers')", timeout=90_000
+        )
         _wait_chart_change(page, "crr", crr, "Customer retention rate per period")  # redrawn, now unsplit
         assert page.blocked == [], page.blocked
         if os.environ.get("RETAINKIT_SCREENSHOTS"):
-            page.screenshot(path=str(Path(os.environ["RETAINKIT_SCREENSHOTS"]) / "explorer-own-data.png"),
-                            full_page=True)
+            page.screenshot(
+                path=str(Path(os.environ["RETAINKIT_SCREENSHOTS"]) / "explorer-own-data.png"), full_page=True
+            )

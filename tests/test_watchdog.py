@@ -25,8 +25,9 @@ from retainkit.report.watchdog import HUNG_ENAME, execute_watched
 pytestmark = pytest.mark.slow
 
 HANG_AFTER = 3.0
-KW = dict(progress_bar=False, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
-          execution_timeout=120)
+KW = dict(
+    progress_bar=False, kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"], execution_timeout=120
+)
 
 
 def _notebook(path: Path, *sources: str) -> Path:
@@ -120,7 +121,7 @@ def test_a_kernel_that_hangs_on_both_attempts_fails_with_the_cell_marked(tmp_pat
     assert cell.outputs[-1]["ename"] == HUNG_ENAME
 
 
-LOSSY = '''import os
+LOSSY = """import os
 from pathlib import Path
 _kernel = get_ipython().kernel
 _send = _kernel.session.send
@@ -137,7 +138,7 @@ def _lossy_send(stream, msg_or_type, *args, **kwargs):
     return _send(stream, msg_or_type, *args, **kwargs)
 
 _kernel.session.send = _lossy_send
-'''
+"""
 
 
 @pytest.mark.parametrize("lose", ["once", "always"])
@@ -157,8 +158,10 @@ def test_a_lost_reply_is_detected_while_the_kernel_sits_idle(tmp_path, monkeypat
 
 def test_a_long_cell_holding_the_gil_is_not_a_hang(tmp_path):
     # one C call that never releases the GIL, for several times hang_after
-    nb = _notebook(tmp_path / "busy.ipynb",
-                   "import time\nt = time.monotonic()\ns = sum(range(200_000_000))\nprint(time.monotonic() - t > 2)")
+    nb = _notebook(
+        tmp_path / "busy.ipynb",
+        "import time\nt = time.monotonic()\ns = sum(range(200_000_000))\nprint(time.monotonic() - t > 2)",
+    )
     out = execute_watched(str(nb), str(tmp_path / "out.ipynb"), hang_after=1.0, **KW)
     assert out.cells[0].outputs[0]["text"] == "True\n"
 

@@ -50,8 +50,7 @@ def _run(cmd, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-         cwd=ROOT)
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)], cwd=ROOT)
     wheels = list(out.glob("retainkit-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
@@ -66,8 +65,9 @@ def fresh_venv(tmp_path_factory, wheel) -> Path:
     # the dev venv's packages (pandas, altair, ...) without its editable retainkit: plain path entry,
     # whose own .pth files (the editable finder) are not processed
     (site / "zz_dev_site_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--quiet",
-          str(wheel)])
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--quiet", str(wheel)]
+    )
     return env_dir
 
 
@@ -83,8 +83,13 @@ def test_wheel_contains_package_data(wheel):
     assert "retainkit/locale/glossary.csv" in names and "retainkit/locale/retainkit.pot" in names
     assert "retainkit/definitions.md" in names, "the definitions document must ship in the wheel"
     # the workshop: its package, the CDNOW log with its licence note, the hand-out templates
-    for name in ("retainkit/workshop/checking.py", "retainkit/data/cdnow_master.txt.gz", "retainkit/data/CDNOW-README.md",
-                 "retainkit/templates/notebook.html.j2", "retainkit/templates/slides.html.j2"):
+    for name in (
+        "retainkit/workshop/checking.py",
+        "retainkit/data/cdnow_master.txt.gz",
+        "retainkit/data/CDNOW-README.md",
+        "retainkit/templates/notebook.html.j2",
+        "retainkit/templates/slides.html.j2",
+    ):
         assert name in names, name
 
 

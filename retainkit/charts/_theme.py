@@ -20,8 +20,16 @@ from ..i18n import N_, translator
 #: Categorical palette (colour-blind aware, Tableau-10 order adjusted); series
 #: keep the same colour across charts because domains are passed explicitly.
 PALETTE: tuple[str, ...] = (
-    "#1f5f99", "#e0803a", "#3a9a5b", "#c8444b", "#7a5fb0",
-    "#8c6d4f", "#d46fae", "#6f7780", "#a8a832", "#2aa7b8",
+    "#1f5f99",
+    "#e0803a",
+    "#3a9a5b",
+    "#c8444b",
+    "#7a5fb0",
+    "#8c6d4f",
+    "#d46fae",
+    "#6f7780",
+    "#a8a832",
+    "#2aa7b8",
 )
 #: The colour of "the" number of a chart (average curve, CRR line).
 ACCENT = "#1f5f99"
@@ -43,8 +51,10 @@ PCT_TOOLTIP = ".1%"
 INT_FORMAT = ",d"
 #: Latin, Greek and Armenian with common system fonts (Windows: Segoe UI, Sylfaen; macOS: Helvetica Neue,
 #: Mshtakan; Linux: Noto Sans, Noto Sans Armenian, DejaVu Sans); the report's CSS uses the same stack
-FONT = ("Inter, 'Segoe UI', 'Helvetica Neue', 'Noto Sans', 'Noto Sans Armenian', 'DejaVu Sans', Arial, "
-        "Sylfaen, Mshtakan, sans-serif")
+FONT = (
+    "Inter, 'Segoe UI', 'Helvetica Neue', 'Noto Sans', 'Noto Sans Armenian', 'DejaVu Sans', Arial, "
+    "Sylfaen, Mshtakan, sans-serif"
+)
 
 WIDTH = 740
 HEIGHT = 260
@@ -55,11 +65,20 @@ MAX_ROWS = 5000
 
 FREQ_UNITS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
 #: axis titles of cohort ages per frequency (one message each, for the languages' grammar)
-FREQ_AGE_TITLES = {"D": N_("Age (days since first purchase)"), "W": N_("Age (weeks since first purchase)"),
-                   "M": N_("Age (months since first purchase)"), "Q": N_("Age (quarters since first purchase)"),
-                   "Y": N_("Age (years since first purchase)")}
-FREQ_AGE_SHORT = {"D": N_("Age (days)"), "W": N_("Age (weeks)"), "M": N_("Age (months)"), "Q": N_("Age (quarters)"),
-                  "Y": N_("Age (years)")}
+FREQ_AGE_TITLES = {
+    "D": N_("Age (days since first purchase)"),
+    "W": N_("Age (weeks since first purchase)"),
+    "M": N_("Age (months since first purchase)"),
+    "Q": N_("Age (quarters since first purchase)"),
+    "Y": N_("Age (years since first purchase)"),
+}
+FREQ_AGE_SHORT = {
+    "D": N_("Age (days)"),
+    "W": N_("Age (weeks)"),
+    "M": N_("Age (months)"),
+    "Q": N_("Age (quarters)"),
+    "Y": N_("Age (years)"),
+}
 
 
 def theme_config() -> dict[str, Any]:
@@ -72,13 +91,26 @@ _CONFIG: dict[str, Any] = {
     "background": "white",
     "padding": 8,
     "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": HEIGHT},
-    "title": {"fontSize": 15, "fontWeight": 600, "anchor": "start", "color": "#1b2733",
-              "subtitleFontSize": 12, "subtitleColor": "#5b6672", "offset": 10},
-    "axis": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": 500,
-             "titleColor": "#3b4652", "labelColor": "#3b4652", "gridColor": "#e6e9ed",
-             "domainColor": "#9aa3ad", "tickColor": "#9aa3ad"},
-    "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": 500,
-               "labelLimit": 220, "symbolLimit": 30},
+    "title": {
+        "fontSize": 15,
+        "fontWeight": 600,
+        "anchor": "start",
+        "color": "#1b2733",
+        "subtitleFontSize": 12,
+        "subtitleColor": "#5b6672",
+        "offset": 10,
+    },
+    "axis": {
+        "labelFontSize": 11,
+        "titleFontSize": 12,
+        "titleFontWeight": 500,
+        "titleColor": "#3b4652",
+        "labelColor": "#3b4652",
+        "gridColor": "#e6e9ed",
+        "domainColor": "#9aa3ad",
+        "tickColor": "#9aa3ad",
+    },
+    "legend": {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": 500, "labelLimit": 220, "symbolLimit": 30},
     "header": {"labelFontSize": 12, "titleFontSize": 12},
     "range": {"category": list(PALETTE)},
     "line": {"strokeWidth": 2},
@@ -114,6 +146,20 @@ def interval_text(lo: pd.Series, hi: pd.Series, digits: int = 1, lang: str = "en
 
 
 __all__ = [
-    "ACCENT", "AVERAGE_COLOR", "BAND_OPACITY", "COHORT_GREY", "COUNT_COLORS", "COUNT_SERIES", "FONT", "HEATMAP_SCHEME",
-    "MAX_ROWS", "PALETTE", "PCT_AXIS", "PCT_TOOLTIP", "age_title", "freq_unit", "interval_text", "theme_config",
+    "ACCENT",
+    "AVERAGE_COLOR",
+    "BAND_OPACITY",
+    "COHORT_GREY",
+    "COUNT_COLORS",
+    "COUNT_SERIES",
+    "FONT",
+    "HEATMAP_SCHEME",
+    "MAX_ROWS",
+    "PALETTE",
+    "PCT_AXIS",
+    "PCT_TOOLTIP",
+    "age_title",
+    "freq_unit",
+    "interval_text",
+    "theme_config",
 ]

@@ -47,8 +47,10 @@ def money_prefix(currency: str) -> str:
 def money_text(values: pd.Series, currency: str, decimals: int = 2) -> pd.Series:
     """Amounts as text with the currency ("€1,234.50"); empty where missing."""
     pre = money_prefix(currency)
-    out = [("" if pd.isna(v) else (f"-{pre}{abs(v):,.{decimals}f}" if v < 0 else f"{pre}{v:,.{decimals}f}"))
-           for v in values]
+    out = [
+        ("" if pd.isna(v) else (f"-{pre}{abs(v):,.{decimals}f}" if v < 0 else f"{pre}{v:,.{decimals}f}"))
+        for v in values
+    ]
     return pd.Series(out, index=values.index, dtype=object)
 
 
@@ -64,8 +66,10 @@ def _records(df: pd.DataFrame) -> pd.DataFrame:
         if out[c].dtype == object or isinstance(out[c].dtype, pd.CategoricalDtype):
             out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
     if len(out) > th.MAX_ROWS:
-        raise ParameterError(f"a chart would need {len(out):,} rows (Altair's limit is {th.MAX_ROWS:,}); "
-                             "select fewer cohorts or segments.")
+        raise ParameterError(
+            f"a chart would need {len(out):,} rows (Altair's limit is {th.MAX_ROWS:,}); "
+            "select fewer cohorts or segments."
+        )
     return out
 
 
@@ -90,8 +94,12 @@ def _value_text(values: pd.Series, kind: str, currency: str) -> pd.Series:
 
 def _y(value: str, y_title: str, kind: str, currency: str, top: float) -> alt.Y:
     if kind == "pct":
-        return alt.Y(f"{value}:Q", title=y_title, axis=alt.Axis(format=th.PCT_AXIS),
-                     scale=alt.Scale(domain=[0, _upper(top)], nice=False))
+        return alt.Y(
+            f"{value}:Q",
+            title=y_title,
+            axis=alt.Axis(format=th.PCT_AXIS),
+            scale=alt.Scale(domain=[0, _upper(top)], nice=False),
+        )
     axis = money_axis(currency) if kind == "money" else alt.Axis(format=",.2~f")
     return alt.Y(f"{value}:Q", title=y_title, axis=axis, scale=alt.Scale(zero=True))
 
@@ -179,29 +187,46 @@ def segment_curves(
     d = a.loc[:, keep].rename(columns={segment: "segment"})
     d["value_text"] = _value_text(d[value], kind, currency)
     if band:
-        d["interval"] = [f"{x} – {y}" if x and y else "" for x, y in
-                         zip(_value_text(d[lo], kind, currency), _value_text(d[hi], kind, currency))]
+        d["interval"] = [
+            f"{x} – {y}" if x and y else ""
+            for x, y in zip(_value_text(d[lo], kind, currency), _value_text(d[hi], kind, currency))
+        ]
     colors = alt.Scale(domain=names, range=[th.PALETTE[i % len(th.PALETTE)] for i in range(len(names))])
     top = float(d[hi].max()) if band and len(d) else (float(d[value].max()) if len(d) else 1.0)
     y = _y(value, y_title, kind, currency, top)
-    x = alt.X("age:Q", title=_("Age ({unit} since first purchase)").format(unit=unit),
-              axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X(
+        "age:Q",
+        title=_("Age ({unit} since first purchase)").format(unit=unit),
+        axis=alt.Axis(tickMinStep=1, format="d"),
+    )
     base = alt.Chart(_records(d))
     layers: list[Any] = []
     if band:
-        layers.append(base.mark_area(opacity=0.14).encode(
-            x=x, y=alt.Y(f"{lo}:Q", title=y_title), y2=f"{hi}:Q",
-            fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend())))
-    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("age:Q", title=_("Age")),
-           alt.Tooltip("value_text:N", title=y_title)]
+        layers.append(
+            base.mark_area(opacity=0.14).encode(
+                x=x,
+                y=alt.Y(f"{lo}:Q", title=y_title),
+                y2=f"{hi}:Q",
+                fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend()),
+            )
+        )
+    tip = [
+        alt.Tooltip("segment:N", title=segment),
+        alt.Tooltip("age:Q", title=_("Age")),
+        alt.Tooltip("value_text:N", title=y_title),
+    ]
     if band:
         tip.append(alt.Tooltip("interval:N", title=_("95% interval")))
     if "size" in d.columns:
         tip.append(alt.Tooltip("size:Q", title=_("Customers observed"), format=th.INT_FORMAT))
-    layers.append(base.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=26)).encode(
-        x=x, y=y, color=alt.Color("segment:N", title=segment, scale=colors, sort=names,
-                                  legend=_legend()),
-        tooltip=tip))
+    layers.append(
+        base.mark_line(strokeWidth=2.5, point=alt.OverlayMarkDef(size=26)).encode(
+            x=x,
+            y=y,
+            color=alt.Color("segment:N", title=segment, scale=colors, sort=names, legend=_legend()),
+            tooltip=tip,
+        )
+    )
     return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, note))
 
 
@@ -265,40 +290,63 @@ def crr_by_segment(
         notes.append(_("showing the {n} largest of {total} segments").format(n=max_segments, total=len(names)))
         names = names[:max_segments]
     t = t[t[segment].isin(names)]
-    d = pd.DataFrame({
-        "segment": t[segment].to_numpy(), "period": t["period"].astype(str).to_numpy(),
-        "crr": t["crr"].astype(float).to_numpy(), "start_customers": t["start_customers"].astype(int).to_numpy(),
-        "retained": t["retained"].astype(int).to_numpy() if "retained" in t.columns else 0,
-        "crr_lo": t["crr_lo"].astype(float).to_numpy() if "crr_lo" in t.columns else np.nan,
-        "crr_hi": t["crr_hi"].astype(float).to_numpy() if "crr_hi" in t.columns else np.nan,
-    })
+    d = pd.DataFrame(
+        {
+            "segment": t[segment].to_numpy(),
+            "period": t["period"].astype(str).to_numpy(),
+            "crr": t["crr"].astype(float).to_numpy(),
+            "start_customers": t["start_customers"].astype(int).to_numpy(),
+            "retained": t["retained"].astype(int).to_numpy() if "retained" in t.columns else 0,
+            "crr_lo": t["crr_lo"].astype(float).to_numpy() if "crr_lo" in t.columns else np.nan,
+            "crr_hi": t["crr_hi"].astype(float).to_numpy() if "crr_hi" in t.columns else np.nan,
+        }
+    )
     d["interval"] = th.interval_text(d["crr_lo"], d["crr_hi"])
     band = intervals and bool(d["crr_lo"].notna().any())
     low = np.nanmin(d[["crr", "crr_lo"]].to_numpy()) if band and len(d) else (d["crr"].min() if len(d) else 0.0)
     lower = max(0.0, math.floor((low if np.isfinite(low) else 0.0) * 10) / 10 - 0.1)
     yscale = alt.Scale(domain=[lower, 1.0], nice=False, clamp=True)
     colors = alt.Scale(domain=names, range=[th.PALETTE[i % len(th.PALETTE)] for i in range(len(names))])
-    x = alt.X("period:O", title=_("Period"), sort=periods,
-              axis=alt.Axis(labelAngle=-45 if len(periods) > 12 else 0, labelOverlap=True))
+    x = alt.X(
+        "period:O",
+        title=_("Period"),
+        sort=periods,
+        axis=alt.Axis(labelAngle=-45 if len(periods) > 12 else 0, labelOverlap=True),
+    )
     y = alt.Y("crr:Q", title="CRR", axis=alt.Axis(format=th.PCT_AXIS), scale=yscale)
     base = alt.Chart(_records(d))
     layers: list[Any] = []
     if band:
-        layers.append(base.mark_area(opacity=0.12).encode(
-            x=x, y=alt.Y("crr_lo:Q", title="CRR", scale=yscale), y2="crr_hi:Q",
-            fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend())))
-    tip = [alt.Tooltip("segment:N", title=segment), alt.Tooltip("period:N", title=_("Period")),
-           alt.Tooltip("crr:Q", title="CRR", format=th.PCT_TOOLTIP), alt.Tooltip("interval:N", title=_("95% interval")),
-           alt.Tooltip("start_customers:Q", title=_("Customers at the start"), format=th.INT_FORMAT),
-           alt.Tooltip("retained:Q", title=_("Retained"), format=th.INT_FORMAT)]
-    layers.append(base.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=22)).encode(
-        x=x, y=y, color=alt.Color("segment:N", title=segment, scale=colors, sort=names,
-                                  legend=_legend()),
-        tooltip=tip))
+        layers.append(
+            base.mark_area(opacity=0.12).encode(
+                x=x,
+                y=alt.Y("crr_lo:Q", title="CRR", scale=yscale),
+                y2="crr_hi:Q",
+                fill=alt.Fill("segment:N", title=segment, scale=colors, sort=names, legend=_legend()),
+            )
+        )
+    tip = [
+        alt.Tooltip("segment:N", title=segment),
+        alt.Tooltip("period:N", title=_("Period")),
+        alt.Tooltip("crr:Q", title="CRR", format=th.PCT_TOOLTIP),
+        alt.Tooltip("interval:N", title=_("95% interval")),
+        alt.Tooltip("start_customers:Q", title=_("Customers at the start"), format=th.INT_FORMAT),
+        alt.Tooltip("retained:Q", title=_("Retained"), format=th.INT_FORMAT),
+    ]
+    layers.append(
+        base.mark_line(strokeWidth=2.2, point=alt.OverlayMarkDef(size=22)).encode(
+            x=x,
+            y=y,
+            color=alt.Color("segment:N", title=segment, scale=colors, sort=names, legend=_legend()),
+            tooltip=tip,
+        )
+    )
     return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
 
 
-def stacked_by_segment(charts: Mapping[str, Any], *, title: str, subtitle: str = "", note: str = "") -> alt.VConcatChart:
+def stacked_by_segment(
+    charts: Mapping[str, Any], *, title: str, subtitle: str = "", note: str = ""
+) -> alt.VConcatChart:
     """One block per segment (e.g. a heatmap each), stacked, sharing one colour scale and legend.
 
     Parameters
@@ -313,8 +361,11 @@ def stacked_by_segment(charts: Mapping[str, Any], *, title: str, subtitle: str =
     """
     if not charts:
         raise ParameterError("stacked_by_segment: no segment to draw.")
-    return alt.vconcat(*charts.values(), spacing=24).resolve_scale(color="shared").properties(
-        title=_title(title, subtitle, note))
+    return (
+        alt.vconcat(*charts.values(), spacing=24)
+        .resolve_scale(color="shared")
+        .properties(title=_title(title, subtitle, note))
+    )
 
 
 def highlight_curves(
@@ -378,38 +429,81 @@ def highlight_curves(
     sel = d[d["cohort"] == str(selected)].assign(series=sel_label) if selected else d.iloc[:0].assign(series="")
     if selected:
         series.append(sel_label)
-    colors = alt.Scale(domain=series, range=[AVERAGE_COLOR if s == series[0] and avg is not None else HIGHLIGHT
-                                             for s in series])
-    top = max([float(d[value].max()) if len(d) else 0.0]
-              + ([float(avg[hi].max() if hi in avg.columns else avg[value].max())] if avg is not None and len(avg) else []))
+    colors = alt.Scale(
+        domain=series, range=[AVERAGE_COLOR if s == series[0] and avg is not None else HIGHLIGHT for s in series]
+    )
+    top = max(
+        [float(d[value].max()) if len(d) else 0.0]
+        + ([float(avg[hi].max() if hi in avg.columns else avg[value].max())] if avg is not None and len(avg) else [])
+    )
     y = _y(value, y_title, kind, currency, top)
-    x = alt.X("age:Q", title=_("Age ({unit} since first purchase)").format(unit=unit),
-              axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X(
+        "age:Q",
+        title=_("Age ({unit} since first purchase)").format(unit=unit),
+        axis=alt.Axis(tickMinStep=1, format="d"),
+    )
     layers: list[Any] = []
     if len(d):
-        layers.append(alt.Chart(_records(d)).mark_line(strokeWidth=1, color=MUTED, opacity=0.8).encode(
-            x=x, y=y, detail="cohort:N",
-            tooltip=[alt.Tooltip("cohort:N", title=_("Cohort")), alt.Tooltip("age:Q", title=_("Age")),
-                     alt.Tooltip("value_text:N", title=y_title)]))
+        layers.append(
+            alt.Chart(_records(d))
+            .mark_line(strokeWidth=1, color=MUTED, opacity=0.8)
+            .encode(
+                x=x,
+                y=y,
+                detail="cohort:N",
+                tooltip=[
+                    alt.Tooltip("cohort:N", title=_("Cohort")),
+                    alt.Tooltip("age:Q", title=_("Age")),
+                    alt.Tooltip("value_text:N", title=y_title),
+                ],
+            )
+        )
     if avg is not None and len(avg) and lo in avg.columns:
-        layers.append(alt.Chart(_records(avg)).mark_area(opacity=th.BAND_OPACITY, color=AVERAGE_COLOR).encode(
-            x=x, y=alt.Y(f"{lo}:Q", title=y_title), y2=f"{hi}:Q"))
-    lines = pd.concat([f for f in (avg, sel) if f is not None and len(f)], ignore_index=True) \
-        if (avg is not None and len(avg)) or len(sel) else None
+        layers.append(
+            alt.Chart(_records(avg))
+            .mark_area(opacity=th.BAND_OPACITY, color=AVERAGE_COLOR)
+            .encode(x=x, y=alt.Y(f"{lo}:Q", title=y_title), y2=f"{hi}:Q")
+        )
+    lines = (
+        pd.concat([f for f in (avg, sel) if f is not None and len(f)], ignore_index=True)
+        if (avg is not None and len(avg)) or len(sel)
+        else None
+    )
     if lines is not None:
         lines = lines.loc[:, ["series", "age", value, "value_text"]]
-        layers.append(alt.Chart(_records(lines)).mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=30)).encode(
-            x=x, y=y, color=alt.Color("series:N", title=None, scale=colors, sort=series,
-                                      legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke",
-                                                        symbolStrokeWidth=3)),
-            tooltip=[alt.Tooltip("series:N", title=_("Line")), alt.Tooltip("age:Q", title=_("Age")),
-                     alt.Tooltip("value_text:N", title=y_title)]))
+        layers.append(
+            alt.Chart(_records(lines))
+            .mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=30))
+            .encode(
+                x=x,
+                y=y,
+                color=alt.Color(
+                    "series:N",
+                    title=None,
+                    scale=colors,
+                    sort=series,
+                    legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", symbolStrokeWidth=3),
+                ),
+                tooltip=[
+                    alt.Tooltip("series:N", title=_("Line")),
+                    alt.Tooltip("age:Q", title=_("Age")),
+                    alt.Tooltip("value_text:N", title=y_title),
+                ],
+            )
+        )
     if not layers:
         layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=y))
     return alt.layer(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=_title(title, subtitle))
 
 
 __all__ = [
-    "HIGHLIGHT", "MUTED", "crr_by_segment", "highlight_curves", "money_axis", "money_prefix", "money_text",
-    "segment_curves", "stacked_by_segment",
+    "HIGHLIGHT",
+    "MUTED",
+    "crr_by_segment",
+    "highlight_curves",
+    "money_axis",
+    "money_prefix",
+    "money_text",
+    "segment_curves",
+    "stacked_by_segment",
 ]

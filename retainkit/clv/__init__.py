@@ -15,6 +15,8 @@ Five tools, from the simplest to the richest:
 * :func:`rfm_summary`, :class:`BetaGeoFitter` (BG/NBD), :class:`GammaGammaFitter`
   and :func:`customer_clv` for non-contractual transaction logs (Fader, Hardie
   & Lee 2005; definitions §5 "BG/NBD and Gamma-Gamma").
+* :func:`customers_at_risk`: per-customer P(alive) and expected purchases next
+  period from the BG/NBD, with a stated recency rule when it does not converge.
 
 References
 ----------
@@ -41,6 +43,7 @@ from .base import Fitter
 from .bgnbd import BGNBD, BetaGeoFitter
 from .gamma_gamma import GammaGammaFitter
 from .margin import EmpiricalCLV, clv_horizon, clv_margin_multiple, empirical_clv
+from .risk import customers_at_risk, most_valuable_at_risk
 from .sbg import SBGBacktest, ShiftedBetaGeoFitter, backtest
 from .utils import UNIT_DAYS, customer_clv, rfm_summary
 
@@ -64,6 +67,8 @@ __all__ = [
     "clv_horizon",
     "clv_margin_multiple",
     "customer_clv",
+    "customers_at_risk",
     "empirical_clv",
+    "most_valuable_at_risk",
     "rfm_summary",
 ]

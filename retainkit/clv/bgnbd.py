@@ -19,7 +19,6 @@ from .._deprecation import renamed_kwargs
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_fitted, fit_log_mle, rfm_arrays, summary_frame
 
-
 _BG_ADVICE = (
     "Check the time unit (too fine a unit, e.g. days over a short window, leaves few repeat purchases), "
     "that enough customers made repeat purchases, and that T spans several purchase cycles."
@@ -32,8 +31,9 @@ def _bgnbd_loglik_terms(r, alpha, a, b, x, tx, T) -> np.ndarray:
     lbab = special.betaln(a, b)
     t1 = special.betaln(a, b + x) - lbab - (r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t2 = np.where(x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - lbab
-                      - (r + x) * np.log(alpha + tx), -np.inf)
+        t2 = np.where(
+            x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - lbab - (r + x) * np.log(alpha + tx), -np.inf
+        )
     return ln_a1 + np.logaddexp(t1, t2)
 
 
@@ -78,12 +78,21 @@ class BetaGeoFitter(Fitter):
     def __repr__(self) -> str:
         if self.r_ is None:
             return "BetaGeoFitter(unfitted)"
-        return (f"BetaGeoFitter(r={self.r_:.4g}, alpha={self.alpha_:.4g}, a={self.a_:.4g}, b={self.b_:.4g}, "
-                f"time_unit={self.time_unit_!r})")
+        return (
+            f"BetaGeoFitter(r={self.r_:.4g}, alpha={self.alpha_:.4g}, a={self.a_:.4g}, b={self.b_:.4g}, "
+            f"time_unit={self.time_unit_!r})"
+        )
 
     @renamed_kwargs(time_unit="freq")
-    def fit(self, rfm: pd.DataFrame, *, frequency: str = "frequency", recency: str = "recency", T: str = "T",
-            freq: str | None = None) -> "BetaGeoFitter":
+    def fit(
+        self,
+        rfm: pd.DataFrame,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        freq: str | None = None,
+    ) -> "BetaGeoFitter":
         """Fit r, alpha, a, b by maximum likelihood (definitions §5; FHL 2005a).
 
         Parameters
@@ -108,8 +117,9 @@ class BetaGeoFitter(Fitter):
         if x.size == 0:
             raise DataError("rfm has no customers.")
         if not np.any(x > 0):
-            raise ConvergenceError("BetaGeoFitter: no customer made a repeat purchase; the model cannot be fitted. "
-                                   + _BG_ADVICE)
+            raise ConvergenceError(
+                "BetaGeoFitter: no customer made a repeat purchase; the model cannot be fitted. " + _BG_ADVICE
+            )
         # compress identical (x, t_x, T) rows
         keys = pd.DataFrame({"x": x, "tx": tx, "T": tt}).value_counts().reset_index(name="w")
         xx, txx, TT, w = (keys[c].to_numpy(dtype="float64") for c in ("x", "tx", "T", "w"))
@@ -119,10 +129,13 @@ class BetaGeoFitter(Fitter):
             return -float(np.sum(w * _bgnbd_loglik_terms(r, al, a, b, xx, txx, TT)))
 
         scale = float(np.mean(tt)) if np.mean(tt) > 0 else 1.0
-        starts = [(0.0, math.log(scale), 0.0, 0.0), (math.log(0.5), math.log(scale / 4 + 1e-9), math.log(0.5),
-                                                     math.log(2.0))]
-        mle = fit_log_mle(nll, starts, model="BetaGeoFitter", names=("r", "alpha", "a", "b"), advice=_BG_ADVICE,
-                           bound=14.0)
+        starts = [
+            (0.0, math.log(scale), 0.0, 0.0),
+            (math.log(0.5), math.log(scale / 4 + 1e-9), math.log(0.5), math.log(2.0)),
+        ]
+        mle = fit_log_mle(
+            nll, starts, model="BetaGeoFitter", names=("r", "alpha", "a", "b"), advice=_BG_ADVICE, bound=14.0
+        )
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
         self.time_unit_ = freq if freq is not None else rfm.attrs.get("time_unit")
@@ -161,8 +174,9 @@ class BetaGeoFitter(Fitter):
         x, tx, tt = rfm_arrays(frequency, recency, T)
         r, al, a, b = self.r_, self.alpha_, self.a_, self.b_
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
-                np.log(al + tt) - np.log(al + tx))
+            log_ratio = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(al + tt) - np.log(al + tx))
+            )
             out = np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
         return float(out) if out.ndim == 0 else out
 
@@ -181,8 +195,9 @@ class BetaGeoFitter(Fitter):
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
         num = (a + b + x - 1) / (a - 1) * (1 - ((al + tt) / (al + tt + t)) ** (r + x) * hyp)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
-                np.log(al + tt) - np.log(al + tx))
+            log_ratio = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(al + tt) - np.log(al + tx))
+            )
             den = np.where(x > 0, 1.0 + np.exp(log_ratio), 1.0)
         out = num / den
         return float(out) if np.ndim(out) == 0 else out

@@ -23,8 +23,15 @@ from .base import Fitter, check_fitted, fit_log_mle, summary_frame
 
 def _gg_loglik_terms(p, q, v, x, m) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend m of x purchases (FHL 2005b)."""
-    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(v)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(v + x * m)
+    )
 
 
 class GammaGammaFitter(Fitter):
@@ -62,8 +69,9 @@ class GammaGammaFitter(Fitter):
             return "GammaGammaFitter(unfitted)"
         return f"GammaGammaFitter(p={self.p_:.4g}, q={self.q_:.4g}, v={self.v_:.4g})"
 
-    def fit(self, rfm: Any, monetary: Any = None, *, frequency: str = "frequency",
-            monetary_value: str = "monetary_value") -> "GammaGammaFitter":
+    def fit(
+        self, rfm: Any, monetary: Any = None, *, frequency: str = "frequency", monetary_value: str = "monetary_value"
+    ) -> "GammaGammaFitter":
         """Fit p, q, v by maximum likelihood (FHL 2005b).
 
         Parameters
@@ -83,15 +91,19 @@ class GammaGammaFitter(Fitter):
         self
         """
         if monetary is not None or not isinstance(rfm, pd.DataFrame):
-            warn_renamed("GammaGammaFitter.fit(frequency, monetary)",
-                         "GammaGammaFitter.fit(rfm, frequency='frequency', monetary_value='monetary_value')")
+            warn_renamed(
+                "GammaGammaFitter.fit(frequency, monetary)",
+                "GammaGammaFitter.fit(rfm, frequency='frequency', monetary_value='monetary_value')",
+            )
             x = np.asarray(rfm, dtype="float64")
             m = np.asarray(monetary, dtype="float64")
         else:
             missing = [c for c in (frequency, monetary_value) if c not in rfm.columns]
             if missing:
-                raise ParameterError(f"GammaGammaFitter.fit: column(s) {missing} not in the frame "
-                                     f"(columns: {list(rfm.columns)}); name them with frequency= / monetary_value=.")
+                raise ParameterError(
+                    f"GammaGammaFitter.fit: column(s) {missing} not in the frame "
+                    f"(columns: {list(rfm.columns)}); name them with frequency= / monetary_value=."
+                )
             x = rfm[frequency].to_numpy(dtype="float64")
             m = rfm[monetary_value].to_numpy(dtype="float64")
         if x.shape != m.shape or x.ndim != 1:
@@ -106,7 +118,8 @@ class GammaGammaFitter(Fitter):
         x, m = x[use], m[use]
         if x.size < 3:
             raise ConvergenceError(
-                f"GammaGammaFitter: only {x.size} customer(s) with repeat purchases and known spend; need many more.")
+                f"GammaGammaFitter: only {x.size} customer(s) with repeat purchases and known spend; need many more."
+            )
 
         def nll(pp):
             p, q, v = np.exp(pp)
@@ -114,9 +127,15 @@ class GammaGammaFitter(Fitter):
 
         mean_m = float(np.mean(m))
         starts = [(0.0, math.log(2.0), math.log(mean_m)), (math.log(5.0), math.log(4.0), math.log(2 * mean_m))]
-        mle = fit_log_mle(nll, starts, model="GammaGammaFitter", names=("p", "q", "v"), bound=18.0,
-                           advice="Check that monetary values are per-transaction means of positive amounts and "
-                                  "that enough customers have repeat purchases.")
+        mle = fit_log_mle(
+            nll,
+            starts,
+            model="GammaGammaFitter",
+            names=("p", "q", "v"),
+            bound=18.0,
+            advice="Check that monetary values are per-transaction means of positive amounts and "
+            "that enough customers have repeat purchases.",
+        )
         self.p_, self.q_, self.v_ = (float(z) for z in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
         self.summary_ = summary_frame(("p", "q", "v"), mle)
@@ -124,7 +143,8 @@ class GammaGammaFitter(Fitter):
         if self.q_ <= 1:
             raise ConvergenceError(
                 f"GammaGammaFitter: q = {self.q_:.3g} <= 1, so the population mean spend p v / (q - 1) is undefined. "
-                "Spend is too heavy-tailed for this model; cap outliers or use a simpler mean-spend estimate.")
+                "Spend is too heavy-tailed for this model; cap outliers or use a simpler mean-spend estimate."
+            )
         return self
 
     def expected_spend(self, frequency, monetary):

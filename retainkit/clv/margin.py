@@ -116,8 +116,14 @@ class EmpiricalCLV:
     discount_rate: float
 
 
-def clv_horizon(margin_per_period, retention_per_period, yearly_discount_rate, *, periods_per_year: float,
-                horizon_years: float = 3.0) -> float:
+def clv_horizon(
+    margin_per_period,
+    retention_per_period,
+    yearly_discount_rate,
+    *,
+    periods_per_year: float,
+    horizon_years: float = 3.0,
+) -> float:
     """Value of a customer active now over a stated horizon, whatever the period length (definitions §5.6).
 
     The year is cut into ``periods_per_year`` periods of length L. A customer
@@ -153,7 +159,9 @@ def clv_horizon(margin_per_period, retention_per_period, yearly_discount_rate, *
     float
         CLV over the horizon in the currency of ``m`` (NaN when an input is NaN).
     """
-    if any(isinstance(v, (int, float, np.floating)) and math.isnan(v) for v in (margin_per_period, retention_per_period)):
+    if any(
+        isinstance(v, (int, float, np.floating)) and math.isnan(v) for v in (margin_per_period, retention_per_period)
+    ):
         return float("nan")
     m = finite_number("margin_per_period", margin_per_period)
     r = finite_number("retention_per_period", retention_per_period)
@@ -169,7 +177,7 @@ def clv_horizon(margin_per_period, retention_per_period, yearly_discount_rate, *
     if q == 0.0:
         return 0.0
     # closed form of the sum: m q^(1/2) (1 - q^n) / (1 - q)
-    total = n if q == 1.0 else (1.0 - q ** n) / (1.0 - q)
+    total = n if q == 1.0 else (1.0 - q**n) / (1.0 - q)
     return float(m * math.sqrt(q) * total)
 
 
@@ -226,7 +234,8 @@ def empirical_clv(
         hint = (
             " The cohort table has no revenue: load the data with an amount column, "
             "load_transactions(..., amount='<column>')."
-            if missing == ["revenue"] else ""
+            if missing == ["revenue"]
+            else ""
         )
         raise DataError(f"table lacks column(s) {missing}; it needs cohort, age, size and revenue.{hint}")
     m = finite_number("margin", margin)
@@ -245,7 +254,9 @@ def empirical_clv(
     if df.empty:
         raise DataError("table has no observed cell with revenue; nothing to compute a lifetime value from.")
     if (df["age"] < 0).any() or (df["size"] <= 0).any():
-        raise DataError("table has negative ages or non-positive cohort sizes; pass a cohort table from cohort_table().")
+        raise DataError(
+            "table has negative ages or non-positive cohort sizes; pass a cohort table from cohort_table()."
+        )
     df = df.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
     age = df["age"].to_numpy(dtype="float64")
     df["value"] = m * df["revenue"].to_numpy(dtype="float64") / df["size"].to_numpy(dtype="float64") / (1.0 + d) ** age

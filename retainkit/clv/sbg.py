@@ -15,8 +15,9 @@ Science*, 29(1), 85-93.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,8 +148,10 @@ class ShiftedBetaGeoFitter(Fitter):
     def __repr__(self) -> str:
         if self.alpha_ is None:
             return "ShiftedBetaGeoFitter(unfitted)"
-        return (f"ShiftedBetaGeoFitter(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
-                f"n_periods={self.n_periods_}, LL={self.log_likelihood_:.2f})")
+        return (
+            f"ShiftedBetaGeoFitter(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
+            f"n_periods={self.n_periods_}, LL={self.log_likelihood_:.2f})"
+        )
 
     # ---------------------------------------------------------------- fitting
     @staticmethod
@@ -179,8 +182,9 @@ class ShiftedBetaGeoFitter(Fitter):
                     raise DataError(f"cohort {key!r}: ages must start at 0 (found {ages[0]}).")
             gaps = np.flatnonzero(np.diff(ages) != 1)
             if gaps.size:
-                raise DataError(f"cohort {key!r}: ages must be consecutive; {ages[gaps[0]]} is followed by "
-                                f"{ages[gaps[0] + 1]}.")
+                raise DataError(
+                    f"cohort {key!r}: ages must be consecutive; {ages[gaps[0]]} is followed by {ages[gaps[0] + 1]}."
+                )
             out[key if len(keys) > 1 else (key[0] if isinstance(key, tuple) else key)] = vals
         if not out:
             raise DataError("the cohort table has no observed (complete) cells to fit.")
@@ -228,11 +232,20 @@ class ShiftedBetaGeoFitter(Fitter):
                     sub = ShiftedBetaGeoFitter()._fit_many([v])
                     models[k] = sub
                     kt = k if isinstance(k, tuple) else (k,)
-                    rows.append({**dict(zip(keys, kt)), "alpha": sub.alpha_, "beta": sub.beta_,
-                                 "alpha_lower95": sub.alpha_ci_[0], "alpha_upper95": sub.alpha_ci_[1],
-                                 "beta_lower95": sub.beta_ci_[0], "beta_upper95": sub.beta_ci_[1],
-                                 "log_likelihood": sub.log_likelihood_, "n_periods": sub.n_periods_,
-                                 "size": sub.size_})
+                    rows.append(
+                        {
+                            **dict(zip(keys, kt)),
+                            "alpha": sub.alpha_,
+                            "beta": sub.beta_,
+                            "alpha_lower95": sub.alpha_ci_[0],
+                            "alpha_upper95": sub.alpha_ci_[1],
+                            "beta_lower95": sub.beta_ci_[0],
+                            "beta_upper95": sub.beta_ci_[1],
+                            "log_likelihood": sub.log_likelihood_,
+                            "n_periods": sub.n_periods_,
+                            "size": sub.size_,
+                        }
+                    )
                 self.cohort_params_ = pd.DataFrame(rows)
                 self.cohort_models_ = models
             return self
@@ -253,8 +266,13 @@ class ShiftedBetaGeoFitter(Fitter):
             a, b = math.exp(x[0]), math.exp(x[1])
             return -sum(_sbg_loglik(a, b, s) for s in series)
 
-        mle = fit_log_mle(nll, [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)], model="ShiftedBetaGeoFitter",
-                           names=("alpha", "beta"), advice=_SBG_ADVICE)
+        mle = fit_log_mle(
+            nll,
+            [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)],
+            model="ShiftedBetaGeoFitter",
+            names=("alpha", "beta"),
+            advice=_SBG_ADVICE,
+        )
         self.alpha_, self.beta_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
         self.n_periods_ = int(max(s.size for s in series) - 1)
@@ -324,8 +342,15 @@ class ShiftedBetaGeoFitter(Fitter):
         t = np.arange(int(periods) + 1)
         surv = np.asarray(self.survival(t))
         rr = np.r_[np.nan, (b + t[1:] - 1) / (a + b + t[1:] - 1)]
-        return pd.DataFrame({"period": t, "survival": surv, "retention_rate": rr,
-                             "expected_survivors": n0 * surv, "in_sample": t <= self.n_periods_})
+        return pd.DataFrame(
+            {
+                "period": t,
+                "survival": surv,
+                "retention_rate": rr,
+                "expected_survivors": n0 * surv,
+                "in_sample": t <= self.n_periods_,
+            }
+        )
 
     def expected_lifetime(self, discount_rate: float = 0.0, *, method: str = "closed_form") -> float:
         """Discounted expected lifetime DEL(d) = sum_{t>=0} S(t) / (1+d)^t (definitions §5).
@@ -413,8 +438,10 @@ class ShiftedBetaGeoFitter(Fitter):
                 out = (b + n) / (a + b + n) * special.hyp2f1(1.0, b + n + 1, a + b + n + 1, 1.0 / (1.0 + d))
         elif method == "sum":
             vals = [
-                (1.0 + d) * _discounted_sum(
-                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1)
+                (1.0 + d)
+                * _discounted_sum(
+                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1
+                )
                 for nn in np.atleast_1d(n)
             ]
             out = np.asarray(vals).reshape(n.shape)
@@ -423,12 +450,21 @@ class ShiftedBetaGeoFitter(Fitter):
         return self._out(np.asarray(out, dtype="float64"), renewals)
 
 
-def _discounted_sum(log_term: Callable[[np.ndarray], np.ndarray], d: float, *, start: int = 0,
-                    tol: float = 1e-12, chunk: int = 4096, max_terms: int = 50_000_000) -> float:
+def _discounted_sum(
+    log_term: Callable[[np.ndarray], np.ndarray],
+    d: float,
+    *,
+    start: int = 0,
+    tol: float = 1e-12,
+    chunk: int = 4096,
+    max_terms: int = 50_000_000,
+) -> float:
     """sum_{t>=start} exp(log_term(t)) / (1+d)^t for a non-increasing term; needs d > 0."""
     if d <= 0:
-        raise ParameterError("method='sum' needs discount_rate > 0 (the plain sum converges too slowly or "
-                             "not at all); use method='closed_form'.")
+        raise ParameterError(
+            "method='sum' needs discount_rate > 0 (the plain sum converges too slowly or "
+            "not at all); use method='closed_form'."
+        )
     ld = math.log1p(d)
     total, t0 = 0.0, start
     while t0 < max_terms:
@@ -497,8 +533,16 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(s > 0, 100.0 * err / np.where(s > 0, s, 1.0), np.nan)
     t = np.arange(k_max + 1)
-    frame = pd.DataFrame({"period": t, "actual": s, "predicted": pred, "error": err, "pct_error": pct,
-                          "sample": np.where(t <= fit_periods, "fit", "holdout")})
+    frame = pd.DataFrame(
+        {
+            "period": t,
+            "actual": s,
+            "predicted": pred,
+            "error": err,
+            "pct_error": pct,
+            "sample": np.where(t <= fit_periods, "fit", "holdout"),
+        }
+    )
     hold = frame[frame["sample"] == "holdout"]
     mape = float(np.nanmean(np.abs(hold["pct_error"]))) if hold["pct_error"].notna().any() else math.nan
     frame.attrs.update({"fit_periods": int(fit_periods), "mape": mape, "alpha": model.alpha_, "beta": model.beta_})

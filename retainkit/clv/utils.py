@@ -91,7 +91,7 @@ def rfm_summary(
     unit = _unit(freq)
     src = transactions_or_frame
     default_end = None
-    if hasattr(src, "frame") and hasattr(src, "as_of") and isinstance(getattr(src, "frame"), pd.DataFrame):
+    if hasattr(src, "frame") and hasattr(src, "as_of") and isinstance(src.frame, pd.DataFrame):
         frame = src.frame
         tz = tz or getattr(src, "tz", None) or "UTC"
         default_end = src.as_of
@@ -118,8 +118,10 @@ def rfm_summary(
         try:
             ts = pd.to_datetime(ts)
         except (ValueError, TypeError):
-            raise DataError(f"column '{timestamp}' could not be parsed as timestamps; load the data with "
-                            "load_transactions() or convert the column first.") from None
+            raise DataError(
+                f"column '{timestamp}' could not be parsed as timestamps; load the data with "
+                "load_transactions() or convert the column first."
+            ) from None
     ts = pd.Series(ts.array, index=df.index)  # positional: the caller's index may be anything
     if ts.dt.tz is None:
         ts = ts.dt.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT")
@@ -136,8 +138,11 @@ def rfm_summary(
         raise DataError("no usable transactions (every row lacks a customer id or a timestamp).")
     obs_end = parse_as_of(observation_end, tz) if observation_end is not None else None
     if obs_end is None:
-        obs_end = default_end.tz_convert(tz) if default_end is not None else parse_as_of(
-            df["ts"].max().tz_convert(tz).strftime("%Y-%m-%d"), tz)
+        obs_end = (
+            default_end.tz_convert(tz)
+            if default_end is not None
+            else parse_as_of(df["ts"].max().tz_convert(tz).strftime("%Y-%m-%d"), tz)
+        )
     cal_end = parse_as_of(calibration_end, tz) if calibration_end is not None else None
     if cal_end is not None and cal_end >= obs_end:
         raise ParameterError(f"calibration_end={calibration_end!r} must be before observation_end ({obs_end}).")
@@ -156,12 +161,14 @@ def rfm_summary(
     first = g["unit"].min()
     last = g["unit"].max()
     n_units = g["unit"].size()
-    out = pd.DataFrame({
-        customer_id: first.index.to_numpy(),
-        "frequency": (n_units - 1).to_numpy(dtype="int64"),
-        "recency": (last - first).to_numpy(dtype="float64"),
-        "T": (end_idx - first).to_numpy(dtype="float64"),
-    })
+    out = pd.DataFrame(
+        {
+            customer_id: first.index.to_numpy(),
+            "frequency": (n_units - 1).to_numpy(dtype="int64"),
+            "recency": (last - first).to_numpy(dtype="float64"),
+            "T": (end_idx - first).to_numpy(dtype="float64"),
+        }
+    )
     per_unit["is_first"] = per_unit["unit"].to_numpy() == first.reindex(per_unit["cid"]).to_numpy()
     repeat = per_unit[~per_unit["is_first"]]
     mon = repeat.groupby("cid", sort=True)["amt"].mean()
@@ -171,8 +178,13 @@ def rfm_summary(
     else:
         ref = df[refund & (df["ts"] <= end)].groupby("cid")["amt"].sum()
         out["refunds"] = ref.reindex(first.index).fillna(0.0).to_numpy(dtype="float64")
-    attrs: dict[str, Any] = {"time_unit": unit, "time_unit_name": FREQ_NAMES[unit], "tz": tz,
-                             "observation_end": str(obs_end), "calibration_end": None}
+    attrs: dict[str, Any] = {
+        "time_unit": unit,
+        "time_unit_name": FREQ_NAMES[unit],
+        "tz": tz,
+        "observation_end": str(obs_end),
+        "calibration_end": None,
+    }
     if cal_end is not None:
         hold = purchases[purchases["ts"] > cal_end]
         hold = hold[hold["cid"].isin(first.index)]
@@ -280,8 +292,16 @@ def customer_clv(
     out["expected_spend"] = spend
     out["probability_alive"] = np.asarray(bgnbd.probability_alive(x, tx, tt), dtype="float64")
     out["clv"] = mg * spend * disc_purchases
-    out.attrs.update({"horizon": int(horizon), "time_unit": freq, "discount_rate": d, "margin": mg,
-                      "model_time_unit": bgnbd.time_unit_, "period_length_in_model_units": length})
+    out.attrs.update(
+        {
+            "horizon": int(horizon),
+            "time_unit": freq,
+            "discount_rate": d,
+            "margin": mg,
+            "model_time_unit": bgnbd.time_unit_,
+            "period_length_in_model_units": length,
+        }
+    )
     return out
 
 

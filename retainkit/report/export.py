@@ -19,8 +19,11 @@ WIDGET_NOTE = "[interactive controls: open the notebook in JupyterLab to use the
 MATHJAX_BUNDLE = "static/mathjax/es5/tex-svg-full.js"
 #: MathJax configuration: the notebook's $...$ and $$...$$; no menu (it would load accessibility code).
 MATHJAX_CONFIG = {
-    "tex": {"inlineMath": [["$", "$"], ["\\(", "\\)"]], "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
-            "processEscapes": True},
+    "tex": {
+        "inlineMath": [["$", "$"], ["\\(", "\\)"]],
+        "displayMath": [["$$", "$$"], ["\\[", "\\]"]],
+        "processEscapes": True,
+    },
     "svg": {"fontCache": "global"},
     "options": {"enableMenu": False},
 }
@@ -61,8 +64,7 @@ def _without_paths(text: str) -> str:
     return " ".join(x for x in lines if x)
 
 
-def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = True,
-                       drop_stderr: bool = False) -> Any:
+def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = True, drop_stderr: bool = False) -> Any:
     """Deterministic, offline-safe copy of an executed notebook for HTML export.
 
     Cell ids are renumbered (papermill injects random ones), the widget state
@@ -79,11 +81,17 @@ def prepare_for_export(nb: Any, *, title: str | None = None, drop_empty: bool = 
     if drop_stderr:
         for c in nb.cells:
             if c.cell_type == "code":
-                c["outputs"] = [o for o in c.get("outputs", [])
-                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    cells = [c for c in nb.cells
-             if "remove-cell" not in c.get("metadata", {}).get("tags", [])
-             and not (drop_empty and c.cell_type == "code" and not c.get("outputs"))]
+                c["outputs"] = [
+                    o
+                    for o in c.get("outputs", [])
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
+    cells = [
+        c
+        for c in nb.cells
+        if "remove-cell" not in c.get("metadata", {}).get("tags", [])
+        and not (drop_empty and c.cell_type == "code" and not c.get("outputs"))
+    ]
     for i, c in enumerate(cells):
         c["id"] = f"cell-{i:03d}"
         for out in c.get("outputs", []):
@@ -102,12 +110,20 @@ def mathjax_script() -> str:
     """
     bundle = (resources.files("mathjax") / MATHJAX_BUNDLE).read_text(encoding="utf-8")
     bundle = bundle.replace("</script", "<\\/script")  # cannot close the inline element early
-    return (f"<script>window.MathJax = {script_json(MATHJAX_CONFIG)};</script>\n"
-            f'<script id="rk-mathjax">{bundle}</script>')
+    return (
+        f'<script>window.MathJax = {script_json(MATHJAX_CONFIG)};</script>\n<script id="rk-mathjax">{bundle}</script>'
+    )
 
 
-def export_html(nb: Any, *, include_input: bool = False, title: str | None = None, math: bool = False,
-                template: str = "report", lang: str = "en") -> str:
+def export_html(
+    nb: Any,
+    *,
+    include_input: bool = False,
+    title: str | None = None,
+    math: bool = False,
+    template: str = "report",
+    lang: str = "en",
+) -> str:
     """Export an executed notebook to one self-contained HTML page (nbconvert).
 
     ``include_input=False`` hides code, prompts and stderr (the report); True keeps
@@ -151,9 +167,16 @@ def export_html(nb: Any, *, include_input: bool = False, title: str | None = Non
         exclude_output_prompt=True,
     )
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    body, _ = exporter.from_notebook_node(nb, resources={
-        "rk_css": css, "rk_version": __version__, "rk_math": mathjax_script() if math else "", "rk_lang": lang,
-        "metadata": {"name": title or "retention report"}})
+    body, _ = exporter.from_notebook_node(
+        nb,
+        resources={
+            "rk_css": css,
+            "rk_version": __version__,
+            "rk_math": mathjax_script() if math else "",
+            "rk_lang": lang,
+            "metadata": {"name": title or "retention report"},
+        },
+    )
     return body
 
 

@@ -50,9 +50,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import zmq
 from jupyter_client.manager import AsyncKernelManager
@@ -125,8 +126,15 @@ class KernelWatch(threading.Thread):
       finished and its reply was lost between kernel and runner.
     """
 
-    def __init__(self, hb_url: str, iopub_url: str, record: HangRecord, hang_after: float,
-                 on_hang: Callable[[str], None], interval: float = 1.0):
+    def __init__(
+        self,
+        hb_url: str,
+        iopub_url: str,
+        record: HangRecord,
+        hang_after: float,
+        on_hang: Callable[[str], None],
+        interval: float = 1.0,
+    ):
         super().__init__(name="retainkit-kernel-watchdog", daemon=True)
         self.hb_url, self.iopub_url = hb_url, iopub_url
         self.record = record
@@ -154,8 +162,10 @@ class KernelWatch(threading.Thread):
         if idle_for < self.hang_after:
             return ""
         cell = "" if self.record.cell is None else f" {self.record.cell + 1}"
-        return (f"the kernel finished notebook cell{cell} and has been idle for {idle_for:.0f} s, but its reply "
-                "never reached the runner (a lost message); the kernel was killed")
+        return (
+            f"the kernel finished notebook cell{cell} and has been idle for {idle_for:.0f} s, but its reply "
+            "never reached the runner (a lost message); the kernel was killed"
+        )
 
     def run(self) -> None:
         ctx = zmq.Context()
@@ -187,8 +197,10 @@ class KernelWatch(threading.Thread):
                 self._read_status(sub)
                 message = self._reply_lost(now)
                 if silent_since is not None and now - silent_since >= self.hang_after:
-                    message = (f"the kernel stopped answering its heartbeat for {now - silent_since:.0f} s (a stopped "
-                               "or frozen process, not a long cell: a computing kernel keeps answering) and was killed")
+                    message = (
+                        f"the kernel stopped answering its heartbeat for {now - silent_since:.0f} s (a stopped "
+                        "or frozen process, not a long cell: a computing kernel keeps answering) and was killed"
+                    )
                 if message:
                     self.on_hang(message)
                     return
@@ -235,8 +247,9 @@ class WatchedKernelManager(AsyncKernelManager):
     async def start_kernel(self, **kw: Any) -> None:
         await super().start_kernel(**kw)
         record = self.record if isinstance(self.record, HangRecord) else HangRecord()
-        self._watch = KernelWatch(self._url(self.hb_port), self._url(self.iopub_port), record, self.hang_after,
-                                  self._kill_hung)
+        self._watch = KernelWatch(
+            self._url(self.hb_port), self._url(self.iopub_port), record, self.hang_after, self._kill_hung
+        )
         self._watch.start()
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
@@ -265,14 +278,21 @@ def _mark_failed_cell(output_path: str, index: int | None, ename: str, message: 
         return -1, None, ""
     cell = nb.cells[index]
     cell.setdefault("metadata", {}).setdefault("papermill", {})["status"] = "failed"
-    cell.setdefault("outputs", []).append(nbformat.v4.new_output(
-        "error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"]))
+    cell.setdefault("outputs", []).append(
+        nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+    )
     nbformat.write(nb, str(path))
     return index, cell.get("execution_count"), cell.source
 
 
-def execute_watched(input_path: str, output_path: str, *, hang_after: float = HANG_AFTER, attempts: int = ATTEMPTS,
-                    **papermill_kwargs: Any) -> Any:
+def execute_watched(
+    input_path: str,
+    output_path: str,
+    *,
+    hang_after: float = HANG_AFTER,
+    attempts: int = ATTEMPTS,
+    **papermill_kwargs: Any,
+) -> Any:
     """``papermill.execute_notebook`` with a kernel watchdog and one retry after a hang.
 
     Parameters
@@ -305,24 +325,43 @@ def execute_watched(input_path: str, output_path: str, *, hang_after: float = HA
         record = HangRecord()
         config = Config({"WatchedKernelManager": {"hang_after": float(hang_after), "record": record}})
         try:
-            return pm.execute_notebook(input_path, output_path, kernel_manager_class=WatchedKernelManager,
-                                       config=config, **record.hooks(), **papermill_kwargs)
+            return pm.execute_notebook(
+                input_path,
+                output_path,
+                kernel_manager_class=WatchedKernelManager,
+                config=config,
+                **record.hooks(),
+                **papermill_kwargs,
+            )
         except DeadKernelError as exc:
             if record.hung and attempt < attempts:
-                log.warning("report kernel hung (attempt %d of %d): %s; running the notebook again",
-                            attempt, attempts, record.message)
+                log.warning(
+                    "report kernel hung (attempt %d of %d): %s; running the notebook again",
+                    attempt,
+                    attempts,
+                    record.message,
+                )
                 continue
             if record.hung:
                 ename = HUNG_ENAME
                 message = f"{record.message}, on each of {attempts} attempts"
             else:
                 ename = "DeadKernelError"
-                message = (f"the kernel died while the cell ran ({exc}); it may have run out of memory or crashed. "
-                           "See the system log (e.g. dmesg for the OOM killer).")
+                message = (
+                    f"the kernel died while the cell ran ({exc}); it may have run out of memory or crashed. "
+                    "See the system log (e.g. dmesg for the OOM killer)."
+                )
             index, count, source = _mark_failed_cell(output_path, record.cell, ename, message)
             raise PapermillExecutionError(index, count, source, ename, message, [f"{ename}: {message}"]) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["ATTEMPTS", "HANG_AFTER", "HUNG_ENAME", "HangRecord", "KernelWatch", "WatchedKernelManager",
-           "execute_watched"]
+__all__ = [
+    "ATTEMPTS",
+    "HANG_AFTER",
+    "HUNG_ENAME",
+    "HangRecord",
+    "KernelWatch",
+    "WatchedKernelManager",
+    "execute_watched",
+]

@@ -10,7 +10,8 @@ import contextlib
 import functools
 import html
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
@@ -70,11 +71,13 @@ def show_chart(out: w.Output, chart: Any, name: str, locale: dict[str, Any] | No
     spec = embed.chart_spec(chart, validate=False)
     if locale:
         spec["config"]["locale"] = locale
-    out.outputs = ({
-        "output_type": "display_data",
-        "data": {"text/html": embed.chart_output_html(spec, name=name), "text/plain": f"<{name} chart>"},
-        "metadata": {},
-    },)
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {"text/html": embed.chart_output_html(spec, name=name), "text/plain": f"<{name} chart>"},
+            "metadata": {},
+        },
+    )
     return spec
 
 
@@ -89,8 +92,10 @@ def msg(text: str, kind: str = "info") -> str:
 def error_text(err: BaseException) -> str:
     if isinstance(err, RetainkitError):
         return f"<b>{type(err).__name__}</b>: {html.escape(str(err))}"
-    return (f"<b>Something went wrong</b> ({html.escape(type(err).__name__)}: {html.escape(str(err))}). "
-            "The previous view is kept; change a control to try again.")
+    return (
+        f"<b>Something went wrong</b> ({html.escape(type(err).__name__)}: {html.escape(str(err))}). "
+        "The previous view is kept; change a control to try again."
+    )
 
 
 class AppBase:
@@ -161,7 +166,9 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
 
     out = ['<table class="rk-table">']
     if caption:
-        out.append(f'<caption style="text-align:left;color:#5b6672;padding:2px 0 6px 0">{html.escape(caption)}</caption>')
+        out.append(
+            f'<caption style="text-align:left;color:#5b6672;padding:2px 0 6px 0">{html.escape(caption)}</caption>'
+        )
     heads = []
     first_row = shown.iloc[0] if len(shown) else None
     text_cols = set()
@@ -179,7 +186,8 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
     out.append("</tbody></table>")
     if len(df) > limit:
         note = tr.gettext("Showing the first {n} of {total} rows; the CSV export has all of them.").format(
-            n=tr.format_number(limit), total=tr.format_number(len(df)))
+            n=tr.format_number(limit), total=tr.format_number(len(df))
+        )
         out.append(f'<p class="rk-howto">{html.escape(note)}</p>')
     return "".join(out)
 
@@ -192,11 +200,21 @@ def error_panel(err: BaseException, *, title: str = "The app could not start") -
     """
     from IPython.display import HTML
 
-    return HTML(CSS + '<div class="rk-app">' + msg(f"<b>{html.escape(title)}.</b> {error_text(err)}", "error")
-                + "</div>")
+    return HTML(
+        CSS + '<div class="rk-app">' + msg(f"<b>{html.escape(title)}.</b> {error_text(err)}", "error") + "</div>"
+    )
 
 
 __all__ = [
-    "CSS", "MISSING", "TABLE_ROWS_SHOWN", "AppBase", "error_panel", "error_text", "loader_html", "msg",
-    "num_table_html", "show_chart", "show_html",
+    "CSS",
+    "MISSING",
+    "TABLE_ROWS_SHOWN",
+    "AppBase",
+    "error_panel",
+    "error_text",
+    "loader_html",
+    "msg",
+    "num_table_html",
+    "show_chart",
+    "show_html",
 ]

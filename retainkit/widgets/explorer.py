@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ipywidgets as w
 import pandas as pd
@@ -31,9 +32,13 @@ from .views import ExplorerViews, Prepared, seg_labels
 #: granularities offered by the explorer, in menu order
 FREQ_OPTIONS = ((N_("Days"), "D"), (N_("Weeks"), "W"), (N_("Months"), "M"), (N_("Quarters"), "Q"), (N_("Years"), "Y"))
 #: "ages count {unit} since the first purchase" per granularity
-AGES_COUNT = {"D": N_("ages count days since the first purchase"), "W": N_("ages count weeks since the first purchase"),
-              "M": N_("ages count months since the first purchase"),
-              "Q": N_("ages count quarters since the first purchase"), "Y": N_("ages count years since the first purchase")}
+AGES_COUNT = {
+    "D": N_("ages count days since the first purchase"),
+    "W": N_("ages count weeks since the first purchase"),
+    "M": N_("ages count months since the first purchase"),
+    "Q": N_("ages count quarters since the first purchase"),
+    "Y": N_("ages count years since the first purchase"),
+}
 DEFAULT_TITLE = N_("Cohort explorer")
 #: daily cohorts are offered only for logs spanning at most this many days
 MAX_DAILY_SPAN = 120
@@ -198,7 +203,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             Currency label of its amounts (kept when None).
         """
         if not isinstance(data, (Transactions, Subscriptions)):
-            raise ParameterError(f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}.")
+            raise ParameterError(
+                f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}."
+            )
         self.data = data
         self._cache = {}
         if currency is not None:
@@ -232,7 +239,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         _ = self.tr.gettext
         return [(_("Customers (retention)"), "customers")] + (
             [(_("Revenue (revenue retention)"), "revenue"), (_("Cumulative revenue / customer"), "cum_revenue")]
-            if self._has_revenue else [])
+            if self._has_revenue
+            else []
+        )
 
     def _freq_options(self) -> list[tuple[str, str]]:
         f = self.data.frame
@@ -249,33 +258,82 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             raise ParameterError(f"freq={freq!r} is not offered for this data; use one of {[k for _, k in opts]}.")
         self.freq = w.Dropdown(options=opts, value=freq, description=_("Cohorts by"), style=desc, layout=full)
         self.metric = w.Dropdown(
-            options=self._metric_options(), value="customers", description=_("Metric"), style=desc, layout=full)
+            options=self._metric_options(), value="customers", description=_("Metric"), style=desc, layout=full
+        )
         self.kind = w.Dropdown(
-            options=[(_("Classic: active at age k"), "classic"), (_("Unbounded: active at k or later"), "unbounded"),
-                     (_("Brackets of ages"), "brackets")],
-            value="classic", description=_("Retention"), style=desc, layout=full)
-        self.cohort_range = w.SelectionRangeSlider(options=["-"], index=(0, 0), description=_("Cohorts"),
-                                                   style=desc, layout=full, continuous_update=False, readout=False)
+            options=[
+                (_("Classic: active at age k"), "classic"),
+                (_("Unbounded: active at k or later"), "unbounded"),
+                (_("Brackets of ages"), "brackets"),
+            ],
+            value="classic",
+            description=_("Retention"),
+            style=desc,
+            layout=full,
+        )
+        self.cohort_range = w.SelectionRangeSlider(
+            options=["-"],
+            index=(0, 0),
+            description=_("Cohorts"),
+            style=desc,
+            layout=full,
+            continuous_update=False,
+            readout=False,
+        )
         self.range_label = w.HTML(layout=w.Layout(margin="-4px 0 2px 96px"))
         self.cohort_range.observe(lambda ch: self._range_text(), names="value")
         seg_opts = [(_("(all customers)"), "")] + [(s, s) for s in self.segments]
         self.filter_by = w.Dropdown(options=seg_opts, value="", description=_("Filter on"), style=desc, layout=full)
-        self.filter_values = w.SelectMultiple(options=[], value=(), description=_("Keep"), style=desc, rows=4,
-                                              layout=w.Layout(width="100%"), disabled=True)
-        self.split_by = w.Dropdown(options=[(_("(none)"), "")] + [(s, s) for s in self.segments], value="",
-                                   description=_("Split by"), style=desc, layout=full)
-        self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description=_("Min. cohort"),
-                                         style=desc, layout=full, tooltip=_("customers; smaller cohorts are left out"))
+        self.filter_values = w.SelectMultiple(
+            options=[],
+            value=(),
+            description=_("Keep"),
+            style=desc,
+            rows=4,
+            layout=w.Layout(width="100%"),
+            disabled=True,
+        )
+        self.split_by = w.Dropdown(
+            options=[(_("(none)"), "")] + [(s, s) for s in self.segments],
+            value="",
+            description=_("Split by"),
+            style=desc,
+            layout=full,
+        )
+        self.min_size = w.BoundedIntText(
+            value=0,
+            min=0,
+            max=10**9,
+            step=10,
+            description=_("Min. cohort"),
+            style=desc,
+            layout=full,
+            tooltip=_("customers; smaller cohorts are left out"),
+        )
         self.intervals = w.Checkbox(value=True, description=_("95% intervals (Wilson)"), indent=False)
-        self.highlight = w.Dropdown(options=[(_("(none)"), "")], value="", description=_("Highlight"), style=desc,
-                                    layout=full, tooltip=_("cohort drawn in colour next to the average (Curves)"))
-        self.export_button = w.Button(description=_("Export CSV"), button_style="",
-                                      tooltip=_("CSV of the table behind the current view"))
+        self.highlight = w.Dropdown(
+            options=[(_("(none)"), "")],
+            value="",
+            description=_("Highlight"),
+            style=desc,
+            layout=full,
+            tooltip=_("cohort drawn in colour next to the average (Curves)"),
+        )
+        self.export_button = w.Button(
+            description=_("Export CSV"), button_style="", tooltip=_("CSV of the table behind the current view")
+        )
         self.export_link = w.HTML("")
         self.controls: dict[str, w.Widget] = {
-            "freq": self.freq, "metric": self.metric, "kind": self.kind, "cohort_range": self.cohort_range,
-            "filter_by": self.filter_by, "filter_values": self.filter_values, "split_by": self.split_by,
-            "highlight": self.highlight, "min_size": self.min_size, "intervals": self.intervals,
+            "freq": self.freq,
+            "metric": self.metric,
+            "kind": self.kind,
+            "cohort_range": self.cohort_range,
+            "filter_by": self.filter_by,
+            "filter_values": self.filter_values,
+            "split_by": self.split_by,
+            "highlight": self.highlight,
+            "min_size": self.min_size,
+            "intervals": self.intervals,
             "export_button": self.export_button,
         }
         self._set_cohort_options()
@@ -286,21 +344,43 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         def group(text: str) -> w.HTML:
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
 
-        side = w.VBox([
-            self.data_panel, group(_("View")), self.freq, self.metric, self.kind,
-            group(_("Cohorts")), self.cohort_range, self.range_label, self.min_size,
-            group(_("Segments")), self.filter_by, self.filter_values, self.split_by,
-            group(_("Display")), self.highlight, self.intervals, w.HBox([self.export_button]), self.export_link,
-        ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
+        side = w.VBox(
+            [
+                self.data_panel,
+                group(_("View")),
+                self.freq,
+                self.metric,
+                self.kind,
+                group(_("Cohorts")),
+                self.cohort_range,
+                self.range_label,
+                self.min_size,
+                group(_("Segments")),
+                self.filter_by,
+                self.filter_values,
+                self.split_by,
+                group(_("Display")),
+                self.highlight,
+                self.intervals,
+                w.HBox([self.export_button]),
+                self.export_link,
+            ],
+            layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"),
+        )
         side.add_class("rk-side")
         if not self.segments:
             for c in (self.filter_by, self.filter_values, self.split_by):
                 c.disabled = True
         self.outputs: dict[str, w.Widget] = {
-            "heatmap": w.Output(), "curves": w.Output(), "crr": w.Output(), "table": w.HTML(),
+            "heatmap": w.Output(),
+            "curves": w.Output(),
+            "crr": w.Output(),
+            "table": w.HTML(),
         }
-        self.views = w.Tab(children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
-                           + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))])
+        self.views = w.Tab(
+            children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
+            + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))]
+        )
         for i, t in enumerate((_("Heatmap"), _("Curves"), "CRR", _("Table"))):
             self.views.set_title(i, t)
         self.summary = w.HTML()
@@ -309,14 +389,23 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         self.status.add_class("rk-status")
         self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
         show_html(self._loader, loader_html())
-        skipped = (" " + _("Segments with too many values to filter on: {columns}.").format(
-            columns=", ".join(self.skipped_segments)) if self.skipped_segments else "")
+        skipped = (
+            " "
+            + _("Segments with too many values to filter on: {columns}.").format(
+                columns=", ".join(self.skipped_segments)
+            )
+            if self.skipped_segments
+            else ""
+        )
         head = w.HTML(
-            CSS + f'<div class="rk-head" lang="{self.lang}">'
-            + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') + self._howto(freq, skipped) + "</div>")
+            CSS
+            + f'<div class="rk-head" lang="{self.lang}">'
+            + (f"<h3>{html.escape(self.title)}</h3>" if self.title else "")
+            + self._howto(freq, skipped)
+            + "</div>"
+        )
         main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
-        self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
-                              self._loader])
+        self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")), self._loader])
         self.widget.add_class("rk-app")
         self._head = head
 
@@ -339,9 +428,10 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
 
     def _howto(self, freq: str, skipped: str = "") -> str:
         _ = self.tr.gettext
-        text = (_("Pick a granularity, metric and cohorts on the left; every view updates together. Hover a chart "
-                  "for exact values; {ages}. Export CSV downloads the table behind the current view.")
-                .format(ages=_(AGES_COUNT.get(freq, AGES_COUNT["M"]))))
+        text = _(
+            "Pick a granularity, metric and cohorts on the left; every view updates together. Hover a chart "
+            "for exact values; {ages}. Export CSV downloads the table behind the current view."
+        ).format(ages=_(AGES_COUNT.get(freq, AGES_COUNT["M"])))
         return f'<p class="rk-howto">{html.escape(text + skipped)}</p>'
 
     def _period(self, label: Any) -> str:
@@ -355,8 +445,13 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
     def _on_freq(self, change: Any) -> None:
         self.status.value = ""
         self._set_cohort_options()
-        self._head.value = re.sub(r'<p class="rk-howto">.*?</p>', lambda m: self._howto(self.freq.value),
-                                  self._head.value, count=1, flags=re.S)
+        self._head.value = re.sub(
+            r'<p class="rk-howto">.*?</p>',
+            lambda m: self._howto(self.freq.value),
+            self._head.value,
+            count=1,
+            flags=re.S,
+        )
         self.update()
 
     def _on_highlight(self, change: Any) -> None:
@@ -397,10 +492,11 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
 
     def _render_table(self) -> None:
         _ = self.tr.gettext
-        cap = (_("Bracket retention per cohort: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
-               if "bracket" in self.table.columns else
-               _("Cohort table: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
-               ).format(rows=self.tr.format_number(len(self.table)))
+        cap = (
+            _("Bracket retention per cohort: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+            if "bracket" in self.table.columns
+            else _("Cohort table: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+        ).format(rows=self.tr.format_number(len(self.table)))
         self.outputs["table"].value = num_table_html(self.table, caption=cap, lang=self.lang)
         self._stale.discard("table")
 
@@ -446,9 +542,16 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         n_cust = int(t0["size"].sum())
         n_coh = int(t0["cohort"].nunique())
         a, b = self.cohort_range.value
-        parts = [html.escape(_("{cohorts} cohorts ({first} to {last}), {customers} customers").format(
-            cohorts=tr.format_number(n_coh), first=self._period(a), last=self._period(b),
-            customers=tr.format_number(n_cust)))]
+        parts = [
+            html.escape(
+                _("{cohorts} cohorts ({first} to {last}), {customers} customers").format(
+                    cohorts=tr.format_number(n_coh),
+                    first=self._period(a),
+                    last=self._period(b),
+                    customers=tr.format_number(n_cust),
+                )
+            )
+        ]
         if self._filter_col is not None:
             parts.append(f"{html.escape(self._filter_col)}: {html.escape(', '.join(self.filter_values.value))}")
         if self._split_col:
@@ -457,7 +560,9 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
         parts.append(html.escape(_("as of {date}").format(date=tr.format_date(as_of.date()))))
         window = str(self.crr.attrs.get("window", ""))
         if window.upper().endswith("D") and window[:-1].isdigit():
-            parts.append(html.escape(_("CRR activity window {days} days").format(days=tr.format_number(int(window[:-1])))))
+            parts.append(
+                html.escape(_("CRR activity window {days} days").format(days=tr.format_number(int(window[:-1]))))
+            )
         return " · ".join(parts)
 
     def export(self, path: str | Path | None = None) -> str:
@@ -479,9 +584,13 @@ class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
             Path(path).write_text(text, encoding="utf-8")
         name = f"cohorts_{self.freq.value}_{self.metric.value}_{self.kind.value}.csv"
         b64 = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        label = self.tr.gettext("Save {file} ({rows} rows)").format(file=name, rows=self.tr.format_number(len(self.table)))
-        self.export_link.value = (f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
-                                  f"{html.escape(label)}</a></div>")
+        label = self.tr.gettext("Save {file} ({rows} rows)").format(
+            file=name, rows=self.tr.format_number(len(self.table))
+        )
+        self.export_link.value = (
+            f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
+            f"{html.escape(label)}</a></div>"
+        )
         return text
 
 
@@ -533,8 +642,24 @@ def cohort_explorer(
     if load_segments is not None:
         load_kwargs["segments"] = load_segments
     loaded = load_data(data, **load_kwargs)
-    return CohortExplorer(loaded, segments=segments, window=window, brackets=brackets, freq=freq,
-                          currency=currency, title=title, lang=lang)
+    return CohortExplorer(
+        loaded,
+        segments=segments,
+        window=window,
+        brackets=brackets,
+        freq=freq,
+        currency=currency,
+        title=title,
+        lang=lang,
+    )
 
 
-__all__ = ["AGES_COUNT", "DEFAULT_TITLE", "FREQ_OPTIONS", "MAX_DAILY_SPAN", "CohortExplorer", "cohort_explorer", "load_data"]
+__all__ = [
+    "AGES_COUNT",
+    "DEFAULT_TITLE",
+    "FREQ_OPTIONS",
+    "MAX_DAILY_SPAN",
+    "CohortExplorer",
+    "cohort_explorer",
+    "load_data",
+]

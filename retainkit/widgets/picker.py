@@ -11,8 +11,8 @@ and others of retainkit) are shown in the panel, never raised into the page.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -73,27 +73,54 @@ class DataPicker:
         self.on_load = on_load
         desc = {"description_width": "92px"}
         full = w.Layout(width="100%")
-        self.path = w.Text(value="", placeholder=_("orders.csv or orders.parquet"), description=_("File"),
-                           style=desc, layout=full, continuous_update=False)
+        self.path = w.Text(
+            value="",
+            placeholder=_("orders.csv or orders.parquet"),
+            description=_("File"),
+            style=desc,
+            layout=full,
+            continuous_update=False,
+        )
         self.read_button = w.Button(description=_("Read columns"), tooltip=_("read the file's header"))
-        self.customer_id = w.Dropdown(options=[], description=_("Customer id"), style=desc, layout=full,
-                                      disabled=True)
+        self.customer_id = w.Dropdown(options=[], description=_("Customer id"), style=desc, layout=full, disabled=True)
         self.timestamp = w.Dropdown(options=[], description=_("Order date"), style=desc, layout=full, disabled=True)
         self.amount = w.Dropdown(options=[], description=_("Amount"), style=desc, layout=full, disabled=True)
-        self.segments = w.SelectMultiple(options=[], description=_("Segments"), style=desc, rows=3, layout=full,
-                                         disabled=True)
-        self.date_format = w.Text(value="", placeholder=_("ISO dates; else e.g. %Y%m%d"), description=_("Date format"),
-                                  style=desc, layout=full)
+        self.segments = w.SelectMultiple(
+            options=[], description=_("Segments"), style=desc, rows=3, layout=full, disabled=True
+        )
+        self.date_format = w.Text(
+            value="",
+            placeholder=_("ISO dates; else e.g. %Y%m%d"),
+            description=_("Date format"),
+            style=desc,
+            layout=full,
+        )
         self.currency = w.Text(value="", placeholder="EUR", description=_("Currency"), style=desc, layout=full)
-        self.load_button = w.Button(description=_("Load"), button_style="primary", disabled=True,
-                                    tooltip=_("load the file with this column mapping"))
+        self.load_button = w.Button(
+            description=_("Load"),
+            button_style="primary",
+            disabled=True,
+            tooltip=_("load the file with this column mapping"),
+        )
         self.message = w.HTML("")
         self.columns: list[str] = []
         self.read_button.on_click(lambda b: self.read_columns())
         self.path.observe(lambda ch: self.read_columns(), names="value")
         self.load_button.on_click(lambda b: self.load())
-        self.widget = w.VBox([self.path, self.read_button, self.customer_id, self.timestamp, self.amount,
-                              self.segments, self.date_format, self.currency, self.load_button, self.message])
+        self.widget = w.VBox(
+            [
+                self.path,
+                self.read_button,
+                self.customer_id,
+                self.timestamp,
+                self.amount,
+                self.segments,
+                self.date_format,
+                self.currency,
+                self.load_button,
+                self.message,
+            ]
+        )
 
     def _file(self) -> Path:
         text = self.path.value.strip()
@@ -101,8 +128,11 @@ class DataPicker:
             raise DataError(self._("type the path of a CSV or Parquet file first."))
         path = Path(text).expanduser()
         if not path.exists():
-            raise DataError(self._("{path}: no such file. Type a path relative to the notebook's folder, "
-                                   "or an absolute one.").format(path=text))
+            raise DataError(
+                self._(
+                    "{path}: no such file. Type a path relative to the notebook's folder, or an absolute one."
+                ).format(path=text)
+            )
         return path
 
     def _fail(self, err: BaseException) -> None:
@@ -137,9 +167,13 @@ class DataPicker:
 
     def mapping(self) -> dict[str, Any]:
         """The keyword arguments of :func:`retainkit.load_transactions` chosen in the panel."""
-        return {"customer_id": self.customer_id.value, "timestamp": self.timestamp.value,
-                "amount": self.amount.value or None, "segments": list(self.segments.value),
-                "date_format": self.date_format.value.strip() or None}
+        return {
+            "customer_id": self.customer_id.value,
+            "timestamp": self.timestamp.value,
+            "amount": self.amount.value or None,
+            "segments": list(self.segments.value),
+            "date_format": self.date_format.value.strip() or None,
+        }
 
     def load(self) -> Transactions | None:
         """Load the file with the chosen mapping and pass it to ``on_load``; None (message shown) on error."""
@@ -156,8 +190,13 @@ class DataPicker:
             self._fail(err)
             return None
         n_rows = len(tx.frame)
-        self.message.value = msg(html.escape(_("Loaded {name}: {rows:,} orders of {customers:,} customers.").format(
-            name=path.name, rows=n_rows, customers=int(tx.frame["customer_id"].nunique()))))
+        self.message.value = msg(
+            html.escape(
+                _("Loaded {name}: {rows:,} orders of {customers:,} customers.").format(
+                    name=path.name, rows=n_rows, customers=int(tx.frame["customer_id"].nunique())
+                )
+            )
+        )
         return tx
 
 

@@ -9,8 +9,9 @@ each customer has exactly one acquisition segment (definitions §3, §4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,13 +39,20 @@ class Cube:
     both are exact for counts because a customer has one acquisition segment.
     """
 
-    def __init__(self, frame: pd.DataFrame, segments: list[str], axes: list[tuple[str, np.ndarray]],
-                 values: list[str]) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, segments: list[str], axes: list[tuple[str, np.ndarray]], values: list[str]
+    ) -> None:
         self.segments = segments
         if segments:
             codes = frame.groupby(segments, sort=True, observed=True).ngroup().to_numpy()
-            self.combos = (frame[segments].assign(_g=codes).drop_duplicates("_g").sort_values("_g")
-                           .drop(columns="_g").reset_index(drop=True))
+            self.combos = (
+                frame[segments]
+                .assign(_g=codes)
+                .drop_duplicates("_g")
+                .sort_values("_g")
+                .drop(columns="_g")
+                .reset_index(drop=True)
+            )
         else:
             codes = np.zeros(len(frame), dtype=np.int64)
             self.combos = pd.DataFrame(index=[0])
@@ -71,8 +79,9 @@ class Cube:
         codes, uniques = pd.factorize(self.combos.loc[mask, split], sort=True)
         return codes.astype(np.int64), [str(u) for u in uniques]
 
-    def summed(self, name: str, mask: np.ndarray, group: np.ndarray, n_groups: int,
-               sl: tuple[slice, ...] = ()) -> np.ndarray:
+    def summed(
+        self, name: str, mask: np.ndarray, group: np.ndarray, n_groups: int, sl: tuple[slice, ...] = ()
+    ) -> np.ndarray:
         """Sum of array ``name`` over the kept combinations, per group: (groups, ...)."""
         arr = self.arrays[name][mask]
         if sl:
@@ -89,19 +98,18 @@ class Prepared:
 
     freq: str
     act: Activity
-    cohorts: np.ndarray                       # period indices of the cohorts, sorted
-    labels: np.ndarray                        # their labels
-    cube: Cube                               # (combo, cohort, age)
-    brackets: Cube | None = None             # (combo, cohort, bracket), lazily
+    cohorts: np.ndarray  # period indices of the cohorts, sorted
+    labels: np.ndarray  # their labels
+    cube: Cube  # (combo, cohort, age)
+    brackets: Cube | None = None  # (combo, cohort, bracket), lazily
     bracket_info: pd.DataFrame | None = None
-    crr: Cube | None = None                  # (combo, period), lazily
+    crr: Cube | None = None  # (combo, period), lazily
     crr_periods: pd.DataFrame | None = None
     crr_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def seg_labels(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), MISSING).map(str)
-
 
 
 class ExplorerViews:
@@ -126,10 +134,16 @@ class ExplorerViews:
             cohorts = np.sort(counts["_cohort"].unique().astype(np.int64))
             ages = np.arange(int(counts["age"].max()) + 1, dtype=np.int64)
             values = ["size", "size_complete", "active", "active_on_or_after"] + (
-                ["revenue"] if "revenue" in counts.columns else [])
+                ["revenue"] if "revenue" in counts.columns else []
+            )
             cube = Cube(counts, list(self.segments), [("_cohort", cohorts), ("age", ages)], values)
-            self._cache[freq] = Prepared(freq=freq, act=act, cohorts=cohorts,
-                                          labels=np.asarray(period_label(cohorts, freq), dtype=object), cube=cube)
+            self._cache[freq] = Prepared(
+                freq=freq,
+                act=act,
+                cohorts=cohorts,
+                labels=np.asarray(period_label(cohorts, freq), dtype=object),
+                cube=cube,
+            )
         return self._cache[freq]
 
     def _brackets(self, prep: Prepared) -> Cube:
@@ -138,11 +152,17 @@ class ExplorerViews:
             for s in self.segments:
                 b[s] = seg_labels(b[s])
             b["_cohort"] = b["cohort"].map(dict(zip(prep.labels, prep.cohorts))).astype("int64")
-            info = pd.DataFrame({"bracket": [f"{lo}-{hi}" for lo, hi in self.brackets],
-                                 "age_from": [lo for lo, _ in self.brackets], "age_to": [hi for _, hi in self.brackets]})
+            info = pd.DataFrame(
+                {
+                    "bracket": [f"{lo}-{hi}" for lo, hi in self.brackets],
+                    "age_from": [lo for lo, _ in self.brackets],
+                    "age_to": [hi for _, hi in self.brackets],
+                }
+            )
             b["_b"] = b["bracket"].map({k: i for i, k in enumerate(info["bracket"])}).astype("int64")
-            prep.brackets = Cube(b, list(self.segments), [("_cohort", prep.cohorts), ("_b", np.arange(len(info)))],
-                                  ["size", "active"])
+            prep.brackets = Cube(
+                b, list(self.segments), [("_cohort", prep.cohorts), ("_b", np.arange(len(info)))], ["size", "active"]
+            )
             prep.bracket_info = info
         return prep.brackets
 
@@ -151,10 +171,14 @@ class ExplorerViews:
             c = crr_table(self.data, prep.freq, window=self.window, by=list(self.segments) or None)
             for s in self.segments:
                 c[s] = seg_labels(c[s])
-            periods = (c.groupby(["period_start", "period"], sort=True)["window_covered"].all().reset_index())
+            periods = c.groupby(["period_start", "period"], sort=True)["window_covered"].all().reset_index()
             c["_p"] = np.searchsorted(periods["period_start"].to_numpy(), c["period_start"].to_numpy())
-            prep.crr = Cube(c, list(self.segments), [("_p", np.arange(len(periods)))],
-                             ["start_customers", "end_customers", "new", "retained", "lost", "reactivated"])
+            prep.crr = Cube(
+                c,
+                list(self.segments),
+                [("_p", np.arange(len(periods)))],
+                ["start_customers", "end_customers", "new", "retained", "lost", "reactivated"],
+            )
             prep.crr_periods = periods
             prep.crr_attrs = dict(c.attrs)
         return prep.crr
@@ -195,8 +219,12 @@ class ExplorerViews:
         keep_pooled = self._big_enough(pooled_sums["size"])
         pooled = self._cohort_frame(prep, pooled_sums, keep_pooled, None, [], i0)
         if pooled.empty:
-            need = (f"no cohort with at least {self.min_size.value:,} customers. Lower the minimum cohort size or "
-                    "widen the selection." if self.min_size.value > 1 else "no customer. Widen the selection.")
+            need = (
+                f"no cohort with at least {self.min_size.value:,} customers. Lower the minimum cohort size or "
+                "widen the selection."
+                if self.min_size.value > 1
+                else "no customer. Widen the selection."
+            )
             raise DataError(f"no cohort is left: {self._describe_selection()} has {need}")
         if split:
             group, names = cube.groups(split, mask)
@@ -216,10 +244,17 @@ class ExplorerViews:
 
     def _big_enough(self, size: np.ndarray) -> np.ndarray:
         """(groups, cohorts) mask of cohorts with at least min_size customers (size at age 0)."""
-        return (size[:, :, 0] >= max(self.min_size.value, 1))
+        return size[:, :, 0] >= max(self.min_size.value, 1)
 
-    def _cohort_frame(self, prep: Prepared, sums: dict[str, np.ndarray], keep: np.ndarray, split: str | None,
-                      names: list[str], i0: int) -> pd.DataFrame:
+    def _cohort_frame(
+        self,
+        prep: Prepared,
+        sums: dict[str, np.ndarray],
+        keep: np.ndarray,
+        split: str | None,
+        names: list[str],
+        i0: int,
+    ) -> pd.DataFrame:
         """The cohort_table frame (definitions §3) of the summed dense counts, finished by the library."""
         size = sums["size"]
         observed = (size > 0) & keep[:, :, None]
@@ -268,8 +303,15 @@ class ExplorerViews:
         cols["size"] = n.astype(np.int64)
         cols["active"] = a.astype(np.int64)
         out = add_retention(pd.DataFrame(cols))
-        out.attrs.update({"freq": prep.freq, "as_of": str(prep.act.as_of), "tz": prep.act.tz,
-                          "by": [split] if split else [], "kind": "brackets"})
+        out.attrs.update(
+            {
+                "freq": prep.freq,
+                "as_of": str(prep.act.as_of),
+                "tz": prep.act.tz,
+                "by": [split] if split else [],
+                "kind": "brackets",
+            }
+        )
         return out
 
     def _crr_view(self, prep: Prepared, i0: int, i1: int) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -14,11 +15,13 @@ from .checking import CheckResult, Exercise, Hint, evaluate, hint_for
 __all__ = ["EXERCISES", "check", "exercise", "exercises", "hint", "solution"]
 
 #: id -> Exercise, in notebook order (read-only).
-EXERCISES: Mapping[str, Exercise] = MappingProxyType({
-    ex.id: ex
-    for module in (ex01_crr, ex02_triangle, ex03_sbg, ex04_clv, ex05_loyalty, ex06_reports, ex07_cdnow)
-    for ex in module.EXERCISES
-})
+EXERCISES: Mapping[str, Exercise] = MappingProxyType(
+    {
+        ex.id: ex
+        for module in (ex01_crr, ex02_triangle, ex03_sbg, ex04_clv, ex05_loyalty, ex06_reports, ex07_cdnow)
+        for ex in module.EXERCISES
+    }
+)
 
 
 def exercise(exercise_id: str) -> Exercise:
@@ -33,7 +36,8 @@ def exercise(exercise_id: str) -> Exercise:
     if key not in EXERCISES:
         raise ParameterError(
             f"there is no exercise {exercise_id!r}. Exercises are named 'NN.k' (notebook, number): "
-            + ", ".join(EXERCISES) + "."
+            + ", ".join(EXERCISES)
+            + "."
         )
     return EXERCISES[key]
 
@@ -53,9 +57,18 @@ def exercises(notebook: str | None = None) -> pd.DataFrame:
         "pandas"), ``question``, ``model`` (the model solution in code).
     """
     cols = ["exercise", "notebook", "kind", "level", "question", "model"]
-    rows = [{"exercise": e.id, "notebook": e.notebook, "kind": e.kind, "level": e.level, "question": e.question,
-             "model": e.model}
-            for e in EXERCISES.values() if notebook is None or e.notebook == str(notebook).zfill(2)]
+    rows = [
+        {
+            "exercise": e.id,
+            "notebook": e.notebook,
+            "kind": e.kind,
+            "level": e.level,
+            "question": e.question,
+            "model": e.model,
+        }
+        for e in EXERCISES.values()
+        if notebook is None or e.notebook == str(notebook).zfill(2)
+    ]
     if notebook is not None and not rows:
         notebooks = sorted({e.notebook for e in EXERCISES.values()})
         raise ParameterError(f"notebook={notebook!r} has no exercises; use one of {notebooks}.")

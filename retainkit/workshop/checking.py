@@ -27,8 +27,9 @@ import html
 import math
 import numbers
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,8 +84,9 @@ class CheckResult:
             return head + (f"\n  Model solution: {self.model}" if self.model else "")
         if self.status == "unanswered":
             return f"… Exercise {self.exercise}: not answered yet. {self.message}".rstrip()
-        return f"✘ Exercise {self.exercise}: not right yet. {self.message}".rstrip() + \
-            (f"\n  Hint: {self.hint}" if self.hint else "")
+        return f"✘ Exercise {self.exercise}: not right yet. {self.message}".rstrip() + (
+            f"\n  Hint: {self.hint}" if self.hint else ""
+        )
 
     __repr__ = __str__
 
@@ -99,9 +101,11 @@ class CheckResult:
             parts.append(f"<br><b>Hint:</b> {html.escape(self.hint)}")
         if self.model and self.ok:
             parts.append(f"<br><b>Model solution:</b> <code>{html.escape(self.model)}</code>")
-        return (f'<div class="retainkit-check" data-exercise="{html.escape(self.exercise)}" '
-                f'data-status="{self.status}" style="border-left:4px solid {colour};background:{bg};'
-                f'padding:6px 10px;margin:4px 0;color:#222">' + "".join(parts) + "</div>")
+        return (
+            f'<div class="retainkit-check" data-exercise="{html.escape(self.exercise)}" '
+            f'data-status="{self.status}" style="border-left:4px solid {colour};background:{bg};'
+            f'padding:6px 10px;margin:4px 0;color:#222">' + "".join(parts) + "</div>"
+        )
 
 
 @dataclass(frozen=True)
@@ -124,16 +128,21 @@ class Hint:
     text: str
 
     def __str__(self) -> str:
-        more = (f' Still stuck? workshop.hint("{self.exercise}", {self.level + 1}).'
-                if self.level < self.levels else " That is the last hint; ask your neighbour or the facilitator.")
+        more = (
+            f' Still stuck? workshop.hint("{self.exercise}", {self.level + 1}).'
+            if self.level < self.levels
+            else " That is the last hint; ask your neighbour or the facilitator."
+        )
         return f"Hint {self.level} of {self.levels} for exercise {self.exercise}: {self.text}{more}"
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return (f'<div class="retainkit-hint" data-exercise="{html.escape(self.exercise)}" '
-                f'data-level="{self.level}" style="border-left:4px solid #b08500;background:#fdf8e8;'
-                f'padding:6px 10px;margin:4px 0;color:#222">{html.escape(str(self))}</div>')
+        return (
+            f'<div class="retainkit-hint" data-exercise="{html.escape(self.exercise)}" '
+            f'data-level="{self.level}" style="border-left:4px solid #b08500;background:#fdf8e8;'
+            f'padding:6px 10px;margin:4px 0;color:#222">{html.escape(str(self))}</div>'
+        )
 
 
 # ============================================================================= exercises
@@ -189,7 +198,7 @@ class Exercise:
 
     @property
     def notebook(self) -> str:
-        """"NN" of the exercise id."""
+        """ "NN" of the exercise id."""
         return self.id.split(".")[0]
 
     @property
@@ -322,8 +331,10 @@ def _mistake_feedback(ex: Exercise, matches: Callable[[Any], bool]) -> str:
 
 
 CLOSE_RATE = "Close: check the rounding (give at least the decimals the question asks for, or the unrounded number)."
-CLOSE_TABLE = ("Close: every cell is within 0.01 of the right value and the missing cells are right. Check the "
-               "rounding (3 decimals, or leave the numbers unrounded).")
+CLOSE_TABLE = (
+    "Close: every cell is within 0.01 of the right value and the missing cells are right. Check the "
+    "rounding (3 decimals, or leave the numbers unrounded)."
+)
 
 
 def _near(a: float, e: float, abs_tol: float, rel_tol: float) -> bool:
@@ -341,8 +352,9 @@ def _cmp_rate(ex: Exercise, answer: Any) -> Verdict:
     e = float(ex.expected())
     if _rate_matches(a, e, ex.tol):
         return True, f"{_describe(answer)} matches {e:.4g} ({e:.2%}).", ""
-    hint = _mistake_feedback(ex, lambda v: _close(a, float(v), ex.tol, MISTAKE_REL)
-                             or _close(a / 100.0, float(v), ex.tol, MISTAKE_REL))
+    hint = _mistake_feedback(
+        ex, lambda v: _close(a, float(v), ex.tol, MISTAKE_REL) or _close(a / 100.0, float(v), ex.tol, MISTAKE_REL)
+    )
     if not hint and any(_near(c, e, 5e-3, 1e-2) for c in (a, a / 100.0)):
         hint = CLOSE_RATE
     return False, f"{_describe(answer)} is not it.", hint
@@ -392,8 +404,9 @@ def _cmp_numbers(ex: Exercise, answer: Any) -> Verdict:
     close = np.array([_close(x, y, ex.tol, ex.rel) for x, y in zip(a, e)])
     if close.all():
         return True, f"{shown} matches.", ""
-    hint = _mistake_feedback(ex, lambda v: np.allclose(a, np.asarray(v, dtype="float64"),
-                                                      rtol=max(ex.rel, 1e-6), atol=ex.tol + 1e-9))
+    hint = _mistake_feedback(
+        ex, lambda v: np.allclose(a, np.asarray(v, dtype="float64"), rtol=max(ex.rel, 1e-6), atol=ex.tol + 1e-9)
+    )
     if not hint and ex.rel > 0 and all(_near(x, y, 0.0, 2e-2) for x, y in zip(a, e)):
         hint = CLOSE_RATE
     if not hint and ex.field_hints and (~close).sum() == 1:
@@ -419,45 +432,61 @@ def _cmp_matrix(ex: Exercise, answer: Any) -> Verdict:
     if raw.shape != e.shape:
         hint = f"The table needs {e.shape[0]} cohorts (rows) x {e.shape[1]} ages 0-{e.shape[1] - 1} (columns)."
         if raw.shape == (e.shape[0] - 1, e.shape[1] - 1):
-            hint += (" If you loaded the log without as_of, the last month (May) counts as partial and is "
-                     "left out: the last purchase is on 30 May; pass as_of='2023-05-31'.")
+            hint += (
+                " If you loaded the log without as_of, the last month (May) counts as partial and is "
+                "left out: the last purchase is on 30 May; pass as_of='2023-05-31'."
+            )
         elif raw.shape == e.shape[::-1]:
             hint += " If cohorts run across the columns, transpose: cohorts go down the rows, ages across."
         return False, f"Your table has shape {raw.shape}, expected {e.shape}.", hint
     atol = ex.tol + 1e-9
-    scales = [1.0] + ([100.0] if np.nanmax(np.abs(np.where(np.isfinite(raw), raw, np.nan)), initial=0) > 1.5
-                      else [])
+    scales = [1.0] + ([100.0] if np.nanmax(np.abs(np.where(np.isfinite(raw), raw, np.nan)), initial=0) > 1.5 else [])
     for s in scales:
         if _same_table(raw / s, e, atol):
             return True, "Every observed cell matches, and the unobserved cells are missing (NaN).", ""
 
     def matches(v: Any) -> bool:
         m = np.asarray(v, dtype="float64")
-        return any(_same_table(np.where(np.isinf(raw), np.nan, raw) / s, np.where(np.isinf(m), np.nan, m), 1e-6)
-                   for s in scales)
+        return any(
+            _same_table(np.where(np.isinf(raw), np.nan, raw) / s, np.where(np.isinf(m), np.nan, m), 1e-6)
+            for s in scales
+        )
 
     hint = _mistake_feedback(ex, matches)
     if hint:
         return False, "Not the classic retention triangle.", hint
     if raw.shape[0] == raw.shape[1] and any(_same_table(raw.T / s, e, atol) for s in scales):
-        return False, "Right numbers, wrong layout.", ("If you put the cohorts across the columns: transpose; "
-                                                       "cohorts go down the rows, ages across.")
+        return (
+            False,
+            "Right numbers, wrong layout.",
+            ("If you put the cohorts across the columns: transpose; cohorts go down the rows, ages across."),
+        )
     best = min(scales, key=lambda s: np.nansum(np.abs(raw / s - e)))
     a = raw / best
     nan_a, nan_e = np.isnan(a), np.isnan(e)
     if (nan_a & ~nan_e).any() and not (nan_e & ~nan_a).any():
         i, j = (int(v) for v in np.argwhere(nan_a & ~nan_e)[0])
-        return False, (f"Some observed cells are empty in your table, e.g. cohort {e_frame.index[i]}, age "
-                       f"{e_frame.columns[j]}."), (
-            "Every cell whose month is on or before the last complete month has a value; if nobody of a cohort "
-            "was active at an observed age, its retention there is 0, not NaN.")
+        return (
+            False,
+            (f"Some observed cells are empty in your table, e.g. cohort {e_frame.index[i]}, age {e_frame.columns[j]}."),
+            (
+                "Every cell whose month is on or before the last complete month has a value; if nobody of a cohort "
+                "was active at an observed age, its retention there is 0, not NaN."
+            ),
+        )
     both = ~nan_a & ~nan_e
     if (nan_a == nan_e).all() and np.all(np.abs(a[both] - e[both]) <= 0.01 + 1e-12):
         return False, "Nearly: the numbers differ in the last digits.", CLOSE_TABLE
     wrong = np.argwhere((both & ~np.isclose(a, e, atol=atol, rtol=0)) | (nan_a != nan_e))
     i, j = (int(v) for v in wrong[0])
-    return False, (f"{len(wrong)} cell(s) differ, e.g. cohort {e_frame.index[i]}, age {e_frame.columns[j]}: "
-                   f"yours {_fmt(float(raw[i, j]))}."), ""
+    return (
+        False,
+        (
+            f"{len(wrong)} cell(s) differ, e.g. cohort {e_frame.index[i]}, age {e_frame.columns[j]}: "
+            f"yours {_fmt(float(raw[i, j]))}."
+        ),
+        "",
+    )
 
 
 def _choice_text(answer: Any) -> str:
@@ -533,8 +562,11 @@ def _cmp_date(ex: Exercise, answer: Any) -> Verdict:
         a = a.tz_localize(None)
     if a.normalize() == pd.Timestamp(ex.expected()):
         return True, f"{a.date()}: the end of the last complete month.", ""
-    return False, f"{a.date()} is not it.", _mistake_feedback(
-        ex, lambda v: pd.Timestamp(v).normalize() == a.normalize())
+    return (
+        False,
+        f"{a.date()} is not it.",
+        _mistake_feedback(ex, lambda v: pd.Timestamp(v).normalize() == a.normalize()),
+    )
 
 
 _COMPARE: dict[str, Callable[[Exercise, Any], Verdict]] = {

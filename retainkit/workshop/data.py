@@ -26,9 +26,10 @@ typed in.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,14 +80,28 @@ CRR_EXAMPLE: dict[str, int] = {"start": 500, "new": 50, "lost": 100}
 
 # (customer, date, amount): a shop's purchases, Q4 2022 - Q2 2023, for notebook 01.
 _CRR_ROWS: tuple[tuple[str, str, float], ...] = (
-    ("Ana", "2022-11-05", 34.0), ("Finn", "2022-10-12", 52.0), ("Kai", "2022-10-20", 18.0),
-    ("Gus", "2022-12-03", 41.0), ("Lea", "2022-12-15", 27.0),
-    ("Finn", "2023-01-05", 45.0), ("Ben", "2023-01-15", 60.0), ("Dan", "2023-01-25", 22.0),
-    ("Cleo", "2023-02-02", 38.0), ("Ana", "2023-02-10", 30.0), ("Jo", "2023-02-21", 75.0),
-    ("Eva", "2023-03-08", 19.0), ("Cleo", "2023-03-15", 44.0), ("Lea", "2023-03-30", 25.0),
-    ("Hana", "2023-04-11", 58.0), ("Ben", "2023-04-20", 63.0), ("Ana", "2023-05-03", 36.0),
-    ("Gus", "2023-05-19", 47.0), ("Ivo", "2023-05-27", 29.0), ("Hana", "2023-06-02", 51.0),
-    ("Cleo", "2023-06-11", 40.0), ("Jo", "2023-06-25", 70.0),
+    ("Ana", "2022-11-05", 34.0),
+    ("Finn", "2022-10-12", 52.0),
+    ("Kai", "2022-10-20", 18.0),
+    ("Gus", "2022-12-03", 41.0),
+    ("Lea", "2022-12-15", 27.0),
+    ("Finn", "2023-01-05", 45.0),
+    ("Ben", "2023-01-15", 60.0),
+    ("Dan", "2023-01-25", 22.0),
+    ("Cleo", "2023-02-02", 38.0),
+    ("Ana", "2023-02-10", 30.0),
+    ("Jo", "2023-02-21", 75.0),
+    ("Eva", "2023-03-08", 19.0),
+    ("Cleo", "2023-03-15", 44.0),
+    ("Lea", "2023-03-30", 25.0),
+    ("Hana", "2023-04-11", 58.0),
+    ("Ben", "2023-04-20", 63.0),
+    ("Ana", "2023-05-03", 36.0),
+    ("Gus", "2023-05-19", 47.0),
+    ("Ivo", "2023-05-27", 29.0),
+    ("Hana", "2023-06-02", 51.0),
+    ("Cleo", "2023-06-11", 40.0),
+    ("Jo", "2023-06-25", 70.0),
 )
 #: as_of of the CRR log: the end of Q2 2023, so Q4 2022, Q1 and Q2 2023 are complete.
 CRR_AS_OF = "2023-06-30"
@@ -97,18 +112,38 @@ CRR_WINDOW = "90D"
 # ----------------------------------------------------------------------------- notebook 02
 # (customer, date, amount): monthly purchases Jan - May 2023, for notebook 02.
 _COHORT_ROWS: tuple[tuple[str, str, float], ...] = (
-    ("Ana", "2023-01-04", 30.0), ("Ben", "2023-01-09", 45.0), ("Cleo", "2023-01-15", 25.0),
-    ("Dan", "2023-01-21", 60.0), ("Eva", "2023-01-28", 35.0),
-    ("Ana", "2023-02-03", 28.0), ("Cleo", "2023-02-11", 22.0), ("Finn", "2023-02-06", 50.0),
-    ("Gus", "2023-02-14", 15.0), ("Hana", "2023-02-19", 40.0), ("Ivo", "2023-02-25", 33.0),
-    ("Ana", "2023-03-02", 31.0), ("Ben", "2023-03-18", 47.0), ("Finn", "2023-03-09", 52.0),
-    ("Ivo", "2023-03-22", 30.0), ("Jo", "2023-03-05", 65.0), ("Kai", "2023-03-12", 20.0),
+    ("Ana", "2023-01-04", 30.0),
+    ("Ben", "2023-01-09", 45.0),
+    ("Cleo", "2023-01-15", 25.0),
+    ("Dan", "2023-01-21", 60.0),
+    ("Eva", "2023-01-28", 35.0),
+    ("Ana", "2023-02-03", 28.0),
+    ("Cleo", "2023-02-11", 22.0),
+    ("Finn", "2023-02-06", 50.0),
+    ("Gus", "2023-02-14", 15.0),
+    ("Hana", "2023-02-19", 40.0),
+    ("Ivo", "2023-02-25", 33.0),
+    ("Ana", "2023-03-02", 31.0),
+    ("Ben", "2023-03-18", 47.0),
+    ("Finn", "2023-03-09", 52.0),
+    ("Ivo", "2023-03-22", 30.0),
+    ("Jo", "2023-03-05", 65.0),
+    ("Kai", "2023-03-12", 20.0),
     ("Lea", "2023-03-27", 38.0),
-    ("Eva", "2023-04-07", 36.0), ("Finn", "2023-04-13", 49.0), ("Hana", "2023-04-16", 42.0),
-    ("Jo", "2023-04-20", 61.0), ("Max", "2023-04-08", 27.0), ("Nia", "2023-04-24", 55.0),
-    ("Ana", "2023-05-06", 29.0), ("Hana", "2023-05-10", 44.0), ("Jo", "2023-05-14", 66.0),
-    ("Lea", "2023-05-17", 35.0), ("Max", "2023-05-21", 26.0), ("Olu", "2023-05-11", 48.0),
-    ("Pia", "2023-05-03", 21.0), ("Pia", "2023-05-30", 24.0),
+    ("Eva", "2023-04-07", 36.0),
+    ("Finn", "2023-04-13", 49.0),
+    ("Hana", "2023-04-16", 42.0),
+    ("Jo", "2023-04-20", 61.0),
+    ("Max", "2023-04-08", 27.0),
+    ("Nia", "2023-04-24", 55.0),
+    ("Ana", "2023-05-06", 29.0),
+    ("Hana", "2023-05-10", 44.0),
+    ("Jo", "2023-05-14", 66.0),
+    ("Lea", "2023-05-17", 35.0),
+    ("Max", "2023-05-21", 26.0),
+    ("Olu", "2023-05-11", 48.0),
+    ("Pia", "2023-05-03", 21.0),
+    ("Pia", "2023-05-30", 24.0),
 )
 #: as_of of the cohort log: the end of May 2023 (the last purchase is on 30 May,
 #: so without it May would be a partial month).
@@ -119,7 +154,7 @@ COHORT_AS_OF = "2023-05-31"
 #: promotion that brought many bargain hunters who rarely come back.
 COHORT_MIX: dict[str, Any] = {
     "as_of": "2024-05-31",
-    "cohorts": {            # month: (size, returners at age 1, 2, 3, ...)
+    "cohorts": {  # month: (size, returners at age 1, 2, 3, ...)
         "2024-01": (40, 20, 16, 14, 12),
         "2024-02": (40, 19, 15, 13),
         "2024-03": (600, 60, 36),
@@ -203,8 +238,14 @@ def load_cohort_mix() -> Transactions:
     return _load(cohort_mix_log(), COHORT_MIX["as_of"])
 
 
-def customers_at(log: pd.DataFrame, boundary: Any, window: str | int = CRR_WINDOW, *,
-                 customer_id: str = "customer_id", timestamp: str = "timestamp") -> set[str]:
+def customers_at(
+    log: pd.DataFrame,
+    boundary: Any,
+    window: str | int = CRR_WINDOW,
+    *,
+    customer_id: str = "customer_id",
+    timestamp: str = "timestamp",
+) -> set[str]:
     """Who "is a customer" at a period boundary, from a transaction log (definitions §4).
 
     A customer is anyone with a purchase in the trailing activity window
@@ -262,8 +303,9 @@ def fader_hardie() -> pd.DataFrame:
     pandas.DataFrame
         ``year`` (0..12), ``regular``, ``high_end`` (customers still active).
     """
-    return pd.DataFrame({"year": np.arange(len(FADER_HARDIE["regular"])),
-                         **{k: np.array(v) for k, v in FADER_HARDIE.items()}})
+    return pd.DataFrame(
+        {"year": np.arange(len(FADER_HARDIE["regular"])), **{k: np.array(v) for k, v in FADER_HARDIE.items()}}
+    )
 
 
 def mixture_retention(churn: Iterable[float], shares: Iterable[float], periods: int = 10) -> pd.DataFrame:
@@ -322,11 +364,21 @@ CLV_EXAMPLE: dict[str, float] = {"margin": 100.0, "retention": 0.8, "discount_ra
 
 # ----------------------------------------------------------------------------- notebook 05
 #: Notebook 05's simulated programme with a known truth (observational: heavy buyers join more).
-PROGRAM_SIM: dict[str, Any] = {"n_customers": 3000, "n_periods": 24, "retention_lift": 0.05,
-                               "self_selection": 1.5, "seed": 1}
+PROGRAM_SIM: dict[str, Any] = {
+    "n_customers": 3000,
+    "n_periods": 24,
+    "retention_lift": 0.05,
+    "self_selection": 1.5,
+    "seed": 1,
+}
 #: The same programme run as a randomised trial: half of the customers held out at random.
-HOLDOUT_SIM: dict[str, Any] = {"n_customers": 3000, "n_periods": 24, "retention_lift": 0.05,
-                               "randomized": True, "seed": 1}
+HOLDOUT_SIM: dict[str, Any] = {
+    "n_customers": 3000,
+    "n_periods": 24,
+    "retention_lift": 0.05,
+    "randomized": True,
+    "seed": 1,
+}
 PROGRAM_BOOT = 200
 
 #: A cumulative-discount scheme (notebook 05): (yearly spend threshold, discount on
@@ -444,8 +496,14 @@ def cdnow_log() -> pd.DataFrame:
         and ``amount`` (US dollars).
     """
     with resources.as_file(resources.files("retainkit") / "data" / CDNOW_FILE) as path:
-        frame = pd.read_csv(path, sep=r"\s+", skiprows=1, header=None,
-                            names=["customer_id", "date", "cds", "amount"], dtype={"customer_id": str, "date": str})
+        frame = pd.read_csv(
+            path,
+            sep=r"\s+",
+            skiprows=1,
+            header=None,
+            names=["customer_id", "date", "cds", "amount"],
+            dtype={"customer_id": str, "date": str},
+        )
     frame["timestamp"] = pd.to_datetime(frame.pop("date"), format="%Y%m%d")
     return frame[["customer_id", "timestamp", "cds", "amount"]]
 

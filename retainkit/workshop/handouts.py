@@ -17,8 +17,8 @@ import argparse
 import logging
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import nbformat
 import papermill as pm
@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 SLIDE_BREAK = re.compile(r"^---\s*$", re.MULTILINE)
 
 
-def render_notebook(path: str | Path, out_html: str | Path, *, solutions: bool = False,
-                    kernel_name: str = "python3") -> Path:
+def render_notebook(
+    path: str | Path, out_html: str | Path, *, solutions: bool = False, kernel_name: str = "python3"
+) -> Path:
     """Execute a workshop notebook with papermill and export it as an offline HTML hand-out.
 
     Parameters
@@ -59,8 +60,14 @@ def render_notebook(path: str | Path, out_html: str | Path, *, solutions: bool =
         raise ParameterError(f"notebook {str(src)!r} does not exist.")
     with tempfile.TemporaryDirectory(prefix="retainkit-handout-") as tmp:
         executed = Path(tmp) / src.name
-        pm.execute_notebook(str(src), str(executed), parameters={"solutions": solutions}, cwd=tmp,
-                            kernel_name=kernel_name, progress_bar=False)
+        pm.execute_notebook(
+            str(src),
+            str(executed),
+            parameters={"solutions": solutions},
+            cwd=tmp,
+            kernel_name=kernel_name,
+            progress_bar=False,
+        )
         nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:  # papermill's injected cell is noise in a hand-out
         tags = cell.get("metadata", {}).get("tags", [])
@@ -68,8 +75,7 @@ def render_notebook(path: str | Path, out_html: str | Path, *, solutions: bool =
             cell.metadata["tags"] = [*tags, "remove-cell"]
     title = _title(nb) + (" (with solutions)" if solutions else "")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(export_html(nb, include_input=True, title=title, math=True, template="notebook"),
-                   encoding="utf-8")
+    out.write_text(export_html(nb, include_input=True, title=title, math=True, template="notebook"), encoding="utf-8")
     return out
 
 
@@ -113,8 +119,9 @@ def render_slides(markdown: str | Path, out_html: str | Path, *, title: str = "R
     return out
 
 
-def export_handouts(notebooks_dir: str | Path, out_dir: str | Path, *, solutions: bool = False,
-                    names: Sequence[str] | None = None) -> list[Path]:
+def export_handouts(
+    notebooks_dir: str | Path, out_dir: str | Path, *, solutions: bool = False, names: Sequence[str] | None = None
+) -> list[Path]:
     """Every workshop notebook (and ``slides.md`` when present) as offline HTML in ``out_dir``.
 
     Parameters
@@ -151,8 +158,10 @@ def export_handouts(notebooks_dir: str | Path, out_dir: str | Path, *, solutions
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m retainkit.workshop.handouts --notebooks DIR --out DIR [--solutions]``."""
-    parser = argparse.ArgumentParser(prog="python -m retainkit.workshop.handouts",
-                                     description="Render the workshop notebooks and slides as offline HTML.")
+    parser = argparse.ArgumentParser(
+        prog="python -m retainkit.workshop.handouts",
+        description="Render the workshop notebooks and slides as offline HTML.",
+    )
     parser.add_argument("--notebooks", default="notebooks/workshop", help="folder of the workshop notebooks")
     parser.add_argument("--out", default="build/handouts", help="output folder")
     parser.add_argument("--solutions", action="store_true", help="fill in the model answers")

@@ -52,10 +52,17 @@ def test_wrong_answers_never_raise_and_always_hint(eid):
 
 
 @settings(max_examples=60, deadline=None)
-@given(eid=st.sampled_from(IDS),
-       answer=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=12),
-                        st.lists(st.floats(allow_nan=True), max_size=6),
-                        st.lists(st.lists(st.floats(allow_nan=True), min_size=5, max_size=5), max_size=5)))
+@given(
+    eid=st.sampled_from(IDS),
+    answer=st.one_of(
+        st.none(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(),
+        st.text(max_size=12),
+        st.lists(st.floats(allow_nan=True), max_size=6),
+        st.lists(st.lists(st.floats(allow_nan=True), min_size=5, max_size=5), max_size=5),
+    ),
+)
 def test_check_never_raises(eid, answer):
     res = workshop.check(eid, answer)
     assert res.status in ("correct", "wrong", "unanswered")
@@ -80,7 +87,8 @@ def test_hints_come_in_tiers_and_never_print_the_solution(eid):
 def test_hint_text_for_the_triangle():
     assert str(workshop.hint("02.3")) == (
         "Hint 1 of 3 for exercise 02.3: You already have `active` (counts). What does each row need to be divided "
-        'by? Still stuck? workshop.hint("02.3", 2).')
+        'by? Still stuck? workshop.hint("02.3", 2).'
+    )
     assert 'data-level="2"' in workshop.hint("02.3", 2)._repr_html_()
     with pytest.raises(ParameterError, match="level"):
         workshop.hint("02.3", 0)
@@ -123,8 +131,14 @@ def test_values_are_quoted_as_typed_never_rescaled():
 
 def test_s_e_n_forms():
     s, e, n = workshop.solution("01.3")
-    for form in ((s, e, n), [s, e, n], np.array([s, e, n]), pd.Series([s, e, n]), {"S": s, "E": e, "N": n},
-                 {"s": s, "e": e, "n": n}):
+    for form in (
+        (s, e, n),
+        [s, e, n],
+        np.array([s, e, n]),
+        pd.Series([s, e, n]),
+        {"S": s, "E": e, "N": n},
+        {"s": s, "e": e, "n": n},
+    ):
         assert workshop.check("01.3", form).ok, form
 
 
@@ -134,7 +148,7 @@ def test_id_forms():
 
 
 def test_fitted_model_is_an_answer():
-    model = rk.ShiftedBetaGeometric().fit(workshop.FADER_HARDIE["regular"][:8])
+    model = rk.ShiftedBetaGeoFitter().fit(workshop.FADER_HARDIE["regular"][:8])
     assert workshop.check("03.2", model).ok
     assert workshop.check("03.2", {"alpha": 0.704, "beta": 1.182}).ok
 
@@ -151,8 +165,15 @@ def _hand_active() -> pd.DataFrame:
 def test_triangle_forms():
     sol = workshop.solution("02.3")
     active = _hand_active()
-    for form in (sol, sol * 100, sol.to_numpy(), sol.to_numpy().tolist(), sol.reset_index(),
-                 sol.rename(index=lambda x: x.replace("-", "/")), active.div(active[0], axis=0)):
+    for form in (
+        sol,
+        sol * 100,
+        sol.to_numpy(),
+        sol.to_numpy().tolist(),
+        sol.reset_index(),
+        sol.rename(index=lambda x: x.replace("-", "/")),
+        active.div(active[0], axis=0),
+    ):
         assert workshop.check("02.3", form).ok
 
 
@@ -168,23 +189,28 @@ def test_triangle_feedback_exact():
     assert _line(workshop.check("02.3", mom)) == [
         "✘ Exercise 02.3: not right yet. Not the classic retention triangle.",
         "  Hint: If you divided each month by the month before (month-over-month): retention divides every age by "
-        "the cohort's size at age 0."]
+        "the cohort's size at age 0.",
+    ]
     assert _line(workshop.check("02.3", 100 * mom)) == _line(workshop.check("02.3", mom))
     bad = mom.copy()
     bad.iloc[0, 4] = 0.7  # no longer the catalogued mistake: the message quotes the learner's own value
     assert _line(workshop.check("02.3", bad))[0] == (
-        "✘ Exercise 02.3: not right yet. 6 cell(s) differ, e.g. cohort 2023-01, age 2: yours 1.")
+        "✘ Exercise 02.3: not right yet. 6 cell(s) differ, e.g. cohort 2023-01, age 2: yours 1."
+    )
     assert workshop.check("02.3", sol.fillna(0)).hint.startswith("If you filled the empty cells with 0")
     cohorts = rk.cohort_table(workshop.load_cohort_log())
     assert workshop.check("02.3", rk.retention_matrix(cohorts, "unbounded")).hint.startswith(
-        "If you counted customers active at age k OR LATER")
+        "If you counted customers active at age k OR LATER"
+    )
     assert workshop.check("02.3", 100 * rk.retention_matrix(cohorts, "unbounded")).hint.startswith(
-        "If you counted customers active at age k OR LATER")
+        "If you counted customers active at age k OR LATER"
+    )
     assert workshop.check("02.3", active).hint.startswith("If you left the counts of active customers undivided")
     assert _line(workshop.check("02.3", sol.round(2))) == [
         "✘ Exercise 02.3: not right yet. Nearly: the numbers differ in the last digits.",
         "  Hint: Close: every cell is within 0.01 of the right value and the missing cells are right. Check the "
-        "rounding (3 decimals, or leave the numbers unrounded)."]
+        "rounding (3 decimals, or leave the numbers unrounded).",
+    ]
     assert workshop.check("02.3", (100 * sol).round(0)).hint.startswith("Close: every cell")
     assert workshop.check("02.3", sol.T).hint.startswith("If you put the cohorts across the columns")
     assert "as_of='2023-05-31'" in workshop.check("02.3", sol.iloc[:-1, :-1]).hint

@@ -26,8 +26,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 import pytest
@@ -97,8 +97,9 @@ def run_retainkit_help(cmd: str, tmp: Path) -> None:
 def run_papermill_demo(cmd: str, tmp: Path) -> None:
     # the demo notebook exactly as notebook 06 writes it (its cell is executed here)
     cells = json.loads((WORKSHOP / "06_recurring_reports.ipynb").read_text(encoding="utf-8"))["cells"]
-    code = next("".join(c["source"]) for c in cells if "crr_demo.ipynb" in "".join(c["source"])
-                and c["cell_type"] == "code")
+    code = next(
+        "".join(c["source"]) for c in cells if "crr_demo.ipynb" in "".join(c["source"]) and c["cell_type"] == "code"
+    )
     code = code.replace('Path(tempfile.mkdtemp(prefix="workshop-papermill-"))', f"Path({str(tmp)!r})")
     exec("from pathlib import Path\nimport nbformat\n" + code, {"__name__": "demo"})  # noqa: S102
     _run(cmd, tmp)

@@ -109,8 +109,9 @@ def test_mixture_rejects_bad_input():
 
 def test_cdnow_ships_with_the_package_and_equals_the_test_copy():
     shipped = ROOT / "retainkit" / "data" / workshop.CDNOW_FILE
-    assert gzip.decompress(shipped.read_bytes()) == gzip.decompress((ROOT / "tests" / "data" / "cdnow_master.txt.gz")
-                                                                    .read_bytes())
+    assert gzip.decompress(shipped.read_bytes()) == gzip.decompress(
+        (ROOT / "tests" / "data" / "cdnow_master.txt.gz").read_bytes()
+    )
     assert "MIT" in (ROOT / "retainkit" / "data" / "CDNOW-README.md").read_text(encoding="utf-8")
     log = workshop.cdnow_log()
     ref = read_cdnow()

@@ -42,7 +42,8 @@ def test_triangle_against_a_loop():
     assert workshop.solution("02.4") == pytest.approx(len(later) / size[jan])
     observed = [c for c in cohorts if c + 2 <= 2023 * 12 + 4]
     assert workshop.solution("02.5") == pytest.approx(
-        sum(len(active[(c, 2)]) for c in observed) / sum(size[c] for c in observed))
+        sum(len(active[(c, 2)]) for c in observed) / sum(size[c] for c in observed)
+    )
     assert workshop.solution("02.6") == "unknown"
 
 

@@ -32,7 +32,8 @@ def test_reward_rate_roi_and_break_even():
     assert workshop.solution("05.1") == pytest.approx(p["earn_rate"] * p["point_value"] * (1 - p["breakage"]))
     s = scenario_roi("points").summary
     assert workshop.solution("05.3") == pytest.approx(
-        (s["incremental_gross_profit"] - s["total_program_cost"]) / s["total_program_cost"])
+        (s["incremental_gross_profit"] - s["total_program_cost"]) / s["total_program_cost"]
+    )
     # more breakage = cheaper rewards = a smaller lift pays for the programme
     assert workshop.solution("05.4") < s["break_even_retention_lift"]
 
@@ -43,8 +44,9 @@ def test_naive_gap_and_did_by_hand():
     assert lift.naive_retention_gap > 2 * workshop.PROGRAM_SIM["retention_lift"]  # self-selection inflates it
     t = lift.trajectory
     m = t.groupby(["group", "window"])["active_share"].mean()
-    by_hand = ((m["members", "post"] - m["members", "baseline"])
-               - (m["matched comparison", "post"] - m["matched comparison", "baseline"]))
+    by_hand = (m["members", "post"] - m["members", "baseline"]) - (
+        m["matched comparison", "post"] - m["matched comparison", "baseline"]
+    )
     assert by_hand == pytest.approx(lift.retention_lift, abs=1e-12)  # the 2 x 2 equals the library's estimate
     assert workshop.solution("05.7") == pytest.approx(by_hand)
     assert workshop.solution("05.6") == "b"

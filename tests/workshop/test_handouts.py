@@ -29,8 +29,9 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("handouts")
-    written = export_handouts(NOTEBOOKS, out, names=["03_averages_mislead", "04_clv_and_five_percent",
-                                                      "05_loyalty_programs"])
+    written = export_handouts(
+        NOTEBOOKS, out, names=["03_averages_mislead", "04_clv_and_five_percent", "05_loyalty_programs"]
+    )
     written.append(render_slides(NOTEBOOKS / "slides.md", out / "slides.html"))
     return {p.stem: p for p in written}
 
@@ -62,8 +63,9 @@ def test_handouts_render_their_maths_offline_in_chromium(pages):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"]
+        )
         try:
             for name, page_path in pages.items():
                 ctx = browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
@@ -82,8 +84,11 @@ def test_handouts_render_their_maths_offline_in_chromium(pages):
                 page.goto(page_path.resolve().as_uri(), wait_until="load")
                 n = _display_maths(name)
                 assert n >= 2, name
-                page.wait_for_function("n => document.querySelectorAll('mjx-container[display=\"true\"] svg')"
-                                       ".length >= n", arg=n, timeout=60000)
+                page.wait_for_function(
+                    "n => document.querySelectorAll('mjx-container[display=\"true\"] svg').length >= n",
+                    arg=n,
+                    timeout=60000,
+                )
                 typeset = page.locator("mjx-container svg").count()
                 raw = page.evaluate("() => document.body.innerText.includes('$$')")
                 page.screenshot(path=str(SHOTS / f"workshop-{name}.png"), full_page=name != "slides")
