@@ -59,11 +59,16 @@ PROPER = {
     "AMD",
     "USD",
     "True",
+    "False",
+    "UTF",
+    "BOM",
+    "latin",
+    "cp1252",
     "sample",
     "en",
     "el",
     "hy",
-}  # language codes in the lang parameter's help
+}  # codes, encodings, literals
 
 
 class _Text(HTMLParser):

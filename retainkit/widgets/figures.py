@@ -22,9 +22,10 @@ from ..charts.split import (
     stacked_by_segment,
 )
 from ..exceptions import DataError, ParameterError
-from ..i18n import translator
-from ..periods import FREQ_NAMES
+from ..i18n import N_, translator
 
+#: the period unit in axis titles ("Ages (months)"), per frequency
+UNITS = {"D": N_("days"), "W": N_("weeks"), "M": N_("months"), "Q": N_("quarters"), "Y": N_("years")}
 #: segments drawn as separate heatmap blocks (the largest ones)
 MAX_HEATMAP_SEGMENTS = 6
 #: most recent cohorts per heatmap block when split
@@ -93,7 +94,7 @@ class ExplorerCharts:
         _ = translator(self.lang).gettext
         metric, split = self.metric.value, self._split_col
         kind = self.kind.value if metric == "customers" else "classic"
-        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
+        unit = _(UNITS.get(self.freq.value, N_("periods")))
         source = self.table if (split or kind == "brackets") else self.pooled
         if split and kind != "brackets" and "retention_lo" not in source.columns:  # intervals off: blank tooltips
             source = source.assign(retention_lo=np.nan, retention_hi=np.nan)
@@ -175,7 +176,7 @@ class ExplorerCharts:
         if kind == "brackets":
             return bracket_chart(self.table, split, intervals=intervals, lang=self.lang)
         info = self.metric_info()
-        unit = FREQ_NAMES.get(self.freq.value, "period") + "s"
+        unit = _(UNITS.get(self.freq.value, N_("periods")))
         avg = self.average
         if not intervals:
             avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
