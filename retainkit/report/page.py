@@ -697,7 +697,7 @@ class Page:
                 "purchases": self.num,
                 "spend": lambda v: self.tr.format_currency(v, cur),
                 "p_alive": self.pct,
-                "expected_purchases": "{:.3f}",
+                "expected_purchases": lambda v: self.num(v, 3),
             },
             numeric=("purchases", "spend", "p_alive", "expected_purchases"),
             small=("method",),
