@@ -37,7 +37,7 @@ AS_OF = "2023-12-31"
 TARGET_S = 15.0
 CHART_CELLS = ("page.chart(",)
 
-STEPS = r'''
+STEPS = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import retainkit.charts, retainkit.report
@@ -60,7 +60,7 @@ clock("data summary", lambda: tx.summary)
 p = validate_params({"data": path, "segment": "channel", "as_of": "2023-12-31"})
 clock("compute (the report's own call, same data again)", lambda: compute(p))
 print(json.dumps(t))
-'''
+"""
 
 
 def _ts(text: str) -> float:
@@ -70,8 +70,19 @@ def _ts(text: str) -> float:
 
 
 def run_once(path: Path, out: Path) -> dict:
-    cmd = [str(Path(sys.executable).with_name("retainkit")), "report", "--data", str(path), "--segment", "channel",
-           "--as-of", AS_OF, "--out", str(out), "-q"]
+    cmd = [
+        str(Path(sys.executable).with_name("retainkit")),
+        "report",
+        "--data",
+        str(path),
+        "--segment",
+        "channel",
+        "--as-of",
+        AS_OF,
+        "--out",
+        str(out),
+        "-q",
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
@@ -113,8 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "results_report.md"))
     args = parser.parse_args(argv)
     n = int(float(args.rows))
-    path = Path(subprocess.run([sys.executable, str(HERE / "datagen.py"), str(n), "shuffled", "int"], check=True,
-                               capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    path = Path(
+        subprocess.run(
+            [sys.executable, str(HERE / "datagen.py"), str(n), "shuffled", "int"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     runs = []
     for _ in range(max(args.repeat, 1)):
         with tempfile.TemporaryDirectory() as tmp:
@@ -122,9 +141,17 @@ def main(argv: list[str] | None = None) -> int:
             print(runs[-1], file=sys.stderr, flush=True)
     best = min(runs, key=lambda r: r["total"])
     all_runs = ", ".join(f"{r['total']:.1f} s" for r in runs)
-    steps = json.loads(subprocess.run([sys.executable, "-c", STEPS, str(path)], check=True, capture_output=True,
-                                      text=True, env=dict(os.environ, PYTHONWARNINGS="ignore")).stdout
-                       .strip().splitlines()[-1])
+    steps = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", STEPS, str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONWARNINGS="ignore"),
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     lines = [
         "# The HTML report on a large log",
         "",

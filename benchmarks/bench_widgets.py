@@ -55,8 +55,7 @@ def main() -> None:
     gen = time.perf_counter() - t
     rows = len(frame)
     t = time.perf_counter()
-    tx = rk.load_transactions(frame, amount="amount", order_id="order_id",
-                              segments=["channel", "country", "is_member"])
+    tx = rk.load_transactions(frame, amount="amount", order_id="order_id", segments=["channel", "country", "is_member"])
     load = time.perf_counter() - t
     t = time.perf_counter()
     app = wd.CohortExplorer(tx)

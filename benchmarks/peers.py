@@ -41,8 +41,9 @@ def tutorial_counts(df: pd.DataFrame) -> pd.DataFrame:
     d = df.loc[df["amount"] >= 0, ["customer_id", "timestamp"]]  # refunds never make a customer active
     d["order_month"] = d["timestamp"].dt.tz_localize(None).dt.to_period("M")
     d["cohort_month"] = d.groupby("customer_id")["order_month"].transform("min")
-    d["age"] = (d["order_month"].dt.year - d["cohort_month"].dt.year) * 12 + \
-        (d["order_month"].dt.month - d["cohort_month"].dt.month)
+    d["age"] = (d["order_month"].dt.year - d["cohort_month"].dt.year) * 12 + (
+        d["order_month"].dt.month - d["cohort_month"].dt.month
+    )
     matrix = d.groupby(["cohort_month", "age"])["customer_id"].nunique().unstack()  # the tutorial's triangle
     table = matrix.stack().dropna().rename("active").reset_index()
     table["cohort"] = _months(table["cohort_month"])
@@ -55,8 +56,9 @@ def tutorial_table(df: pd.DataFrame) -> pd.DataFrame:
     d["order_month"] = d["timestamp"].dt.tz_localize(None).dt.to_period("M")
     d["cohort_month"] = d["order_month"].where(d["amount"] >= 0).groupby(d["customer_id"]).transform("min")
     d = d.dropna(subset=["cohort_month"])
-    d["age"] = (d["order_month"].dt.year - d["cohort_month"].dt.year) * 12 + \
-        (d["order_month"].dt.month - d["cohort_month"].dt.month)
+    d["age"] = (d["order_month"].dt.year - d["cohort_month"].dt.year) * 12 + (
+        d["order_month"].dt.month - d["cohort_month"].dt.month
+    )
     d = d[d["age"] >= 0]
     active = d[d["amount"] >= 0].groupby(["cohort_month", "age"])["customer_id"].nunique().rename("active")
     revenue = d.groupby(["cohort_month", "age"])["amount"].sum().rename("revenue")
@@ -77,8 +79,9 @@ def crr_loop(df: pd.DataFrame, window_days: int = 90) -> pd.DataFrame:
         b0, b1 = p.start_time, (p + 1).start_time
         start = set(d.loc[(day >= b0 - window) & (day < b0), "customer_id"].unique())
         end = set(d.loc[(day >= b1 - window) & (day < b1), "customer_id"].unique())
-        rows.append({"period": str(p), "start_customers": len(start), "end_customers": len(end),
-                     "retained": len(start & end)})
+        rows.append(
+            {"period": str(p), "start_customers": len(start), "end_customers": len(end), "retained": len(start & end)}
+        )
     return pd.DataFrame(rows)
 
 
@@ -165,5 +168,12 @@ def duckdb_table(path) -> pd.DataFrame:
     """)
 
 
-__all__ = ["crr_loop", "duckdb_counts", "duckdb_table", "polars_counts", "polars_table", "tutorial_counts",
-           "tutorial_table"]
+__all__ = [
+    "crr_loop",
+    "duckdb_counts",
+    "duckdb_table",
+    "polars_counts",
+    "polars_table",
+    "tutorial_counts",
+    "tutorial_table",
+]

@@ -14,17 +14,21 @@ WHY = {
     "parquet-counts": (
         "The counts-only query computes one number per cell; retainkit also validates the log (a pass over every "
         "row for unusable rows, as_of and the time span), sums revenue with refunds and keeps the rows for the "
-        "next question. On string ids the ids are coded to integers first (a hash join in polars)."),
+        "next question. On string ids the ids are coded to integers first (a hash join in polars)."
+    ),
     "df-load": (
         "Loading checks every row: customer ids are coded to integers (a lookup table for integer ids, a hash "
         "for strings), exact duplicates are found by sorting a 32-bit row hash, refunds are matched to each "
-        "customer's first purchase. String ids cost most: hashing 10M strings is slower than the whole integer path."),
+        "customer's first purchase. String ids cost most: hashing 10M strings is slower than the whole integer path."
+    ),
     "memory": (
         "The numpy reduction holds the kept rows' codes, days and amounts (about 20 bytes a row) and a customers x "
-        "periods table; above LOCAL_REDUCE_MAX_ROWS the engine keeps the rows instead."),
+        "periods table; above LOCAL_REDUCE_MAX_ROWS the engine keeps the rows instead."
+    ),
     "again": (
         "Another freq marks a new customers x periods table from the cached rows (one pass over the rows); a "
-        "finer freq (weeks) has a four times larger table."),
+        "finer freq (weeks) has a four times larger table."
+    ),
 }
 
 
@@ -50,41 +54,89 @@ def _targets(sections) -> list[tuple[str, str, bool, str]]:
             if "retainkit DataFrame" in r and "tutorial counts" in r:
                 rk, tut = r["retainkit DataFrame"], r["tutorial counts"]
                 ratio = tut["best"]["compute"] / rk["best"]["total"]
-                out.append((f"{size} {log}: DataFrame in memory, load_transactions(df) + cohort_table vs the "
-                            "tutorial recipe on the same frame", f"{ratio:.1f}x faster (target >= 3x)", ratio >= 3,
-                            "df-load"))
+                out.append(
+                    (
+                        f"{size} {log}: DataFrame in memory, load_transactions(df) + cohort_table vs the "
+                        "tutorial recipe on the same frame",
+                        f"{ratio:.1f}x faster (target >= 3x)",
+                        ratio >= 3,
+                        "df-load",
+                    )
+                )
                 load = rk["best"]["load"]
-                out.append((f"{size} {log}: load_transactions(df) alone (every check of §1)",
-                            f"{load:.2f} s (target <= 0.6 s)", load <= 0.6, "df-load"))
+                out.append(
+                    (
+                        f"{size} {log}: load_transactions(df) alone (every check of §1)",
+                        f"{load:.2f} s (target <= 0.6 s)",
+                        load <= 0.6,
+                        "df-load",
+                    )
+                )
                 mem = rk["peak_bytes"] / tut["peak_bytes"]
-                out.append((f"{size} {log}: DataFrame path, peak memory vs the tutorial's",
-                            f"{mem:.2f}x (target <= 1.0x)", mem <= 1.0, "memory"))
+                out.append(
+                    (
+                        f"{size} {log}: DataFrame path, peak memory vs the tutorial's",
+                        f"{mem:.2f}x (target <= 1.0x)",
+                        mem <= 1.0,
+                        "memory",
+                    )
+                )
             if "retainkit" in r:
                 rk = r["retainkit"]["best"]["total"]
                 same = [h for h in ("polars table", "duckdb table") if h in r]
                 if same:
                     fastest = min(same, key=lambda h: r[h]["best"]["total"])
                     rel = rk / r[fastest]["best"]["total"]
-                    out.append((f"{size} {log}: from Parquet, retainkit vs the fastest same-table query ({fastest})",
-                                f"{rel:.2f}x its time (target <= 1.0x)", rel <= 1.0, "parquet-counts"))
+                    out.append(
+                        (
+                            f"{size} {log}: from Parquet, retainkit vs the fastest same-table query ({fastest})",
+                            f"{rel:.2f}x its time (target <= 1.0x)",
+                            rel <= 1.0,
+                            "parquet-counts",
+                        )
+                    )
                 if "polars counts" in r:
                     rel = rk / r["polars counts"]["best"]["total"]
-                    out.append((f"{size} {log}: from Parquet, retainkit vs the counts-only polars query",
-                                f"{rel:.2f}x its time (target <= 1.3x)", rel <= 1.3, "parquet-counts"))
+                    out.append(
+                        (
+                            f"{size} {log}: from Parquet, retainkit vs the counts-only polars query",
+                            f"{rel:.2f}x its time (target <= 1.3x)",
+                            rel <= 1.3,
+                            "parquet-counts",
+                        )
+                    )
                 if n >= 50_000_000 and "duckdb table" in r:
                     rel = r["retainkit"]["peak_bytes"] / r["duckdb table"]["peak_bytes"]
-                    out.append((f"{size} {log}: from Parquet, peak memory vs hand DuckDB (same table)",
-                                f"{rel:.2f}x (target <= 1.2x)", rel <= 1.2, "memory"))
+                    out.append(
+                        (
+                            f"{size} {log}: from Parquet, peak memory vs hand DuckDB (same table)",
+                            f"{rel:.2f}x (target <= 1.2x)",
+                            rel <= 1.2,
+                            "memory",
+                        )
+                    )
         if task == "crr" and "pandas loop" in r:
             loop = r["pandas loop"]["best"]
             if "retainkit crr" in r:
                 ratio = loop["total"] / r["retainkit crr"]["best"]["total"]
-                out.append((f"{size} {log}: CRR from Parquet vs the pandas loop (both reading the file)",
-                            f"{ratio:.1f}x faster (target >= 8x)", ratio >= 8, ""))
+                out.append(
+                    (
+                        f"{size} {log}: CRR from Parquet vs the pandas loop (both reading the file)",
+                        f"{ratio:.1f}x faster (target >= 8x)",
+                        ratio >= 8,
+                        "",
+                    )
+                )
             if "retainkit crr DataFrame" in r:
                 ratio = loop["compute"] / r["retainkit crr DataFrame"]["best"]["total"]
-                out.append((f"{size} {log}: CRR from a DataFrame (load + crr_table) vs the loop on the same frame",
-                            f"{ratio:.1f}x faster (target >= 8x)", ratio >= 8, ""))
+                out.append(
+                    (
+                        f"{size} {log}: CRR from a DataFrame (load + crr_table) vs the loop on the same frame",
+                        f"{ratio:.1f}x faster (target >= 8x)",
+                        ratio >= 8,
+                        "",
+                    )
+                )
         if task == "again":
             for name, path in (("retainkit again", "Parquet"), ("retainkit again DataFrame", "DataFrame")):
                 if name not in r:
@@ -92,8 +144,14 @@ def _targets(sections) -> list[tuple[str, str, bool, str]]:
                 first = r[name]["best"]["total"]
                 worst = max(QUESTIONS, key=lambda q: r[name]["best"][q])
                 share = r[name]["best"][worst] / first
-                out.append((f"{size} {log}: {path}, slowest second question ({worst}) vs the first "
-                            "(load + cohort_table)", f"{share:.0%} (target <= 20 %)", share <= 0.2, "again"))
+                out.append(
+                    (
+                        f"{size} {log}: {path}, slowest second question ({worst}) vs the first (load + cohort_table)",
+                        f"{share:.0%} (target <= 20 %)",
+                        share <= 0.2,
+                        "again",
+                    )
+                )
     return out
 
 
@@ -119,9 +177,11 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
         "",
         "| rows | log | customers | refunds | time-ordered | id type | Parquet file |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {s['rows']:,} | {log} | {s['customers']:,} | {s['refund_share']:.1%} | "
-          f"{'yes' if s['ordered'] else 'no'} | {s['id_type']} | {s['file_mb']:.0f} MB |"
-          for (n, log), s in shapes.items()],
+        *[
+            f"| {s['rows']:,} | {log} | {s['customers']:,} | {s['refund_share']:.1%} | "
+            f"{'yes' if s['ordered'] else 'no'} | {s['id_type']} | {s['file_mb']:.0f} MB |"
+            for (n, log), s in shapes.items()
+        ],
         "",
         "## Targets (issue 17)",
         "",
@@ -137,19 +197,27 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
         lines += ["Why the missed targets are missed:", ""]
         lines += [f"- {WHY[k]}" for k in missed]
         lines.append("")
-    for n, log, task, results, agree, how in sections:
+
+    def cell(x, y) -> str:
+        return f"{_fmt_s(x)} ({_fmt_s(y)})" if x is not None else ""
+
+    for n, log, task, results, _agree, how in sections:
         lines += [f"## {n:,} rows, {log}: {TASK_TITLES[task]}", ""]
         if task == "again":
-            lines += ["| path | first: load | first: cohort_table | " + " | ".join(QUESTIONS) + " | summary | peak |",
-                      "|---|---|---|" + "---|" * len(QUESTIONS) + "---|---|"]
+            lines += [
+                "| path | first: load | first: cohort_table | " + " | ".join(QUESTIONS) + " | summary | peak |",
+                "|---|---|---|" + "---|" * len(QUESTIONS) + "---|---|",
+            ]
             for r in results:
                 if "best" not in r:
                     lines.append(f"| {r['name']} | {r['error']} |")
                     continue
                 b = r["best"]
-                lines.append(f"| {r['name']} | {_fmt_s(b['load'])} | {_fmt_s(b['compute'])} | "
-                             + " | ".join(_fmt_s(b[q]) for q in QUESTIONS)
-                             + f" | {_fmt_s(b.get('summary'))} | {_gib(r['peak_bytes'])} |")
+                lines.append(
+                    f"| {r['name']} | {_fmt_s(b['load'])} | {_fmt_s(b['compute'])} | "
+                    + " | ".join(_fmt_s(b[q]) for q in QUESTIONS)
+                    + f" | {_fmt_s(b.get('summary'))} | {_gib(r['peak_bytes'])} |"
+                )
             lines += ["", f"Agreement (first table): {how}.", ""]
             continue
         lines += ["| contender | what | read / load | compute | total | peak memory |", "|---|---|---|---|---|---|"]
@@ -161,8 +229,9 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
             b, m = r["best"], r["median"]
             first = b.get("load", b.get("read"))
             first_m = m.get("load", m.get("read"))
-            cell = (lambda x, y: f"{_fmt_s(x)} ({_fmt_s(y)})" if x is not None else "")
-            lines.append(f"| {r['name']} | {what} | {cell(first, first_m)} | {cell(b.get('compute'), m.get('compute'))}"
-                         f" | {cell(b['total'], m['total'])} | {_gib(r['peak_bytes'])} |")
+            lines.append(
+                f"| {r['name']} | {what} | {cell(first, first_m)} | {cell(b.get('compute'), m.get('compute'))}"
+                f" | {cell(b['total'], m['total'])} | {_gib(r['peak_bytes'])} |"
+            )
         lines += ["", f"Agreement: {how}.", ""]
     return "\n".join(lines)

@@ -69,11 +69,27 @@ CONTENDERS: dict[str, tuple[str, str, str]] = {
     "retainkit again DataFrame": ("again", "again", "load_transactions(df, segments=...) + 5 questions"),
 }
 #: contenders that need the whole log as pandas objects several times over: one cold run at 50M rows
-HEAVY = ("tutorial counts", "tutorial table", "pandas loop", "retainkit DataFrame", "retainkit crr DataFrame",
-         "retainkit again DataFrame")
+HEAVY = (
+    "tutorial counts",
+    "tutorial table",
+    "pandas loop",
+    "retainkit DataFrame",
+    "retainkit crr DataFrame",
+    "retainkit again DataFrame",
+)
 #: contenders run at 50M rows (the others answer the same questions at 10M)
-AT_50M = ("retainkit", "retainkit polars", "retainkit duckdb", "polars counts", "polars table", "duckdb counts",
-          "duckdb table", "tutorial counts", "retainkit crr", "retainkit again")
+AT_50M = (
+    "retainkit",
+    "retainkit polars",
+    "retainkit duckdb",
+    "polars counts",
+    "polars table",
+    "duckdb counts",
+    "duckdb table",
+    "tutorial counts",
+    "retainkit crr",
+    "retainkit again",
+)
 
 
 # --------------------------------------------------------------------------- worker side
@@ -82,12 +98,14 @@ def _cohort_result(table):
 
     from retainkit.periods import parse_period_label
 
-    out = pd.DataFrame({
-        "cohort": [parse_period_label(c, "M") for c in table["cohort"]],
-        "age": table["age"].astype("int64"),
-        "active": table["active"].astype("int64"),
-        "revenue": table["revenue"].astype("float64"),
-    })
+    out = pd.DataFrame(
+        {
+            "cohort": [parse_period_label(c, "M") for c in table["cohort"]],
+            "age": table["age"].astype("int64"),
+            "active": table["active"].astype("int64"),
+            "revenue": table["revenue"].astype("float64"),
+        }
+    )
     return out.sort_values(["cohort", "age"]).reset_index(drop=True)
 
 
@@ -98,7 +116,6 @@ def _clock():
 def run_contender(name: str, path: str, state: dict) -> tuple[dict, object]:
     """Run one contender once: ({phase: seconds}, small result frame). ``state`` survives repetitions."""
     import pandas as pd
-
     import peers
 
     def frame():
@@ -148,13 +165,20 @@ def run_contender(name: str, path: str, state: dict) -> tuple[dict, object]:
         t0 = _clock()
         df = pd.read_parquet(path, columns=peers.COLUMNS)
         t1 = _clock()
-        fn = {"tutorial counts": peers.tutorial_counts, "tutorial table": peers.tutorial_table,
-              "pandas loop": lambda d: peers.crr_loop(d, 90)}[name]
+        fn = {
+            "tutorial counts": peers.tutorial_counts,
+            "tutorial table": peers.tutorial_table,
+            "pandas loop": lambda d: peers.crr_loop(d, 90),
+        }[name]
         result = fn(df)
         t2 = _clock()
         return {"read": t1 - t0, "compute": t2 - t1, "total": t2 - t0}, result
-    fn = {"polars counts": peers.polars_counts, "polars table": peers.polars_table,
-          "duckdb counts": peers.duckdb_counts, "duckdb table": peers.duckdb_table}[name]
+    fn = {
+        "polars counts": peers.polars_counts,
+        "polars table": peers.polars_table,
+        "duckdb counts": peers.duckdb_counts,
+        "duckdb table": peers.duckdb_table,
+    }[name]
     t0 = _clock()
     result = fn(path)
     return {"total": _clock() - t0}, result
@@ -190,8 +214,16 @@ def _peak_rss() -> int:
 def _run_worker(name: str, path: Path, repeat: int, warmup: bool, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.pkl")
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, str(path), str(repeat),
-               "1" if warmup else "0", out]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            name,
+            str(path),
+            str(repeat),
+            "1" if warmup else "0",
+            out,
+        ]
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -267,8 +299,9 @@ def machine() -> dict[str, str]:
         "memory": mem,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "versions": ", ".join(f"{m.__name__} {m.__version__}" for m in
-                              (retainkit, pandas, numpy, polars, duckdb, narwhals, pyarrow)),
+        "versions": ", ".join(
+            f"{m.__name__} {m.__version__}" for m in (retainkit, pandas, numpy, polars, duckdb, narwhals, pyarrow)
+        ),
     }
 
 
@@ -300,8 +333,16 @@ def main(argv: list[str] | None = None) -> int:
         for log in logs:
             shape, ids = log.split("-")
             # generate (or find) the log in a child process, so this driver stays small
-            path = Path(subprocess.run([sys.executable, str(HERE / "datagen.py"), str(n), shape, ids], check=True,
-                                       capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            path = Path(
+                subprocess.run(
+                    [sys.executable, str(HERE / "datagen.py"), str(n), shape, ids],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             shapes[(n, log)] = _describe(path)
             for task in ("cohort", "crr", "again"):
                 names = [c for c in chosen if CONTENDERS[c][0] == task and (not big or c in AT_50M)]
@@ -334,9 +375,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _describe(path: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import datagen; "
-                          f"print(json.dumps(datagen.describe(__import__('pathlib').Path({str(path)!r}))))"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import datagen; "
+            f"print(json.dumps(datagen.describe(__import__('pathlib').Path({str(path)!r}))))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     info = json.loads(out.strip().splitlines()[-1])
     info["file_mb"] = path.stat().st_size / 1e6
     return info

@@ -8,18 +8,27 @@ every docstring), with parameterized notebooks and offline HTML reports.
 from __future__ import annotations
 
 from . import clv, datasets, definitions, economics, loyalty, periods, subscriptions, survey
-from .clv import BetaGeoFitter, GammaGamma, ShiftedBetaGeometric, clv_margin_multiple, customer_clv, empirical_clv, rfm_summary
+from ._deprecation import module_getattr
+from ._version import __version__
+from .clv import (
+    BetaGeoFitter,
+    GammaGammaFitter,
+    ShiftedBetaGeoFitter,
+    clv_margin_multiple,
+    customer_clv,
+    empirical_clv,
+    rfm_summary,
+)
 from .cohorts import average_curve, bracket_retention, cohort_table, retention_matrix
 from .data import load_subscriptions, load_transactions
-from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
-from .engine import Activity, reduce
-from .loyalty import measure_program_lift, scenario_roi
 from .economics import retention_profit_impact
+from .engine import Activity, reduce
+from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
+from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
+from .loyalty import measure_program_lift, scenario_roi
+from .metrics import crr_from_counts, crr_table, purchase_metrics
 from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
 from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
-from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
-from .metrics import crr_from_counts, crr_table, purchase_metrics
-from ._version import __version__
 
 __all__ = [
     "Activity",
@@ -28,11 +37,11 @@ __all__ = [
     "DataError",
     "DataQualityWarning",
     "DataSummary",
-    "GammaGamma",
+    "GammaGammaFitter",
     "ParameterError",
     "ReportError",
     "RetainkitError",
-    "ShiftedBetaGeometric",
+    "ShiftedBetaGeoFitter",
     "Subscriptions",
     "Transactions",
     "__version__",
@@ -70,3 +79,5 @@ __all__ = [
     "survey",
     "survey_summary",
 ]
+
+__getattr__ = module_getattr(__name__, clv.DEPRECATED_NAMES)

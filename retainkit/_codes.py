@@ -30,7 +30,7 @@ def factorize(values) -> tuple[np.ndarray, np.ndarray]:
             used[offset] = True
             # an int32 table halves the memory the gather touches (ids of up to 2**31 customers)
             lookup = np.cumsum(used, dtype=np.int32 if span < 2**31 else np.int64)
-            lookup -= 1
+            np.subtract(lookup, 1, out=lookup)
             uniques = (np.flatnonzero(used) + lo).astype(arr.dtype)
             return np.take(lookup, offset).astype(np.int64), uniques
     codes, uniques = pd.factorize(values, sort=False)

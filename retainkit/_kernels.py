@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ParameterError
+from .periods import NO_PERIOD
 
 #: largest customers x periods boolean table built densely (bytes)
 DENSE_LIMIT = 400_000_000
@@ -23,10 +24,11 @@ def mark_cells(keys: np.ndarray, n_customers: int, width: int, pmin: int):
     Returns ``(table, pairs, first, last)``: the customers x periods boolean table
     when it fits in :data:`DENSE_LIMIT` bytes (``pairs`` None, read from it
     when asked), else ``table`` None and ``pairs`` (customer, period) from
-    hashing; plus the first / last marked period per code (-1 = none).
+    hashing; plus the first / last marked period per code
+    (:data:`~retainkit.periods.NO_PERIOD` = none).
     """
-    first = np.full(n_customers, -1, dtype=np.int64)
-    last = np.full(n_customers, -1, dtype=np.int64)
+    first = np.full(n_customers, NO_PERIOD, dtype=np.int64)
+    last = np.full(n_customers, NO_PERIOD, dtype=np.int64)
     if len(keys) == 0 or width <= 0:
         return None, (np.empty(0, np.int64), np.empty(0, np.int64)), first, last
     if n_customers * width <= DENSE_LIMIT:
@@ -35,8 +37,8 @@ def mark_cells(keys: np.ndarray, n_customers: int, width: int, pmin: int):
         table = table.reshape(n_customers, width)
         at = table.argmax(axis=1)
         has = table[np.arange(n_customers), at]  # argmax of a row without True is 0, where it is False
-        first = np.where(has, at + pmin, -1)
-        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, -1)
+        first = np.where(has, at + pmin, NO_PERIOD)
+        last = np.where(has, width - 1 - table[:, ::-1].argmax(axis=1) + pmin, NO_PERIOD)
         return table, None, first, last
     flat = pd.unique(keys).astype(np.int64)
     flat.sort()
@@ -52,8 +54,9 @@ def mark_cells(keys: np.ndarray, n_customers: int, width: int, pmin: int):
 LATEST_TABLE_LIMIT = 600_000_000
 
 
-def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray,
-                        window_days: int, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def boundary_membership(
+    codes: np.ndarray, days: np.ndarray, n: int, boundary_days: np.ndarray, window_days: int, *, method: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Who is a customer at each boundary, from purchase days (definitions §4).
 
     Customer c is a customer at boundary j when one of their purchase days d
@@ -139,8 +142,9 @@ def boundary_membership(codes: np.ndarray, days: np.ndarray, n: int, boundary_da
     return member, first_index
 
 
-def membership_counts(member: np.ndarray, first_index: np.ndarray, group: np.ndarray,
-                      n_groups: int) -> dict[str, np.ndarray]:
+def membership_counts(
+    member: np.ndarray, first_index: np.ndarray, group: np.ndarray, n_groups: int
+) -> dict[str, np.ndarray]:
     """CRR counts per group and period from boundary membership (definitions §4).
 
     ``member`` is (boundaries x customers); period j runs from boundary j to
@@ -179,5 +183,4 @@ def min_by_code(out: np.ndarray, codes: np.ndarray, values: np.ndarray) -> None:
         np.minimum.at(out, codes, np.asarray(values, dtype=out.dtype))
 
 
-__all__ = ["DENSE_LIMIT", "LATEST_TABLE_LIMIT", "boundary_membership", "mark_cells", "membership_counts",
-           "min_by_code"]
+__all__ = ["DENSE_LIMIT", "LATEST_TABLE_LIMIT", "boundary_membership", "mark_cells", "membership_counts", "min_by_code"]

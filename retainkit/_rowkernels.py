@@ -17,14 +17,22 @@ Both are exact; they are only faster than the obvious pandas calls on large logs
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 #: odd 64-bit multipliers (golden-ratio and murmur/xxhash constants), one per key column
-_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
-                0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9)
+_MULTIPLIERS = (
+    0x9E3779B97F4A7C15,
+    0xC2B2AE3D27D4EB4F,
+    0x165667B19E3779F9,
+    0xD6E8FEB86659FD93,
+    0xFF51AFD7ED558CCD,
+    0xC4CEB9FE1A85EC53,
+    0x94D049BB133111EB,
+    0xBF58476D1CE4E5B9,
+)
 #: bits of the bitmap that pre-selects rows whose 32-bit hash repeats (1 MB: it stays in cache)
 _BITMAP_BITS = 20
 _HIGH = 1 if sys.byteorder == "little" else 0
@@ -46,8 +54,9 @@ def _is_sorted(values: np.ndarray) -> bool:
     return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
-def duplicated_rows(keys: Sequence[np.ndarray], *, exact: Sequence = (), sorted_hint: int | None = None,
-                    rows: np.ndarray | None = None) -> np.ndarray:
+def duplicated_rows(
+    keys: Sequence[np.ndarray], *, exact: Sequence = (), sorted_hint: int | None = None, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Rows equal in every column to an earlier row, like ``DataFrame.duplicated(keep="first")``.
 
     Parameters

@@ -40,11 +40,21 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._kernels import boundary_membership, membership_counts
 from .exceptions import ParameterError
 from .periods import check_freq, days_to_period, period_start_day
-from .sources import (BACKENDS, NativeLog, backend_of, collect, local_rows, prepare, purchase_expr, to_pandas,
-                      with_period)
+from .sources import (
+    BACKENDS,
+    NativeLog,
+    backend_of,
+    collect,
+    local_rows,
+    prepare,
+    purchase_expr,
+    to_pandas,
+    with_period,
+)
 
 #: polars and DuckDB hand customer id, day, key and amount of at most this many kept rows to the
 #: numpy reduction of retainkit.engine (see the module docstring); larger logs stay in the engine
@@ -73,14 +83,24 @@ def day_range(log: NativeLog) -> tuple[int, int, int | None]:
         buy = purchase_expr(log)
         d = nw.col("day")
         with log.context():
-            r = collect(log.kept.select(d.min().alias("lo"), d.max().alias("hi"),
-                                        nw.when(buy).then(d).otherwise(None).min().alias("buy_lo"))).iloc[0]
+            r = collect(
+                log.kept.select(
+                    d.min().alias("lo"), d.max().alias("hi"), nw.when(buy).then(d).otherwise(None).min().alias("buy_lo")
+                )
+            ).iloc[0]
         log.cache["days"] = (int(r["lo"]), int(r["hi"]), None if pd.isna(r["buy_lo"]) else int(r["buy_lo"]))
     return log.cache["days"]
 
 
-def cohort_counts(log: NativeLog, freq: str, max_period: int, last_complete: int, *,
-                  by: list[str] | None = None, cohort_key: str | None = None) -> pd.DataFrame:
+def cohort_counts(
+    log: NativeLog,
+    freq: str,
+    max_period: int,
+    last_complete: int,
+    *,
+    by: list[str] | None = None,
+    cohort_key: str | None = None,
+) -> pd.DataFrame:
     """Raw cohort counts computed in the log's engine (definitions §2, §3).
 
     Returns the same frame as :func:`retainkit.cohorts.cohort_counts`:
@@ -97,7 +117,11 @@ def cohort_counts(log: NativeLog, freq: str, max_period: int, last_complete: int
             )
     buy = purchase_expr(log)
     with log.context():
-        rows = with_period(log.kept, "day", freq, "p", backend=log.backend).with_columns(buy=buy).filter(nw.col("p") <= max_period)
+        rows = (
+            with_period(log.kept, "day", freq, "p", backend=log.backend)
+            .with_columns(buy=buy)
+            .filter(nw.col("p") <= max_period)
+        )
         aggs = [nw.col("buy").max().alias("bought")]
         if log.has_amount:
             aggs.append(nw.col("amount").sum().alias("revenue"))
@@ -111,8 +135,10 @@ def cohort_counts(log: NativeLog, freq: str, max_period: int, last_complete: int
         cohort = nw.col(cohort_key).cast(nw.String) if cohort_key else nw.col("first")
         cells = cells.with_columns(_cohort=cohort, age=nw.col("p") - nw.col("first"))
         keys = [*by, "_cohort"]
-        hist_aggs = [nw.col("bought").cast(nw.Int64).sum().alias("active"),
-                     (nw.col("bought") & (nw.col("p") == nw.col("last"))).cast(nw.Int64).sum().alias("lasts")]
+        hist_aggs = [
+            nw.col("bought").cast(nw.Int64).sum().alias("active"),
+            (nw.col("bought") & (nw.col("p") == nw.col("last"))).cast(nw.Int64).sum().alias("lasts"),
+        ]
         if log.has_amount:
             hist_aggs.append(nw.col("revenue").sum().alias("revenue"))
         # first == _cohort for period cohorts, so grouping by it adds rows only for a cohort_key
@@ -139,14 +165,18 @@ def _with_first_last(cells: nw.LazyFrame, backend: str) -> nw.LazyFrame:
     pb = nw.when(nw.col("bought")).then(nw.col("p")).otherwise(None)
     if backend == "duckdb":
         cells = materialize(cells, backend)
-        per = cells.filter(nw.col("bought")).group_by("customer_id").agg(
-            nw.col("p").min().alias("first"), nw.col("p").max().alias("last"))
+        per = (
+            cells.filter(nw.col("bought"))
+            .group_by("customer_id")
+            .agg(nw.col("p").min().alias("first"), nw.col("p").max().alias("last"))
+        )
         return cells.join(per, on="customer_id", how="inner")
     return cells.with_columns(first=pb.min().over("customer_id"), last=pb.max().over("customer_id"))
 
 
-def _counts_from_histogram(hist: pd.DataFrame, by: list[str], cohort_key: str | None, max_period: int,
-                           last_complete: int, has_amount: bool) -> pd.DataFrame:
+def _counts_from_histogram(
+    hist: pd.DataFrame, by: list[str], cohort_key: str | None, max_period: int, last_complete: int, has_amount: bool
+) -> pd.DataFrame:
     """Turn the collected (segments, cohort, first, age) histogram into cohort_counts' frame (pandas, small).
 
     ``active`` at age 0 is the number of customers of (segments, cohort, first);
@@ -163,8 +193,14 @@ def _counts_from_histogram(hist: pd.DataFrame, by: list[str], cohort_key: str | 
         h[col] = h[col].astype("int64") if col == "_cohort" and cohort_key is None else h[col].astype(object)
     groups = h[keys].drop_duplicates().sort_values(keys, kind="stable").reset_index(drop=True)
     # the same dtypes as the numpy path (a frame built from object arrays)
-    groups = pd.DataFrame({c: (groups[c].to_numpy(dtype=object) if c != "_cohort" or cohort_key
-                               else groups[c].to_numpy(dtype=np.int64)) for c in keys})
+    groups = pd.DataFrame(
+        {
+            c: (
+                groups[c].to_numpy(dtype=object) if c != "_cohort" or cohort_key else groups[c].to_numpy(dtype=np.int64)
+            )
+            for c in keys
+        }
+    )
     n_groups = len(groups)
     gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(h[keys]))
     age = h["age"].to_numpy(dtype=np.int64)
@@ -193,8 +229,9 @@ def _counts_from_histogram(hist: pd.DataFrame, by: list[str], cohort_key: str | 
     out["active"] = np.rint(active[g_idx, k_idx]).astype(np.int64)
     out["active_on_or_after"] = on_or_after[g_idx, k_idx]
     if has_amount:
-        revenue = np.bincount(flat, weights=h["revenue"].fillna(0.0).to_numpy(dtype=np.float64),
-                              minlength=n_groups * width).reshape(n_groups, width)
+        revenue = np.bincount(
+            flat, weights=h["revenue"].fillna(0.0).to_numpy(dtype=np.float64), minlength=n_groups * width
+        ).reshape(n_groups, width)
         out["revenue"] = revenue[g_idx, k_idx]
     return out
 
@@ -211,9 +248,9 @@ class CRRCounts:
 
 
 def uses_local_reduce(log: NativeLog) -> bool:
-    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB)."""
-    return log.backend in ("polars", "duckdb") and log.cache.get("rows_usable", LOCAL_REDUCE_MAX_ROWS + 1) \
-        <= LOCAL_REDUCE_MAX_ROWS
+    """True when the log's rows are few enough to reduce in numpy after one scan (polars, DuckDB, PostgreSQL)."""
+    limit = pg.LOCAL_REDUCE_MAX_ROWS if log.backend == "postgres" else LOCAL_REDUCE_MAX_ROWS
+    return log.backend in ("polars", "duckdb", "postgres") and log.cache.get("rows_usable", limit + 1) <= limit
 
 
 def acquisition_table(log: NativeLog, by: list[str]) -> pd.DataFrame:
@@ -249,8 +286,9 @@ def _sorted_groups(keys: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: groups[c].to_numpy(dtype=object) for c in by})
 
 
-def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
-                      by: list[str]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _crr_counts_local(
+    log: NativeLog, bd: np.ndarray, window_days: int, by: list[str]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """CRR counts from the purchase (customer, day) pairs, collected once and reduced in numpy."""
     rows = local_rows(log)
     key = ("membership", tuple(int(b) for b in bd), int(window_days))  # any split reuses it
@@ -276,8 +314,9 @@ def _crr_counts_local(log: NativeLog, bd: np.ndarray, window_days: int,
     return groups, membership_counts(member, first_index, group, len(groups))
 
 
-def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, *,
-               by: list[str] | None = None) -> CRRCounts:
+def crr_counts(
+    log: NativeLog, freq: str, window_days: int, last_complete: int, *, by: list[str] | None = None
+) -> CRRCounts:
     """S, E, new, retained, lost, reactivated per segment and complete period, in the log's engine.
 
     A customer is a customer at boundary b when they purchased in [b - W, b)
@@ -319,8 +358,7 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
         else:
             marks = marks.with_columns(fp=nw.col("pd").min().over("customer_id"))
         hi = nw.col("pw") - p0 + 1
-        marks = marks.with_columns(lo=nw.col("pd") - p0 + 1,
-                                   hi=nw.when(hi > n_b).then(nw.lit(n_b)).otherwise(hi))
+        marks = marks.with_columns(lo=nw.col("pd") - p0 + 1, hi=nw.when(hi > n_b).then(nw.lit(n_b)).otherwise(hi))
         marks = marks.filter(nw.col("hi") > nw.col("lo"))
         # Per customer, hi never decreases with lo (the latest day of a later period reaches further),
         # so the boundaries a mark adds to the union of the earlier ones are [max(lo, prev_hi), hi),
@@ -337,16 +375,21 @@ def crr_counts(log: NativeLog, freq: str, window_days: int, last_complete: int, 
             marks = marks.join(_acquisition(log, by), on="customer_id", how="left")
         agg = marks.group_by(*by, "s", "hi", "joins", "new").agg(nw.len().alias("n"))
         table = collect(agg)
-        groups = _sorted_groups(collect(_acquisition(log, by).select(*by).unique()), by) if by \
-            else pd.DataFrame(index=[0])
+        groups = (
+            _sorted_groups(collect(_acquisition(log, by).select(*by).unique()), by) if by else pd.DataFrame(index=[0])
+        )
     if by:
         for col in by:
             table[col] = table[col].astype(object)
-        gi = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(table[by])) if len(table) \
+        gi = (
+            pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(table[by]))
+            if len(table)
             else np.zeros(0, np.int64)
+        )
     else:
         gi = np.zeros(len(table), dtype=np.int64)
     n_groups = len(groups)
+
     def col(name: str) -> np.ndarray:
         return table[name].to_numpy(dtype=np.int64) if len(table) else np.zeros(0, np.int64)
 

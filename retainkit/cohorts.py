@@ -9,16 +9,16 @@ are absent from long tables and NaN in wide views, never 0.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .engine import Activity, as_data, is_native, native_cohort_counts, reduce, reduces_locally
+from .engine import Activity, CohortContext, as_data, is_native, native_cohort_counts, reduce, reduces_locally
 from .exceptions import DataError, ParameterError
 from .inputs import Transactions
-from .periods import check_freq, period_label, period_start
+from .periods import NO_PERIOD, check_freq, period_label, period_start
 
 #: retention_matrix kinds -> cohort_table column
 MATRIX_KINDS = {
@@ -48,7 +48,7 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
     the sorted order of their keys (missing values last), like
     ``groupby(sort=True, dropna=False).ngroup()``.
     """
-    has = act.first >= 0
+    has = act.first != NO_PERIOD
     cols: dict[str, np.ndarray] = {}
     for col in by:
         cols[col] = act.customer_attribute(col)[has]
@@ -66,7 +66,7 @@ def _customer_groups(act: Activity, by: list[str], cohort_key: str | None):
         uniques = np.asarray(uniques, dtype=values.dtype if values.dtype != object else object)
         if (codes < 0).any():  # missing values sort last
             codes = np.where(codes < 0, len(uniques), codes)
-            uniques = np.append(uniques.astype(object), None)
+            uniques = np.append(uniques.astype(object), [None])
         combined = combined * len(uniques) + codes
         levels.append(uniques)
     combos, inverse = np.unique(combined, return_inverse=True)
@@ -94,8 +94,9 @@ def cohort_counts(act: Activity, *, by: list[str] | None = None, cohort_key: str
     n_groups = len(groups)
     ok = group >= 0
     if n_groups == 0:
-        return pd.DataFrame(columns=[*by, "_cohort", "age", "size", "size_complete", "active",
-                                     "active_on_or_after", "revenue"])
+        return pd.DataFrame(
+            columns=[*by, "_cohort", "age", "size", "size_complete", "active", "active_on_or_after", "revenue"]
+        )
     first = act.first
     max_age = int((act.max_period - first[ok]).max())
     width = max_age + 1
@@ -184,8 +185,9 @@ def cohort_table(
     if cached is not None:
         counts, act = cached
     elif is_native(data) and not reduces_locally(data):
-        counts, act = native_cohort_counts(data, freq, include_partial=include_partial, by=by_cols,
-                                           cohort_key=cohort_key)
+        counts, act = native_cohort_counts(
+            data, freq, include_partial=include_partial, by=by_cols, cohort_key=cohort_key
+        )
     else:
         act = reduce(data, freq, include_partial=include_partial)
         counts = cohort_counts(act, by=by_cols, cohort_key=cohort_key)
@@ -193,7 +195,7 @@ def cohort_table(
         data.cache[key] = (counts, act)
     if counts.empty:
         explain_empty(act)
-    return _finish(counts, act, by_cols, cohort_key)
+    return cohort_table_from_counts(counts, act, by_cols, cohort_key)
 
 
 def explain_empty(act: Activity) -> None:
@@ -204,8 +206,12 @@ def explain_empty(act: Activity) -> None:
         all_refunds = src.has_amount and s.notes.get("refund_rows", 0) == s.rows_kept
         n_rows = s.rows_kept
     else:
-        all_refunds = (src.kind == "transactions" and src.has_amount and not (src.frame["amount"] >= 0).any()
-                       and src.frame["amount"].notna().all())
+        all_refunds = (
+            src.kind == "transactions"
+            and src.has_amount
+            and not (src.frame["amount"] >= 0).any()
+            and src.frame["amount"].notna().all()
+        )
         n_rows = len(src.frame)
     if all_refunds:
         raise DataError(
@@ -219,7 +225,32 @@ def explain_empty(act: Activity) -> None:
     )
 
 
-def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key: str | None) -> pd.DataFrame:
+def add_retention(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``retention`` = active / size and its 95 % Wilson interval (definitions §3 "Uncertainty").
+
+    ``retention_lo`` and ``retention_hi`` follow; NaN where size is 0. The one
+    place cohort, average, bracket and explorer rates are computed. Returns
+    ``table`` with the columns added (modified in place).
+    """
+    size = table["size"].to_numpy()
+    table["retention"] = safe_ratio(table["active"], size)
+    lo, hi = wilson_interval(table["active"], size)
+    table["retention_lo"] = lo
+    table["retention_hi"] = hi
+    return table
+
+
+def cohort_table_from_counts(
+    counts: pd.DataFrame, act: CohortContext, by_cols: list[str], cohort_key: str | None = None
+) -> pd.DataFrame:
+    """The :func:`cohort_table` frame from per-cell counts (definitions §2, §3).
+
+    ``counts`` has the columns of :func:`cohort_counts` (``_cohort``, ``age``,
+    ``size``, ``size_complete``, ``active``, ``active_on_or_after`` and
+    optionally ``revenue``, after the ``by_cols``); the rates, intervals,
+    revenue retention and cumulative revenue are added here, so the cohort
+    explorer's re-sliced counts get exactly the numbers of ``cohort_table``.
+    """
     out = counts.copy()
     if cohort_key is None:
         first = out.pop("_cohort").to_numpy(dtype=np.int64)
@@ -231,10 +262,7 @@ def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key:
         out.insert(len(by_cols) + 1, "cohort_start", pd.NaT)
     out["cohort"] = out["cohort"].astype(object)
     size = out["size"].to_numpy()
-    out["retention"] = safe_ratio(out["active"], size)
-    lo, hi = wilson_interval(out["active"], size)
-    out["retention_lo"] = lo
-    out["retention_hi"] = hi
+    add_retention(out)
     out["retention_on_or_after"] = safe_ratio(out["active_on_or_after"], size)
     out["partial"] = out.pop("size_complete").to_numpy() < size
     keys = [*by_cols, "cohort"]
@@ -249,12 +277,32 @@ def _finish(counts: pd.DataFrame, act: Activity, by_cols: list[str], cohort_key:
         out = out.drop(columns="_rpc")
         cols = [c for c in out.columns if c not in ("revenue", "revenue_retention", "cum_revenue_per_customer")]
         out = out[cols + ["revenue", "revenue_retention", "cum_revenue_per_customer"]]
-    front = [*by_cols, "cohort", "cohort_start", "age", "size", "active", "retention", "retention_lo",
-             "retention_hi", "active_on_or_after", "retention_on_or_after", "partial"]
+    front = [
+        *by_cols,
+        "cohort",
+        "cohort_start",
+        "age",
+        "size",
+        "active",
+        "retention",
+        "retention_lo",
+        "retention_hi",
+        "active_on_or_after",
+        "retention_on_or_after",
+        "partial",
+    ]
     out = out[front + [c for c in out.columns if c not in front]]
     out = out.sort_values([*by_cols, "cohort", "age"], kind="stable").reset_index(drop=True)
-    out.attrs.update({"freq": act.freq, "as_of": str(act.as_of), "tz": act.tz, "by": list(by_cols),
-                      "cohort_key": cohort_key, "kind": act.source.kind})
+    out.attrs.update(
+        {
+            "freq": act.freq,
+            "as_of": str(act.as_of),
+            "tz": act.tz,
+            "by": list(by_cols),
+            "cohort_key": cohort_key,
+            "kind": act.source.kind,
+        }
+    )
     return out
 
 
@@ -306,18 +354,19 @@ def average_curve(table: pd.DataFrame, *, include_partial: bool = False) -> pd.D
     """
     segs = _segments_of(table)
     t = table if include_partial else table.loc[~table["partial"]]
-    agg = {"cohorts": ("cohort", "nunique"), "size": ("size", "sum"), "active": ("active", "sum"),
-           "active_on_or_after": ("active_on_or_after", "sum")}
+    agg = {
+        "cohorts": ("cohort", "nunique"),
+        "size": ("size", "sum"),
+        "active": ("active", "sum"),
+        "active_on_or_after": ("active_on_or_after", "sum"),
+    }
     t = t.copy()
     if "revenue" in t.columns:
         t["_w_cum"] = t["cum_revenue_per_customer"] * t["size"]
         agg["revenue"] = ("revenue", "sum")
         agg["_w_cum"] = ("_w_cum", "sum")
     out = t.groupby([*segs, "age"], sort=True, dropna=False).agg(**agg).reset_index()
-    out["retention"] = safe_ratio(out["active"], out["size"])
-    lo, hi = wilson_interval(out["active"], out["size"])
-    out["retention_lo"] = lo
-    out["retention_hi"] = hi
+    add_retention(out)
     out["retention_on_or_after"] = safe_ratio(out["active_on_or_after"], out["size"])
     if "revenue" in out.columns:
         out["revenue_per_customer"] = safe_ratio(out["revenue"], out["size"])
@@ -364,7 +413,7 @@ def bracket_retention(
     ok = group >= 0
     pc = act.pair_customer
     age = act.pair_period - act.first[pc]
-    max_age = act.max_period - act.first
+    max_age = np.where(ok, act.max_period - np.where(ok, act.first, 0), -1)
     frames = []
     for lo, hi in parsed:
         eligible = ok & (max_age >= hi)
@@ -384,15 +433,20 @@ def bracket_retention(
     out.insert(len(by_cols), "cohort", period_label(first, act.freq) if len(first) else np.array([], object))
     out.insert(len(by_cols) + 1, "cohort_start", period_start(first, act.freq) if len(first) else pd.DatetimeIndex([]))
     out["cohort"] = out["cohort"].astype(object)
-    out["retention"] = safe_ratio(out["active"], out["size"])
-    lo_, hi_ = wilson_interval(out["active"], out["size"])
-    out["retention_lo"] = lo_
-    out["retention_hi"] = hi_
+    add_retention(out)
     out = out.sort_values([*by_cols, "cohort", "age_from"], kind="stable").reset_index(drop=True)
     out.attrs.update({"freq": act.freq, "as_of": str(act.as_of), "tz": act.tz, "by": by_cols})
     return out
 
 
 __all__ = [
-    "MATRIX_KINDS", "average_curve", "bracket_retention", "cohort_counts", "cohort_table", "explain_empty", "retention_matrix",
+    "MATRIX_KINDS",
+    "add_retention",
+    "average_curve",
+    "bracket_retention",
+    "cohort_counts",
+    "cohort_table",
+    "cohort_table_from_counts",
+    "explain_empty",
+    "retention_matrix",
 ]

@@ -11,16 +11,21 @@ values, and how to fix it.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import factorize
 from ._rowkernels import duplicated_rows, float_keys
+from .encoding import check_encoding
 from .exceptions import DataError, ParameterError
 from .inputs import (
     COPY_ON_WRITE,
+    FAR_GAP_YEARS,
+    MAX_DROPPED,
     NOTES,
     REASONS,
     UNUSABLE,
@@ -29,16 +34,19 @@ from .inputs import (
     DataSummary,
     Subscriptions,
     Transactions,
+    check_max_dropped,
     check_unusable,
+    far_years,
+    warn_far_dates,
 )
 from .native import load_native, native_source
 from .periods import check_tz, end_of_day, parse_as_of
 from .readers import check_columns, read_mapped
 from .rows import LocalRows, narrow_codes, refund_notes
-from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value
-
+from .timestamps import N_EXAMPLES, Where, date_hint, parse_amounts, parse_timestamps, show_value, text_reading
 
 _NAT = np.iinfo(np.int64).min  # NaT as int64
+_MAX = np.iinfo(np.int64).max
 
 
 def _is_datetime(dtype) -> bool:
@@ -104,8 +112,8 @@ class _Drops:
             reasons = "; ".join(f"{v:,} {REASONS[k]} ({', '.join(self.examples[k])})" for k, v in self.dropped.items())
             raise DataError(f"{source_name}: no usable rows are left out of {len(self.keep):,}: {reasons}.")
 
-    def check_unusable(self, rows_read: int, strict: bool, what: str) -> None:
-        check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4)
+    def check_unusable(self, rows_read: int, strict: bool, what: str, max_dropped: float | None = None) -> None:
+        check_unusable(self.dropped, self.examples, rows_read, strict, what, stacklevel=4, max_dropped=max_dropped)
 
 
 def _floor_key(instant: pd.Timestamp, unit: str) -> int:
@@ -118,8 +126,7 @@ def _key_timestamp(key: int, unit: str, tz: str) -> pd.Timestamp:
     return pd.Timestamp(np.datetime64(key, unit)).tz_localize("UTC").tz_convert(tz)
 
 
-def _default_as_of(ts: pd.Series, key: np.ndarray, unit: str, keep: np.ndarray, tz: str,
-                   drops: _Drops) -> pd.Timestamp:
+def _default_as_of(ts: pd.Series, key: np.ndarray, unit: str, keep: np.ndarray, tz: str, drops: _Drops) -> pd.Timestamp:
     """End of the day of the latest timestamp that is not in the future (definitions §1).
 
     ``key`` holds the int64 instants of ``ts`` (in ``unit``); only rows in ``keep`` count.
@@ -176,16 +183,22 @@ def load_transactions(
     date_format: str | None = None,
     strict: bool = False,
     backend: str | None = None,
+    max_dropped: float | None = MAX_DROPPED,
+    encoding: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> Transactions:
     """Load and validate a transaction log (definitions §1 "Inputs").
 
     Parameters
     ----------
-    source : path, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
+    source : path, URL, pandas/polars DataFrame, polars LazyFrame, DuckDB relation, Spark DataFrame
         A CSV (.csv, .csv.gz, .tsv) or Parquet file, a directory or glob of
-        Parquet files, or a frame. The caller's object is never modified.
-        polars, DuckDB and Spark data stay in their engine: validation and
-        aggregation run there and only small tables are collected.
+        Parquet files, a ``postgresql://user@host:5432/db`` URL (with
+        ``table=`` or ``query=``), or a frame. The caller's object is never
+        modified. polars, DuckDB, Spark and PostgreSQL data stay in their
+        engine: validation and aggregation run there and only small tables
+        are collected.
     customer_id, timestamp : str
         Source column names of the customer id and the order timestamp.
     amount : str, optional
@@ -206,9 +219,23 @@ def load_transactions(
         Without an order id, exact duplicate rows are kept (two identical rows
         may be two purchases) and counted; True drops them.
     date_format : str, optional
-        strftime pattern of the timestamp column when it is not ISO 8601.
+        strftime pattern of the timestamp column. Without it the whole column
+        gets one reading, decided from its values (definitions §1): ISO 8601,
+        or day/month/year when some first field is above 12, month/day/year
+        when some second field is; a column where every value reads both ways
+        (or where some values prove each order) raises DataError asking for
+        ``date_format``.
     strict : bool
         Raise DataError instead of dropping unusable rows.
+    max_dropped : float or None
+        Largest share of unusable rows (empty id, empty or unparseable
+        timestamp) that is dropped with a warning; above it loading fails with
+        DataError counting the rows by reason with examples (default 5 %;
+        None: no limit). Above 1 % a DataQualityWarning is issued.
+    encoding : str, optional
+        Text encoding of a CSV file (e.g. "latin-1", "cp1252"). Default:
+        UTF-8, with or without a byte order mark; a file that does not decode
+        raises DataError naming the line and byte.
     backend : {"pandas", "polars", "duckdb", "spark"}, optional
         Engine that holds the rows. Default: the engine of ``source`` (pandas
         for a pandas frame); Parquet files (a file, a directory or a glob) and
@@ -219,6 +246,11 @@ def load_transactions(
         Results are identical on every engine; only example rows in the data
         summary differ (the lazy engines quote values, not line numbers, and
         compute the summary on first access).
+    table, query : str, optional
+        For a PostgreSQL URL: the table (``"orders"`` or ``"sales.orders"``)
+        or a SELECT statement to read. Credentials come from the URL, the
+        ``PG*`` environment variables and ``~/.pgpass``; the password never
+        appears in a message or the data summary (see :mod:`retainkit.postgres`).
 
     Returns
     -------
@@ -232,15 +264,30 @@ def load_transactions(
     """
     _check_flags(drop_duplicates=drop_duplicates, strict=strict)
     tz = check_tz(tz)
+    max_dropped = check_max_dropped(max_dropped)
+    encoding = check_encoding(encoding)
     segments = _as_tuple(segments)
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "amount": amount, "order_id": order_id}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    native = native_source(source, mapping, backend)
+    if date_format is not None and pg.is_postgres_url(source):
+        raise pg.date_format_error(date_format, timestamp)
+    native = native_source(source, mapping, backend, encoding, table=table, query=query)
     if native is not None:
-        return load_native(*native, mapping=mapping, segments=segments, tz=tz, as_of_ts=as_of_ts,
-                            drop_duplicates=drop_duplicates, date_format=date_format, strict=strict)
-    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, timestamp, order_id])
+        return load_native(
+            *native,
+            mapping=mapping,
+            segments=segments,
+            tz=tz,
+            as_of_ts=as_of_ts,
+            drop_duplicates=drop_duplicates,
+            date_format=date_format,
+            strict=strict,
+            max_dropped=max_dropped,
+        )
+    raw, source_name, offset = read_mapped(
+        source, mapping, as_text=[customer_id, timestamp, order_id], encoding=encoding
+    )
     where = Where(offset)
     n = len(raw)
     if n == 0:
@@ -319,7 +366,20 @@ def load_transactions(
         drops.note("refund_rows", amount_values < 0, out["amount"])
 
     drops.raise_if_empty(source_name)
-    drops.check_unusable(n, strict, "transaction")
+    drops.check_unusable(n, strict, "transaction", max_dropped)
+    # rows far apart need FAR_GAP_YEARS empty years between them: a shorter span needs no year histogram
+    lo, hi = (
+        _key_timestamp(int(f(key, where=drops.keep, initial=i)), unit, tz) for f, i in ((np.min, _MAX), (np.max, _NAT))
+    )
+    if hi.year - lo.year > FAR_GAP_YEARS:
+        year = ts.dt.year.to_numpy(dtype="float64", na_value=np.nan)
+        kept_years = year[drops.keep].astype(np.int64)
+        values, counts = np.unique(kept_years, return_counts=True)
+        year_rows = dict(zip(values.tolist(), counts.tolist()))
+        far, _, _ = far_years(year_rows)
+        if far:
+            drops.note("far_dates", drops.keep & np.isin(year, far), ts_raw)
+            warn_far_dates(year_rows, drops.examples["far_dates"], n, stacklevel=3)
 
     frame = pd.DataFrame(out, copy=not COPY_ON_WRITE)
     keep = drops.keep
@@ -337,8 +397,9 @@ def load_transactions(
             drops.examples.setdefault(name, [f"customer {show_value(v)}" for v in values])
     else:
         purchase = np.ones(len(frame), dtype=bool)
-    rows = LocalRows(codes=codes, customer_ids=np.asarray(uniques), columns=columns, purchase=purchase,
-                     key_unit=unit, tz=tz)
+    rows = LocalRows(
+        codes=codes, customer_ids=np.asarray(uniques), columns=columns, purchase=purchase, key_unit=unit, tz=tz
+    )
     first, last = int(np.argmin(columns["key"])), int(np.argmax(columns["key"]))
 
     summary = DataSummary(
@@ -356,8 +417,15 @@ def load_transactions(
         as_of=as_of_ts,
         columns={k: v for k, v in mapping.items() if v is not None},
     )
-    return Transactions(frame=frame, summary=summary, as_of=as_of_ts, tz=tz, segments=segments,
-                        has_amount=amount is not None, rows=rows)
+    return Transactions(
+        frame=frame,
+        summary=summary,
+        as_of=as_of_ts,
+        tz=tz,
+        segments=segments,
+        has_amount=amount is not None,
+        rows=rows,
+    )
 
 
 def _take(values, positions: np.ndarray | None):
@@ -418,6 +486,7 @@ def load_subscriptions(
     as_of: Any = None,
     date_format: str | None = None,
     strict: bool = False,
+    encoding: str | None = None,
 ) -> Subscriptions:
     """Load and validate subscription intervals (definitions §1 "Inputs").
 
@@ -426,26 +495,34 @@ def load_subscriptions(
     columns are probably swapped or mis-mapped). Overlapping or touching
     intervals of one customer are merged for activity questions (kept as given
     in ``frame`` for MRR) and counted. Default ``as_of``: end of the day of the
-    latest start or end that is not in the future.
+    latest start or end that is not in the future. ``start`` and ``end`` share
+    one date reading, decided from both columns' values; ``encoding`` applies
+    to CSV files as in :func:`load_transactions`.
     """
     _check_flags(strict=strict)
     tz = check_tz(tz)
+    encoding = check_encoding(encoding)
     segments = _as_tuple(segments)
     mapping = {"customer_id": customer_id, "start": start, "end": end, "mrr": mrr}
     mapping.update({f"segment '{s}'": s for s in segments})
     as_of_ts = parse_as_of(as_of, tz)
-    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, start, end])
+    raw, source_name, offset = read_mapped(source, mapping, as_text=[customer_id, start, end], encoding=encoding)
     where = Where(offset)
     n = len(raw)
     if n == 0:
         raise DataError(f"{source_name}: the data has no rows. Check the file or the filter that produced it.")
     ids, empty_id = _customer_ids(raw[customer_id])
-    st = parse_timestamps(raw[start], tz, date_format, start, where)
     end_raw = raw[end]
+    # one reading for both columns: an end column alone may not tell day from month
+    text_cols = [raw[c].astype("string") for c in (start, end) if not _is_datetime(raw[c].dtype)]
+    reading = (
+        text_reading(pd.concat(text_cols, ignore_index=True), f"{start}' / '{end}", date_format) if text_cols else None
+    )
+    st = parse_timestamps(raw[start], tz, date_format, start, where, reading)
     if end_raw.isna().all():
         en = pd.Series(pd.NaT, index=raw.index, dtype=st.dtype)
     else:
-        en = parse_timestamps(end_raw, tz, date_format, end, where)
+        en = parse_timestamps(end_raw, tz, date_format, end, where, reading)
     drops = _Drops(n, where)
     if empty_id is not None:
         drops.drop("null_customer_id", empty_id, raw[customer_id])
@@ -508,13 +585,22 @@ def load_subscriptions(
         examples=drops.examples,
         customers=int(frame["customer_id"].nunique()),
         first_timestamp=frame["start"].min(),
-        last_timestamp=max(frame["start"].max(), frame["end"].max()) if frame["end"].notna().any() else frame["start"].max(),
+        last_timestamp=max(frame["start"].max(), frame["end"].max())
+        if frame["end"].notna().any()
+        else frame["start"].max(),
         tz=tz,
         as_of=as_of_ts,
         columns={k: v for k, v in mapping.items() if v is not None},
     )
-    return Subscriptions(frame=frame, intervals=intervals, summary=summary, as_of=as_of_ts, tz=tz,
-                         segments=segments, has_mrr=mrr is not None)
+    return Subscriptions(
+        frame=frame,
+        intervals=intervals,
+        summary=summary,
+        as_of=as_of_ts,
+        tz=tz,
+        segments=segments,
+        has_mrr=mrr is not None,
+    )
 
 
 __all__ = [

@@ -44,7 +44,10 @@ SAMPLE_SUBSCRIPTIONS_FILE = "sample_subscriptions.csv"
 SAMPLE_ARGS: dict[str, Any] = {"n_customers": 3000, "start": "2023-01-01", "periods": 24, "seed": 7}
 #: column mapping of the bundled sample for load_transactions
 SAMPLE_COLUMNS: dict[str, Any] = {
-    "customer_id": "customer_id", "timestamp": "timestamp", "amount": "amount", "order_id": "order_id",
+    "customer_id": "customer_id",
+    "timestamp": "timestamp",
+    "amount": "amount",
+    "order_id": "order_id",
     "segments": ("channel", "country", "is_member"),
 }
 
@@ -218,16 +221,18 @@ def make_transactions(
     jm = np.clip(join_month, 0, periods)
     member_since[member] = month_starts[jm[member]] + pd.to_timedelta(rng.integers(0, 28, size=member.sum()), unit="D")
     cid = frame["customer_id"].to_numpy()
-    out = pd.DataFrame({
-        "order_id": [f"O{i:07d}" for i in range(1, len(frame) + 1)],
-        "customer_id": [f"C{x + 1:06d}" for x in cid],
-        "timestamp": frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-        "amount": frame["amount"].round(2),
-        "channel": np.array(ch_names, dtype=object)[ch[cid]],
-        "country": np.array(co_names, dtype=object)[co[cid]],
-        "is_member": member[cid],
-        "member_since": member_since.iloc[cid].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "order_id": [f"O{i:07d}" for i in range(1, len(frame) + 1)],
+            "customer_id": [f"C{x + 1:06d}" for x in cid],
+            "timestamp": frame["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "amount": frame["amount"].round(2),
+            "channel": np.array(ch_names, dtype=object)[ch[cid]],
+            "country": np.array(co_names, dtype=object)[co[cid]],
+            "is_member": member[cid],
+            "member_since": member_since.iloc[cid].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        }
+    )
     truth = {
         "args": {"n_customers": n_customers, "start": str(start_ts.date()), "periods": periods, "seed": seed},
         "channels": {k: {"share": v[0], "alpha": v[1], "beta": v[2]} for k, v in channels.items()},
@@ -240,11 +245,17 @@ def make_transactions(
         "member_churn_reduction": member_churn_reduction,
         "member_rate_lift": member_rate_lift,
         "self_selection": self_selection,
-        "customers": pd.DataFrame({
-            "customer_id": [f"C{x + 1:06d}" for x in range(n_customers)],
-            "acquisition_month": acq, "channel": np.array(ch_names)[ch], "churn_probability": theta,
-            "purchase_rate": lam, "mean_spend": spend, "is_member": member,
-        }),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": [f"C{x + 1:06d}" for x in range(n_customers)],
+                "acquisition_month": acq,
+                "channel": np.array(ch_names)[ch],
+                "churn_probability": theta,
+                "purchase_rate": lam,
+                "mean_spend": spend,
+                "is_member": member,
+            }
+        ),
     }
     return SyntheticData(frame=out, truth=truth)
 
@@ -302,16 +313,23 @@ def make_subscriptions(
                 rows.append((i, cur_start, switch, plans[names[p]], names[p]))
                 cur_start, p = switch, p + 1
     f = pd.DataFrame(rows, columns=["c", "start", "end", "mrr", "plan"])
-    out = pd.DataFrame({
-        "customer_id": [f"S{c + 1:05d}" for c in f["c"]],
-        "start": f["start"].dt.strftime("%Y-%m-%d"),
-        "end": f["end"].dt.strftime("%Y-%m-%d").fillna(""),
-        "mrr": f["mrr"],
-        "plan": f["plan"],
-    })
-    truth = {"alpha": alpha, "beta": beta, "plans": dict(plans), "upgrade_prob": upgrade_prob,
-             "churn_probability": theta,
-             "args": {"n_customers": n_customers, "start": str(start_ts.date()), "periods": periods, "seed": seed}}
+    out = pd.DataFrame(
+        {
+            "customer_id": [f"S{c + 1:05d}" for c in f["c"]],
+            "start": f["start"].dt.strftime("%Y-%m-%d"),
+            "end": f["end"].dt.strftime("%Y-%m-%d").fillna(""),
+            "mrr": f["mrr"],
+            "plan": f["plan"],
+        }
+    )
+    truth = {
+        "alpha": alpha,
+        "beta": beta,
+        "plans": dict(plans),
+        "upgrade_prob": upgrade_prob,
+        "churn_probability": theta,
+        "args": {"n_customers": n_customers, "start": str(start_ts.date()), "periods": periods, "seed": seed},
+    }
     return SyntheticData(frame=out, truth=truth)
 
 
@@ -413,29 +431,37 @@ def simulate_program(
         join_ts[first_idx.index.to_numpy()] = np.asarray(ts)[first_idx.to_numpy()]
         join_ts = pd.DatetimeIndex(join_ts)
     since = pd.Series(pd.DatetimeIndex(join_ts)).where(pd.Series(treated | randomized), pd.NaT)
-    log = pd.DataFrame({
-        "customer_id": ids[ci],
-        "timestamp": ts,
-        "amount": np.round(spend[ci, pi], 2),
-        "is_member": treated[ci],
-        "member_since": since.to_numpy()[ci],
-    })
+    log = pd.DataFrame(
+        {
+            "customer_id": ids[ci],
+            "timestamp": ts,
+            "amount": np.round(spend[ci, pi], 2),
+            "is_member": treated[ci],
+            "member_since": since.to_numpy()[ci],
+        }
+    )
     if randomized:
         log["holdout"] = hold[ci]
     log = log.sort_values(["timestamp", "customer_id"], kind="stable").reset_index(drop=True)
-    customers = pd.DataFrame({
-        "customer_id": ids,
-        "activity": p,
-        "spend_level": mu,
-        "is_member": treated,
-        "join_period": np.where(treated | randomized, J, -1),
-        "true_retention_effect": np.where(treated, retention_lift, 0.0),
-        "true_spend_effect": np.where(treated, (p + retention_lift) * mu * (1 + spend_lift) - p * mu, 0.0),
-    })
-    truth = {"retention_lift": retention_lift, "spend_lift": spend_lift, "member_share": member_share,
-             "self_selection": self_selection, "randomized": randomized,
-             "args": {"n_customers": n, "n_periods": T, "join_range": (int(lo), int(hi)), "start": str(start),
-                      "seed": seed}}
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "activity": p,
+            "spend_level": mu,
+            "is_member": treated,
+            "join_period": np.where(treated | randomized, J, -1),
+            "true_retention_effect": np.where(treated, retention_lift, 0.0),
+            "true_spend_effect": np.where(treated, (p + retention_lift) * mu * (1 + spend_lift) - p * mu, 0.0),
+        }
+    )
+    truth = {
+        "retention_lift": retention_lift,
+        "spend_lift": spend_lift,
+        "member_share": member_share,
+        "self_selection": self_selection,
+        "randomized": randomized,
+        "args": {"n_customers": n, "n_periods": T, "join_range": (int(lo), int(hi)), "start": str(start), "seed": seed},
+    }
     return SyntheticProgram(frame=log, truth=truth, customers=customers)
 
 

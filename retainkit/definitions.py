@@ -128,7 +128,7 @@ def _items() -> tuple[Item, ...]:
             heads.append((i, 2, "", line[3:].strip()))
     out = []
     for j, (start, level, number, title) in enumerate(heads):
-        end = next((h[0] for h in heads[j + 1:] if h[1] <= level), len(lines))
+        end = next((h[0] for h in heads[j + 1 :] if h[1] <= level), len(lines))
         if not number:
             continue
         body = "\n".join(lines[start:end]).strip() + "\n"
@@ -172,8 +172,11 @@ def resolve(ref: str) -> Item:
     number = m["section"] + (f".{m['item']}" if m["item"] else "")
     found = [it for it in _items() if it.number == number]
     if not found:
-        raise ParameterError(f"§{number} is not in the definitions (sections: "
-                             + ", ".join(f"§{it.number}" for it in _items() if "." not in it.number) + ").")
+        raise ParameterError(
+            f"§{number} is not in the definitions (sections: "
+            + ", ".join(f"§{it.number}" for it in _items() if "." not in it.number)
+            + ")."
+        )
     item = found[0]
     if not m["title"]:
         return item
@@ -186,8 +189,11 @@ def resolve(ref: str) -> Item:
     for it in scope:
         if want in {_norm(t) for t in it.terms}:
             return it
-    raise ParameterError(f'§{number} has no item "{m["title"]}"; its items are: '
-                         + "; ".join(f"§{it.number} {it.title}" for it in scope) + ".")
+    raise ParameterError(
+        f'§{number} has no item "{m["title"]}"; its items are: '
+        + "; ".join(f"§{it.number} {it.title}" for it in scope)
+        + "."
+    )
 
 
 def section(ref: str) -> str:
@@ -220,8 +226,10 @@ def section_html(ref: str, *, heading_level: int | None = None) -> str:
 
 def citations(source: str) -> list[Citation]:
     """Every citation (§N, §N.M, §N "Title") in ``source``, in order."""
-    return [Citation(m["section"], m["item"], " ".join(m["title"].split()) if m["title"] else None, m[0])
-            for m in CITATION.finditer(source)]
+    return [
+        Citation(m["section"], m["item"], " ".join(m["title"].split()) if m["title"] else None, m[0])
+        for m in CITATION.finditer(source)
+    ]
 
 
 def link_citations(html: str) -> str:
@@ -238,8 +246,9 @@ def link_citations(html: str) -> str:
     return re.sub(r"§(?P<section>\d+)(?:\.(?P<item>\d+))?", link, html)
 
 
-def embed_html(refs: Iterable[str], *, heading_level: int = 3,
-               title: str = "The definitions cited on this page") -> str:
+def embed_html(
+    refs: Iterable[str], *, heading_level: int = 3, title: str = "The definitions cited on this page"
+) -> str:
     """A collapsible block with the sections or items ``refs`` name (in document order, each once).
 
     For pages that cite the definitions (the published report's methodology): a reader of the

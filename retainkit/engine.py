@@ -34,6 +34,7 @@ from .data import load_transactions
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
 from .periods import (
+    NO_PERIOD,
     check_freq,
     current_period,
     days_to_period,
@@ -45,6 +46,7 @@ from .periods import (
 from .readers import source_columns
 from .rows import LocalRows, rows_from_frame
 from .sources import backend_of
+
 
 def first_row_values(source, first_row: np.ndarray, column: str) -> np.ndarray:
     """``column`` read on each customer's first row (``first_row`` positions, -1 = none -> None)."""
@@ -97,8 +99,9 @@ class Activity(CohortContext):
     customer_ids : numpy array
         Customer id of each code 0..n-1.
     first, last : int64 arrays
-        First / last active period per customer code (-1 = never active up to
-        ``max_period``, e.g. refund-only customers).
+        First / last active period per customer code (:data:`~retainkit.periods.NO_PERIOD`
+        = never active up to ``max_period``, e.g. refund-only customers; periods
+        before 1970 are negative).
     pair_customer, pair_period : int64 arrays
         Distinct active (customer code, period) pairs, periods <= max_period.
     revenue_customer, revenue_period, revenue_amount : arrays or None
@@ -228,9 +231,22 @@ def _reduce_rows(tx: Transactions, rows: LocalRows, freq: str, include_partial: 
     del cell
     cls = LocalActivity if is_native(tx) and reduces_locally(tx) else RowsActivity
     return cls(
-        freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, source=tx, rows=rows, first=first, last=last, table=table, pairs=pairs,
-        prel=prel, pmin=pmin, width=width, span=span,
+        freq=freq,
+        tz=tx.tz,
+        as_of=tx.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        source=tx,
+        rows=rows,
+        first=first,
+        last=last,
+        table=table,
+        pairs=pairs,
+        prel=prel,
+        pmin=pmin,
+        width=width,
+        span=span,
     )
 
 
@@ -273,13 +289,34 @@ class RowsActivity(Activity):
     revenue_amount = _Lazy("_revenue_amount")
     first_row = _Lazy("_first_row")
 
-    def __init__(self, *, rows: LocalRows, table, pairs, prel: np.ndarray, pmin: int, width: int, span: int,
-                 first: np.ndarray, last: np.ndarray, **context):
+    def __init__(
+        self,
+        *,
+        rows: LocalRows,
+        table,
+        pairs,
+        prel: np.ndarray,
+        pmin: int,
+        width: int,
+        span: int,
+        first: np.ndarray,
+        last: np.ndarray,
+        **context,
+    ):
         self.rows, self.table, self.prel, self.pmin, self.width, self.span = rows, table, prel, pmin, width, span
         self._pairs = pairs
-        super().__init__(customer_ids=rows.customer_ids, first=first, last=last, pair_customer=None,
-                         pair_period=None, revenue_customer=None, revenue_period=None, revenue_amount=None,
-                         first_row=None, **context)
+        super().__init__(
+            customer_ids=rows.customer_ids,
+            first=first,
+            last=last,
+            pair_customer=None,
+            pair_period=None,
+            revenue_customer=None,
+            revenue_period=None,
+            revenue_amount=None,
+            first_row=None,
+            **context,
+        )
 
     @property
     def has_revenue(self) -> bool:
@@ -300,7 +337,7 @@ class RowsActivity(Activity):
     def _revenue_rows(self) -> np.ndarray:
         """Rows that count in revenue: known amount, first period <= period <= max_period."""
         if "revenue_rows" not in self.__dict__:
-            start = np.where(self.first >= 0, self.first - self.pmin, np.iinfo(np.int32).max).astype(np.int32)
+            start = np.where(self.first != NO_PERIOD, self.first - self.pmin, np.iinfo(np.int32).max).astype(np.int32)
             codes = self.rows.codes
             ok = (self.prel >= start[codes]) & (self.prel <= self.max_period - self.pmin)
             ok &= ~np.isnan(self.rows.columns["amount"])
@@ -319,7 +356,7 @@ class RowsActivity(Activity):
     def _first_row(self) -> np.ndarray:
         """Each customer's earliest purchase row (the first such row on ties); -1 where never active."""
         out = self.rows.first_purchase_rows().copy()
-        out[self.first < 0] = -1
+        out[self.first == NO_PERIOD] = -1
         return out
 
     def active_histogram(self, group: np.ndarray, n_groups: int, width: int) -> np.ndarray:
@@ -329,8 +366,11 @@ class RowsActivity(Activity):
         cust = flat // self.width
         # one gather per cell: key = group * width + (period - first); a customer's cells lie at or after
         # their first period; ungrouped customers (never active) have no cells, else an extra row takes them
-        base = _index_table(np.where(group >= 0, group, n_groups) * width
-                            - np.where(self.first >= 0, self.first - self.pmin, 0), (n_groups + 1) * width)
+        base = _index_table(
+            np.where(group >= 0, group, n_groups) * width
+            - np.where(self.first != NO_PERIOD, self.first - self.pmin, 0),
+            (n_groups + 1) * width,
+        )
         key = np.take(base, cust)
         key += (flat - cust * self.width).astype(key.dtype)
         counts = np.bincount(key, minlength=(n_groups + 1) * width)
@@ -341,14 +381,18 @@ class RowsActivity(Activity):
         # one gather per row: key = group * 2W + W + (period - first); negative ages land in the
         # lower half of a group's 2W bins, ungrouped customers in an extra group, both dropped
         w = max(width, self.span)
-        base = _index_table(np.where(group >= 0, group, n_groups) * (2 * w) + w
-                            - np.where(self.first >= 0, self.first - self.pmin, 0), (n_groups + 1) * 2 * w)
+        base = _index_table(
+            np.where(group >= 0, group, n_groups) * (2 * w)
+            + w
+            - np.where(self.first != NO_PERIOD, self.first - self.pmin, 0),
+            (n_groups + 1) * 2 * w,
+        )
         key = np.take(base, rows.codes)
         key += self.prel
         if self.span > self.max_period - self.pmin + 1:  # rows after max_period: to the extra group
             key[self.prel > self.max_period - self.pmin] = n_groups * 2 * w
         flat = np.bincount(key, weights=rows.amount_or_zero(), minlength=(n_groups + 1) * 2 * w)
-        return flat.reshape(n_groups + 1, 2 * w)[:n_groups, w:w + width]
+        return flat.reshape(n_groups + 1, 2 * w)[:n_groups, w : w + width]
 
 
 def _index_table(values: np.ndarray, bound: int) -> np.ndarray:
@@ -373,7 +417,7 @@ class LocalActivity(RowsActivity):
             values = self.rows.acquisition(column).copy()
         else:
             values = backends.acquisition_values(self.source.native, column, self.customer_ids)
-        values[self.first < 0] = None
+        values[self.first == NO_PERIOD] = None
         return values
 
 
@@ -411,8 +455,8 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     e_ns = iv["end"].dt.as_unit("ns").array.asi8.copy()
     e_ns[iv["end"].isna().to_numpy()] = np.iinfo(np.int64).max
     # periods overlapped: p with start(p) < end and start(p+1) > start
-    lo = np.searchsorted(b_ns, s_ns, side="right") - 1          # period containing start
-    hi = np.searchsorted(b_ns, e_ns, side="left")               # first period starting at/after end
+    lo = np.searchsorted(b_ns, s_ns, side="right") - 1  # period containing start
+    hi = np.searchsorted(b_ns, e_ns, side="left")  # first period starting at/after end
     lo = np.clip(lo, 0, width)
     hi = np.clip(hi, 0, width)
     diff = np.zeros((n, width + 1), dtype=np.int32)
@@ -423,13 +467,12 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
     flat = np.flatnonzero(active.ravel())
     pc, pp = flat // width, flat % width + pmin
     has = active.any(axis=1)
-    first = np.full(n, -1, np.int64)
-    last = np.full(n, -1, np.int64)
+    first = np.full(n, NO_PERIOD, np.int64)
+    last = np.full(n, NO_PERIOD, np.int64)
     first[has] = active[has].argmax(axis=1) + pmin
     last[has] = width - 1 - active[has, ::-1].argmax(axis=1) + pmin
     # first row: the earliest-starting raw interval of each customer
-    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
-                               np.arange(len(subs.frame)), n)
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8, np.arange(len(subs.frame)), n)
     first_row[~has] = -1
     rc = rp = ra = None
     if subs.has_mrr:
@@ -452,10 +495,22 @@ def reduce_subscriptions(subs: Subscriptions, freq: str = "M", *, include_partia
         f2 = np.flatnonzero(cells.ravel())
         rc, rp, ra = f2 // width, f2 % width + pmin, snap.ravel()[f2]
     return Activity(
-        freq=freq, tz=tz, as_of=subs.as_of, last_complete=last_complete, current=current,
-        max_period=max_period, customer_ids=np.asarray(uniques), first=first, last=last,
-        pair_customer=pc, pair_period=pp, revenue_customer=rc, revenue_period=rp, revenue_amount=ra,
-        first_row=first_row, source=subs,
+        freq=freq,
+        tz=tz,
+        as_of=subs.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        customer_ids=np.asarray(uniques),
+        first=first,
+        last=last,
+        pair_customer=pc,
+        pair_period=pp,
+        revenue_customer=rc,
+        revenue_period=rp,
+        revenue_amount=ra,
+        first_row=first_row,
+        source=subs,
     )
 
 
@@ -523,9 +578,9 @@ class Boundaries:
     first instant of period ``periods[j]``; boundary j+1 ends period j.
     """
 
-    periods: np.ndarray          # period index of each boundary's period
-    member: np.ndarray           # bool (customers x boundaries)
-    first_period: np.ndarray     # period of each customer's first activity (-1 = none)
+    periods: np.ndarray  # period index of each boundary's period
+    member: np.ndarray  # bool (customers x boundaries)
+    first_period: np.ndarray  # period of each customer's first activity (NO_PERIOD = none)
     first_row: np.ndarray
     data_start_day: int
     boundary_days: np.ndarray
@@ -561,8 +616,8 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
     n = rows.n
     member, first_index = boundary_membership(bcodes, bdays, n, bd, window_days)
     # the first purchase lies in boundary period first_index; customers whose purchases all lie after
-    # the last boundary (first_index -1) get the period of their first purchase day
-    first_period = np.where(first_index >= 0, first_index + p0, -1)
+    # the last boundary (first_index -1, first_period NO_PERIOD) get the period of their first purchase day
+    first_period = np.where(first_index >= 0, first_index + p0, NO_PERIOD)
     if len(bdays) and int(bdays.max()) >= int(bd[-1]):
         bought = np.zeros(n, dtype=bool)
         bought[bcodes] = True
@@ -572,9 +627,17 @@ def transaction_boundaries(tx: Transactions, freq: str, window_days: int) -> Bou
             first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
             min_by_code(first_day, bcodes[sel], bdays[sel])
             first_period[late] = days_to_period(first_day[late], freq)
-    bounds = RowsBoundaries(periods=periods, member=member.T, first_period=first_period, first_row=None,
-                            data_start_day=data_start, boundary_days=bd, window_days=window_days, source=tx,
-                            customer_ids=np.asarray(rows.customer_ids))
+    bounds = RowsBoundaries(
+        periods=periods,
+        member=member.T,
+        first_period=first_period,
+        first_row=None,
+        data_start_day=data_start,
+        boundary_days=bd,
+        window_days=window_days,
+        source=tx,
+        customer_ids=np.asarray(rows.customer_ids),
+    )
     bounds.rows = rows
     tx.cache[key] = bounds
     return bounds
@@ -588,7 +651,7 @@ class RowsBoundaries(Boundaries):
 
     def _first_row(self) -> np.ndarray:
         out = self.rows.first_purchase_rows().copy()
-        out[self.first_period < 0] = -1
+        out[self.first_period == NO_PERIOD] = -1
         return out
 
 
@@ -612,8 +675,8 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     s_ns = iv["start"].dt.as_unit("ns").array.asi8
     e_ns = iv["end"].dt.as_unit("ns").array.asi8.copy()
     e_ns[iv["end"].isna().to_numpy()] = np.iinfo(np.int64).max
-    lo = np.searchsorted(b_ns, s_ns, side="right")   # first boundary strictly after start
-    hi = np.searchsorted(b_ns, e_ns, side="right")   # boundaries <= end
+    lo = np.searchsorted(b_ns, s_ns, side="right")  # first boundary strictly after start
+    hi = np.searchsorted(b_ns, e_ns, side="right")  # boundaries <= end
     width = len(b_ns)
     diff = np.zeros((n, width + 1), dtype=np.int32)
     ok = hi > lo
@@ -623,11 +686,18 @@ def subscription_boundaries(subs: Subscriptions, freq: str) -> Boundaries:
     first_day = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     min_by_code(first_day, codes, start_days)
     first_period = days_to_period(first_day, freq)
-    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8,
-                               np.arange(len(subs.frame)), n)
-    return Boundaries(periods=periods, member=member, first_period=first_period, first_row=first_row,
-                      data_start_day=int(start_days.min()), boundary_days=period_start_day(periods, freq),
-                      window_days=None, source=subs, customer_ids=np.asarray(uniques))
+    first_row = earliest(codes_all.astype(np.int64), subs.frame["start"].array.asi8, np.arange(len(subs.frame)), n)
+    return Boundaries(
+        periods=periods,
+        member=member,
+        first_period=first_period,
+        first_row=first_row,
+        data_start_day=int(start_days.min()),
+        boundary_days=period_start_day(periods, freq),
+        window_days=None,
+        source=subs,
+        customer_ids=np.asarray(uniques),
+    )
 
 
 # --------------------------------------------------------------------------- other engines
@@ -660,8 +730,14 @@ def is_native(data) -> bool:
     return isinstance(data, Transactions) and data.native is not None
 
 
-def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: bool = False,
-                         by: list[str] | None = None, cohort_key: str | None = None):
+def native_cohort_counts(
+    tx: Transactions,
+    freq: str = "M",
+    *,
+    include_partial: bool = False,
+    by: list[str] | None = None,
+    cohort_key: str | None = None,
+):
     """Cohort counts computed in the engine holding ``tx`` (definitions §2, §3).
 
     Returns ``(counts, context)``: the frame of
@@ -672,8 +748,15 @@ def native_cohort_counts(tx: Transactions, freq: str = "M", *, include_partial: 
     current = current_period(tx.as_of, freq, tx.tz)
     max_period = current if include_partial else last_complete
     counts = backends.cohort_counts(tx.native, freq, max_period, last_complete, by=by, cohort_key=cohort_key)
-    ctx = CohortContext(freq=freq, tz=tx.tz, as_of=tx.as_of, last_complete=last_complete, current=current,
-                        max_period=max_period, source=tx)
+    ctx = CohortContext(
+        freq=freq,
+        tz=tx.tz,
+        as_of=tx.as_of,
+        last_complete=last_complete,
+        current=current,
+        max_period=max_period,
+        source=tx,
+    )
     return counts, ctx
 
 

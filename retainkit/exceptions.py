@@ -7,8 +7,8 @@ to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 class RetainkitError(Exception):
@@ -31,6 +31,42 @@ class ReportError(RetainkitError, RuntimeError):
     """A report run failed; the executed notebook is kept next to the error."""
 
 
+class HistoryError(DataError):
+    """Closed periods differ from the previous report of the schedule beyond the tolerance (exit code 4).
+
+    Attributes
+    ----------
+    changes : list
+        The :class:`~retainkit.report.history.HistoryChange` items (period,
+        figure, now, then).
+    """
+
+    def __init__(self, message: str, *, changes: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.changes = list(changes)
+
+
+class ReportRunError(ReportError):
+    """A report run failed around the notebook's code: a cell timed out, or the kernel died.
+
+    Attributes
+    ----------
+    status : str
+        How the run ended, as the run record and the index say it
+        (``"timed out"``, ``"failed"``).
+    notebook, html : Path or None
+        The kept executed notebook and its readable HTML export, if any.
+    """
+
+    def __init__(
+        self, message: str, *, status: str = "failed", notebook: Path | None = None, html: Path | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.notebook = notebook
+        self.html = html
+
+
 class ReportExecutionError(ReportError):
     """A cell of the report notebook raised; the executed notebook is kept.
 
@@ -48,8 +84,17 @@ class ReportExecutionError(ReportError):
         The kernel's traceback lines (may contain ANSI colour codes).
     """
 
-    def __init__(self, message: str, *, cell: int | None = None, ename: str = "", evalue: str = "",
-                 notebook: Path | None = None, html: Path | None = None, traceback: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        cell: int | None = None,
+        ename: str = "",
+        evalue: str = "",
+        notebook: Path | None = None,
+        html: Path | None = None,
+        traceback: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.cell = cell
         self.ename = ename
@@ -59,4 +104,13 @@ class ReportExecutionError(ReportError):
         self.traceback = list(traceback)
 
 
-__all__ = ["ConvergenceError", "DataError", "ParameterError", "ReportError", "ReportExecutionError", "RetainkitError"]
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "HistoryError",
+    "ParameterError",
+    "ReportError",
+    "ReportExecutionError",
+    "ReportRunError",
+    "RetainkitError",
+]

@@ -10,23 +10,45 @@ repeat-purchase rate, frequency, AOV and purchase gaps per period.
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
 from .backends import acquisition_values
-from .engine import (Boundaries, as_data, first_row_values, is_native, membership_counts, native_crr_counts,
-                     parse_window, reduces_locally, subscription_boundaries, transaction_boundaries,
-                     transaction_rows)
+from .engine import (
+    Boundaries,
+    as_data,
+    first_row_values,
+    is_native,
+    membership_counts,
+    native_crr_counts,
+    parse_window,
+    reduces_locally,
+    subscription_boundaries,
+    transaction_boundaries,
+    transaction_rows,
+)
 from .exceptions import ParameterError
 from .inputs import Subscriptions, Transactions
-from .periods import check_freq, days_to_period, last_complete_period, period_label, period_start
+from .periods import NO_PERIOD, check_freq, days_to_period, last_complete_period, period_label, period_start
 
 CRR_COLUMNS = [
-    "period", "period_start", "start_customers", "end_customers", "new", "retained", "lost",
-    "reactivated", "crr", "crr_lo", "crr_hi", "crr_counts", "churn_rate", "window_covered",
+    "period",
+    "period_start",
+    "start_customers",
+    "end_customers",
+    "new",
+    "retained",
+    "lost",
+    "reactivated",
+    "crr",
+    "crr_lo",
+    "crr_hi",
+    "crr_counts",
+    "churn_rate",
+    "window_covered",
 ]
 
 
@@ -84,6 +106,26 @@ def crr_from_counts(start: int, end: int, new: int) -> float:
             "inconsistent; count them as new, or use crr_table(), which reports them separately."
         )
     return float(kept / start)
+
+
+def crr_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add the rates of :func:`crr_table` to a frame of CRR counts (definitions §4).
+
+    From ``start_customers`` (S), ``end_customers`` (E), ``new`` (N) and
+    ``retained``: ``crr`` = retained / S with its 95 % Wilson interval
+    (``crr_lo``, ``crr_hi``), ``crr_counts`` = (E - N) / S and ``churn_rate``
+    = 1 - CRR; NaN where S = 0. Returns ``counts`` with the columns added
+    (modified in place), so the cohort explorer and :func:`crr_table` share
+    one formula.
+    """
+    s = counts["start_customers"].to_numpy()
+    counts["crr"] = safe_ratio(counts["retained"], s)
+    lo, hi = wilson_interval(counts["retained"], s)
+    counts["crr_lo"] = lo
+    counts["crr_hi"] = hi
+    counts["crr_counts"] = safe_ratio(counts["end_customers"] - counts["new"], s)
+    counts["churn_rate"] = 1.0 - counts["crr"]
+    return counts
 
 
 def _group_codes(bounds: Boundaries, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -175,7 +217,8 @@ def crr_table(
         group, groups = _group_codes(bounds, by_cols)
         n_groups = len(groups)
         periods = bounds.periods[:-1]
-        first_index = np.where(bounds.first_period >= 0, bounds.first_period - bounds.periods[0], -1)
+        has_first = bounds.first_period != NO_PERIOD
+        first_index = np.where(has_first, np.where(has_first, bounds.first_period, 0) - bounds.periods[0], -1)
         # membership_counts wants (boundaries x customers): transaction_boundaries stores it that way
         counts = membership_counts(bounds.member.T, first_index, group, n_groups)
         boundary_days, data_start_day = bounds.boundary_days, bounds.data_start_day
@@ -187,21 +230,24 @@ def crr_table(
     out["period_start"] = period_start(periods, freq)[pi] if n_periods else pd.DatetimeIndex([])
     for name, arr in counts.items():
         out[name] = arr[gi, pi]
-    s = out["start_customers"].to_numpy()
-    out["crr"] = safe_ratio(out["retained"], s)
-    lo, hi = wilson_interval(out["retained"], s)
-    out["crr_lo"] = lo
-    out["crr_hi"] = hi
-    out["crr_counts"] = safe_ratio(out["end_customers"] - out["new"], s)
-    out["churn_rate"] = 1.0 - out["crr"]
+    out = crr_rates(out)
     start_days = boundary_days[:-1][pi]
     if w is None:
         out["window_covered"] = start_days > data_start_day
     else:
         out["window_covered"] = start_days - w >= data_start_day
     out = out[[*by_cols, *CRR_COLUMNS]]
-    out.attrs.update({"freq": freq, "window": window_text, "window_days": w, "as_of": str(data.as_of),
-                      "tz": data.tz, "by": by_cols, "kind": data.kind})
+    out.attrs.update(
+        {
+            "freq": freq,
+            "window": window_text,
+            "window_days": w,
+            "as_of": str(data.as_of),
+            "tz": data.tz,
+            "by": by_cols,
+            "kind": data.kind,
+        }
+    )
     return out
 
 
@@ -335,16 +381,31 @@ def purchase_metrics(
     p_abs = pi + pmin
     out["period"] = np.asarray(period_label(p_abs, freq), dtype=object) if len(p_abs) else []
     out["period_start"] = period_start(p_abs, freq) if len(p_abs) else pd.DatetimeIndex([])
-    for name, values in metrics(customers[gi, pi], orders[gi, pi], revenue[gi, pi], repeat[gi, pi],
-                                n_known[gi, pi], buy_rev[gi, pi], rep_rev[gi, pi], median[gi, pi]).items():
+    for name, values in metrics(
+        customers[gi, pi],
+        orders[gi, pi],
+        revenue[gi, pi],
+        repeat[gi, pi],
+        n_known[gi, pi],
+        buy_rev[gi, pi],
+        rep_rev[gi, pi],
+        median[gi, pi],
+    ).items():
         out[name] = values
     g_all = np.flatnonzero(present_all > 0) if by_cols else np.zeros(1, dtype=np.int64)
     overall = labels.iloc[g_all].reset_index(drop=True) if by_cols else pd.DataFrame(index=range(len(g_all)))
     overall["period"] = "overall"
     overall["period_start"] = pd.NaT
-    for name, values in metrics(customers_all[g_all], orders_all[g_all], revenue_all[g_all], repeat_all[g_all],
-                                n_known_all[g_all], buy_rev_all[g_all], rep_rev_all[g_all],
-                                median_all[g_all]).items():
+    for name, values in metrics(
+        customers_all[g_all],
+        orders_all[g_all],
+        revenue_all[g_all],
+        repeat_all[g_all],
+        n_known_all[g_all],
+        buy_rev_all[g_all],
+        rep_rev_all[g_all],
+        median_all[g_all],
+    ).items():
         overall[name] = values
     out = pd.concat([out, overall], ignore_index=True)
     out.attrs.update({"freq": freq, "as_of": str(data.as_of), "tz": data.tz, "by": by_cols})
@@ -402,9 +463,15 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
         values[first_row < 0] = np.nan
         return values
 
-    return {"codes": local.codes, "n": local.n, "keys": local.columns["key"], "days": local.days(),
-            "amount": amount.astype(np.float64, copy=False), "segment": segment,
-            "first_row": local.first_purchase_rows()}
+    return {
+        "codes": local.codes,
+        "n": local.n,
+        "keys": local.columns["key"],
+        "days": local.days(),
+        "amount": amount.astype(np.float64, copy=False),
+        "segment": segment,
+        "first_row": local.first_purchase_rows(),
+    }
 
 
-__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_table", "purchase_metrics"]
+__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_rates", "crr_table", "purchase_metrics"]

@@ -13,16 +13,54 @@ from typing import Any
 
 import pandas as pd
 
-from .exceptions import DataError, ParameterError
-from .inputs import REASONS, DataQualityWarning, DataSummary, Transactions, check_unusable
-from .periods import end_of_day
+from . import postgres as pg
 from . import sources as bk
-from .readers import check_columns, describe_source, file_kind, is_file_source, source_columns
+from .encoding import DEFAULT_ENCODING
+from .exceptions import DataError, ParameterError
+from .inputs import (
+    FAR_GAP_YEARS,
+    REASONS,
+    DataQualityWarning,
+    DataSummary,
+    Transactions,
+    check_unusable,
+    far_years,
+    warn_far_dates,
+)
+from .periods import end_of_day
+from .readers import check_columns, describe_source, file_columns, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
 
 
-def native_source(source: Any, mapping: dict[str, str | None], backend: str | None):
-    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark, else None."""
+def native_source(
+    source: Any,
+    mapping: dict[str, str | None],
+    backend: str | None,
+    encoding: str = DEFAULT_ENCODING,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+):
+    """(native frame, engine, source description) when the rows should stay in polars/DuckDB/Spark/PostgreSQL,
+    else None."""
+    if pg.is_postgres_url(source):
+        if backend not in (None, "postgres"):
+            raise ParameterError(
+                f"backend={backend!r}: a PostgreSQL source is aggregated on its server; leave backend unset."
+            )
+        native, name = pg.open_source(source, table=table, query=query)
+        try:
+            check_columns(mapping, bk.columns_of(native))
+        except DataError as exc:
+            raise DataError(f"{name}: {exc}") from None
+        # small sources come over whole (as Arrow) and are handled by polars; large ones stay on the server
+        pulled = pg.pull_if_small(native, list(dict.fromkeys(c for c in mapping.values() if c is not None)))
+        return (pulled, "polars", name) if pulled is not None else (native, "postgres", name)
+    if table is not None or query is not None:
+        raise ParameterError(
+            "table= and query= name what to read from a PostgreSQL source; pass a "
+            "postgresql://user@host:5432/db URL as the source."
+        )
     if backend is not None and backend not in bk.BACKENDS:
         raise ParameterError(f"backend={backend!r} is not one of {', '.join(map(repr, bk.BACKENDS))}.")
     columns = list(dict.fromkeys(c for c in mapping.values() if c is not None))
@@ -37,7 +75,10 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
             if is_glob:
                 raise ParameterError(f"{source}: a glob of files needs backend='duckdb' or 'polars'.")
             return None
-        native = bk.scan_file(path, kind, engine)
+        if kind == "csv" and not is_glob:
+            check_columns(mapping, file_columns(path, kind, encoding))
+        text_columns = tuple(c for c in (mapping.get("timestamp"),) if c)
+        native = bk.scan_file(path, kind, engine, text_columns=text_columns, encoding=encoding)
         check_columns(mapping, bk.columns_of(native))
         return native, engine, str(path)
     found = bk.backend_of(source)
@@ -66,9 +107,20 @@ def native_source(source: Any, mapping: dict[str, str | None], backend: str | No
     )
 
 
-def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str, str | None],
-                 segments: tuple[str, ...], tz: str, as_of_ts: pd.Timestamp | None, drop_duplicates: bool,
-                 date_format: str | None, strict: bool) -> Transactions:
+def load_native(
+    native: Any,
+    engine: str,
+    source_name: str,
+    *,
+    mapping: dict[str, str | None],
+    segments: tuple[str, ...],
+    tz: str,
+    as_of_ts: pd.Timestamp | None,
+    drop_duplicates: bool,
+    date_format: str | None,
+    strict: bool,
+    max_dropped: float | None = None,
+) -> Transactions:
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
     import narwhals as nw
 
@@ -98,8 +150,13 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
             examples[reason] = [f"e.g. {show_value(v)}" for v in vals] if vals else ["(no row numbers in lazy sources)"]
     parsed_candidates = n - st["null_customer_id"] - st["missing_timestamp"]
     if parsed_candidates and st["unparseable_timestamp"] == parsed_candidates:
-        bad = pd.Series(_native_examples(native, engine, mapping, "unparseable_timestamp", log,
-                                         conditions["unparseable_timestamp"][0]) or [], dtype="string")
+        bad = pd.Series(
+            _native_examples(
+                native, engine, mapping, "unparseable_timestamp", log, conditions["unparseable_timestamp"][0]
+            )
+            or [],
+            dtype="string",
+        )
         raise DataError(
             f"column '{ts_col}': none of {parsed_candidates:,} values could be parsed as dates "
             f"(e.g. {', '.join(show_value(v) for v in bad.tolist())}).{date_hint(bad)}"
@@ -138,16 +195,30 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
         after = st["after_as_of"]
     if after:
         dropped["after_as_of"] = after
-        examples["after_as_of"] = [str(v) for v in bk.examples(
-            log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")]
+        examples["after_as_of"] = [
+            str(v) for v in bk.examples(log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")
+        ]
     if after >= usable:
-        raise DataError(f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
-                        f"{REASONS['after_as_of']} ({as_of_ts}).")
-    check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4)
+        raise DataError(
+            f"{source_name}: no usable rows are left out of {n:,}: all {usable:,} usable rows are "
+            f"{REASONS['after_as_of']} ({as_of_ts})."
+        )
+    check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4, max_dropped=max_dropped)
     log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
-    log.kept = bk.keep(log, log.as_of_key, order_id=mapping.get("order_id") is not None,
-                       drop_duplicates=drop_duplicates)
+    log.kept = bk.keep(
+        log, log.as_of_key, order_id=mapping.get("order_id") is not None, drop_duplicates=drop_duplicates
+    )
     columns = {k: v for k, v in mapping.items() if v is not None}
+    first, last = (bk.key_to_timestamp(st[k], log.aware, tz) for k in ("min_key", "max_key"))
+    # rows far apart need FAR_GAP_YEARS empty years between them: a shorter span needs no year histogram
+    spread = first is not None and last.year - first.year > FAR_GAP_YEARS
+    year_rows = bk.year_counts(log) if spread else {}
+    far, _, _ = far_years(year_rows)
+    if far:
+        far_examples = [show_value(v) for v in bk.examples_in_years(log, far)]
+        examples["far_dates"] = far_examples
+        warn_far_dates(year_rows, far_examples, n, stacklevel=4)
+    n_far = int(sum(year_rows[y] for y in far))
 
     def make_summary() -> DataSummary:
         c = bk.summary_counts(log, drop_duplicates=drop_duplicates, valid_rows=usable - after)
@@ -160,28 +231,45 @@ def load_native(native: Any, engine: str, source_name: str, *, mapping: dict[str
             drop["exact_duplicate"] = c["exact_duplicate"]
         if not drop_duplicates and c["exact_duplicates"]:
             notes["exact_duplicates_kept"] = c["exact_duplicates"]
-        for name in ("unparseable_amount", "missing_amount", "refund_rows", "refund_only_customers",
-                     "refunds_before_first_purchase"):
+        for name in (
+            "unparseable_amount",
+            "missing_amount",
+            "refund_rows",
+            "refund_only_customers",
+            "refunds_before_first_purchase",
+        ):
             if c.get(name):
                 notes[name] = c[name]
         if c.get("refund_only_customers"):
             ex["refund_only_customers"] = [f"customer {show_value(v)}" for v in c["refund_only_examples"]]
         if c.get("refund_rows"):
             ex["refund_rows"] = [show_value(v) for v in c["refund_examples"]]
+        if n_far:
+            notes["far_dates"] = n_far
         return DataSummary(
-            kind="transactions", source=source_name, rows_read=n, rows_kept=int(c["rows_kept"]),
-            dropped=drop, notes=notes, examples=ex, customers=int(c["customers"]),
+            kind="transactions",
+            source=source_name,
+            rows_read=n,
+            rows_kept=int(c["rows_kept"]),
+            dropped=drop,
+            notes=notes,
+            examples=ex,
+            customers=int(c["customers"]),
             first_timestamp=bk.key_to_timestamp(c["min_key"], log.aware, tz),
             last_timestamp=bk.key_to_timestamp(c["max_key"], log.aware, tz),
-            tz=tz, as_of=as_of_ts, columns=columns,
+            tz=tz,
+            as_of=as_of_ts,
+            columns=columns,
         )
 
-    return Transactions(None, None, as_of_ts, tz, segments, mapping.get("amount") is not None, native=log,
-                        summary_factory=make_summary)
+    return Transactions(
+        None, None, as_of_ts, tz, segments, mapping.get("amount") is not None, native=log, summary_factory=make_summary
+    )
 
 
-def _native_examples(native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any,
-                     condition: Any) -> list[Any]:
+def _native_examples(
+    native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any, condition: Any
+) -> list[Any]:
     """Raw text of a few unparseable timestamps (read from the source columns)."""
     return bk.raw_examples(log, condition, mapping["timestamp"])
 

@@ -29,14 +29,53 @@ import pandas as pd
 from .exceptions import ParameterError
 
 FREQS: tuple[str, ...] = ("D", "W", "M", "Q", "Y")
+#: "no period" (e.g. a customer who never purchased): period indices are negative before 1970, so
+#: -1 is a real period (December 1969 for months) and cannot mark a missing one
+NO_PERIOD: int = int(np.iinfo(np.int64).min)
 FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+#: Mean length of a year in days: the Gregorian calendar's 365.2425 (definitions §2).
+DAYS_PER_YEAR = 365.2425
+#: The one table of period lengths: mean days per period. A week is 7 days, a day 1; a month is a
+#: twelfth and a quarter a quarter of the mean year. Used to convert rates and lengths between
+#: granularities (a yearly discount rate per period, a model's time unit); never for calendar arithmetic.
+PERIOD_DAYS: dict[str, float] = {
+    "D": 1.0,
+    "W": 7.0,
+    "M": DAYS_PER_YEAR / 12.0,
+    "Q": DAYS_PER_YEAR / 4.0,
+    "Y": DAYS_PER_YEAR,
+}
+#: Periods per year, derived from :data:`PERIOD_DAYS` (D 365.2425, W 52.1775, M 12, Q 4, Y 1).
+PERIODS_PER_YEAR: dict[str, float] = {f: DAYS_PER_YEAR / days for f, days in PERIOD_DAYS.items()}
 _ALIASES = {
-    "DAY": "D", "DAILY": "D", "WEEK": "W", "WEEKLY": "W", "W-MON": "W", "MONTH": "M",
-    "MONTHLY": "M", "MS": "M", "ME": "M", "QUARTER": "Q", "QUARTERLY": "Q", "QS": "Q",
-    "QE": "Q", "YEAR": "Y", "YEARLY": "Y", "ANNUAL": "Y", "A": "Y", "YS": "Y", "YE": "Y",
+    "DAY": "D",
+    "DAILY": "D",
+    "WEEK": "W",
+    "WEEKLY": "W",
+    "W-MON": "W",
+    "MONTH": "M",
+    "MONTHLY": "M",
+    "MS": "M",
+    "ME": "M",
+    "QUARTER": "Q",
+    "QUARTERLY": "Q",
+    "QS": "Q",
+    "QE": "Q",
+    "YEAR": "Y",
+    "YEARLY": "Y",
+    "ANNUAL": "Y",
+    "A": "Y",
+    "YS": "Y",
+    "YE": "Y",
 }
 _ONE_NS = pd.Timedelta(1, "ns")
-_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?")
+#: the forms an ``as_of`` string may take (named in every error about one)
+AS_OF_FORMS = (
+    "an ISO date YYYY-MM-DD (the end of that day is used) or an ISO date-time "
+    "YYYY-MM-DDTHH:MM[:SS], optionally with an offset (Z or +HH:MM)"
+)
 
 
 def check_freq(freq: str) -> str:
@@ -59,8 +98,7 @@ def check_tz(tz: str) -> str:
         pd.Timestamp("2000-01-01").tz_localize(tz)
     except Exception:  # noqa: BLE001 - any failure means the name is unusable
         raise ParameterError(
-            f"tz={tz!r} is not a time zone name. Use an IANA name such as 'UTC', "
-            "'Europe/Berlin' or 'America/New_York'."
+            f"tz={tz!r} is not a time zone name. Use an IANA name such as 'UTC', 'Europe/Berlin' or 'America/New_York'."
         ) from None
     return tz
 
@@ -75,7 +113,11 @@ def local_days(timestamps, tz: str = "UTC") -> np.ndarray:
     s = pd.Series(timestamps) if not isinstance(timestamps, (pd.Series, pd.DatetimeIndex)) else timestamps
     dt = s.dt if isinstance(s, pd.Series) else s
     if getattr(dt, "tz", None) is not None:
-        s = dt.tz_convert(tz).tz_localize(None) if isinstance(s, pd.DatetimeIndex) else dt.tz_convert(tz).dt.tz_localize(None)
+        s = (
+            dt.tz_convert(tz).tz_localize(None)
+            if isinstance(s, pd.DatetimeIndex)
+            else dt.tz_convert(tz).dt.tz_localize(None)
+        )
     values = np.asarray(s, dtype="datetime64[ns]")
     return values.astype("datetime64[D]").astype("int64")
 
@@ -187,18 +229,30 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
     A date given without a time means the *end* of that day in the report time
     zone (definitions §1 "As-of date"): ``"1998-06-30"`` includes every row of
     30 June. Naive datetimes are taken to be in ``tz``.
+
+    Strings must be ISO 8601: ``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM[:SS[.f]]``
+    (a space may replace the ``T``), optionally with ``Z`` or ``+HH:MM``;
+    anything else (``30/06/1998``, ``06/30/1998``, ``yesterday``) raises
+    ParameterError naming these forms (:data:`AS_OF_FORMS`). ``date``,
+    ``datetime``, ``pandas.Timestamp`` and ``numpy.datetime64`` values are
+    accepted as they are.
     """
     if as_of is None:
         return None
     date_only = False
     if isinstance(as_of, str):
-        date_only = bool(_DATE_ONLY.match(as_of))
+        text = as_of.strip()
+        date_only = bool(_ISO_DATE.fullmatch(text))
+        if not date_only and not _ISO_DATETIME.fullmatch(text):
+            raise ParameterError(
+                f"as_of={as_of!r} is not accepted: write it as {AS_OF_FORMS}, e.g. 2024-06-30 or "
+                "2024-06-30T18:00. Other spellings (30/06/2024, 06/30/2024) are ambiguous."
+            )
         try:
-            ts = pd.Timestamp(as_of.strip())
+            ts = pd.Timestamp(text)
         except (ValueError, TypeError):
             raise ParameterError(
-                f"as_of={as_of!r} is not a date. Write it as YYYY-MM-DD (the end of that day "
-                "is used) or as an ISO date-time such as 2024-06-30T18:00."
+                f"as_of={as_of!r} is not a date (no such day): write it as {AS_OF_FORMS}, e.g. 2024-06-30."
             ) from None
     elif isinstance(as_of, _dt.datetime) or isinstance(as_of, pd.Timestamp):
         ts = pd.Timestamp(as_of)
@@ -209,6 +263,16 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
         raise ParameterError(f"as_of={as_of!r} must be a date string, date or datetime, not {type(as_of).__name__}.")
     if ts is pd.NaT or pd.isna(ts):
         raise ParameterError(f"as_of={as_of!r} is not a date.")
+    if (
+        not pd.Timestamp.min.tz_localize(None)
+        < ts.tz_localize(None)
+        < pd.Timestamp.max.tz_localize(None) - pd.Timedelta(days=1)
+    ):
+        when = "in the future" if ts.year > 2000 else "in the past"
+        raise ParameterError(
+            f"as_of={as_of!r} cannot be used: it is {when}, outside the dates pandas represents "
+            f"({pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}). Write it as {AS_OF_FORMS}."
+        )
     if date_only:
         ts = ts.normalize() + pd.Timedelta(days=1) - _ONE_NS
     ts = ts.as_unit("ns")
@@ -217,6 +281,18 @@ def parse_as_of(as_of, tz: str = "UTC") -> pd.Timestamp | None:
     else:
         ts = ts.tz_convert(tz)
     return ts
+
+
+def period_offset(freq: str, n: int = 1) -> pd.DateOffset:
+    """The calendar length of ``n`` periods of ``freq`` (a day, a week, a month, ...), for date arithmetic."""
+    freq = check_freq(freq)
+    return {
+        "D": pd.DateOffset(days=n),
+        "W": pd.DateOffset(weeks=n),
+        "M": pd.DateOffset(months=n),
+        "Q": pd.DateOffset(months=3 * n),
+        "Y": pd.DateOffset(years=n),
+    }[freq]
 
 
 def end_of_day(ts: pd.Timestamp, tz: str = "UTC") -> pd.Timestamp:
@@ -238,7 +314,13 @@ def current_period(as_of: pd.Timestamp, freq: str, tz: str = "UTC") -> int:
 
 
 __all__ = [
+    "AS_OF_FORMS",
+    "DAYS_PER_YEAR",
     "FREQS",
+    "FREQ_NAMES",
+    "NO_PERIOD",
+    "PERIODS_PER_YEAR",
+    "PERIOD_DAYS",
     "check_freq",
     "current_period",
     "days_to_period",
@@ -248,6 +330,7 @@ __all__ = [
     "parse_period_label",
     "period_index",
     "period_label",
+    "period_offset",
     "period_start",
     "period_start_day",
 ]

@@ -114,7 +114,7 @@ class LocalRows:
             at = self._at_first_purchase()
             best = np.full(self.n, len(values), dtype=np.int64)
             np.minimum.at(best, self.codes[at], rank[seg[at]])
-            self.cache[key] = np.append(np.asarray(values, dtype=object)[order], None)[best]
+            self.cache[key] = np.append(np.asarray(values, dtype=object)[order], [None])[best]
         return self.cache[key]
 
     def amount_or_zero(self) -> np.ndarray:
@@ -175,8 +175,14 @@ def rows_from_frame(frame: pd.DataFrame, has_amount: bool, tz: str) -> LocalRows
         purchase = ~(amount < 0)
     else:
         purchase = np.ones(len(frame), dtype=bool)
-    return LocalRows(codes=narrow_codes(codes), customer_ids=np.asarray(uniques), columns=columns,
-                     purchase=purchase, key_unit=ts.dt.unit, tz=tz)
+    return LocalRows(
+        codes=narrow_codes(codes),
+        customer_ids=np.asarray(uniques),
+        columns=columns,
+        purchase=purchase,
+        key_unit=ts.dt.unit,
+        tz=tz,
+    )
 
 
 __all__ = ["LocalRows", "narrow_codes", "refund_notes", "rows_from_frame"]

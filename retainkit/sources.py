@@ -18,20 +18,25 @@ request (:func:`to_pandas`). The aggregation on these logs is
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
 
+from . import postgres as pg
 from ._codes import codes_in_sorted, factorize
 from ._rowkernels import duplicated_rows, float_keys
+from .encoding import DEFAULT_ENCODING, check_decodes, decode_error, find_decode_problem, is_utf8
 from .exceptions import DataError, ParameterError
 from .rows import LocalRows, narrow_codes, refund_notes
+from .timestamps import DateReading, date_reading, date_shapes
 
 #: engines that can hold the rows (``"pandas"`` is the numpy path of retainkit.engine)
 BACKENDS: tuple[str, ...] = ("pandas", "polars", "duckdb", "spark")
@@ -62,6 +67,8 @@ def backend_of(source: Any) -> str | None:
         return "duckdb"
     if mod == "pyspark" and type(source).__name__ == "DataFrame":
         return "spark"
+    if pg.is_ibis_table(source):
+        return "postgres"
     return None
 
 
@@ -86,27 +93,75 @@ def file_engine(path: Path, kind: str, backend: str | None) -> str:
     return DEFAULT_FILE_ENGINE if size > EAGER_MAX_CSV_BYTES else "pandas"
 
 
-def scan_file(path: Path, kind: str, engine: str) -> Any:
-    """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB."""
+def scan_file(
+    path: Path, kind: str, engine: str, *, text_columns: tuple[str, ...] = (), encoding: str = DEFAULT_ENCODING
+) -> Any:
+    """Open a CSV / Parquet file, directory or glob lazily with polars or DuckDB.
+
+    ``text_columns`` of a CSV are read as text (the timestamp column: its date
+    reading is decided by :mod:`retainkit.timestamps`, not by the reader's
+    guess). ``encoding`` (a Python codec name) applies to CSV: UTF-8 files are
+    checked to decode first (a DataError names the line and byte otherwise);
+    polars and DuckDB read only UTF-8 themselves (DuckDB 2 refuses other
+    encodings without an extension), so a file in another encoding is decoded
+    by pandas and the frame handed to the engine (read in memory, not out of
+    core).
+    """
     text = str(path)
     if kind == "parquet" and path.is_dir():
         text = os.path.join(text, "**", "*.parquet")
+    sep = "\t" if ".tsv" in path.name.lower() else ","
+    if kind == "csv":
+        if is_utf8(encoding):
+            for name in sorted(glob.glob(text)) or [text]:
+                if Path(name).is_file() and not name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
+                    check_decodes(name, encoding)
+        else:
+            return _decoded_by_pandas(path, engine, sep, text_columns, encoding)
     try:
         if engine == "polars":
             import polars as pl
 
             if kind == "parquet":
                 return pl.scan_parquet(text)
-            sep = "\t" if ".tsv" in path.name.lower() else ","
-            return pl.scan_csv(text, separator=sep, infer_schema_length=10_000)
+            return pl.scan_csv(
+                text, separator=sep, infer_schema_length=10_000, schema_overrides={c: pl.String for c in text_columns}
+            )
         import duckdb
 
         con = duckdb.connect()
         if kind == "parquet":
             return con.read_parquet(text)
-        return con.read_csv(text)
+        options: dict[str, Any] = {"sep": sep}
+        if text_columns:
+            options["dtype"] = {c: "VARCHAR" for c in text_columns}
+        return con.read_csv(text, **options)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
         raise DataError(f"{path}: could not be read as {kind.upper()} ({type(exc).__name__}: {exc}).") from exc
+
+
+def _decoded_by_pandas(path: Path, engine: str, sep: str, text_columns: tuple[str, ...], encoding: str) -> Any:
+    """A CSV file in an encoding the engine cannot read itself: decoded by pandas, handed to the engine."""
+    if any(ch in str(path) for ch in "*?["):
+        raise ParameterError(
+            f"{path}: a glob of CSV files in {encoding} cannot be scanned lazily. Convert the files to UTF-8 "
+            "or Parquet, or read them with pandas and pass the frame."
+        )
+    try:
+        frame = pd.read_csv(
+            path, sep=sep, encoding=encoding, dtype={c: "string" for c in text_columns}, low_memory=False
+        )
+    except UnicodeDecodeError:
+        raise decode_error(path, encoding, find_decode_problem(path, encoding)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a data error
+        raise DataError(f"{path}: could not be read as CSV ({type(exc).__name__}: {exc}).") from exc
+    if engine == "polars":
+        import polars as pl
+
+        return pl.from_pandas(frame).lazy()
+    import duckdb
+
+    return duckdb.connect().from_df(frame)
 
 
 def columns_of(native: Any) -> list[str]:
@@ -161,7 +216,25 @@ class NativeLog:
     cache: dict = field(default_factory=dict)
 
     def context(self):
-        return spark_utc(self.native) if self.backend == "spark" else contextlib.nullcontext()
+        return engine_context(self.native, self.backend)
+
+
+def engine_context(native: Any, backend: str):
+    """What every engine query runs inside: UTC for Spark, database errors as DataError for PostgreSQL."""
+    if backend == "spark":
+        return spark_utc(native)
+    if backend == "postgres":
+        return pg.database_errors(f"PostgreSQL {pg.where_of(native)}: a query failed", pg.secrets_of(native))
+    return contextlib.nullcontext()
+
+
+def collect_polars(log: NativeLog, lf: nw.LazyFrame) -> Any:
+    """Collect rows to a polars DataFrame (PostgreSQL: streamed as Arrow by the ADBC driver)."""
+    if log.backend == "postgres":
+        import polars as pl
+
+        return pl.from_arrow(pg.fetch_arrow(nw.to_native(lf)))
+    return lf.collect(backend="polars").to_native()
 
 
 def _dtype_kind(dtype: Any) -> str:
@@ -187,18 +260,32 @@ def _first_text(native: Any, backend: str, column: str) -> str | None:
     return None if head.empty else str(head.iloc[0, 0])
 
 
-def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments: tuple[str, ...], tz: str,
-            date_format: str | None) -> NativeLog:
+def prepare(
+    native: Any,
+    backend: str,
+    mapping: dict[str, str | None],
+    segments: tuple[str, ...],
+    tz: str,
+    date_format: str | None,
+) -> NativeLog:
     """Normalise the mapped columns of ``native`` inside its engine (definitions §1).
 
+    Text timestamps are read with one :class:`~retainkit.timestamps.DateReading`
+    for the whole column (:func:`~retainkit.timestamps.date_reading` of the
+    column's shapes, one group-by in the engine; ``date_format`` when given).
     Raises DataError for a timestamp column of numbers, an amount column of
-    booleans, and Spark strings with ``date_format`` (parse them in Spark).
+    booleans, an ambiguous or mixed day/month order, and ParameterError for a
+    Spark ``date_format`` with codes that have no Java equivalent.
     """
-    cid, ts, amount, order_id = (mapping["customer_id"], mapping["timestamp"], mapping.get("amount"),
-                                 mapping.get("order_id"))
+    cid, ts, amount, order_id = (
+        mapping["customer_id"],
+        mapping["timestamp"],
+        mapping.get("amount"),
+        mapping.get("order_id"),
+    )
     lf0 = nw.from_native(native)
     lf0 = lf0.lazy() if isinstance(lf0, nw.DataFrame) else lf0
-    with (spark_utc(native) if backend == "spark" else contextlib.nullcontext()):
+    with engine_context(native, backend):
         schema = lf0.collect_schema()
         ts_kind = _dtype_kind(schema[ts])
         if ts_kind in ("numeric", "bool"):
@@ -208,47 +295,81 @@ def prepare(native: Any, backend: str, mapping: dict[str, str | None], segments:
                 "Spark: F.timestamp_seconds(col))."
             )
         aware = ts_kind == "datetime_tz"
-        if ts_kind == "string":
+        formats: tuple[str, ...] | None = None
+        if ts_kind == "string" and backend == "postgres":
+            # ISO 8601 text only, parsed in SQL (retainkit.postgres.normalise)
             sample = _first_text(native, backend, ts)
-            aware = bool(sample and (_TZ_SUFFIX.search(sample) or (date_format and "%z" in date_format)))
+            aware = bool(sample and _TZ_SUFFIX.search(sample))
+        elif ts_kind == "string":
+            # one reading for the whole column, decided where the rows live (retainkit.timestamps)
+            reading = (
+                date_reading(date_shapes(lf0, ts), ts) if not date_format else DateReading(ts, "given", (date_format,))
+            )
+            formats = reading.formats or None
+            if reading.order == "iso":
+                sample = _first_text(native, backend, ts)
+                aware = bool(sample and _TZ_SUFFIX.search(sample))
+                if aware or backend != "polars":
+                    formats = None  # DuckDB and Spark read ISO 8601 (offsets too) with their own parser
+            else:
+                aware = bool(date_format and "%z" in date_format)
         if amount is not None and _dtype_kind(schema[amount]) == "bool":
             raise DataError(f"column '{amount}' (amount) holds true/false values, not money amounts.")
         amount_text = amount is not None and _dtype_kind(schema[amount]) == "string"
         text_amount = amount if amount_text else None
         if backend == "polars":
-            native2 = _prepare_polars(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_polars(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "duckdb":
-            native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_duckdb(native, ts, ts_kind, aware, tz, formats, text_amount)
         elif backend == "spark":
-            native2 = _prepare_spark(native, ts, ts_kind, aware, tz, date_format, text_amount)
+            native2 = _prepare_spark(native, ts, ts_kind, aware, tz, formats, text_amount)
+        elif backend == "postgres":
+            native2 = pg.normalise(native, ts, ts_kind, aware, tz, date_format, text_amount)
         else:  # pragma: no cover - pandas goes through retainkit.engine
             raise ParameterError(f"backend {backend!r} is not a native engine.")
         lf = nw.from_native(native2)
         lf = lf.lazy() if isinstance(lf, nw.DataFrame) else lf
-        exprs = [_id_expr(cid, schema[cid]).alias("customer_id"), nw.col("__key").alias("key"),
-                 nw.col("__day").alias("day"), nw.col("__ts_missing").alias("ts_missing"),
-                 nw.col(ts).cast(nw.String).alias("ts_text")]
+        exprs = [
+            _id_expr(cid, schema[cid]).alias("customer_id"),
+            nw.col("__key").alias("key"),
+            nw.col("__day").alias("day"),
+            nw.col("__ts_missing").alias("ts_missing"),
+            nw.col(ts).cast(nw.String).alias("ts_text"),
+        ]
         if amount is not None:
             a = nw.col(amount)
             if amount_text:
                 text = a.cast(nw.String).str.strip_chars()
                 value = nw.col("__amount")  # parsed natively: unparseable text -> null
-                exprs += [value.alias("amount"),
-                          (~text.is_null() & (text != "") & value.is_null()).alias("amount_bad"),
-                          (text.is_null() | (text == "")).alias("amount_missing")]
+                exprs += [
+                    value.alias("amount"),
+                    (~text.is_null() & (text != "") & value.is_null()).alias("amount_bad"),
+                    (text.is_null() | (text == "")).alias("amount_missing"),
+                ]
             else:
                 value = a.cast(nw.Float64)
                 # NaN counts as unknown, like a null
                 value = nw.when(value.is_nan()).then(None).otherwise(value) if backend != "spark" else value
-                exprs += [value.alias("amount"), nw.lit(False).alias("amount_bad"),
-                          value.is_null().alias("amount_missing")]
+                exprs += [
+                    value.alias("amount"),
+                    nw.lit(False).alias("amount_bad"),
+                    value.is_null().alias("amount_missing"),
+                ]
         if order_id is not None:
             exprs.append(_id_expr(order_id, schema[order_id]).alias("order_id"))
         for s in segments:
             exprs.append(_segment_expr(s, schema[s]).alias(s))
         raw = lf.select(*exprs)
-    log = NativeLog(backend=backend, native=native, raw=raw, aware=aware, tz=tz, has_amount=amount is not None,
-                    has_order_id=order_id is not None, segments=segments)
+    log = NativeLog(
+        backend=backend,
+        native=native,
+        raw=raw,
+        aware=aware,
+        tz=tz,
+        has_amount=amount is not None,
+        has_order_id=order_id is not None,
+        segments=segments,
+    )
     # numbers are never unparseable: their data-summary counts can come from the collected rows
     log.cache["amount_numeric"] = amount is None or _dtype_kind(schema[amount]) == "numeric"
     return log
@@ -272,23 +393,24 @@ def _segment_expr(column: str, dtype: Any) -> nw.Expr:
     return c.cast(nw.String).fill_null("(missing)")
 
 
-def _prepare_polars(native: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
-                    amount: str | None = None):
+def _prepare_polars(
+    native: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     import polars as pl
 
     lf = native.lazy() if isinstance(native, pl.DataFrame) else native
     if amount is not None:
-        lf = lf.with_columns(__amount=pl.col(amount).cast(pl.String).str.strip_chars()
-                             .cast(pl.Float64, strict=False))
+        lf = lf.with_columns(__amount=pl.col(amount).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False))
     c = pl.col(ts)
     missing = c.is_null()
     if kind == "string":
         text = c.cast(pl.String).str.strip_chars()
         missing = missing | (text == "")
         text = text.str.replace(r"Z$", "+00:00")
-        if fmt is not None:
+        if formats:
             dt = pl.Datetime("us", "UTC") if aware else pl.Datetime("us")
-            parsed = text.str.strptime(dt, fmt, strict=False)
+            # chrono writes fractional seconds after a dot as %.f
+            parsed = pl.coalesce([text.str.strptime(dt, f.replace(".%f", "%.f"), strict=False) for f in formats])
         elif aware:
             parsed = pl.coalesce([text.str.strptime(pl.Datetime("us", "UTC"), f, strict=False) for f in _PL_FORMATS_TZ])
         else:
@@ -311,17 +433,18 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
-                    amount: str | None = None):
+def _prepare_duckdb(
+    rel: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     c = _q(ts)
     tzs = tz.replace("'", "''")
     missing = f"{c} IS NULL"
     if kind == "string":
         text = f"trim(CAST({c} AS VARCHAR))"
         missing = f"({c} IS NULL OR {text} = '')"
-        if fmt is not None:
-            f = fmt.replace("'", "''")
-            parsed = f"try_strptime({text}, '{f}')"
+        if formats:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in formats)
+            parsed = f"try_strptime({text}, [{listed}])"  # the first format that reads a value wins
             parsed = f"CAST({parsed} AS TIMESTAMPTZ)" if aware else f"CAST({parsed} AS TIMESTAMP)"
         else:
             parsed = f"TRY_CAST({text} AS {'TIMESTAMPTZ' if aware else 'TIMESTAMP'})"
@@ -338,21 +461,51 @@ def _prepare_duckdb(rel: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str
     return rel.project(f"*, CAST({key} AS BIGINT) AS __key, {day} AS __day, ({missing}) AS __ts_missing{extra}")
 
 
-def _prepare_spark(df: Any, ts: str, kind: str, aware: bool, tz: str, fmt: str | None,
-                   amount: str | None = None):
+#: strftime codes -> Spark (Java) datetime pattern letters, for parsing; single letters read 1 or 2 digits
+_JAVA_CODES = {"%d": "d", "%m": "M", "%Y": "yyyy", "%H": "H", "%I": "h", "%M": "mm", "%S": "ss", "%p": "a"}
+
+
+def java_pattern(fmt: str, column: str) -> str:
+    """The Spark datetime pattern of a strftime pattern made of ``%d %m %Y %H %I %M %S %p`` and punctuation.
+
+    Raises
+    ------
+    ParameterError
+        For any other code (``%y``: Spark reads two-digit years as 20xx,
+        Python as 1969-2068; ``%f``, ``%z``, names of months ...).
+    """
+    out = []
+    for token in re.findall(r"%.|[A-Za-z]+|[^%A-Za-z]+", fmt):
+        if token.startswith("%"):
+            if token not in _JAVA_CODES:
+                raise ParameterError(
+                    f"column '{column}': the date pattern {fmt!r} uses {token}, which retainkit cannot hand to "
+                    f"Spark. Parse the column in Spark first, e.g. df.withColumn('{column}', "
+                    f"F.to_timestamp('{column}', 'd/M/yyyy HH:mm')), or write four-digit years."
+                )
+            out.append(_JAVA_CODES[token])
+        elif token.isalpha():
+            out.append("'" + token + "'")
+        else:
+            out.append(token.replace("'", "''"))
+    return "".join(out)
+
+
+def _prepare_spark(
+    df: Any, ts: str, kind: str, aware: bool, tz: str, formats: tuple[str, ...] | None, amount: str | None = None
+):
     from pyspark.sql import functions as F
 
     c = F.col(f"`{ts}`")
     missing = c.isNull()
     if kind == "string":
-        if fmt is not None:
-            raise ParameterError(
-                f"date_format={fmt!r} is not supported for Spark DataFrames (Spark uses Java date patterns). "
-                f"Parse the column in Spark first: df.withColumn('{ts}', F.to_timestamp('{ts}', 'dd/MM/yyyy'))."
-            )
         text = F.trim(c.cast("string"))
         missing = missing | (text == F.lit(""))
-        parsed = F.try_to_timestamp(text)
+        if formats:
+            patterns = [java_pattern(f, ts) for f in formats]
+            parsed = F.coalesce(*[F.try_to_timestamp(text, F.lit(pat)) for pat in patterns])
+        else:
+            parsed = F.try_to_timestamp(text)
         local_us = F.unix_micros(F.from_utc_timestamp(parsed, tz)) if aware else F.unix_micros(parsed)
         key = F.unix_micros(parsed) if aware else local_us
     elif kind == "datetime_tz":
@@ -399,8 +552,9 @@ def _fdiv(a: nw.Expr, b: int, backend: str) -> nw.Expr:
     return (a / b).floor().cast(nw.Int64)
 
 
-def with_period(lf: nw.LazyFrame, day: str, freq: str, out: str, offset: int = 0,
-                backend: str = "polars") -> nw.LazyFrame:
+def with_period(
+    lf: nw.LazyFrame, day: str, freq: str, out: str, offset: int = 0, backend: str = "polars"
+) -> nw.LazyFrame:
     """Add column ``out``: the period index (definitions §2) of day number ``day + offset``.
 
     Months come from the civil-from-days algorithm in integer arithmetic, in
@@ -450,21 +604,28 @@ def stats(log: NativeLog, now_key: int, as_of_key_value: int | None = None) -> d
         nw.len().alias("rows"),
         nw.col("customer_id").is_null().cast(nw.Int64).sum().alias("null_customer_id"),
         (~nw.col("customer_id").is_null() & nw.col("ts_missing")).cast(nw.Int64).sum().alias("missing_timestamp"),
-        (~nw.col("customer_id").is_null() & ~nw.col("ts_missing") & k.is_null()).cast(nw.Int64).sum()
+        (~nw.col("customer_id").is_null() & ~nw.col("ts_missing") & k.is_null())
+        .cast(nw.Int64)
+        .sum()
         .alias("unparseable_timestamp"),
         nw.when(valid & (k <= now_key)).then(k).otherwise(None).max().alias("max_past"),
         (valid & (k > now_key)).cast(nw.Int64).sum().alias("future"),
         nw.when(valid).then(k).otherwise(None).max().alias("max_key"),
+        nw.when(valid).then(k).otherwise(None).min().alias("min_key"),
     ]
     if as_of_key_value is not None:
         aggs.append((valid & (k > as_of_key_value)).cast(nw.Int64).sum().alias("after_as_of"))
     if log.has_amount:
-        aggs += [nw.col("amount_bad").cast(nw.Int64).sum().alias("amount_bad"),
-                 (~nw.col("amount_missing")).cast(nw.Int64).sum().alias("amount_present")]
+        aggs += [
+            nw.col("amount_bad").cast(nw.Int64).sum().alias("amount_bad"),
+            (~nw.col("amount_missing")).cast(nw.Int64).sum().alias("amount_present"),
+        ]
     with log.context():
         out = collect(log.raw.select(*aggs)).iloc[0]
-    return {name: (0 if name not in ("max_past", "max_key") and pd.isna(v) else None if pd.isna(v) else int(v))
-            for name, v in out.items()}
+    return {
+        name: (0 if name not in ("max_past", "max_key", "min_key") and pd.isna(v) else None if pd.isna(v) else int(v))
+        for name, v in out.items()
+    }
 
 
 def examples(log: NativeLog, condition: nw.Expr, column: str | None, n: int = 3) -> list[Any]:
@@ -478,6 +639,23 @@ def examples(log: NativeLog, condition: nw.Expr, column: str | None, n: int = 3)
         return collect(lf.select(nw.col(col)).head(n))[col].tolist()
 
 
+def year_counts(log: NativeLog) -> dict[int, int]:
+    """Kept rows per local calendar year (a small group-by; for :func:`retainkit.inputs.far_years`)."""
+    with log.context():
+        years = with_period(log.kept.select("day"), "day", "Y", "y", backend=log.backend)
+        table = collect(years.group_by("y").agg(nw.len().alias("n")))
+    return {1970 + int(y): int(c) for y, c in zip(table["y"], table["n"])}
+
+
+def examples_in_years(log: NativeLog, years: list[int], n: int = 3) -> list[str]:
+    """A few kept timestamps dated in ``years`` (local calendar years)."""
+    with log.context():
+        dated = with_period(log.kept.select("key", "day"), "day", "Y", "y", backend=log.backend)
+        picked = dated.filter(nw.col("y").is_in([y - 1970 for y in years])).select("key").head(n)
+        keys = collect(picked)["key"].tolist()
+    return [str(key_to_timestamp(k, log.aware, log.tz)) for k in keys]
+
+
 def raw_examples(log: NativeLog, condition: nw.Expr, column: str, n: int = 3) -> list[Any]:
     """The source text of the timestamp column on a few rows matching ``condition``."""
     return examples(log, condition, "ts_text", n)
@@ -487,8 +665,14 @@ def keep(log: NativeLog, as_of_key_value: int, *, order_id: bool, drop_duplicate
     """Rows kept for analysis: usable, not after as_of, repeated order ids / duplicates dropped as asked."""
     k = nw.col("key")
     lf = log.raw.filter(~nw.col("customer_id").is_null() & ~k.is_null() & (k <= as_of_key_value))
-    cols = ["customer_id", "key", "day", *(["amount"] if log.has_amount else []),
-            *(["order_id"] if order_id else []), *log.segments]
+    cols = [
+        "customer_id",
+        "key",
+        "day",
+        *(["amount"] if log.has_amount else []),
+        *(["order_id"] if order_id else []),
+        *log.segments,
+    ]
     lf = lf.select(*cols)
     log.cache["valid"] = lf
     if order_id:
@@ -550,17 +734,25 @@ def local_rows(log: NativeLog) -> LocalRows:
         columns = ["day", "key", *(["amount"] if log.has_amount else [])]
         exprs = [nw.col(c).cast(nw.Float64) if c == "amount" else nw.col(c) for c in columns]
         with log.context():
-            frame = log.kept.select("customer_id", *exprs, *log.segments).collect(backend="polars").to_native()
+            frame = collect_polars(log, log.kept.select("customer_id", *exprs, *log.segments))
         codes, ids = dense_codes(frame["customer_id"])
-        arrays = {c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy()
-                  for c in columns}
+        arrays = {
+            c: frame[c].fill_null(float("nan")).to_numpy() if c == "amount" else frame[c].to_numpy() for c in columns
+        }
         purchase = ~(arrays["amount"] < 0) if log.has_amount else np.ones(len(codes), dtype=bool)
         segments = {}
         for name in log.segments:
             seg_codes, values = dense_codes(frame[name])
             segments[name] = (narrow_codes(seg_codes), np.asarray(values, dtype=object))
-        log.cache["local_rows"] = LocalRows(codes=narrow_codes(codes), customer_ids=ids, columns=arrays,
-                                            purchase=purchase, key_unit="us", tz=log.tz, segments=segments)
+        log.cache["local_rows"] = LocalRows(
+            codes=narrow_codes(codes),
+            customer_ids=ids,
+            columns=arrays,
+            purchase=purchase,
+            key_unit="us",
+            tz=log.tz,
+            segments=segments,
+        )
     return log.cache["local_rows"]
 
 
@@ -573,13 +765,22 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool, valid_rows: int | N
     is the number of rows left after unusable rows and rows after as_of.
     """
     rows = log.cache.get("local_rows")
-    if rows is not None and valid_rows is not None and not log.has_order_id and \
-            log.cache.get("amount_numeric") and not (drop_duplicates and log.has_amount):
+    if (
+        rows is not None
+        and valid_rows is not None
+        and not log.has_order_id
+        and log.cache.get("amount_numeric")
+        and not (drop_duplicates and log.has_amount)
+    ):
         return _summary_from_rows(rows, log.has_amount, drop_duplicates, valid_rows)
     kept = log.kept
     k = nw.col("key")
-    aggs = [nw.len().alias("rows_kept"), nw.col("customer_id").n_unique().alias("customers"),
-            k.min().alias("min_key"), k.max().alias("max_key")]
+    aggs = [
+        nw.len().alias("rows_kept"),
+        nw.col("customer_id").n_unique().alias("customers"),
+        k.min().alias("min_key"),
+        k.max().alias("max_key"),
+    ]
     if log.has_amount:
         a = nw.col("amount")
         aggs += [(a < 0).cast(nw.Int64).sum().alias("refund_rows")]
@@ -595,19 +796,28 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool, valid_rows: int | N
         if log.has_amount:
             buy = purchase_expr(log)
             out["refund_examples"] = collect(kept.filter(~buy).select("amount").head(3))["amount"].tolist()
-            per = kept.with_columns(buy=buy).group_by("customer_id").agg(
-                nw.col("buy").max().alias("buyer"),
-                nw.when(nw.col("buy")).then(k).otherwise(None).min().alias("first_buy"))
+            per = (
+                kept.with_columns(buy=buy)
+                .group_by("customer_id")
+                .agg(
+                    nw.col("buy").max().alias("buyer"),
+                    nw.when(nw.col("buy")).then(k).otherwise(None).min().alias("first_buy"),
+                )
+            )
             refunds = kept.filter(~buy).join(per, on="customer_id", how="left")
-            r = collect(refunds.select(
-                (nw.col("buyer") & (k < nw.col("first_buy"))).cast(nw.Int64).sum().alias("early")))
+            r = collect(
+                refunds.select((nw.col("buyer") & (k < nw.col("first_buy"))).cast(nw.Int64).sum().alias("early"))
+            )
             out["refunds_before_first_purchase"] = int(r["early"].fillna(0).iloc[0])
             ro = per.filter(~nw.col("buyer"))
             out["refund_only_customers"] = _count(ro)
             out["refund_only_examples"] = collect(ro.select("customer_id").head(3))["customer_id"].tolist()
-            bad = collect(log.raw.filter(_kept_mask(log)).select(
-                nw.col("amount_bad").cast(nw.Int64).sum().alias("bad"),
-                nw.col("amount_missing").cast(nw.Int64).sum().alias("missing")))
+            bad = collect(
+                log.raw.filter(_kept_mask(log)).select(
+                    nw.col("amount_bad").cast(nw.Int64).sum().alias("bad"),
+                    nw.col("amount_missing").cast(nw.Int64).sum().alias("missing"),
+                )
+            )
             out["unparseable_amount"] = int(bad["bad"].fillna(0).iloc[0])
             out["missing_amount"] = int(bad["missing"].fillna(0).iloc[0])
     return out
@@ -616,9 +826,13 @@ def summary_counts(log: NativeLog, *, drop_duplicates: bool, valid_rows: int | N
 def _summary_from_rows(rows: LocalRows, has_amount: bool, drop_duplicates: bool, valid_rows: int) -> dict[str, Any]:
     """:func:`summary_counts` from the collected kept rows (the same numbers, no scan)."""
     key = rows.columns["key"]
-    out: dict[str, Any] = {"rows_kept": len(key), "customers": rows.n, "repeated_order_id": 0,
-                           "min_key": int(key.min()) if len(key) else None,
-                           "max_key": int(key.max()) if len(key) else None}
+    out: dict[str, Any] = {
+        "rows_kept": len(key),
+        "customers": rows.n,
+        "repeated_order_id": 0,
+        "min_key": int(key.min()) if len(key) else None,
+        "max_key": int(key.max()) if len(key) else None,
+    }
     out["exact_duplicate"] = valid_rows - len(key) if drop_duplicates else 0
     if drop_duplicates:
         out["exact_duplicates"] = 0
@@ -626,8 +840,9 @@ def _summary_from_rows(rows: LocalRows, has_amount: bool, drop_duplicates: bool,
         keys = [rows.codes.astype(np.int64), key]
         if has_amount:
             keys.append(float_keys(rows.columns["amount"]))
-        out["exact_duplicates"] = int(duplicated_rows(keys, exact=[c for c, _ in rows.segments.values()],
-                                                      sorted_hint=1).sum())
+        out["exact_duplicates"] = int(
+            duplicated_rows(keys, exact=[c for c, _ in rows.segments.values()], sorted_hint=1).sum()
+        )
     if has_amount:
         amount = rows.columns["amount"]
         refunds = np.flatnonzero(~rows.purchase)
@@ -652,12 +867,15 @@ def _kept_mask(log: NativeLog) -> nw.Expr:
 def to_pandas(log: NativeLog) -> pd.DataFrame:
     """The kept rows as the pandas frame of :class:`retainkit.data.Transactions` (materialises the data)."""
     with log.context():
-        frame = collect(log.kept)
+        frame = collect_polars(log, log.kept).to_pandas() if log.backend == "postgres" else collect(log.kept)
     out = pd.DataFrame({"customer_id": frame["customer_id"]})
     keys = frame["key"].to_numpy(dtype="int64")
     ts = pd.Series(pd.to_datetime(keys, unit="us"))
-    ts = ts.dt.tz_localize("UTC").dt.tz_convert(log.tz) if log.aware else \
-        ts.dt.tz_localize(log.tz, nonexistent="shift_forward", ambiguous=np.zeros(len(ts), bool))
+    ts = (
+        ts.dt.tz_localize("UTC").dt.tz_convert(log.tz)
+        if log.aware
+        else ts.dt.tz_localize(log.tz, nonexistent="shift_forward", ambiguous=np.zeros(len(ts), bool))
+    )
     out["timestamp"] = ts
     if log.has_amount:
         out["amount"] = frame["amount"].astype("float64")
@@ -669,8 +887,30 @@ def to_pandas(log: NativeLog) -> pd.DataFrame:
 
 
 __all__ = [
-    "BACKENDS", "DEFAULT_FILE_ENGINE", "EAGER_MAX_CSV_BYTES", "FILE_ENGINES", "LARGE_PARQUET_ROWS", "NativeLog",
-    "as_of_key", "backend_of", "collect", "columns_of", "examples", "file_engine", "keep", "key_to_timestamp",
-    "prepare", "purchase_expr", "raw_examples", "scan_file", "spark_utc", "stats", "summary_counts", "to_pandas",
+    "BACKENDS",
+    "DEFAULT_FILE_ENGINE",
+    "EAGER_MAX_CSV_BYTES",
+    "FILE_ENGINES",
+    "LARGE_PARQUET_ROWS",
+    "NativeLog",
+    "as_of_key",
+    "backend_of",
+    "collect",
+    "columns_of",
+    "examples",
+    "examples_in_years",
+    "file_engine",
+    "java_pattern",
+    "keep",
+    "key_to_timestamp",
+    "prepare",
+    "purchase_expr",
+    "raw_examples",
+    "scan_file",
+    "spark_utc",
+    "stats",
+    "summary_counts",
+    "to_pandas",
     "with_period",
+    "year_counts",
 ]

@@ -29,24 +29,40 @@ currency.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ._stats import safe_ratio, wilson_interval
-from .inputs import Subscriptions
 from .exceptions import DataError, ParameterError
+from .inputs import Subscriptions
 from .periods import check_freq, last_complete_period, period_index, period_label, period_start
 
 #: MRR is summed as integers in units of 1 / _SCALE of the currency unit
 _SCALE = 1_000_000
 
 MOVEMENT_COLUMNS: tuple[str, ...] = (
-    "period", "period_start", "mrr_start", "new", "expansion", "contraction", "churned",
-    "reactivation", "mrr_end", "customers_start", "customers_end", "customers_retained",
-    "customers_new", "customers_reactivated", "customers_lost", "n_new", "n_expansion",
-    "n_contraction", "n_churned", "n_reactivation",
+    "period",
+    "period_start",
+    "mrr_start",
+    "new",
+    "expansion",
+    "contraction",
+    "churned",
+    "reactivation",
+    "mrr_end",
+    "customers_start",
+    "customers_end",
+    "customers_retained",
+    "customers_new",
+    "customers_reactivated",
+    "customers_lost",
+    "n_new",
+    "n_expansion",
+    "n_contraction",
+    "n_churned",
+    "n_reactivation",
 )
 _MRR_COLS = ("mrr_start", "new", "expansion", "contraction", "churned", "reactivation", "mrr_end")
 _COUNT_COLS = tuple(c for c in MOVEMENT_COLUMNS[9:])
@@ -160,12 +176,14 @@ class _Grid:
         ok = lo <= hi
         lo, hi, k, u = lo[ok], hi[ok], key_codes[ok], units[ok]
         closes = hi + 1 <= self.n
-        ev = pd.DataFrame({
-            "key": np.concatenate([k, k[closes]]),
-            "j": np.concatenate([lo, hi[closes] + 1]).astype("int64"),
-            "units": np.concatenate([u, -u[closes]]),
-            "count": np.concatenate([np.ones(len(k), "int64"), -np.ones(int(closes.sum()), "int64")]),
-        })
+        ev = pd.DataFrame(
+            {
+                "key": np.concatenate([k, k[closes]]),
+                "j": np.concatenate([lo, hi[closes] + 1]).astype("int64"),
+                "units": np.concatenate([u, -u[closes]]),
+                "count": np.concatenate([np.ones(len(k), "int64"), -np.ones(int(closes.sum()), "int64")]),
+            }
+        )
         ev = ev.groupby(["key", "j"], sort=True).sum().reset_index()
         g = ev.groupby("key", sort=False)
         ev["units"] = g["units"].cumsum()
@@ -251,8 +269,9 @@ def mrr_movements(subs: Subscriptions, freq: str = "M", *, by: str | Iterable[st
     ev = grid.events
     n = grid.n
     if by_cols:
-        seg_table = (grid.key_table.loc[:, by_cols].drop_duplicates()
-                     .sort_values(by_cols, kind="stable").reset_index(drop=True))
+        seg_table = (
+            grid.key_table.loc[:, by_cols].drop_duplicates().sort_values(by_cols, kind="stable").reset_index(drop=True)
+        )
         seg_of_key = grid.key_table.merge(seg_table.reset_index(), on=by_cols, how="left")["index"].to_numpy()
     else:
         seg_table = pd.DataFrame(index=[0])
@@ -349,8 +368,19 @@ def revenue_retention(subs: Subscriptions, freq: str = "M", *, by: str | Iterabl
     """
     mv = mrr_movements(subs, freq, by=by)
     by_cols = [c for c in mv.columns if c not in MOVEMENT_COLUMNS]
-    out = mv.loc[:, [*by_cols, "period", "period_start", "mrr_start", "mrr_end", "customers_start",
-                     "customers_end", "customers_retained"]].copy()
+    out = mv.loc[
+        :,
+        [
+            *by_cols,
+            "period",
+            "period_start",
+            "mrr_start",
+            "mrr_end",
+            "customers_start",
+            "customers_end",
+            "customers_retained",
+        ],
+    ].copy()
     start = mv["mrr_start"].to_numpy()
     out["grr"] = safe_ratio(start - mv["contraction"] - mv["churned"], start)
     out["nrr"] = safe_ratio(start + mv["expansion"] - mv["contraction"] - mv["churned"], start)
@@ -411,8 +441,21 @@ def mrr_cohort_table(subs: Subscriptions, freq: str = "M") -> pd.DataFrame:
         _check_subs(subs, need_mrr=True, what="mrr_cohort_table")
     grid = _Grid(subs, freq, ["customer_id"], with_mrr=with_mrr)
     n = grid.n
-    cols = ["cohort", "cohort_start", "age", "period", "cohort_size", "customers", "customer_retention",
-            "customer_retention_lo", "customer_retention_hi", "mrr", "mrr_age0", "nrr", "grr"]
+    cols = [
+        "cohort",
+        "cohort_start",
+        "age",
+        "period",
+        "cohort_size",
+        "customers",
+        "customer_retention",
+        "customer_retention_lo",
+        "customer_retention_hi",
+        "mrr",
+        "mrr_age0",
+        "nrr",
+        "grr",
+    ]
     has_first = grid.first_ns < np.iinfo("int64").max
     # cohort index (0 = p0) of each key, from the first start
     cohort_ix = np.full(len(grid.first_ns), -1, dtype="int64")
@@ -462,14 +505,16 @@ def mrr_cohort_table(subs: Subscriptions, freq: str = "M") -> pd.DataFrame:
     rc = np.concatenate(rows_c)
     rk = np.concatenate(rows_k)
     col = rc + rk  # boundary index - 1 of the end of age k
-    out = pd.DataFrame({
-        "cohort": period_label(grid.p0 + rc, freq),
-        "cohort_start": period_start(grid.p0 + rc, freq, grid.tz),
-        "age": rk,
-        "period": period_label(grid.p0 + col, freq),
-        "cohort_size": size[rc],
-        "customers": dense["active"][rc, col],
-    })
+    out = pd.DataFrame(
+        {
+            "cohort": period_label(grid.p0 + rc, freq),
+            "cohort_start": period_start(grid.p0 + rc, freq, grid.tz),
+            "age": rk,
+            "period": period_label(grid.p0 + col, freq),
+            "cohort_size": size[rc],
+            "customers": dense["active"][rc, col],
+        }
+    )
     out["customer_retention"] = safe_ratio(out["customers"], out["cohort_size"])
     lo, hi = wilson_interval(out["customers"], out["cohort_size"])
     out["customer_retention_lo"] = lo

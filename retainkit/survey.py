@@ -33,18 +33,20 @@ like definitions §2 (only fully observed horizons are counted).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._deprecation import renamed_kwargs
 from ._stats import Z95, safe_ratio, wilson_interval
+from .exceptions import DataError, ParameterError
 from .inputs import Transactions
+from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 from .readers import check_columns
 from .timestamps import Where, parse_timestamps
-from .exceptions import DataError, ParameterError
-from .periods import check_freq, check_tz, last_complete_period, local_days, period_index, period_label, period_start
 
 NPS_SCALE = (0, 10)
 CSAT_SCALE = (1, 5)
@@ -87,8 +89,9 @@ def _where(index: pd.Index, positions: np.ndarray, values: Sequence[Any]) -> str
     return ", ".join(shown)
 
 
-def _validate_scores(raw: pd.Series, column: str, scale: tuple[int, int], what: str,
-                     hint: str = "") -> tuple[np.ndarray, np.ndarray]:
+def _validate_scores(
+    raw: pd.Series, column: str, scale: tuple[int, int], what: str, hint: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (float scores with NaN for empty, mask of empty) or raise DataError."""
     lo, hi = scale
     if pd.api.types.is_bool_dtype(raw.dtype):
@@ -141,8 +144,10 @@ def _grouped(values: np.ndarray, empty: np.ndarray, responses: Any, by: list[str
 
 
 # --------------------------------------------------------------------------- metrics
-_NPS_HINT = (" NPS uses the 0-10 'how likely are you to recommend us' scale. For 1-5 satisfaction "
-             "answers use csat(); a 1-10 scale is not an NPS scale (rescale it deliberately, or ask 0-10).")
+_NPS_HINT = (
+    " NPS uses the 0-10 'how likely are you to recommend us' scale. For 1-5 satisfaction "
+    "answers use csat(); a 1-10 scale is not an NPS scale (rescale it deliberately, or ask 0-10)."
+)
 
 
 def _nps_stats(x: np.ndarray) -> dict[str, float]:
@@ -159,9 +164,17 @@ def _nps_stats(x: np.ndarray) -> dict[str, float]:
     else:
         pp = pd_ = value = se = lo = hi = np.nan
     return {
-        "responses": n, "promoters": promoters, "passives": passives, "detractors": detractors,
-        "promoter_share": pp, "passive_share": passives / n if n else np.nan, "detractor_share": pd_,
-        "nps": value, "nps_lo": lo, "nps_hi": hi, "nps_se": se,
+        "responses": n,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "promoter_share": pp,
+        "passive_share": passives / n if n else np.nan,
+        "detractor_share": pd_,
+        "nps": value,
+        "nps_lo": lo,
+        "nps_hi": hi,
+        "nps_se": se,
     }
 
 
@@ -206,8 +219,21 @@ def nps(responses: Any, *, score: str = "score", by: str | Iterable[str] | None 
     rows = []
     for key, x, missing in _grouped(values, empty, responses, by_cols):
         rows.append({**dict(zip(by_cols, key)), **_nps_stats(x), "missing": missing})
-    cols = [*by_cols, "responses", "missing", "promoters", "passives", "detractors", "promoter_share",
-            "passive_share", "detractor_share", "nps", "nps_lo", "nps_hi", "nps_se"]
+    cols = [
+        *by_cols,
+        "responses",
+        "missing",
+        "promoters",
+        "passives",
+        "detractors",
+        "promoter_share",
+        "passive_share",
+        "detractor_share",
+        "nps",
+        "nps_lo",
+        "nps_hi",
+        "nps_se",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -226,12 +252,24 @@ def _csat_stats(x: np.ndarray, threshold: int) -> dict[str, float]:
     n = len(x)
     sat = int((x >= threshold).sum())
     lo, hi = wilson_interval(sat, n)
-    return {"responses": n, "satisfied": sat, "csat": float(safe_ratio(sat, n)), "csat_lo": float(lo),
-            "csat_hi": float(hi), "mean_score": float(x.mean()) if n else np.nan}
+    return {
+        "responses": n,
+        "satisfied": sat,
+        "csat": float(safe_ratio(sat, n)),
+        "csat_lo": float(lo),
+        "csat_hi": float(hi),
+        "mean_score": float(x.mean()) if n else np.nan,
+    }
 
 
-def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_SCALE,
-         satisfied_min: int | None = None, by: str | Iterable[str] | None = None) -> pd.DataFrame:
+def csat(
+    responses: Any,
+    *,
+    score: str = "score",
+    scale: tuple[int, int] = CSAT_SCALE,
+    satisfied_min: int | None = None,
+    by: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Customer satisfaction score: share of satisfied answers, with a Wilson interval.
 
     Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
@@ -261,10 +299,13 @@ def csat(responses: Any, *, score: str = "score", scale: tuple[int, int] = CSAT_
     threshold = _satisfied_min(scale, satisfied_min)
     raw, column = _score_series(responses, score)
     by_cols = _by_columns(responses, by)
-    values, empty = _validate_scores(raw, column, scale, "CSAT",
-                                     " Pass scale=(lowest, highest) if your survey uses another scale.")
-    rows = [{**dict(zip(by_cols, key)), **_csat_stats(x, threshold), "missing": missing}
-            for key, x, missing in _grouped(values, empty, responses, by_cols)]
+    values, empty = _validate_scores(
+        raw, column, scale, "CSAT", " Pass scale=(lowest, highest) if your survey uses another scale."
+    )
+    rows = [
+        {**dict(zip(by_cols, key)), **_csat_stats(x, threshold), "missing": missing}
+        for key, x, missing in _grouped(values, empty, responses, by_cols)
+    ]
     cols = [*by_cols, "responses", "missing", "satisfied", "csat", "csat_lo", "csat_hi", "mean_score"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -281,8 +322,9 @@ def _ces_stats(x: np.ndarray, scale: tuple[int, int]) -> dict[str, float]:
     return {"responses": n, "ces": mean, "ces_lo": lo, "ces_hi": hi, "ces_sd": sd}
 
 
-def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SCALE,
-        by: str | Iterable[str] | None = None) -> pd.DataFrame:
+def ces(
+    responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SCALE, by: str | Iterable[str] | None = None
+) -> pd.DataFrame:
     """Customer effort score: mean answer with a 95 % Student-t interval.
 
     Not covered by docs/definitions.md §1-§6 (surveys are outside it); the
@@ -308,10 +350,13 @@ def ces(responses: Any, *, score: str = "score", scale: tuple[int, int] = CES_SC
     scale = _check_scale(scale)
     raw, column = _score_series(responses, score)
     by_cols = _by_columns(responses, by)
-    values, empty = _validate_scores(raw, column, scale, "CES",
-                                     " Pass scale=(lowest, highest) if your survey uses another scale.")
-    rows = [{**dict(zip(by_cols, key)), **_ces_stats(x, scale), "missing": missing}
-            for key, x, missing in _grouped(values, empty, responses, by_cols)]
+    values, empty = _validate_scores(
+        raw, column, scale, "CES", " Pass scale=(lowest, highest) if your survey uses another scale."
+    )
+    rows = [
+        {**dict(zip(by_cols, key)), **_ces_stats(x, scale), "missing": missing}
+        for key, x, missing in _grouped(values, empty, responses, by_cols)
+    ]
     return pd.DataFrame(rows, columns=[*by_cols, "responses", "missing", "ces", "ces_lo", "ces_hi", "ces_sd"])
 
 
@@ -416,10 +461,18 @@ def survey_summary(
         periods = period_index(ts, freq, tz)
     specs = {
         "nps": (NPS_SCALE, "NPS", "points (-100..100)", _NPS_HINT),
-        "csat": (csat_scale, "CSAT", f"share of {threshold}-{csat_scale[1]} on {csat_scale[0]}-{csat_scale[1]}",
-                 " Pass csat_scale=(lowest, highest) if your CSAT uses another scale."),
-        "ces": (ces_scale, "CES", f"mean on {ces_scale[0]}-{ces_scale[1]}",
-                " Pass ces_scale=(lowest, highest) if your CES uses another scale."),
+        "csat": (
+            csat_scale,
+            "CSAT",
+            f"share of {threshold}-{csat_scale[1]} on {csat_scale[0]}-{csat_scale[1]}",
+            " Pass csat_scale=(lowest, highest) if your CSAT uses another scale.",
+        ),
+        "ces": (
+            ces_scale,
+            "CES",
+            f"mean on {ces_scale[0]}-{ces_scale[1]}",
+            " Pass ces_scale=(lowest, highest) if your CES uses another scale.",
+        ),
     }
     rows = []
     for qt in QUESTION_TYPES:
@@ -430,8 +483,11 @@ def survey_summary(
         raw = responses[score].iloc[sel]
         values, empty = _validate_scores(raw, f"{score}' (question type '{qt}'", scale, metric, hint)
         cust = frame[customer_id].iloc[sel].to_numpy(dtype=object)
-        groups = [(None, np.arange(len(sel)))] if periods is None else \
-            sorted(pd.Series(periods[sel]).groupby(periods[sel]).indices.items())
+        groups = (
+            [(None, np.arange(len(sel)))]
+            if periods is None
+            else sorted(pd.Series(periods[sel]).groupby(periods[sel]).indices.items())
+        )
         for p, idx in groups:
             x = values[idx][~empty[idx]]
             if qt == "nps":
@@ -448,12 +504,31 @@ def survey_summary(
                 row["period"] = period_label(int(p), freq)
                 row["period_start"] = period_start(int(p), freq, tz)
             scored_customers = pd.Series(cust[idx][~empty[idx]]).dropna()
-            row.update({"metric": metric, "unit": unit, "value": value, "lo": lo, "hi": hi,
-                        "responses": len(x), "customers": int(scored_customers.nunique()),
-                        "missing": int(empty[idx].sum())})
+            row.update(
+                {
+                    "metric": metric,
+                    "unit": unit,
+                    "value": value,
+                    "lo": lo,
+                    "hi": hi,
+                    "responses": len(x),
+                    "customers": int(scored_customers.nunique()),
+                    "missing": int(empty[idx].sum()),
+                }
+            )
             rows.append(row)
-    cols = ["question", *(["period", "period_start"] if freq else []), "metric", "unit", "value", "lo", "hi",
-            "responses", "customers", "missing"]
+    cols = [
+        "question",
+        *(["period", "period_start"] if freq else []),
+        "metric",
+        "unit",
+        "value",
+        "lo",
+        "hi",
+        "responses",
+        "customers",
+        "missing",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -474,6 +549,7 @@ def nps_group(scores: Any) -> np.ndarray:
     return np.where(x >= 9, "promoter", np.where(x >= 7, "passive", "detractor")).astype(object)
 
 
+@renamed_kwargs(group="by")
 def retention_by_survey_group(
     responses: pd.DataFrame,
     transactions: Transactions,
@@ -486,7 +562,7 @@ def retention_by_survey_group(
     question_types: dict[str, str] | None = None,
     scale: tuple[int, int] | None = None,
     satisfied_min: int | None = None,
-    group: str | None = None,
+    by: str | None = None,
     horizon_days: int | Sequence[int] = 90,
     anchor: str = "first",
     date_format: str | None = None,
@@ -525,14 +601,14 @@ def retention_by_survey_group(
         Columns of ``responses``. Ids are matched to the transaction log as
         text (``123`` matches ``"123"``).
     kind : {"nps", "csat"}
-        How scores become groups (ignored when ``group`` is given).
+        How scores become groups (ignored when ``by`` is given).
     question : str, optional
         Column with the question type of each answer; when given, only the
         answers of type ``kind`` are used (labels as in
         :func:`survey_summary`, mapped with ``question_types``).
     scale, satisfied_min
         CSAT scale (default 1-5) and threshold (default top two boxes).
-    group : str, optional
+    by : str, optional
         A column of ready-made groups (e.g. a segment you defined); scores
         are then not needed.
     horizon_days : int or sequence of int
@@ -575,7 +651,7 @@ def retention_by_survey_group(
     if not isinstance(responses, pd.DataFrame):
         raise ParameterError(f"responses must be a pandas DataFrame, not {type(responses).__name__}.")
     if kind not in ("nps", "csat"):
-        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass group='<column>' for your own groups).")
+        raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass by='<column>' for your own groups).")
     if anchor not in ("first", "all"):
         raise ParameterError(f"anchor={anchor!r} must be 'first' (earliest response per customer) or 'all'.")
     horizons = [horizon_days] if np.ndim(horizon_days) == 0 else list(horizon_days)
@@ -584,7 +660,7 @@ def retention_by_survey_group(
             raise ParameterError(f"horizon_days={horizon_days!r}: every horizon must be a whole number of days >= 1.")
     horizons = [int(h) for h in horizons]
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "question": question}
-    mapping["group" if group else "score"] = group or score
+    mapping["group" if by else "score"] = by or score
     check_columns(mapping, [str(c) for c in responses.columns])
     tz = transactions.tz
     frame = responses.reset_index(drop=True)
@@ -595,8 +671,8 @@ def retention_by_survey_group(
         frame, index = frame.loc[keep].reset_index(drop=True), index[keep]
 
     # groups
-    if group is not None:
-        labels = frame[group].astype("string")
+    if by is not None:
+        labels = frame[by].astype("string")
         unscored = labels.isna().to_numpy(dtype=bool)
         order = sorted(pd.unique(labels.dropna()).tolist())
         grp = labels.to_numpy(dtype=object)
@@ -609,8 +685,9 @@ def retention_by_survey_group(
         else:
             sc = _check_scale(scale if scale is not None else CSAT_SCALE)
             threshold = _satisfied_min(sc, satisfied_min)
-            values, unscored = _validate_scores(raw, score, sc, "CSAT",
-                                                " Pass scale=(lowest, highest) for another scale.")
+            values, unscored = _validate_scores(
+                raw, score, sc, "CSAT", " Pass scale=(lowest, highest) for another scale."
+            )
             grp = np.where(values >= threshold, "satisfied", "not satisfied").astype(object)
             order = ["satisfied", "not satisfied"]
 
@@ -631,15 +708,24 @@ def retention_by_survey_group(
     day = np.zeros(len(frame), dtype="int64")
     if usable.any():
         day[usable] = local_days(ts[usable], tz)
-    anchors = pd.DataFrame({"cid": ids.to_numpy(dtype=object)[usable], "day": day[usable],
-                            "group": grp[usable], "ts": ts[usable].to_numpy()})
+    anchors = pd.DataFrame(
+        {
+            "cid": ids.to_numpy(dtype=object)[usable],
+            "day": day[usable],
+            "group": grp[usable],
+            "ts": ts[usable].to_numpy(),
+        }
+    )
     if anchor == "first":
         anchors = anchors.sort_values(["ts", "day"], kind="stable").drop_duplicates("cid", keep="first")
 
     # purchases (definitions §1): amount >= 0 or unknown; refunds are not purchases
     tx = transactions.frame
-    purchase = ~(tx["amount"] < 0).fillna(False).to_numpy(dtype=bool) if "amount" in tx.columns else \
-        np.ones(len(tx), dtype=bool)
+    purchase = (
+        ~(tx["amount"] < 0).fillna(False).to_numpy(dtype=bool)
+        if "amount" in tx.columns
+        else np.ones(len(tx), dtype=bool)
+    )
     # ids are matched as text; only the distinct ids are converted (cheap on long logs)
     tx_codes, tx_uniques = pd.factorize(tx["customer_id"])
     tx_names = pd.Index(_id_strings(pd.Series(tx_uniques)).to_numpy(dtype=object))
@@ -672,19 +758,41 @@ def retention_by_survey_group(
             n = int((mine & observed).sum())
             k = int((mine & observed & retained).sum())
             lo, hi = wilson_interval(k, n)
-            out.append({"horizon_days": h, "group": name, "respondents": n, "retained": k,
-                        "retention": float(safe_ratio(k, n)), "retention_lo": float(lo),
-                        "retention_hi": float(hi), "censored": int((mine & ~observed).sum())})
-    result = pd.DataFrame(out, columns=["horizon_days", "group", "respondents", "retained", "retention",
-                                        "retention_lo", "retention_hi", "censored"])
-    result.attrs.update({
-        "as_of": transactions.as_of,
-        "last_complete_day": pd.Timestamp(np.datetime64(last_day, "D")).date(),
-        "excluded_unscored": int(unscored.sum()),
-        "excluded_undated": int(undated.sum()),
-        "excluded_no_customer_id": int((no_id & ~unscored & ~undated).sum()),
-        "anchor": anchor,
-    })
+            out.append(
+                {
+                    "horizon_days": h,
+                    "group": name,
+                    "respondents": n,
+                    "retained": k,
+                    "retention": float(safe_ratio(k, n)),
+                    "retention_lo": float(lo),
+                    "retention_hi": float(hi),
+                    "censored": int((mine & ~observed).sum()),
+                }
+            )
+    result = pd.DataFrame(
+        out,
+        columns=[
+            "horizon_days",
+            "group",
+            "respondents",
+            "retained",
+            "retention",
+            "retention_lo",
+            "retention_hi",
+            "censored",
+        ],
+    )
+    result.attrs.update(
+        {
+            "as_of": transactions.as_of,
+            "last_complete_day": pd.Timestamp(np.datetime64(last_day, "D")).date(),
+            "excluded_unscored": int(unscored.sum()),
+            "excluded_undated": int(undated.sum()),
+            "excluded_no_customer_id": int((no_id & ~unscored & ~undated).sum()),
+            "anchor": anchor,
+        }
+    )
     return result
 
 

@@ -84,9 +84,12 @@ def code_blocks(text: str) -> list[Block]:
         lang = m["info"].strip().split(" ")[0].strip("{}.").lower()
         body: list[str] = []
         j = i + 1
-        while j < len(lines) and not (lines[j].strip().startswith(fence) and lines[j].strip() == fence[0] * len(
-                lines[j].strip()) and len(lines[j].strip()) >= len(fence)):
-            body.append(lines[j][len(indent):] if lines[j].startswith(indent) else lines[j].lstrip())
+        while j < len(lines) and not (
+            lines[j].strip().startswith(fence)
+            and lines[j].strip() == fence[0] * len(lines[j].strip())
+            and len(lines[j].strip()) >= len(fence)
+        ):
+            body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j].lstrip())
             j += 1
         k = i - 1
         while k >= 0 and not lines[k].strip():

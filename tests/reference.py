@@ -54,8 +54,9 @@ def last_complete(as_of: pd.Timestamp, tz: str, freq: str) -> int:
 
 def rows_of(tx):
     out = []
-    for cid, ts, amt in zip(tx.frame["customer_id"], tx.frame["timestamp"],
-                            tx.frame["amount"] if tx.has_amount else [None] * len(tx.frame)):
+    for cid, ts, amt in zip(
+        tx.frame["customer_id"], tx.frame["timestamp"], tx.frame["amount"] if tx.has_amount else [None] * len(tx.frame)
+    ):
         a = None if amt is None or (isinstance(amt, float) and math.isnan(amt)) else float(amt)
         out.append((cid, ts, a))
     return out
@@ -105,8 +106,14 @@ def brute_crr(tx, freq: str, window_days: int):
         b0, b1 = start_date_of(p, freq), start_date_of(p + 1, freq)
         S, E = members(b0), members(b1)
         new = {c for c in E if b0 <= first_day[c] < b1}
-        out[p] = {"S": len(S), "E": len(E), "N": len(new), "retained": len(S & E), "lost": len(S - E),
-                  "reactivated": len(E - S - new)}
+        out[p] = {
+            "S": len(S),
+            "E": len(E),
+            "N": len(new),
+            "retained": len(S & E),
+            "lost": len(S - E),
+            "reactivated": len(E - S - new),
+        }
     return out
 
 
@@ -122,8 +129,17 @@ def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial
     rows = []
     for i, (cid, ts, amt) in enumerate(rows_of(tx)):
         d = local_date(ts, tx.tz)
-        rows.append({"i": i, "c": cid, "ts": ts, "day": d, "p": period_of_date(d, freq), "a": amt,
-                     "buy": amt is None or amt >= 0})
+        rows.append(
+            {
+                "i": i,
+                "c": cid,
+                "ts": ts,
+                "day": d,
+                "p": period_of_date(d, freq),
+                "a": amt,
+                "buy": amt is None or amt >= 0,
+            }
+        )
     first: dict = {}
     for r in rows:  # earliest purchase per customer, first row on ties
         if r["buy"] and (r["c"] not in first or r["ts"] < first[r["c"]]["ts"]):
@@ -158,8 +174,9 @@ def brute_purchase_metrics(tx, freq: str, by: str | None = None, include_partial
             "repeat_customers": sum(1 for v in per_c.values() if len(v) >= 2),
             "aov": buy_rev / len(known) if known else math.nan,
             "median_days_between_purchases": float(pd.Series(gaps, dtype=float).median()) if gaps else math.nan,
-            "repeat_revenue_share": (sum(r["a"] for r in known if first[r["c"]]["i"] != r["i"]) / buy_rev
-                                     if buy_rev else math.nan),
+            "repeat_revenue_share": (
+                sum(r["a"] for r in known if first[r["c"]]["i"] != r["i"]) / buy_rev if buy_rev else math.nan
+            ),
         }
     return out
 
@@ -184,8 +201,16 @@ def _norm(value):
     return value
 
 
-def brute_load_summary(frame: pd.DataFrame, *, amount: str | None, tz: str, as_of: pd.Timestamp,
-                       order_id: str | None = None, segments: tuple = (), drop_duplicates: bool = False) -> dict:
+def brute_load_summary(
+    frame: pd.DataFrame,
+    *,
+    amount: str | None,
+    tz: str,
+    as_of: pd.Timestamp,
+    order_id: str | None = None,
+    segments: tuple = (),
+    drop_duplicates: bool = False,
+) -> dict:
     """The counts of definitions §1 by a loop over rows: what load_transactions' summary must report.
 
     ``frame`` has ``customer_id``, ``timestamp`` (typed: aware, or naive wall times in ``tz``) and
@@ -204,8 +229,11 @@ def brute_load_summary(frame: pd.DataFrame, *, amount: str | None, tz: str, as_o
         if _blank(ts):
             dropped["missing_timestamp"] += 1
             continue
-        ts = ts.tz_convert(tz) if ts.tzinfo is not None else ts.tz_localize(tz, nonexistent="shift_forward",
-                                                                           ambiguous=False)
+        ts = (
+            ts.tz_convert(tz)
+            if ts.tzinfo is not None
+            else ts.tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+        )
         if ts > as_of:
             dropped["after_as_of"] += 1
             continue
@@ -215,9 +243,16 @@ def brute_load_summary(frame: pd.DataFrame, *, amount: str | None, tz: str, as_o
             amt = None if _blank(a) else float(a)
             if amt is None:
                 notes["missing_amount"] += 1
-        rows.append({"i": i, "c": _norm(cid), "ts": ts, "a": amt,
-                     "o": _norm(r[order_id]) if order_id else None,
-                     "seg": tuple("(missing)" if pd.isna(r[s]) else str(r[s]) for s in segments)})
+        rows.append(
+            {
+                "i": i,
+                "c": _norm(cid),
+                "ts": ts,
+                "a": amt,
+                "o": _norm(r[order_id]) if order_id else None,
+                "seg": tuple("(missing)" if pd.isna(r[s]) else str(r[s]) for s in segments),
+            }
+        )
     if order_id:
         seen, kept = set(), []
         for row in rows:
@@ -251,5 +286,9 @@ def brute_load_summary(frame: pd.DataFrame, *, amount: str | None, tz: str, as_o
                 if row["c"] in first_buy and row["ts"] < first_buy[row["c"]]:
                     notes["refunds_before_first_purchase"] += 1
         notes["refund_only_customers"] = len(refund_customers - set(first_buy))
-    return {"dropped": {k: v for k, v in dropped.items() if v}, "notes": {k: v for k, v in notes.items() if v},
-            "rows_kept": len(rows), "customers": len({row["c"] for row in rows})}
+    return {
+        "dropped": {k: v for k, v in dropped.items() if v},
+        "notes": {k: v for k, v in notes.items() if v},
+        "rows_kept": len(rows),
+        "customers": len({row["c"] for row in rows}),
+    }

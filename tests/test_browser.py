@@ -45,8 +45,9 @@ def open_offline(html_path: Path, screenshot: Path | None = None):
 
     result = {"console": [], "errors": [], "requests": [], "dialogs": []}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"]
+        )
         try:
             ctx = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
 
@@ -68,12 +69,20 @@ def open_offline(html_path: Path, screenshot: Path | None = None):
             # vegaEmbed renders asynchronously: wait until every chart has its marks
             page.wait_for_function(
                 "n => document.querySelectorAll('.rk-chart svg.marks, .rk-chart canvas.marks').length >= n",
-                arg=n, timeout=30000)
+                arg=n,
+                timeout=30000,
+            )
             result["charts"] = n
             result["drawn"] = [charts.nth(i).locator("svg.marks, canvas.marks").count() for i in range(n)]
             result["marks_per_chart"] = page.evaluate(
                 "() => Array.from(document.querySelectorAll('.rk-chart')).map("
-                "el => el.querySelectorAll('svg.marks path, svg.marks rect, svg.marks text, svg.marks line, svg.marks .mark-symbol path').length)")
+                "el => el.querySelectorAll('svg.marks path, svg.marks rect, svg.marks text, svg.marks line, svg.marks .mark-symbol path').length)"
+            )
+            # legend entries and direct (line-end) labels per chart, as drawn by Vega
+            result["legend_labels"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.rk-chart')).map("
+                "el => Array.from(el.querySelectorAll('.role-legend-label text')).map(t => t.textContent))"
+            )
             result["kpis"] = page.locator(".rk-kpi").count()
             result["text"] = page.inner_text("body")
             if screenshot is not None:
@@ -98,6 +107,13 @@ def test_report_draws_every_chart_offline(report, tmp_path):
     assert all(d == 1 for d in res["drawn"]), res["drawn"]
     assert all(m > 10 for m in res["marks_per_chart"]), res["marks_per_chart"]
     assert res["kpis"] == 7
+    legends = res["legend_labels"]
+    # cohort curves (retention, revenue retention, cumulative revenue): earlier / newest / average named in a legend
+    curves = [labels for labels in legends if "Average of all cohorts" in labels]
+    assert len(curves) == 3 and all(len(labels) == 3 for labels in curves), legends
+    # the segment comparison names every channel of the sample in its legend
+    channels = set(pd.read_csv(sample_path())["channel"].astype(str))
+    assert any(set(labels) == channels for labels in legends), legends
     assert res["requests"] == []  # nothing tried to reach the network
     assert res["errors"] == []
     assert [c for c in res["console"] if c[0] == "error"] == []
@@ -115,10 +131,16 @@ def test_index_page_opens_offline(report, tmp_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 600})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
-                       else (res_requests.append(r.request.url), r.abort()))
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if r.request.url.startswith("file:")
+                    else (res_requests.append(r.request.url), r.abort())
+                ),
+            )
             page.goto(report.index.resolve().as_uri())
-            assert page.locator("a[href='2024-12-31/retention-report.html']").count() == 1
+            assert page.locator("a[href='monthly-by-channel/2024-12-31/retention-report.html']").count() == 1
             page.screenshot(path=str(tmp_path / "index.png"))
         finally:
             browser.close()
@@ -130,12 +152,15 @@ def test_index_page_opens_offline(report, tmp_path):
 def test_hostile_segment_values_render_as_text(tmp_path):
     _need_browser()
     frame = pd.read_csv(sample_path())
-    frame["channel"] = frame["channel"].replace({
-        "organic": "<script>alert(1)</script>", "referral": "</script><img src=x onerror=alert(2)>"})
+    frame["channel"] = frame["channel"].replace(
+        {"organic": "<script>alert(1)</script>", "referral": "</script><img src=x onerror=alert(2)>"}
+    )
     data = tmp_path / "xss.csv"
     frame.to_csv(data, index=False)
-    res_report = rr.run_report({"data": str(data), "segment": "channel", "as_of": "2024-12-31",
-                                "title": "<img src=x onerror=alert(3)>"}, tmp_path / "out")
+    res_report = rr.run_report(
+        {"data": str(data), "segment": "channel", "as_of": "2024-12-31", "title": "<img src=x onerror=alert(3)>"},
+        tmp_path / "out",
+    )
     res = open_offline(res_report.html, tmp_path / "xss.png")
     assert res["dialogs"] == []  # no injected script ran
     assert all(d == 1 for d in res["drawn"])

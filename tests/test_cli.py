@@ -9,7 +9,8 @@ import pytest
 
 from retainkit import cli
 from retainkit import report as rr
-from retainkit.params import PARAMETER_NAMES
+from retainkit.exceptions import HistoryError, ReportExecutionError, ReportRunError
+from retainkit.params import INTERNAL_PARAMS, PARAMETER_NAMES
 
 
 @pytest.fixture
@@ -37,9 +38,18 @@ def test_yaml_then_p_then_options(tmp_path):
     assert got == {"data": "sample", "freq": "W", "margin": 0.4, "title": "From option"}
 
 
+def test_bool_parameters_are_flags():
+    assert cli.collect_params(parse("--data", "sample", "--drop-duplicates", "--no-customer-list")) == {
+        "data": "sample",
+        "drop_duplicates": True,
+        "customer_list": False,
+    }
+    assert cli.collect_params(parse("--data", "sample")) == {"data": "sample"}
+
+
 def test_every_parameter_has_an_option():
     opts = {a.dest for a in cli._parser()._subparsers._group_actions[0].choices["report"]._actions}
-    assert set(PARAMETER_NAMES) - {"summary_path"} <= opts
+    assert set(PARAMETER_NAMES) - set(INTERNAL_PARAMS) <= opts
 
 
 @pytest.mark.parametrize(
@@ -74,12 +84,32 @@ def test_parameters_reach_run_report(monkeypatch, capsys, tmp_path):
 
     def fake(params, out_dir="reports", **kw):
         seen.update(params=params, out=out_dir, **kw)
-        return rr.ReportResult(tmp_path / "r.html", tmp_path / "r.ipynb",
-                               {"kpis": {"crr": {"label": "CRR 2024-12", "display": "84.1%"}}}, tmp_path, tmp_path / "index.html")
+        return rr.ReportResult(
+            tmp_path / "r.html",
+            tmp_path / "r.ipynb",
+            {"kpis": {"crr": {"label": "CRR 2024-12", "display": "84.1%"}}},
+            tmp_path,
+            tmp_path / "index.html",
+        )
 
     monkeypatch.setattr(rr, "run_report", fake)
-    code = cli.main(["report", "--data", "sample", "--as-of", "2024-12-31", "--freq", "m", "-p", "margin", "0.25",
-                     "--out", str(tmp_path), "-q"])
+    code = cli.main(
+        [
+            "report",
+            "--data",
+            "sample",
+            "--as-of",
+            "2024-12-31",
+            "--freq",
+            "m",
+            "-p",
+            "margin",
+            "0.25",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert code == 0
     p = seen["params"]
     assert (p.freq, p.as_of, p.margin) == ("M", "2024-12-31", 0.25)
@@ -87,20 +117,95 @@ def test_parameters_reach_run_report(monkeypatch, capsys, tmp_path):
     assert "CRR 2024-12 84.1%" in capsys.readouterr().out
 
 
-def test_failed_run_exit_codes(monkeypatch, capsys):
+def test_failed_run_exit_codes(monkeypatch, capsys, tmp_path):
     def failing(ename):
         def fake(*a, **k):
-            err = rr.ReportError(f"{ename}: something is wrong\n(the report failed in cell 2 (setup))")
-            err.ename, err.traceback = ename, ["\x1b[31mTraceback line\x1b[0m", f"{ename}: something is wrong"]
-            raise err
+            raise ReportExecutionError(
+                f"{ename}: something is wrong\n(the report failed in cell 2 (setup))",
+                ename=ename,
+                evalue="something is wrong",
+                traceback=["\x1b[31mTraceback line\x1b[0m", f"{ename}: something is wrong"],
+            )
+
         return fake
 
-    for ename, code in (("DataError", 3), ("RuntimeError", 1), ("ParameterError", 2)):
+    for ename, code in (("DataError", 3), ("RuntimeError", 1), ("ParameterError", 2), ("HistoryError", 4)):
         monkeypatch.setattr(rr, "run_report", failing(ename))
-        assert cli.main(["report", "--data", "sample"]) == code
+        assert cli.main(["report", "--data", "sample", "--out", str(tmp_path)]) == code
         err = capsys.readouterr().err
         assert f"retainkit: error: {ename}: something is wrong" in err
         assert "\x1b[" not in err
+        assert ("Traceback line" in err) == (code == 1)  # a traceback only for an unexpected error in a cell
+
+
+def test_expected_failures_print_one_line_and_their_code(monkeypatch, capsys, tmp_path):
+    for exc, code in (
+        (
+            ReportRunError(
+                "the report run failed: a cell ran longer than the timeout (5 s) in cell 3 (heatmap).",
+                status="timed out",
+            ),
+            1,
+        ),
+        (HistoryError("history check: 3 figure(s) ..."), 4),
+        (KeyboardInterrupt(), 130),
+        (rr.RunTerminated(), 143),
+    ):
+
+        def fake(*a, _exc=exc, **k):
+            raise _exc
+
+        monkeypatch.setattr(rr, "run_report", fake)
+        assert cli.main(["report", "--data", "sample", "--out", str(tmp_path)]) == code
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("retainkit: error:") == 1
+
+
+def test_parameter_errors_are_recorded_on_the_index(tmp_path, no_kernel, capsys):
+    assert cli.main(["report", "--data", "sample", "--freq", "fortnight", "--out", str(tmp_path)]) == 2
+    assert (
+        cli.main(["report", "--data", "sample", "--segment", "chanel", "--as-of", "2024-12-31", "--out", str(tmp_path)])
+        == 2
+    )
+    records = rr.read_records(tmp_path)
+    assert [(r.status, r.exit_code, r.schedule, r.as_of) for r in records] == [
+        ("parameter error", 2, "monthly-by-chanel", "2024-12-31"),
+        ("parameter error", 2, "", ""),
+    ]
+    assert "Did you mean 'channel'" in records[0].reason
+    index = (tmp_path / "index.html").read_text()
+    assert index.count('<tr data-status="parameter error">') == 2
+
+
+def test_unknown_kernel_is_a_parameter_error_before_anything_runs(tmp_path, capsys):
+    code = cli.main(
+        [
+            "report",
+            "--data",
+            "sample",
+            "--as-of",
+            "2024-12-31",
+            "--kernel",
+            "no-such-kernel",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "parameter 'kernel': no Jupyter kernel named 'no-such-kernel'" in err and "python3" in err
+    (rec,) = rr.read_records(tmp_path)
+    assert (rec.status, rec.exit_code, rec.schedule) == ("parameter error", 2, "monthly")
+    assert not list(tmp_path.glob("monthly/*"))
+
+
+def test_accept_history_change_is_a_flag_and_keep_notebook_is_tristate():
+    args = parse("--data", "sample", "--accept-history-change", "--no-keep-notebook")
+    assert cli.collect_params(args)["accept_history_change"] is True and args.keep_notebook is False
+    args = parse("--data", "sample")
+    assert "accept_history_change" not in cli.collect_params(args) and args.keep_notebook is None
+    assert cli.report_params(["-p", "freq", "Q", "--out", "x", "--keep-notebook"]) == {"freq": "Q"}
 
 
 def test_sample_and_params_commands(tmp_path, capsys):
@@ -121,15 +226,37 @@ def test_index_command(tmp_path, capsys):
 def test_bad_data_surfaces_as_data_error_in_the_terminal(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,timestamp,amount\n1,not a date,3\n2,nor this,4\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "retainkit.cli", "report", "--data", str(bad), "--as-of", "2024-01-31",
-                           "--out", str(tmp_path / "reports"), "-q"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retainkit.cli",
+            "report",
+            "--data",
+            str(bad),
+            "--as-of",
+            "2024-01-31",
+            "--out",
+            str(tmp_path / "reports"),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 3
     assert "retainkit: error: DataError: column 'timestamp'" in proc.stderr
     assert "could not be parsed" in proc.stderr or "none of 2 values" in proc.stderr
-    failed = tmp_path / "reports" / "2024-01-31"
+    (rec,) = rr.read_records(tmp_path / "reports")
+    assert (rec.status, rec.exit_code, rec.schedule, rec.as_of) == ("data error", 3, "monthly", "2024-01-31")
+    failed = tmp_path / "reports" / "runs" / rec.run
     assert (failed / rr.FAILED_NOTEBOOK).is_file() and (failed / rr.FAILED_HTML).is_file()
-    assert not (failed / rr.REPORT_HTML).exists()
+    assert rec.failed_html == f"runs/{rec.run}/{rr.FAILED_HTML}"
+    assert not (tmp_path / "reports" / "monthly" / "2024-01-31").exists()
     assert str(failed / rr.FAILED_HTML) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert 'data-status="last run: data error"' in index and f'href="runs/{rec.run}/{rr.FAILED_HTML}"' in index
     # the terminal shows the error, not the kernel's start-up chatter
     assert "Kernel is running over TCP" not in proc.stderr
 

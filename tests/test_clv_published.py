@@ -12,7 +12,7 @@ from retainkit.clv import BetaGeoFitter, rfm_summary
 
 def test_bgnbd_reproduces_fader_hardie_lee_2005_on_cdnow(cdnow_sample):
     tx = rk.load_transactions(cdnow_sample, timestamp="date", amount="amount", date_format="%Y%m%d")
-    rfm = rfm_summary(tx, time_unit="D", calibration_end="1997-09-30")
+    rfm = rfm_summary(tx, freq="D", calibration_end="1997-09-30")
     assert len(rfm) == 2357 and rfm.attrs["time_unit"] == "D"
     model = BetaGeoFitter().fit(rfm)
     # fitted in days: r, a, b are unit-free; alpha scales with the time unit (days = 7 x weeks)

@@ -75,13 +75,23 @@ def test_cohort_table_matches_brute_force(case):
 
 def _hand_log():
     # a: Jan, Feb, Apr  b: Jan, refund in Mar  c: Feb  d: refund in Jan, buys in Feb
-    return pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
-        "timestamp": ["2024-01-03", "2024-02-10", "2024-04-01", "2024-01-20", "2024-03-05",
-                      "2024-02-02", "2024-02-10", "2024-01-15"],
-        "amount": [10, 20, 5, 7, -3, 4, 6, -2],
-        "channel": ["web", "app", "web", "app", "app", "web", "web", "web"],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
+            "timestamp": [
+                "2024-01-03",
+                "2024-02-10",
+                "2024-04-01",
+                "2024-01-20",
+                "2024-03-05",
+                "2024-02-02",
+                "2024-02-10",
+                "2024-01-15",
+            ],
+            "amount": [10, 20, 5, 7, -3, 4, 6, -2],
+            "channel": ["web", "app", "web", "app", "app", "web", "web", "web"],
+        }
+    )
 
 
 def test_hand_worked_triangle():
@@ -121,10 +131,12 @@ def test_segments_are_acquisition_values_and_cohort_key():
 
 
 def test_average_curve_is_size_weighted_not_mean_of_rates():
-    frame = pd.DataFrame({
-        "customer_id": [f"x{i}" for i in range(10)] + ["y0", "y1", "x0", "y0"],
-        "timestamp": ["2024-01-05"] * 10 + ["2024-02-05", "2024-02-06", "2024-02-20", "2024-03-01"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"x{i}" for i in range(10)] + ["y0", "y1", "x0", "y0"],
+            "timestamp": ["2024-01-05"] * 10 + ["2024-02-05", "2024-02-06", "2024-02-20", "2024-03-01"],
+        }
+    )
     tx = rk.load_transactions(frame, as_of="2024-03-31")
     t = rk.cohort_table(tx)
     curve = rk.average_curve(t).set_index("age")
@@ -135,10 +147,12 @@ def test_average_curve_is_size_weighted_not_mean_of_rates():
 
 
 def test_bracket_retention_counts_distinct_customers_and_full_brackets_only():
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "c"],
-        "timestamp": ["2024-01-02", "2024-02-02", "2024-03-02", "2024-01-03", "2024-03-09", "2024-01-09"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "timestamp": ["2024-01-02", "2024-02-02", "2024-03-02", "2024-01-03", "2024-03-09", "2024-01-09"],
+        }
+    )
     tx = rk.load_transactions(frame, as_of="2024-04-30")
     b = rk.bracket_retention(tx, [(1, 2), (3, 3), (2, 4)])
     row = b[b["bracket"] == "1-2"].iloc[0]
@@ -178,11 +192,19 @@ def test_time_zone_moves_a_purchase_across_a_month_boundary():
 
 def test_dst_days_and_iso_week_53_and_leap_day():
     # 2020 has ISO week 53 (Mon 28 Dec 2020 - Sun 3 Jan 2021); 29 Feb 2024; DST change 31 Mar 2024 in Berlin
-    frame = pd.DataFrame({
-        "customer_id": ["w", "w", "l", "l", "d", "d"],
-        "timestamp": ["2020-12-28 10:00", "2021-01-03 22:00", "2024-02-29 12:00", "2024-03-01 00:30",
-                      "2024-03-31 01:30", "2024-03-31 03:30"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["w", "w", "l", "l", "d", "d"],
+            "timestamp": [
+                "2020-12-28 10:00",
+                "2021-01-03 22:00",
+                "2024-02-29 12:00",
+                "2024-03-01 00:30",
+                "2024-03-31 01:30",
+                "2024-03-31 03:30",
+            ],
+        }
+    )
     tx = rk.load_transactions(frame, tz="Europe/Berlin", as_of="2024-04-30")
     t = rk.cohort_table(tx, "W")
     assert "2020-W53" in set(t["cohort"])
@@ -240,12 +262,14 @@ def test_raw_frames_with_standard_columns_are_loaded_on_the_fly():
 
 
 def test_subscription_cohorts_against_loop():
-    subs_frame = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "c", "d"],
-        "start": ["2024-01-10", "2024-03-05", "2024-01-20", "2024-02-01", "2024-02-15"],
-        "end": ["2024-02-10", None, "2024-01-25", "2024-04-01", "2024-02-20"],
-        "mrr": [10, 20, 5, 7, 9],
-    })
+    subs_frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "d"],
+            "start": ["2024-01-10", "2024-03-05", "2024-01-20", "2024-02-01", "2024-02-15"],
+            "end": ["2024-02-10", None, "2024-01-25", "2024-04-01", "2024-02-20"],
+            "mrr": [10, 20, 5, 7, 9],
+        }
+    )
     subs = rk.load_subscriptions(subs_frame, mrr="mrr", as_of="2024-05-31")
     t = rk.cohort_table(subs).set_index(["cohort", "age"])
     # a: active Jan, Feb (until 10 Feb), gap, Mar.. ; b: Jan only; c: Feb, Mar (ends at 1 Apr 00:00); d: Feb
@@ -253,5 +277,5 @@ def test_subscription_cohorts_against_loop():
     assert [t.loc[("2024-02", k), "active"] for k in range(4)] == [2, 1, 0, 0]
     # revenue = MRR snapshot at period end: a has 20 at the end of March..May, 0 at end of Jan? (10, active)
     assert t.loc[("2024-01", 0), "revenue"] == 10.0  # a: 10 at end of Jan; b ended
-    assert t.loc[("2024-01", 1), "revenue"] == 0.0   # a's first interval ended 10 Feb
+    assert t.loc[("2024-01", 1), "revenue"] == 0.0  # a's first interval ended 10 Feb
     assert t.loc[("2024-01", 2), "revenue"] == 20.0

@@ -40,7 +40,9 @@ def test_missing_column_suggests_the_right_name():
     with pytest.raises(rk.DataError) as err:
         rk.load_transactions(df)
     msg = str(err.value)
-    assert "column 'customer_id'" in msg and "Did you mean 'Customer_ID'" in msg and "customer_id='<column name>'" in msg
+    assert (
+        "column 'customer_id'" in msg and "Did you mean 'Customer_ID'" in msg and "customer_id='<column name>'" in msg
+    )
     with pytest.raises(rk.DataError, match="Did you mean 'amount'"):
         rk.load_transactions(_frame(), amount="amont")
 
@@ -58,8 +60,12 @@ def test_day_first_dates_get_a_format_hint_and_date_format_fixes_them():
 
 def test_unparseable_and_null_rows_are_dropped_counted_and_warned():
     df = _frame(customer_id=["a", None, "c", "  "], timestamp=["2024-01-05", "2024-01-06", "not a date", "2024-02-10"])
+    with pytest.raises(rk.DataError, match=r"more than max_dropped=5.0%") as err:  # 75 % unusable: the gate
+        rk.load_transactions(df)
+    assert "2 customer id is empty (row 1: <empty>, row 3: '  ')" in str(err.value)
+    assert "1 timestamp could not be parsed (row 2: 'not a date')" in str(err.value)
     with pytest.warns(rk.DataQualityWarning, match="unusable"):
-        tx = rk.load_transactions(df)
+        tx = rk.load_transactions(df, max_dropped=None)
     assert tx.summary.dropped == {"null_customer_id": 2, "unparseable_timestamp": 1}
     assert tx.summary.examples["unparseable_timestamp"] == ["row 2: 'not a date'"]
     with pytest.raises(rk.DataError, match="strict=True"):
@@ -126,8 +132,9 @@ def test_future_dates_are_ignored_with_a_warning():
 
 
 def test_mixed_time_zones_are_converted_and_naive_taken_in_report_tz():
-    df = _frame(timestamp=["2024-01-31T23:30:00+00:00", "2024-07-01T01:00:00+02:00", "2024-03-01 12:00",
-                           "2024-01-01T00:00:00Z"])
+    df = _frame(
+        timestamp=["2024-01-31T23:30:00+00:00", "2024-07-01T01:00:00+02:00", "2024-03-01 12:00", "2024-01-01T00:00:00Z"]
+    )
     tx = rk.load_transactions(df, tz="Europe/Berlin")
     ts = tx.frame["timestamp"]
     assert str(ts.dt.tz) == "Europe/Berlin"
@@ -159,7 +166,7 @@ def test_files_csv_parquet_and_bad_paths(tmp_path):
     bad = _frame(timestamp=["2024-01-05", "garbage", "2024-02-01", "2024-02-10"])
     bad.to_csv(csv, index=False)
     with pytest.warns(rk.DataQualityWarning, match="line 3: 'garbage'"):  # header is line 1
-        rk.load_transactions(csv)
+        rk.load_transactions(csv, max_dropped=0.5)
     with pytest.raises(rk.DataError, match="no such file"):
         rk.load_transactions(tmp_path / "missing.csv")
     xlsx = tmp_path / "tx.xlsx"
@@ -183,12 +190,20 @@ def test_polars_and_duckdb_sources():
 
 
 def test_subscriptions_validation():
-    frame = pd.DataFrame({"customer_id": ["a", "b"], "start": ["2024-03-01", "2024-01-01"], "end": ["2024-02-01", None]})
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "b"], "start": ["2024-03-01", "2024-01-01"], "end": ["2024-02-01", None]}
+    )
     with pytest.raises(rk.DataError) as err:
         rk.load_subscriptions(frame)
     assert "end before they start" in str(err.value) and "row 0" in str(err.value) and "swapped" in str(err.value)
-    ok = pd.DataFrame({"customer_id": ["a", "a", "b"], "start": ["2024-01-01", "2024-01-15", "2024-02-01"],
-                       "end": ["2024-02-01", "2024-03-01", "2024-02-01"], "mrr": [10, 5, 3]})
+    ok = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "start": ["2024-01-01", "2024-01-15", "2024-02-01"],
+            "end": ["2024-02-01", "2024-03-01", "2024-02-01"],
+            "mrr": [10, 5, 3],
+        }
+    )
     subs = rk.load_subscriptions(ok, mrr="mrr")
     assert subs.summary.notes["merged_overlaps"] == 1 and subs.summary.notes["zero_length_intervals"] == 1
     assert len(subs.intervals) == 1 and subs.intervals["end"].iloc[0] == pd.Timestamp("2024-03-01", tz="UTC")
@@ -198,19 +213,28 @@ def test_subscriptions_validation():
 
 def test_duplicate_check_agrees_with_pandas_on_awkward_columns():
     """The duplicate check keeps pandas' semantics: NaN equals NaN, -0.0 equals 0.0, first occurrence kept."""
-    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize("UTC")
+    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-02 00:00", "2024-01-01 10:00"]).tz_localize(
+        "UTC"
+    )
     frames = [
         pd.DataFrame({"customer_id": ["a", "a", "b", "a"], "timestamp": ts, "amount": [np.nan, np.nan, 1.0, 2.0]}),
-        pd.DataFrame({"customer_id": pd.array(["a", None, "a", "a"], dtype="string"), "timestamp": ts,
-                      "amount": [1.0, 1.0, 1.0, 1.0]}),
+        pd.DataFrame(
+            {
+                "customer_id": pd.array(["a", None, "a", "a"], dtype="string"),
+                "timestamp": ts,
+                "amount": [1.0, 1.0, 1.0, 1.0],
+            }
+        ),
         pd.DataFrame({"customer_id": [1, "1", 1, 1.5], "timestamp": ts, "amount": [0.0, -0.0, 0.0, 0.0]}),  # mixed
         pd.DataFrame({"customer_id": [7, 7, 7, 7], "timestamp": ts, "amount": [0.0, -0.0, 0.0, np.nan]}),
     ]
     for frame in frames:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            kept = rk.load_transactions(frame, amount="amount", as_of="2024-01-31")
-            dropped = rk.load_transactions(frame, amount="amount", as_of="2024-01-31", drop_duplicates=True)
+            kept = rk.load_transactions(frame, amount="amount", as_of="2024-01-31", max_dropped=None)
+            dropped = rk.load_transactions(
+                frame, amount="amount", as_of="2024-01-31", drop_duplicates=True, max_dropped=None
+            )
         expected = kept.frame.duplicated(keep="first")
         assert kept.summary.notes.get("exact_duplicates_kept", 0) == expected.sum()
         assert dropped.summary.dropped.get("exact_duplicate", 0) == expected.sum()

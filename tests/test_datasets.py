@@ -30,8 +30,16 @@ def test_same_seed_same_data_and_different_seed_differs():
 
 def test_realistic_features_present():
     frame, truth = make_transactions(2000, periods=18, seed=1)
-    assert set(frame.columns) == {"order_id", "customer_id", "timestamp", "amount", "channel", "country",
-                                  "is_member", "member_since"}
+    assert set(frame.columns) == {
+        "order_id",
+        "customer_id",
+        "timestamp",
+        "amount",
+        "channel",
+        "country",
+        "is_member",
+        "member_since",
+    }
     assert 0.01 < (frame["amount"] < 0).mean() < 0.06  # refunds
     assert frame["is_member"].any() and (frame.loc[frame["is_member"], "member_since"] != "").all()
     assert frame["channel"].nunique() == 4 and frame["country"].nunique() == 5
@@ -80,8 +88,13 @@ def test_simulate_program_returns_synthetic_data_with_its_truth():
     sim = simulate_program(300, 16, retention_lift=0.05, spend_lift=0.1, seed=4)
     assert isinstance(sim, SyntheticData) and isinstance(sim, SyntheticProgram)
     assert sim.truth["retention_lift"] == 0.05 and sim.truth["spend_lift"] == 0.1
-    assert sim.truth["args"] == {"n_customers": 300, "n_periods": 16, "join_range": (7, 11), "start": "2022-01-01",
-                                 "seed": 4}
+    assert sim.truth["args"] == {
+        "n_customers": 300,
+        "n_periods": 16,
+        "join_range": (7, 11),
+        "start": "2022-01-01",
+        "seed": 4,
+    }
     log, customers = sim  # unpacks as before: the log and the truth per customer
     assert log is sim.frame and customers is sim.customers
     assert len(customers) == 300 and set(log["customer_id"]) <= set(customers["customer_id"])

@@ -118,15 +118,18 @@ def test_resolve_finds_sections_items_and_terms(ref, number):
 
 
 @pytest.mark.parametrize(
-    "ref", ["9", "4.99", SIGN + '3 "Churn of the moon"', SIGN + '4 "Average retention curve"', "x"])
+    "ref", ["9", "4.99", SIGN + '3 "Churn of the moon"', SIGN + '4 "Average retention curve"', "x"]
+)
 def test_resolve_rejects_what_is_not_in_the_document(ref):
     with pytest.raises(ParameterError):
         definitions.resolve(ref)
 
 
 def test_citation_forms_are_parsed():
-    text = (f'definitions {SIGN}2-{SIGN}4; see {SIGN}3 "Uncertainty", {SIGN}4 ("Who is a customer at\n'
-            f'    a boundary"), {SIGN}6, "Measured ROI" and {SIGN}3.5.')
+    text = (
+        f'definitions {SIGN}2-{SIGN}4; see {SIGN}3 "Uncertainty", {SIGN}4 ("Who is a customer at\n'
+        f'    a boundary"), {SIGN}6, "Measured ROI" and {SIGN}3.5.'
+    )
     refs = [c.ref for c in definitions.citations(text)]
     assert refs == ["2", "4", '3 "Uncertainty"', '4 "Who is a customer at a boundary"', '6 "Measured ROI"', "3.5"]
     # a quote after a section sign that is code, not an item title, is not read as one

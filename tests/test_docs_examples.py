@@ -29,9 +29,19 @@ _spec.loader.exec_module(hooks)
 
 PAGES = sorted(p for p in [*DOCS.rglob("*.md"), ROOT / "README.md"] if hooks.python_blocks(p))
 #: pages whose every block must run: the guides, the cookbook, getting started and the error page
-MUST_RUN = ["index.md", "getting-started.md", "bad-data.md", "gallery.md", "guides/analyst.md",
-            "guides/reports.md", "cookbook/segments.md", "cookbook/subscriptions.md", "cookbook/surveys.md",
-            "cookbook/clv.md", "cookbook/loyalty.md"]
+MUST_RUN = [
+    "index.md",
+    "getting-started.md",
+    "bad-data.md",
+    "gallery.md",
+    "guides/analyst.md",
+    "guides/reports.md",
+    "cookbook/segments.md",
+    "cookbook/subscriptions.md",
+    "cookbook/surveys.md",
+    "cookbook/clv.md",
+    "cookbook/loyalty.md",
+]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -41,8 +51,9 @@ def test_page_examples_run_and_print_what_the_page_shows(page, tmp_path):
 
 
 def test_the_guides_and_cookbook_are_runnable():
-    assert set(MUST_RUN) <= {p.relative_to(DOCS).as_posix() for p in PAGES if p.is_relative_to(DOCS)}, \
+    assert set(MUST_RUN) <= {p.relative_to(DOCS).as_posix() for p in PAGES if p.is_relative_to(DOCS)}, (
         "a page lost its examples"
+    )
     for name in MUST_RUN:
         no_run = [b for b in hooks.python_blocks(DOCS / name) if b.marker and b.marker[0] == "no-run"]
         allowed = {"getting-started.md": 1, "guides/reports.md": 2}.get(name, 0)
@@ -67,8 +78,10 @@ def test_runner_catches_a_wrong_output_and_a_missing_error(tmp_path):
     page.write_text("<!-- raises: DataError -->\n```python\nx = 1\n```\n", encoding="utf-8")
     with pytest.raises(hooks.ExampleError, match="should raise"):
         hooks.run_page(page, cwd=tmp_path)
-    page.write_text("```python\nimport warnings\nwarnings.warn('old_name is deprecated', DeprecationWarning)\n```\n",
-                    encoding="utf-8")
+    page.write_text(
+        "```python\nimport warnings\nwarnings.warn('old_name is deprecated', DeprecationWarning)\n```\n",
+        encoding="utf-8",
+    )
     with pytest.raises(hooks.ExampleError, match="deprecated"):
         hooks.run_page(page, cwd=tmp_path)
     page.write_text("<!-- no-run: why -->\n```python\nx = (\n```\n", encoding="utf-8")

@@ -40,8 +40,14 @@ def site() -> Path:
         stamp = SITE.parent / "docs-site.run"
         if not (stamp.exists() and stamp.read_text() == run_id and (SITE / "index.html").exists()):
             env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-            proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(SITE)],
-                                  cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(SITE)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
             log = proc.stdout + proc.stderr
             (SITE.parent / "docs-site.log").write_text(log)
             assert proc.returncode == 0, f"mkdocs build --strict failed:\n{log[-4000:]}"
@@ -65,8 +71,11 @@ def test_site_is_complete_and_offline(site):
     anchors = set()
     for page in (site / "reference").glob("*.html"):
         anchors |= set(re.findall(r'id="(retainkit\.[\w.]+)"', page.read_text(encoding="utf-8")))
-    missing = [n for n in retainkit.__all__ if n != "__version__"
-               and f"retainkit.{n}" not in anchors and not any(a.endswith(f".{n}") for a in anchors)]
+    missing = [
+        n
+        for n in retainkit.__all__
+        if n != "__version__" and f"retainkit.{n}" not in anchors and not any(a.endswith(f".{n}") for a in anchors)
+    ]
     assert not missing, f"public names without an API entry: {missing}"
     # API pages link their citations of the definitions to the definitions page
     cohorts = (site / "reference" / "cohorts.html").read_text(encoding="utf-8")
@@ -100,8 +109,9 @@ def test_search_finds_cohort_table_and_its_signature_offline(site):
     blocked: list[str] = []
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9"]
+        )
         try:
             ctx = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
 
@@ -132,7 +142,8 @@ def test_search_finds_cohort_table_and_its_signature_offline(site):
             page.wait_for_url(re.compile(r"reference/cohorts\.html"), timeout=30000)
             page.goto((site / "reference" / "cohorts.html").as_uri() + "#retainkit.cohorts.cohort_table")
             signature = page.locator("#retainkit\\.cohorts\\.cohort_table").locator(
-                "xpath=following-sibling::*[contains(@class, 'doc-signature') or .//code][1]")
+                "xpath=following-sibling::*[contains(@class, 'doc-signature') or .//code][1]"
+            )
             text = signature.first.inner_text()
             page.screenshot(path=str(SHOTS / "docs-cohort-table.png"))
         finally:

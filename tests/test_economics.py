@@ -11,11 +11,25 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from retainkit.clv import clv_margin_multiple
-from retainkit.economics import five_percent_claim_grid, lifecycle_profit, retention_profit_impact
+from retainkit.economics import (
+    REICHHELD_SASSER_RANGE,
+    five_percent_claim_grid,
+    lifecycle_profit,
+    retention_profit_impact,
+)
 from retainkit.exceptions import ParameterError
 
-SMALL = dict(acquisition_cost=10.0, base_margin=20.0, margin_growth=0.1, cost_to_serve=4.0,
-             cost_to_serve_decline=0.25, referral_rate=0.1, discount_rate=0.1, horizon=3, customers=100)
+SMALL = dict(
+    acquisition_cost=10.0,
+    base_margin=20.0,
+    margin_growth=0.1,
+    cost_to_serve=4.0,
+    cost_to_serve_decline=0.25,
+    referral_rate=0.1,
+    discount_rate=0.1,
+    horizon=3,
+    customers=100,
+)
 
 
 def test_small_case_by_hand():
@@ -43,7 +57,7 @@ def test_small_case_by_hand():
 def test_retention_cost_from_ratio_by_hand():
     res = retention_profit_impact(retention=0.5, retention_lift=0.1, acquisition_to_retention_cost_ratio=5.0, **SMALL)
     # each saved customer costs 10 / 5 = 2; saved in year 2: 0.1 * S(1) = 0.1, in year 3: 0.1 * 0.6
-    after = (-10 + 17 / 1.1 + (0.6 * 20 - 0.1 * 2) / 1.1**2 + (0.36 * 22.95 - 0.1 * 0.6 * 2) / 1.1**3)
+    after = -10 + 17 / 1.1 + (0.6 * 20 - 0.1 * 2) / 1.1**2 + (0.36 * 22.95 - 0.1 * 0.6 * 2) / 1.1**3
     assert res.summary["npv_after"] == pytest.approx(after, rel=1e-12)
     assert res.summary["retention_cost_per_saved_customer"] == 2.0
     free = retention_profit_impact(retention=0.5, retention_lift=0.1, **SMALL)
@@ -83,8 +97,15 @@ def test_claim_depends_on_parameters_not_hard_coded():
 
 def test_five_percent_grid():
     grid = five_percent_claim_grid(acquisition_cost=10.0)
-    assert list(grid.columns) == ["retention", "margin_growth", "npv_before", "npv_after", "profit_increase_pct",
-                                  "npv_before_positive", "in_claimed_range"]
+    assert list(grid.columns) == [
+        "retention",
+        "margin_growth",
+        "npv_before",
+        "npv_after",
+        "profit_increase_pct",
+        "npv_before_positive",
+        "in_claimed_range",
+    ]
     assert grid["in_claimed_range"].any() and not grid["in_claimed_range"].all()
     row = grid[(grid.retention == 0.8) & (grid.margin_growth == 0.08)].iloc[0]
     direct = retention_profit_impact(retention=0.8, margin_growth=0.08, acquisition_cost=10.0).summary
@@ -100,26 +121,54 @@ def test_five_percent_grid():
         five_percent_claim_grid(retention=0.5)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(retention=1.2), dict(retention=0.98, retention_lift=0.05), dict(horizon=0), dict(discount_rate=-1),
-    dict(acquisition_cost=-1), dict(cost_to_serve_decline=1.5), dict(acquisition_to_retention_cost_ratio=0),
-    dict(margin_growth=float("nan")),
-])
+def test_grid_without_acquisition_cost_against_a_loop():
+    """acquisition_cost=0: the percent is the rise in the customer's gross value (notebook 04's second grid)."""
+    grid = five_percent_claim_grid(retentions=(0.5, 0.8), margin_growths=(0.0, 0.08), acquisition_cost=0.0)
+
+    def value(r: float, g: float) -> float:
+        return sum(r ** (t - 1) * 30 * (1 + g) ** (t - 1) / 1.1**t for t in range(1, 21))
+
+    for _, row in grid.iterrows():
+        r, g = row["retention"], row["margin_growth"]
+        assert row["npv_before"] == pytest.approx(value(r, g))
+        assert row["profit_increase_pct"] == pytest.approx(100 * (value(r + 0.05, g) / value(r, g) - 1))
+    # with no profit growth the same 5 points raise a customer's value by 9-20 % for r = 0.5-0.8
+    no_growth = grid[grid["margin_growth"] == 0.0]["profit_increase_pct"]
+    assert no_growth.between(9, 20).all()
+    assert grid.attrs["params"] == {"acquisition_cost": 0.0}
+    assert REICHHELD_SASSER_RANGE == (25.0, 85.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(retention=1.2),
+        dict(retention=0.98, retention_lift=0.05),
+        dict(horizon=0),
+        dict(discount_rate=-1),
+        dict(acquisition_cost=-1),
+        dict(cost_to_serve_decline=1.5),
+        dict(acquisition_to_retention_cost_ratio=0),
+        dict(margin_growth=float("nan")),
+    ],
+)
 def test_validation(kwargs):
     with pytest.raises(ParameterError):
         retention_profit_impact(**kwargs)
 
 
-params = st.fixed_dictionaries({
-    "acquisition_cost": st.floats(0, 200),
-    "base_margin": st.floats(5, 200),
-    "margin_growth": st.floats(0, 0.3),
-    "cost_to_serve": st.floats(0, 4),
-    "cost_to_serve_decline": st.floats(0, 1),
-    "referral_rate": st.floats(0, 0.5),
-    "discount_rate": st.floats(0, 0.3),
-    "horizon": st.integers(1, 30),
-})
+params = st.fixed_dictionaries(
+    {
+        "acquisition_cost": st.floats(0, 200),
+        "base_margin": st.floats(5, 200),
+        "margin_growth": st.floats(0, 0.3),
+        "cost_to_serve": st.floats(0, 4),
+        "cost_to_serve_decline": st.floats(0, 1),
+        "referral_rate": st.floats(0, 0.5),
+        "discount_rate": st.floats(0, 0.3),
+        "horizon": st.integers(1, 30),
+    }
+)
 
 
 @settings(max_examples=80, deadline=None)

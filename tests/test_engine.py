@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import retainkit as rk
 from retainkit import _kernels, engine
+from retainkit.periods import NO_PERIOD
 
 from .reference import last_complete, local_date, period_of_date
 
@@ -20,10 +21,14 @@ from .reference import last_complete, local_date, period_of_date
 def logs(draw):
     n = draw(st.integers(1, 30))
     base = pd.Timestamp("2024-01-01", tz="UTC")
-    rows = [(draw(st.sampled_from(["a", "b", "c", "d"])),
-             base + pd.Timedelta(hours=draw(st.integers(0, 24 * 300))),
-             draw(st.sampled_from([None, 1.0, 0.0, -2.0])))
-            for _ in range(n)]
+    rows = [
+        (
+            draw(st.sampled_from(["a", "b", "c", "d"])),
+            base + pd.Timedelta(hours=draw(st.integers(0, 24 * 300))),
+            draw(st.sampled_from([None, 1.0, 0.0, -2.0])),
+        )
+        for _ in range(n)
+    ]
     frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
     return frame, draw(st.sampled_from(["D", "W", "M"])), draw(st.sampled_from(["UTC", "Asia/Kolkata"]))
 
@@ -57,16 +62,18 @@ def test_activity_pairs_first_last_match_a_loop_dense_and_hashed(case, hashed):
     got = {(ids[c], int(p)) for c, p in zip(act.pair_customer, act.pair_period)}
     assert got == pairs
     for i, c in enumerate(ids):
-        assert act.first[i] == first.get(c, -1)
-        assert act.last[i] == last.get(c, -1)
+        assert act.first[i] == first.get(c, NO_PERIOD)
+        assert act.last[i] == last.get(c, NO_PERIOD)
 
 
 def test_boundaries_membership_matches_a_loop():
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "b", "c"],
-        "timestamp": ["2024-01-10", "2024-03-31", "2024-02-01", "2024-02-29", "2024-04-01"],
-        "amount": [1.0, 1.0, 1.0, -1.0, 1.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c"],
+            "timestamp": ["2024-01-10", "2024-03-31", "2024-02-01", "2024-02-29", "2024-04-01"],
+            "amount": [1.0, 1.0, 1.0, -1.0, 1.0],
+        }
+    )
     tx = rk.load_transactions(frame, amount="amount", as_of="2024-05-31")
     b = engine.transaction_boundaries(tx, "M", 30)
     days = {c: [] for c in "abc"}
@@ -156,12 +163,22 @@ def test_reduce_reuses_an_activity_and_rejects_raw_frames():
 
 def test_native_counts_equal_numpy_counts_on_a_hand_log():
     pl = pytest.importorskip("polars")
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
-        "timestamp": ["2024-01-03", "2024-02-10", "2024-04-01", "2024-01-20", "2024-03-05",
-                      "2024-02-14", "2024-01-07", "2024-02-02"],
-        "amount": [10.0, 5.0, 7.0, 20.0, -4.0, 3.0, -2.0, 8.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c", "d", "d"],
+            "timestamp": [
+                "2024-01-03",
+                "2024-02-10",
+                "2024-04-01",
+                "2024-01-20",
+                "2024-03-05",
+                "2024-02-14",
+                "2024-01-07",
+                "2024-02-02",
+            ],
+            "amount": [10.0, 5.0, 7.0, 20.0, -4.0, 3.0, -2.0, 8.0],
+        }
+    )
     ref = rk.load_transactions(frame, amount="amount", as_of="2024-04-30")
     tx = rk.load_transactions(pl.from_pandas(frame), amount="amount", as_of="2024-04-30")
     assert engine.is_native(tx)

@@ -37,14 +37,17 @@ def frames(draw, *, awkward: bool = True):
         if rows and draw(st.integers(0, 4)) == 0:
             rows.append(dict(draw(st.sampled_from(rows))))  # an exact copy of an earlier row
             continue
-        rows.append({
-            "customer_id": draw(st.sampled_from(ids)),
-            "timestamp": None if draw(st.integers(0, 15)) == 0
-            else BASE + pd.Timedelta(hours=draw(st.integers(0, 24 * 200))),
-            "amount": draw(st.sampled_from(amounts)),
-            "order_id": draw(st.sampled_from([None, "o1", "o2", "o3", "o4", "o5", "o6"])),
-            "seg": draw(st.sampled_from(["x", "y", None])),
-        })
+        rows.append(
+            {
+                "customer_id": draw(st.sampled_from(ids)),
+                "timestamp": None
+                if draw(st.integers(0, 15)) == 0
+                else BASE + pd.Timedelta(hours=draw(st.integers(0, 24 * 200))),
+                "amount": draw(st.sampled_from(amounts)),
+                "order_id": draw(st.sampled_from([None, "o1", "o2", "o3", "o4", "o5", "o6"])),
+                "seg": draw(st.sampled_from(["x", "y", None])),
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame["amount"] = frame["amount"].astype("float64")
@@ -68,6 +71,7 @@ def _end_of_day(date: str, tz: str) -> pd.Timestamp:
 
 
 def _load(frame, **kw):
+    kw.setdefault("max_dropped", None)  # random logs drop any share; the gate is tested in test_date_reading
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return rk.load_transactions(frame, **kw)
@@ -77,10 +81,23 @@ def _load(frame, **kw):
 @given(frames(), st.booleans(), st.booleans(), st.booleans())
 def test_pandas_summary_matches_a_row_by_row_reading_of_the_definitions(case, with_order, drop_dups, segment):
     frame, tz, as_of = case
-    kw = dict(amount="amount", tz=tz, as_of=as_of, order_id="order_id" if with_order else None,
-              segments=("seg",) if segment else (), drop_duplicates=drop_dups)
-    expected = brute_load_summary(frame, amount="amount", tz=tz, as_of=_end_of_day(as_of, tz),
-                                  order_id=kw["order_id"], segments=kw["segments"], drop_duplicates=drop_dups)
+    kw = dict(
+        amount="amount",
+        tz=tz,
+        as_of=as_of,
+        order_id="order_id" if with_order else None,
+        segments=("seg",) if segment else (),
+        drop_duplicates=drop_dups,
+    )
+    expected = brute_load_summary(
+        frame,
+        amount="amount",
+        tz=tz,
+        as_of=_end_of_day(as_of, tz),
+        order_id=kw["order_id"],
+        segments=kw["segments"],
+        drop_duplicates=drop_dups,
+    )
     try:
         tx = _load(frame, **kw)
     except rk.DataError:
@@ -121,8 +138,12 @@ def test_summary_and_tables_identical_on_every_engine(case, drop_dups, engine):
         except rk.DataError:
             pass
     s = after.summary  # ... and the summary counts them, without another scan
-    assert (s.dropped, s.notes, s.rows_kept, s.customers) == (ref.summary.dropped, ref.summary.notes,
-                                                               ref.summary.rows_kept, ref.summary.customers)
+    assert (s.dropped, s.notes, s.rows_kept, s.customers) == (
+        ref.summary.dropped,
+        ref.summary.notes,
+        ref.summary.rows_kept,
+        ref.summary.customers,
+    )
     assert (s.first_timestamp, s.last_timestamp) == (ref.summary.first_timestamp, ref.summary.last_timestamp)
     for freq in ("M", "W"):
         try:
@@ -133,8 +154,7 @@ def test_summary_and_tables_identical_on_every_engine(case, drop_dups, engine):
         cells = brute_cohorts(ref, freq)
         for row in expected.itertuples():
             cell = cells[(rk.periods.parse_period_label(row.cohort, freq), row.age)]
-            assert (row.size, row.active, row.active_on_or_after) == (cell["size"], cell["active"],
-                                                                      cell["on_or_after"])
+            assert (row.size, row.active, row.active_on_or_after) == (cell["size"], cell["active"], cell["on_or_after"])
             assert row.revenue == pytest.approx(cell["revenue"], abs=1e-9)
     crr = rk.crr_table(ref, "M", window="30D")
     pd.testing.assert_frame_equal(crr, rk.crr_table(tx, "M", window="30D"), check_exact=False, rtol=1e-9)
@@ -143,18 +163,24 @@ def test_summary_and_tables_identical_on_every_engine(case, drop_dups, engine):
     brute = brute_crr(ref, "M", 30)
     for row in crr.itertuples():
         b = brute[rk.periods.parse_period_label(row.period, "M")]
-        assert (row.start_customers, row.end_customers, row.new, row.retained) == (b["S"], b["E"], b["N"],
-                                                                                   b["retained"])
+        assert (row.start_customers, row.end_customers, row.new, row.retained) == (
+            b["S"],
+            b["E"],
+            b["N"],
+            b["retained"],
+        )
 
 
 def _log(n: int = 3000, seed: int = 5) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "customer_id": rng.integers(0, 300, n),
-        "timestamp": pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 365 * 24, n), "h"),
-        "amount": np.where(rng.random(n) < 0.05, -5.0, 10.0),
-        "channel": rng.choice(["ads", "organic", "mail"], n),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 300, n),
+            "timestamp": pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 365 * 24, n), "h"),
+            "amount": np.where(rng.random(n) < 0.05, -5.0, 10.0),
+            "channel": rng.choice(["ads", "organic", "mail"], n),
+        }
+    )
 
 
 @pytest.mark.parametrize("source", ["pandas", "polars"])
@@ -165,14 +191,27 @@ def test_a_second_question_never_gets_the_first_ones_cached_answer(source):
     data = frame if source == "pandas" else pl.from_pandas(frame)
     tx = rk.load_transactions(data, **kw)
     questions = [
-        ("cohort", dict(freq="M")), ("cohort", dict(freq="W")), ("cohort", dict(freq="M", by="channel")),
-        ("cohort", dict(freq="M", include_partial=True)), ("cohort", dict(freq="Q", cohort_key="channel")),
-        ("cohort", dict(freq="M")), ("crr", dict(freq="M")), ("crr", dict(freq="M", window="30D")),
-        ("crr", dict(freq="W", window="30D")), ("crr", dict(freq="M", by="channel")), ("crr", dict(freq="M")),
-        ("brackets", dict(freq="M")), ("metrics", dict(freq="M", by="channel")), ("metrics", dict(freq="Q")),
+        ("cohort", dict(freq="M")),
+        ("cohort", dict(freq="W")),
+        ("cohort", dict(freq="M", by="channel")),
+        ("cohort", dict(freq="M", include_partial=True)),
+        ("cohort", dict(freq="Q", cohort_key="channel")),
+        ("cohort", dict(freq="M")),
+        ("crr", dict(freq="M")),
+        ("crr", dict(freq="M", window="30D")),
+        ("crr", dict(freq="W", window="30D")),
+        ("crr", dict(freq="M", by="channel")),
+        ("crr", dict(freq="M")),
+        ("brackets", dict(freq="M")),
+        ("metrics", dict(freq="M", by="channel")),
+        ("metrics", dict(freq="Q")),
     ]
-    run = {"cohort": rk.cohort_table, "crr": rk.crr_table, "brackets": rk.bracket_retention,
-           "metrics": rk.purchase_metrics}
+    run = {
+        "cohort": rk.cohort_table,
+        "crr": rk.crr_table,
+        "brackets": rk.bracket_retention,
+        "metrics": rk.purchase_metrics,
+    }
     for what, args in questions:
         got = run[what](tx, **args)
         fresh = run[what](rk.load_transactions(data, **kw), **args)
@@ -190,8 +229,9 @@ def test_editing_the_loaded_frame_cannot_make_cached_tables_stale():
     view.loc[0, "customer_id"] = -1
     assert tx.frame["amount"].max() == 10.0
     pd.testing.assert_frame_equal(rk.cohort_table(tx), before)
-    pd.testing.assert_frame_equal(rk.cohort_table(tx, "W"), rk.cohort_table(rk.load_transactions(
-        frame, amount="amount", as_of="2023-12-15"), "W"))
+    pd.testing.assert_frame_equal(
+        rk.cohort_table(tx, "W"), rk.cohort_table(rk.load_transactions(frame, amount="amount", as_of="2023-12-15"), "W")
+    )
     # nor does editing the caller's frame after loading
     frame.loc[:, "amount"] = -1.0
     pd.testing.assert_frame_equal(rk.cohort_table(tx), before)

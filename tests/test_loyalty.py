@@ -31,9 +31,21 @@ from retainkit.loyalty import (
 
 # ----------------------------------------------------------------- worked example
 WORKED = dict(
-    members=1000, baseline_retention=0.6, baseline_spend=200.0, retention_lift=0.1, spend_lift=0.1,
-    gross_margin=0.4, earn_rate=1.0, point_value=0.02, breakage=0.25, per_member_cost=2.0,
-    fixed_cost=3000.0, setup_cost=10000.0, membership_fee=0.0, horizon=3, discount_rate=0.1,
+    members=1000,
+    baseline_retention=0.6,
+    baseline_spend=200.0,
+    retention_lift=0.1,
+    spend_lift=0.1,
+    margin=0.4,
+    earn_rate=1.0,
+    point_value=0.02,
+    breakage=0.25,
+    per_member_cost=2.0,
+    fixed_cost=3000.0,
+    setup_cost=10000.0,
+    membership_fee=0.0,
+    horizon=3,
+    discount_rate=0.1,
 )
 
 
@@ -93,7 +105,7 @@ def _loop(p: dict) -> dict:
         prog_alive *= p["baseline_retention"] + p["retention_lift"]
         base_rev = base_alive * p["baseline_spend"]
         mem_rev = prog_alive * p["baseline_spend"] * (1 + p["spend_lift"])
-        igp = p["gross_margin"] * (mem_rev - base_rev)
+        igp = p["margin"] * (mem_rev - base_rev)
         rewards = mem_rev * p["earn_rate"] * p["point_value"] * (1 - p["breakage"])
         cost = rewards + p["per_member_cost"] * prog_alive + p["fixed_cost"] - p["membership_fee"] * prog_alive
         df = 1.0 / (1 + p["discount_rate"]) ** t
@@ -111,23 +123,25 @@ def _loop_npv(p: dict) -> float:
     return _loop(p)["npv"]
 
 
-scenario_params = st.fixed_dictionaries(dict(
-    members=st.integers(1, 100_000),
-    baseline_retention=st.floats(0.0, 0.95),
-    baseline_spend=st.floats(0.0, 500.0),
-    retention_lift=st.floats(0.0, 0.04),
-    spend_lift=st.floats(-0.5, 1.0),
-    gross_margin=st.floats(0.0, 1.0),
-    earn_rate=st.floats(0.0, 5.0),
-    point_value=st.floats(0.0, 0.05),
-    breakage=st.floats(0.0, 1.0),
-    per_member_cost=st.floats(0.0, 10.0),
-    fixed_cost=st.floats(0.0, 10_000.0),
-    setup_cost=st.floats(0.0, 100_000.0),
-    membership_fee=st.floats(0.0, 20.0),
-    horizon=st.integers(1, 60),
-    discount_rate=st.floats(0.0, 0.2),
-))
+scenario_params = st.fixed_dictionaries(
+    dict(
+        members=st.integers(1, 100_000),
+        baseline_retention=st.floats(0.0, 0.95),
+        baseline_spend=st.floats(0.0, 500.0),
+        retention_lift=st.floats(0.0, 0.04),
+        spend_lift=st.floats(-0.5, 1.0),
+        margin=st.floats(0.0, 1.0),
+        earn_rate=st.floats(0.0, 5.0),
+        point_value=st.floats(0.0, 0.05),
+        breakage=st.floats(0.0, 1.0),
+        per_member_cost=st.floats(0.0, 10.0),
+        fixed_cost=st.floats(0.0, 10_000.0),
+        setup_cost=st.floats(0.0, 100_000.0),
+        membership_fee=st.floats(0.0, 20.0),
+        horizon=st.integers(1, 60),
+        discount_rate=st.floats(0.0, 0.2),
+    )
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -167,8 +181,12 @@ def test_break_even_lift_zeroes_npv(p):
         signs = {np.sign(_loop_npv({**p, "retention_lift": x})) for x in np.linspace(-r, 0.999 - r, 25)}
         assert not ({1.0, -1.0} <= signs)
     else:
-        scale = 1 + p["members"] * (p["baseline_spend"] + p["per_member_cost"] + p["membership_fee"]) \
-            * p["horizon"] + p["fixed_cost"] * p["horizon"] + p["setup_cost"]
+        scale = (
+            1
+            + p["members"] * (p["baseline_spend"] + p["per_member_cost"] + p["membership_fee"]) * p["horizon"]
+            + p["fixed_cost"] * p["horizon"]
+            + p["setup_cost"]
+        )
         assert abs(_loop_npv({**p, "retention_lift": be})) < 1e-7 * scale
 
 
@@ -217,7 +235,7 @@ def test_presets_run_and_overrides_win(name):
         (dict(baseline_retention=1.0), "baseline_retention"),
         (dict(baseline_retention=-0.1), "baseline_retention"),
         (dict(retention_lift=0.2), "retention_lift"),
-        (dict(gross_margin=35), "gross_margin"),
+        (dict(margin=35), "margin"),
         (dict(breakage=1.5), "breakage"),
         (dict(horizon=0), "horizon"),
         (dict(horizon=2.5), "horizon"),
@@ -234,7 +252,7 @@ def test_bad_parameters_name_the_parameter(kwargs, match):
 
 def test_missing_parameters_and_unknown_preset():
     with pytest.raises(ParameterError, match="members"):
-        scenario_roi(baseline_retention=0.8, baseline_spend=10, retention_lift=0.01, gross_margin=0.3, horizon=12)
+        scenario_roi(baseline_retention=0.8, baseline_spend=10, retention_lift=0.01, margin=0.3, horizon=12)
     with pytest.raises(ParameterError, match="preset"):
         scenario_roi("cashback")
     with pytest.raises(ParameterError, match="unknown"):
@@ -289,7 +307,7 @@ def _replicate(**sim):
 
 def test_recovers_known_lift_without_self_selection():
     out = _replicate(self_selection=0.0)
-    for res, true_a, _ in out:
+    for res, _true_a, _ in out:
         assert res.design == "did"
         assert res.counts["members_used"] > 0.9 * res.counts["members"]
     # members joined at random: the naive gap is unbiased too
@@ -355,8 +373,13 @@ def test_did_point_estimate_matches_brute_force():
         m_a, m_s = a[3:6], s[3:6]
         fr = int(sum(m_a))
         rec = 4 if fr == 0 else 3 - max(i for i in range(3) if m_a[i])
-        return dict(freq=fr, rec=rec, mspend=sum(m_s), d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
-                    d_s=np.mean(s[7:10]) - np.mean(s[0:3]))
+        return dict(
+            freq=fr,
+            rec=rec,
+            mspend=sum(m_s),
+            d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
+            d_s=np.mean(s[7:10]) - np.mean(s[0:3]),
+        )
 
     mem_rows = []
     for cid in sorted(members):
@@ -388,13 +411,13 @@ def test_implied_roi_and_transactions_input():
     from retainkit.data import load_transactions
 
     log, _ = simulate_program(1500, 24, retention_lift=0.08, spend_lift=0.1, seed=8)
-    res = measure_program_lift(log, n_boot=200, seed=1, costs=2.0, gross_margin=0.4)
+    res = measure_program_lift(log, n_boot=200, seed=1, costs=2.0, margin=0.4)
     assert res.implied_roi == pytest.approx((0.4 * res.spend_lift - 2.0) / 2.0)
     lo, hi = res.implied_roi_ci
     assert lo == pytest.approx((0.4 * res.spend_lift_ci[0] - 2.0) / 2.0)
     assert lo <= res.implied_roi <= hi
     tx = load_transactions(log, amount="amount", segments=["is_member", "member_since"])
-    via_tx = measure_program_lift(tx, n_boot=200, seed=1, costs=2.0, gross_margin=0.4)
+    via_tx = measure_program_lift(tx, n_boot=200, seed=1, costs=2.0, margin=0.4)
     assert via_tx.retention_lift == pytest.approx(res.retention_lift, abs=1e-12)
     assert via_tx.spend_lift == pytest.approx(res.spend_lift, rel=1e-9)
     assert log.columns.tolist() == ["customer_id", "timestamp", "amount", "is_member", "member_since"]
@@ -410,7 +433,7 @@ def test_measure_errors():
         measure_program_lift(log, design="randomized")
     with pytest.raises(ParameterError, match="post_periods"):
         measure_program_lift(log, post_periods=0)
-    with pytest.raises(ParameterError, match="gross_margin"):
+    with pytest.raises(ParameterError, match="margin"):
         measure_program_lift(log, costs=1.0)
     with pytest.raises(DataError, match="comparison"):
         measure_program_lift(log.assign(is_member=True))
@@ -456,9 +479,18 @@ def test_lift_chart_spec():
     assert line["encoding"]["y"]["field"] == "active_share"
     assert line["encoding"]["color"]["scale"]["domain"] == ["members", "matched comparison"]
     assert "difference in differences" in spec["title"]["subtitle"]
-    values = [v for v in spec["datasets"].values() if len(v) > 2][0]
+    values = [v for v in spec["datasets"].values() if len(v) > 2 and "group" in v[0]][0]
     assert {r["relative_period"] for r in values} == set(range(-6, 4))
-    assert lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"] == \
-        "spend_per_customer"
+    assert (
+        lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"]
+        == "spend_per_customer"
+    )
     with pytest.raises(ParameterError):
         lift_chart(res, metric="revenue")
+
+
+def test_gross_margin_is_a_deprecated_spelling_of_margin():
+    new = scenario_roi("points", members=1000, margin=0.3)
+    with pytest.warns(DeprecationWarning, match=r"scenario_roi\(gross_margin=\.\.\.\).*margin="):
+        old = scenario_roi("points", members=1000, gross_margin=0.3)
+    assert old.summary == new.summary

@@ -42,12 +42,21 @@ def logs(draw):
     base = pd.Timestamp("2023-10-01", tz="UTC")
     rows = []
     for _ in range(n):
-        rows.append((draw(st.sampled_from("abcdefg")), base + pd.Timedelta(hours=draw(st.integers(0, 24 * 400))),
-                     draw(st.sampled_from([0.0, 12.0, 30.0, -12.0]))))
+        rows.append(
+            (
+                draw(st.sampled_from("abcdefg")),
+                base + pd.Timedelta(hours=draw(st.integers(0, 24 * 400))),
+                draw(st.sampled_from([0.0, 12.0, 30.0, -12.0])),
+            )
+        )
     frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
-    return (frame, draw(st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles"])),
-            draw(st.sampled_from(["M", "W", "Q"])), draw(st.sampled_from([7, 30, 45, 90, 200])),
-            base + pd.Timedelta(days=draw(st.integers(40, 420))))
+    return (
+        frame,
+        draw(st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles"])),
+        draw(st.sampled_from(["M", "W", "Q"])),
+        draw(st.sampled_from([7, 30, 45, 90, 200])),
+        base + pd.Timedelta(days=draw(st.integers(40, 420))),
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +75,13 @@ def test_crr_table_matches_brute_force_and_invariants(case):
     for (p, e), row in zip(sorted(expected.items()), table.itertuples()):
         assert row.period == period_label(p, freq)
         assert (row.start_customers, row.end_customers, row.new, row.retained, row.lost, row.reactivated) == (
-            e["S"], e["E"], e["N"], e["retained"], e["lost"], e["reactivated"])
+            e["S"],
+            e["E"],
+            e["N"],
+            e["retained"],
+            e["lost"],
+            e["reactivated"],
+        )
     # invariants (definitions §4)
     assert (table["start_customers"] == table["retained"] + table["lost"]).all()
     assert (table["end_customers"] == table["retained"] + table["new"] + table["reactivated"]).all()
@@ -83,10 +98,12 @@ def test_crr_table_matches_brute_force_and_invariants(case):
 
 def test_reactivation_makes_the_two_crr_figures_differ():
     # a buys in Jan and Mar: with a 30-day window a is not a customer at 1 Mar but is at 1 Apr -> reactivated
-    frame = pd.DataFrame({
-        "customer_id": ["a", "b", "b", "b", "a", "c"],
-        "timestamp": ["2024-01-10", "2024-01-12", "2024-02-12", "2024-03-12", "2024-03-20", "2024-03-02"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b", "b", "a", "c"],
+            "timestamp": ["2024-01-10", "2024-01-12", "2024-02-12", "2024-03-12", "2024-03-20", "2024-03-02"],
+        }
+    )
     tx = rk.load_transactions(frame, as_of="2024-03-31")
     t = rk.crr_table(tx, window="30D").set_index("period")
     mar = t.loc["2024-03"]
@@ -101,7 +118,9 @@ def test_crr_segments_sum_to_total_and_window_parsing():
     tx = rk.datasets.load_sample()
     total = rk.crr_table(tx)
     split = rk.crr_table(tx, by="channel")
-    summed = split.groupby("period")[["start_customers", "end_customers", "new", "retained", "lost", "reactivated"]].sum()
+    summed = split.groupby("period")[
+        ["start_customers", "end_customers", "new", "retained", "lost", "reactivated"]
+    ].sum()
     assert summed.equals(total.set_index("period")[summed.columns])
     assert rk.crr_table(tx, window="13W").attrs["window_days"] == 91
     for bad in ["3M", "0D", "abc", 1.5]:
@@ -110,27 +129,37 @@ def test_crr_segments_sum_to_total_and_window_parsing():
 
 
 def test_subscription_crr_with_gaps_overlaps_and_open_ends():
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "c"],
-        "start": ["2024-01-05", "2024-01-20", "2024-03-10", "2024-02-01", "2024-02-15"],
-        "end": ["2024-02-01", "2024-02-10", None, "2024-03-01", "2024-02-20"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "c"],
+            "start": ["2024-01-05", "2024-01-20", "2024-03-10", "2024-02-01", "2024-02-15"],
+            "end": ["2024-02-01", "2024-02-10", None, "2024-03-01", "2024-02-20"],
+        }
+    )
     subs = rk.load_subscriptions(frame, as_of="2024-04-30")
     assert subs.summary.notes["merged_overlaps"] == 1
     t = rk.crr_table(subs).set_index("period")
     # boundaries: 1 Feb {a}; 1 Mar {a (until 10 Feb? no), b ends exactly at 1 Mar -> covers the instant before}
-    assert t.loc["2024-02", ["start_customers", "end_customers", "new", "retained", "reactivated"]].tolist() == [1, 1, 1, 0, 0]
+    assert t.loc["2024-02", ["start_customers", "end_customers", "new", "retained", "reactivated"]].tolist() == [
+        1,
+        1,
+        1,
+        0,
+        0,
+    ]
     assert t.loc["2024-03", ["start_customers", "end_customers", "retained", "reactivated"]].tolist() == [1, 1, 0, 1]
     assert t.loc["2024-04", "crr"] == 1.0
     assert t.attrs["window"] == "active subscription"
 
 
 def test_purchase_metrics_against_hand_counts():
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "a", "b", "b", "c"],
-        "timestamp": ["2024-01-01", "2024-01-11", "2024-02-01", "2024-01-05", "2024-01-20", "2024-02-03"],
-        "amount": [10.0, 20.0, 30.0, 5.0, -5.0, 40.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b", "c"],
+            "timestamp": ["2024-01-01", "2024-01-11", "2024-02-01", "2024-01-05", "2024-01-20", "2024-02-03"],
+            "amount": [10.0, 20.0, 30.0, 5.0, -5.0, 40.0],
+        }
+    )
     tx = rk.load_transactions(frame, amount="amount", as_of="2024-02-29")
     m = rk.purchase_metrics(tx).set_index("period")
     jan = m.loc["2024-01"]
@@ -149,14 +178,24 @@ def purchase_logs(draw):
     n = draw(st.integers(1, 40))
     base = pd.Timestamp("2023-10-01", tz="UTC")
     rows = []
-    for i in range(n):
-        rows.append((draw(st.sampled_from("abcdef")),
-                     base + pd.Timedelta(hours=draw(st.integers(0, 24 * 300))),
-                     draw(st.sampled_from([None, 0.0, 12.5, 30.0, -12.5])),
-                     draw(st.sampled_from(["x", "y", "z"]))))
+    for _i in range(n):
+        rows.append(
+            (
+                draw(st.sampled_from("abcdef")),
+                base + pd.Timedelta(hours=draw(st.integers(0, 24 * 300))),
+                draw(st.sampled_from([None, 0.0, 12.5, 30.0, -12.5])),
+                draw(st.sampled_from(["x", "y", "z"])),
+            )
+        )
     frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "seg"])
-    return (frame, draw(st.sampled_from(["UTC", "Asia/Kolkata"])), draw(st.sampled_from(["M", "W", "Q", "D"])),
-            draw(st.booleans()), draw(st.booleans()), base + pd.Timedelta(days=draw(st.integers(30, 320))))
+    return (
+        frame,
+        draw(st.sampled_from(["UTC", "Asia/Kolkata"])),
+        draw(st.sampled_from(["M", "W", "Q", "D"])),
+        draw(st.booleans()),
+        draw(st.booleans()),
+        base + pd.Timedelta(days=draw(st.integers(30, 320))),
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,9 +214,18 @@ def test_purchase_metrics_match_a_loop_over_customers(case):
     expected = brute_purchase_metrics(tx, freq, by=by, include_partial=partial)
     if not by:
         # the overall row is always there, even when no row falls in a complete period
-        expected.setdefault((None, "overall"), {"customers": 0, "orders": 0, "revenue": 0.0, "repeat_customers": 0,
-                                                "aov": np.nan, "median_days_between_purchases": np.nan,
-                                                "repeat_revenue_share": np.nan})
+        expected.setdefault(
+            (None, "overall"),
+            {
+                "customers": 0,
+                "orders": 0,
+                "revenue": 0.0,
+                "repeat_customers": 0,
+                "aov": np.nan,
+                "median_days_between_purchases": np.nan,
+                "repeat_revenue_share": np.nan,
+            },
+        )
     assert len(got) == len(expected)
     for _, row in got.iterrows():
         seg = (None if pd.isna(row["seg"]) else row["seg"]) if by else None

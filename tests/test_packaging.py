@@ -32,6 +32,8 @@ def test_pyproject_and_environment_list_the_same_packages():
             name = _name(dep)
             if name not in ("python", "pip"):
                 conda.add(CONDA_TO_PYPI.get(name, name))
+        else:  # the pip: section (packages conda-forge does not have), without the project itself
+            conda |= {_name(d) for d in dep.get("pip", []) if not d.startswith("-")}
     assert py == conda, f"only in pyproject: {sorted(py - conda)}; only in environment.yml: {sorted(conda - py)}"
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from retainkit.exceptions import ParameterError
 from retainkit.params import (
-    SCHEMA,
     PARAMETER_NAMES,
+    SCHEMA,
     ReportParams,
     as_of_label,
     from_namespace,
@@ -66,6 +66,13 @@ def test_defaults_validate_against_the_sample():
     assert p.data_path.is_file()
 
 
+def test_bool_parameters_accept_bools_and_their_spellings(csv):
+    assert _ok(csv).customer_list is True and _ok(csv).drop_duplicates is False
+    assert _ok(csv, customer_list="false", drop_duplicates="yes").to_dict()["customer_list"] is False
+    assert _ok(csv, drop_duplicates="True").drop_duplicates is True
+    assert _ok(csv, customer_list=0, drop_duplicates=True).customer_list is False
+
+
 def test_strings_are_converted_like_cli_values(csv):
     p = _ok(csv, margin="0.25", max_cohorts="12", discount_rate="0", freq="monthly", window="13W", charts="SVG")
     assert p.margin == 0.25 and p.max_cohorts == 12 and p.discount_rate == 0.0
@@ -87,6 +94,8 @@ def test_strings_are_converted_like_cli_values(csv):
         ({"title": ""}, "title", "must not be empty"),
         ({"margin": True}, "margin", "bool"),
         ({"title": 5}, "title", "must be a string"),
+        ({"customer_list": "maybe"}, "customer_list", "true or false"),
+        ({"drop_duplicates": 2}, "drop_duplicates", "true or false"),
         ({"previous_report": "/no/such/report"}, "previous_report", "not a report folder"),
     ],
 )
@@ -108,8 +117,16 @@ def test_missing_file(tmp_path):
         validate_params({"data": str(tmp_path / "missing.csv")})
 
 
-@pytest.mark.parametrize("name, column", [("customer_id", "customer"), ("timestamp", "ts"), ("amount", "revenue"),
-                                          ("segment", "chann"), ("order_id", "order")])
+@pytest.mark.parametrize(
+    "name, column",
+    [
+        ("customer_id", "customer"),
+        ("timestamp", "ts"),
+        ("amount", "revenue"),
+        ("segment", "chann"),
+        ("order_id", "order"),
+    ],
+)
 def test_unmapped_column_names_parameter_and_lists_columns(csv, name, column):
     with pytest.raises(ParameterError) as exc:
         _ok(csv, **{name: column})
@@ -162,3 +179,13 @@ def test_replace_revalidates():
 @given(st.sampled_from(["d", "D", "week", "W", "m", "Month", "MS", "q", "Quarterly", "y", "A"]))
 def test_every_documented_freq_alias_is_accepted(freq):
     assert validate_params({"freq": freq}, check_data=False).freq in "DWMQY"
+
+
+def test_lang_and_currency_are_checked(csv):
+    p = _ok(csv, lang="EL", currency="amd")
+    assert (p.lang, p.currency) == ("el", "AMD")
+    assert _ok(csv).lang == "en"
+    with pytest.raises(ParameterError, match=r"parameter 'lang':.*choose one of en, el, hy"):
+        _ok(csv, lang="fr")
+    with pytest.raises(ParameterError, match=r"parameter 'currency':.*ISO 4217"):
+        _ok(csv, currency="euro")

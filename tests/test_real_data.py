@@ -72,20 +72,28 @@ def test_crr_table_matches_sql_with_90_day_window(cdnow_tx, con):
         SELECT DISTINCT b.b, t.customer_id FROM b JOIN t
           ON t.d >= b.b - INTERVAL 90 DAY AND t.d < b.b WHERE t.amount >= 0
     """)
-    con.execute("CREATE OR REPLACE TABLE firsts AS SELECT customer_id, min(d) AS fd FROM t WHERE amount >= 0 GROUP BY 1")
+    con.execute(
+        "CREATE OR REPLACE TABLE firsts AS SELECT customer_id, min(d) AS fd FROM t WHERE amount >= 0 GROUP BY 1"
+    )
     rows = []
     for (b0,) in con.execute("SELECT b FROM b WHERE b < DATE '1998-07-01' ORDER BY b").fetchall():
-        S, E, N, R = con.execute("""
+        S, E, N, R = con.execute(
+            """
             WITH s AS (SELECT customer_id FROM mem WHERE b = $b0),
                  e AS (SELECT customer_id FROM mem WHERE b = ($b0 + INTERVAL 1 MONTH)::DATE),
                  n AS (SELECT e.customer_id FROM e JOIN firsts f USING (customer_id)
                        WHERE f.fd >= $b0 AND f.fd < ($b0 + INTERVAL 1 MONTH)::DATE)
             SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM e), (SELECT count(*) FROM n),
                    (SELECT count(*) FROM s JOIN e USING (customer_id))
-        """, {"b0": b0}).fetchone()
+        """,
+            {"b0": b0},
+        ).fetchone()
         rows.append((b0.strftime("%Y-%m"), S, E, N, R, S - R, E - R - N))
-    got = list(table[["period", "start_customers", "end_customers", "new", "retained", "lost",
-                      "reactivated"]].itertuples(index=False, name=None))
+    got = list(
+        table[["period", "start_customers", "end_customers", "new", "retained", "lost", "reactivated"]].itertuples(
+            index=False, name=None
+        )
+    )
     assert got == rows
     # CDNOW acquires nobody after March 1997, so later "new" is zero and reactivation is visible
     assert table.set_index("period").loc["1997-06", "new"] == 0

@@ -17,9 +17,12 @@ from retainkit.datasets import SAMPLE_COLUMNS, sample_path
 pyspark = pytest.importorskip("pyspark", reason="PySpark is an extra: make test-spark installs it")
 if shutil.which("java") is None:  # pragma: no cover - depends on the machine
     pytest.skip("Spark needs Java 17 (java not found on PATH)", allow_module_level=True)
-pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::FutureWarning"),
-              pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +79,14 @@ def test_cdnow_on_spark_gives_the_pandas_numbers(spark, cdnow):
 
 def test_time_zones_do_not_move_purchases_across_months(spark):
     """An aware timestamp just before midnight UTC is in the next month in Berlin, whatever the session tz."""
-    frame = pd.DataFrame({
-        "customer_id": ["a", "a", "b"],
-        "timestamp": pd.to_datetime(["2024-01-31 23:30", "2024-03-01 00:30", "2024-02-15 12:00"]).tz_localize("UTC"),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "timestamp": pd.to_datetime(["2024-01-31 23:30", "2024-03-01 00:30", "2024-02-15 12:00"]).tz_localize(
+                "UTC"
+            ),
+        }
+    )
     ref = rk.cohort_table(rk.load_transactions(frame, tz="Europe/Berlin", as_of="2024-04-30"))
     old = spark.conf.get("spark.sql.session.timeZone")
     try:

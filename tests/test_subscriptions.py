@@ -56,11 +56,27 @@ def brute_force(rows, as_of: pd.Timestamp, freq: str = "M", tz: str = "UTC", seg
     for seg in segs:
         for p in periods:
             b0, b1 = _bound(p, tz), _bound(p + 1, tz)
-            rec = dict.fromkeys(["mrr_start", "new", "expansion", "contraction", "churned", "reactivation",
-                                 "mrr_end"], 0.0)
-            rec.update(dict.fromkeys(["customers_start", "customers_end", "customers_retained", "customers_new",
-                                      "customers_reactivated", "customers_lost", "n_new", "n_expansion",
-                                      "n_contraction", "n_churned", "n_reactivation"], 0))
+            rec = dict.fromkeys(
+                ["mrr_start", "new", "expansion", "contraction", "churned", "reactivation", "mrr_end"], 0.0
+            )
+            rec.update(
+                dict.fromkeys(
+                    [
+                        "customers_start",
+                        "customers_end",
+                        "customers_retained",
+                        "customers_new",
+                        "customers_reactivated",
+                        "customers_lost",
+                        "n_new",
+                        "n_expansion",
+                        "n_contraction",
+                        "n_churned",
+                        "n_reactivation",
+                    ],
+                    0,
+                )
+            )
             rec["segment"], rec["period_start"] = seg, b0
             for key in keys:
                 if key[1] != seg:
@@ -104,7 +120,7 @@ def brute_force(rows, as_of: pd.Timestamp, freq: str = "M", tz: str = "UTC", seg
     for r in rows:
         by_customer.setdefault(r["customer_id"], []).append(r)
     members: dict = {}
-    for cust, mine in by_customer.items():
+    for _cust, mine in by_customer.items():
         active = [r for r in mine if pd.isna(r["end"]) or r["end"] != r["start"]]
         if active:
             members.setdefault(_period(min(r["start"] for r in active), freq, tz), []).append(mine)
@@ -118,12 +134,18 @@ def brute_force(rows, as_of: pd.Timestamp, freq: str = "M", tz: str = "UTC", seg
             b = _bound(c + k + 1, tz)
             mk = [sum(r["mrr"] for r in mine if covers(r, b)) for mine in members[c]]
             active = sum(any(covers(r, b) for r in mine) for mine in members[c])
-            cohorts.append({
-                "cohort_start": _bound(c, tz), "age": k, "cohort_size": len(members[c]), "customers": active,
-                "mrr": sum(mk), "mrr_age0": sum(m0),
-                "nrr": sum(mk) / sum(m0) if sum(m0) else np.nan,
-                "grr": sum(min(a, b0) for a, b0 in zip(mk, m0)) / sum(m0) if sum(m0) else np.nan,
-            })
+            cohorts.append(
+                {
+                    "cohort_start": _bound(c, tz),
+                    "age": k,
+                    "cohort_size": len(members[c]),
+                    "customers": active,
+                    "mrr": sum(mk),
+                    "mrr_age0": sum(m0),
+                    "nrr": sum(mk) / sum(m0) if sum(m0) else np.nan,
+                    "grr": sum(min(a, b0) for a, b0 in zip(mk, m0)) / sum(m0) if sum(m0) else np.nan,
+                }
+            )
             k += 1
     return movements, cohorts
 
@@ -192,12 +214,14 @@ def test_hand_worked_example():
     # a: 10 from 10 Jan (open) + 5 from 15 Feb (open): new in Jan, expansion in Feb
     # b: 20 from 5 Jan to 10 Mar: new in Jan, churned in Mar
     # c: 30 from 1 Feb to 20 Feb (invisible at boundaries), 40 from 1 Apr: reactivation in Apr
-    df = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "c", "c"],
-        "start": ["2024-01-10", "2024-02-15", "2024-01-05", "2024-02-01", "2024-04-01"],
-        "end": [None, None, "2024-03-10", "2024-02-20", None],
-        "mrr": [10, 5, 20, 30, 40],
-    })
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "start": ["2024-01-10", "2024-02-15", "2024-01-05", "2024-02-01", "2024-04-01"],
+            "end": [None, None, "2024-03-10", "2024-02-20", None],
+            "mrr": [10, 5, 20, 30, 40],
+        }
+    )
     subs = rk.load_subscriptions(df, mrr="mrr", as_of="2024-05-31")
     mv = mrr_movements(subs)
     assert mv["period"].tolist() == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"]
@@ -262,8 +286,15 @@ def test_subscription_ending_exactly_at_boundary_counts_there():
 
 def test_time_zone_boundaries():
     # ends 00:30 on 1 Feb Berlin time = 23:30 UTC on 31 Jan
-    rows = [{"customer_id": "z", "start": pd.Timestamp("2024-01-10", tz="UTC"),
-             "end": pd.Timestamp("2024-01-31 23:30", tz="UTC"), "mrr": 5.0, "plan": "a"}]
+    rows = [
+        {
+            "customer_id": "z",
+            "start": pd.Timestamp("2024-01-10", tz="UTC"),
+            "end": pd.Timestamp("2024-01-31 23:30", tz="UTC"),
+            "mrr": 5.0,
+            "plan": "a",
+        }
+    ]
     berlin = _check_against_brute(rows, "2024-03-31", tz="Europe/Berlin")
     utc = _check_against_brute(rows, "2024-03-31", tz="UTC")
     assert berlin["mrr_end"].iloc[0] == 5 and utc["mrr_end"].iloc[0] == 0
@@ -276,8 +307,12 @@ def test_other_granularities(freq):
 
 
 def test_segments_sum_to_total():
-    rows = [_row("a", 0, 40, 10, "basic"), _row("a", 40, None, 25, "pro"), _row("b", 10, None, 10, "basic"),
-            _row("c", 50, 20, 30, "pro")]
+    rows = [
+        _row("a", 0, 40, 10, "basic"),
+        _row("a", 40, None, 25, "pro"),
+        _row("b", 10, None, 10, "basic"),
+        _row("c", 50, 20, 30, "pro"),
+    ]
     by = _check_against_brute(rows, "2024-05-31", segment="plan")
     total = _check_against_brute(rows, "2024-05-31")
     summed = by.groupby("period", sort=True)[["mrr_start", "mrr_end"]].sum()
@@ -311,8 +346,18 @@ def test_property_segments_match_brute_force(intervals):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 400), st.one_of(st.none(), st.integers(1, 300)),
-                          st.floats(0, 1000, allow_nan=False).map(lambda x: round(x, 2))), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 30),
+            st.integers(0, 400),
+            st.one_of(st.none(), st.integers(1, 300)),
+            st.floats(0, 1000, allow_nan=False).map(lambda x: round(x, 2)),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_property_identity_with_arbitrary_cents(intervals):
     """The identity holds exactly (integer micro-units) also for amounts that are not exact in binary."""
     rows = [_row(str(c), s, length, m) for c, s, length, m in intervals]
@@ -333,8 +378,7 @@ def test_no_complete_period_gives_empty_frames():
 
 
 def test_cohort_table_without_mrr():
-    df = pd.DataFrame({"customer_id": ["a", "b"], "start": ["2024-01-05", "2024-01-07"],
-                       "end": [None, "2024-02-10"]})
+    df = pd.DataFrame({"customer_id": ["a", "b"], "start": ["2024-01-05", "2024-01-07"], "end": [None, "2024-02-10"]})
     subs = rk.load_subscriptions(df, as_of="2024-03-31")
     co = mrr_cohort_table(subs)
     assert co["customers"].tolist() == [2, 1, 1]

@@ -86,12 +86,15 @@ def test_nps_by_group_and_frame_untouched():
     pd.testing.assert_frame_equal(df, before)
 
 
-@pytest.mark.parametrize("bad, needle", [
-    ([11, 5], "row 0: 11"),
-    ([7.5, 5], "row 0: 7.5"),
-    ([-1], "row 0: -1"),
-    (["9", "great"], "'great'"),
-])
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        ([11, 5], "row 0: 11"),
+        ([7.5, 5], "row 0: 7.5"),
+        ([-1], "row 0: -1"),
+        (["9", "great"], "'great'"),
+    ],
+)
 def test_nps_rejects_off_scale(bad, needle):
     with pytest.raises(DataError, match="0 to 10") as err:
         nps(bad)
@@ -106,7 +109,11 @@ def test_nps_errors_name_index_labels_and_columns():
         nps(df, score="Score")
     with pytest.raises(DataError, match="true/false"):
         nps([True, False])
-    assert nps(pd.DataFrame({"score": ["9", " 10 ", ""]})).iloc[0][["responses", "missing", "nps"]].tolist() == [2, 1, 100]
+    assert nps(pd.DataFrame({"score": ["9", " 10 ", ""]})).iloc[0][["responses", "missing", "nps"]].tolist() == [
+        2,
+        1,
+        100,
+    ]
     empty = nps(pd.DataFrame({"score": [None, None]})).iloc[0]
     assert empty["responses"] == 0 and np.isnan(empty["nps"])
 
@@ -154,13 +161,23 @@ def test_ces_against_scipy_t_interval():
 
 # --------------------------------------------------------------------------- summary
 def _mixed():
-    return pd.DataFrame({
-        "customer_id": ["a", "b", "c", "a", "b", "c", "d", "a"],
-        "timestamp": ["2024-01-03", "2024-01-20", "2024-02-02", "2024-01-05", "2024-02-07", "2024-02-09",
-                      "2024-02-10", "2024-03-01"],
-        "score": [10, 6, 8, 5, 2, 4, None, 6],
-        "question": ["NPS", "nps", "nps", "CSAT", "csat", "csat", "csat", "ces"],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "a", "b", "c", "d", "a"],
+            "timestamp": [
+                "2024-01-03",
+                "2024-01-20",
+                "2024-02-02",
+                "2024-01-05",
+                "2024-02-07",
+                "2024-02-09",
+                "2024-02-10",
+                "2024-03-01",
+            ],
+            "score": [10, 6, 8, 5, 2, 4, None, 6],
+            "question": ["NPS", "nps", "nps", "CSAT", "csat", "csat", "csat", "ces"],
+        }
+    )
 
 
 def test_survey_summary_matches_single_metrics():
@@ -210,20 +227,25 @@ def _tx(rows, as_of, tz="UTC"):
 
 
 def test_retention_by_group_hand_worked():
-    responses = pd.DataFrame({
-        "customer_id": [1, 2, 3, 4, 5, 6],
-        "timestamp": ["2024-01-10", "2024-01-10", "2024-01-10", "2024-01-10", "2024-01-10", "2024-05-01"],
-        "score": [10, 9, 8, 2, 0, 3],
-    })
-    tx = _tx([
-        ("1", "2024-01-10 15:00", 20.0),  # same day as the response: not counted
-        ("1", "2024-02-15", 20.0),  # day 36: retained at 90, not at 30
-        ("2", "2024-01-11", 5.0),  # next day: retained
-        ("3", "2024-01-12", -5.0),  # refund: not a purchase
-        ("4", "2024-04-09", 8.0),  # day 90: inside (d, d + 90]
-        ("5", "2024-04-10", 8.0),  # day 91: outside
-        ("6", "2024-05-02", 8.0),  # retained, but the 90-day window ends 30 Jul > as_of: censored
-    ], as_of="2024-06-30")
+    responses = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4, 5, 6],
+            "timestamp": ["2024-01-10", "2024-01-10", "2024-01-10", "2024-01-10", "2024-01-10", "2024-05-01"],
+            "score": [10, 9, 8, 2, 0, 3],
+        }
+    )
+    tx = _tx(
+        [
+            ("1", "2024-01-10 15:00", 20.0),  # same day as the response: not counted
+            ("1", "2024-02-15", 20.0),  # day 36: retained at 90, not at 30
+            ("2", "2024-01-11", 5.0),  # next day: retained
+            ("3", "2024-01-12", -5.0),  # refund: not a purchase
+            ("4", "2024-04-09", 8.0),  # day 90: inside (d, d + 90]
+            ("5", "2024-04-10", 8.0),  # day 91: outside
+            ("6", "2024-05-02", 8.0),  # retained, but the 90-day window ends 30 Jul > as_of: censored
+        ],
+        as_of="2024-06-30",
+    )
     out = retention_by_survey_group(responses, tx, horizon_days=[30, 90]).set_index(["horizon_days", "group"])
     assert out.loc[(30, "promoter"), ["respondents", "retained"]].tolist() == [2, 1]
     assert out.loc[(90, "promoter"), ["respondents", "retained"]].tolist() == [2, 2]
@@ -249,17 +271,21 @@ def test_retention_horizon_censoring_at_as_of_exactly():
 
 def test_retention_time_zone_and_anchor_modes():
     # 2024-01-02 03:00 UTC is still 1 Jan in New York: the response day, not counted
-    responses = pd.DataFrame({"customer_id": ["a", "a"], "timestamp": ["2024-01-01 12:00", "2024-03-01"],
-                              "score": [10, 3]})
-    tx = _tx([("a", "2024-01-02 03:00+00:00", 1.0), ("a", "2024-03-20", 1.0)], as_of="2024-12-31",
-             tz="America/New_York")
+    responses = pd.DataFrame(
+        {"customer_id": ["a", "a"], "timestamp": ["2024-01-01 12:00", "2024-03-01"], "score": [10, 3]}
+    )
+    tx = _tx(
+        [("a", "2024-01-02 03:00+00:00", 1.0), ("a", "2024-03-20", 1.0)], as_of="2024-12-31", tz="America/New_York"
+    )
     first = retention_by_survey_group(responses, tx, horizon_days=30).set_index("group")
     assert first.loc["promoter", ["respondents", "retained"]].tolist() == [1, 0]
     assert first.loc["detractor", "respondents"] == 0
     every = retention_by_survey_group(responses, tx, horizon_days=30, anchor="all").set_index("group")
     assert every.loc["detractor", ["respondents", "retained"]].tolist() == [1, 1]
     utc = _tx([("a", "2024-01-02 03:00+00:00", 1.0)], as_of="2024-12-31")
-    assert retention_by_survey_group(responses, utc, horizon_days=30).set_index("group").loc["promoter", "retained"] == 1
+    assert (
+        retention_by_survey_group(responses, utc, horizon_days=30).set_index("group").loc["promoter", "retained"] == 1
+    )
 
 
 def test_retention_csat_question_filter_and_custom_groups():
@@ -271,7 +297,10 @@ def test_retention_csat_question_filter_and_custom_groups():
     assert out.loc["not satisfied", ["respondents", "retained"]].tolist() == [1, 1]
     assert retention_by_survey_group(df, tx, kind="csat", question="question").attrs["excluded_unscored"] == 1
     df["tier"] = ["x", "y", "x", "x", "y", "x", None, "y"]
-    custom = retention_by_survey_group(df, tx, group="tier", horizon_days=30)
+    custom = retention_by_survey_group(df, tx, by="tier", horizon_days=30)
+    with pytest.warns(DeprecationWarning, match=r"group=.*by="):
+        old = retention_by_survey_group(df, tx, group="tier", horizon_days=30)
+    pd.testing.assert_frame_equal(old, custom)
     assert custom["group"].tolist() == ["x", "y"]
     assert custom["respondents"].sum() == 3  # first response of a, b, c
 
@@ -312,8 +341,11 @@ def _brute_retention(responses, purchases, as_of_day, horizon):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(0, 200), st.integers(0, 10)), min_size=1, max_size=15),
-    st.lists(st.tuples(st.sampled_from("abcdefg"), st.integers(0, 213), st.sampled_from([-5.0, 0.0, 10.0])),
-             min_size=1, max_size=30),
+    st.lists(
+        st.tuples(st.sampled_from("abcdefg"), st.integers(0, 213), st.sampled_from([-5.0, 0.0, 10.0])),
+        min_size=1,
+        max_size=30,
+    ),
     st.sampled_from([1, 30, 90]),
 )
 def test_retention_matches_brute_force(resp, purch, horizon):

@@ -50,8 +50,7 @@ def _run(cmd, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
-         cwd=ROOT)
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)], cwd=ROOT)
     wheels = list(out.glob("retainkit-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
@@ -66,8 +65,9 @@ def fresh_venv(tmp_path_factory, wheel) -> Path:
     # the dev venv's packages (pandas, altair, ...) without its editable retainkit: plain path entry,
     # whose own .pth files (the editable finder) are not processed
     (site / "zz_dev_site_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--quiet",
-          str(wheel)])
+    _run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--quiet", str(wheel)]
+    )
     return env_dir
 
 
@@ -78,7 +78,19 @@ def test_wheel_contains_package_data(wheel):
     assert "retainkit/data/sample_transactions.csv" in names
     assert "retainkit/notebooks/retention_report.ipynb" in names
     assert "retainkit/backends.py" in names
+    for lang in ("el", "hy"):  # the catalogues are read as .po at run time (retainkit.i18n)
+        assert f"retainkit/locale/{lang}/LC_MESSAGES/retainkit.po" in names
+    assert "retainkit/locale/glossary.csv" in names and "retainkit/locale/retainkit.pot" in names
     assert "retainkit/definitions.md" in names, "the definitions document must ship in the wheel"
+    # the workshop: its package, the CDNOW log with its licence note, the hand-out templates
+    for name in (
+        "retainkit/workshop/checking.py",
+        "retainkit/data/cdnow_master.txt.gz",
+        "retainkit/data/CDNOW-README.md",
+        "retainkit/templates/notebook.html.j2",
+        "retainkit/templates/slides.html.j2",
+    ):
+        assert name in names, name
 
 
 def test_installed_wheel_finds_bundled_files_outside_the_checkout(fresh_venv, tmp_path):
@@ -100,3 +112,28 @@ def test_retainkit_command_runs_from_the_wheel(fresh_venv, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     proc = _run([str(exe), "--help"], cwd=tmp_path, env=env)
     assert "report" in proc.stdout
+
+
+LANG_CHECK = r"""
+import json
+import retainkit
+from retainkit.i18n import catalogue_path, glossary, translator
+print(json.dumps({
+    "po": str(catalogue_path("hy")),
+    "el": translator("el").gettext("Customer retention report"),
+    "hy_money": translator("hy").format_currency(1234.5, "AMD"),
+    "glossary": [g["term"] for g in glossary("el") if g["key"] == "cohort"],
+}, ensure_ascii=False))
+"""
+
+
+def test_installed_wheel_speaks_greek_and_armenian(fresh_venv, tmp_path):
+    import json
+
+    py = fresh_venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    out = json.loads(_run([str(py), "-c", LANG_CHECK], cwd=tmp_path, env=env).stdout.strip().splitlines()[-1])
+    assert Path(out["po"]).resolve().is_relative_to(fresh_venv.resolve()), out["po"]
+    assert out["el"] == "Αναφορά διατήρησης πελατών"
+    assert out["hy_money"] == "1\u00a0234,50\u00a0֏"
+    assert out["glossary"] == ["κοόρτη"]

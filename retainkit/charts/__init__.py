@@ -11,6 +11,7 @@ report embeds (also registered, not enabled, as the Altair theme
   :func:`crr_trend`, :func:`segment_comparison`
 * lifetime value (§5): :func:`clv_curve_chart`, :func:`sbg_survival_chart`,
   :func:`sbg_backtest_chart`
+* retention economics (§5): :func:`claim_grid_chart`
 * loyalty ROI (§6): :func:`cumulative_cash_chart`, :func:`lift_chart`,
   :func:`roi_sensitivity_chart`
 """
@@ -20,9 +21,11 @@ from __future__ import annotations
 from ._theme import theme_config
 from .clv import clv_curve_chart, sbg_backtest_chart, sbg_survival_chart
 from .cohorts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from .economics import claim_grid_chart
 from .loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
 
 __all__ = [
+    "claim_grid_chart",
     "clv_curve_chart",
     "cohort_heatmap",
     "crr_trend",

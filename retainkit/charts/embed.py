@@ -14,8 +14,9 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import altair as alt
 
@@ -30,8 +31,13 @@ _ids = itertools.count(1)
 def script_json(obj: Any) -> str:
     """JSON safe to place inside a ``<script>`` element (no ``</script>``, no ``<!--``)."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def vl_version() -> str:
@@ -41,7 +47,8 @@ def vl_version() -> str:
 
 def cache_dir() -> Path:
     base = os.environ.get("RETAINKIT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "retainkit")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "retainkit"
+    )
     return Path(base)
 
 
@@ -96,9 +103,7 @@ def vega_loader_html() -> str:
     apps on one page do not load it twice (the widgets' way of embedding it).
     """
     code = script_json(vega_bundle())
-    return ('<script type="text/javascript">'
-            f"if(typeof window.vegaEmbed!=='function'){{(0,eval)({code});}}"
-            "</script>")
+    return f"<script type=\"text/javascript\">if(typeof window.vegaEmbed!=='function'){{(0,eval)({code});}}</script>"
 
 
 def chart_output_html(spec: Mapping[str, Any], *, name: str = "chart") -> str:
@@ -122,6 +127,13 @@ def chart_output_html(spec: Mapping[str, Any], *, name: str = "chart") -> str:
         "draw();})();</script>"
     )
 
+
 __all__ = [
-    "cache_dir", "chart_output_html", "chart_spec", "script_json", "vega_bundle", "vega_loader_html", "vl_version",
+    "cache_dir",
+    "chart_output_html",
+    "chart_spec",
+    "script_json",
+    "vega_bundle",
+    "vega_loader_html",
+    "vl_version",
 ]

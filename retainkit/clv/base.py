@@ -1,7 +1,7 @@
 """The shared fitter base of the CLV models: maximum likelihood on the log scale, checks, summaries.
 
-Every fitter (:class:`~retainkit.clv.ShiftedBetaGeometric`,
-:class:`~retainkit.clv.BetaGeoFitter`, :class:`~retainkit.clv.GammaGamma`)
+Every fitter (:class:`~retainkit.clv.ShiftedBetaGeoFitter`,
+:class:`~retainkit.clv.BetaGeoFitter`, :class:`~retainkit.clv.GammaGammaFitter`)
 follows one shape (definitions §5): ``fit`` returns ``self``; fitted values
 end in an underscore (``alpha_``, ``log_likelihood_``); ``params_`` is a dict
 of the estimates and ``summary_`` a DataFrame (parameter, estimate, se,
@@ -12,8 +12,9 @@ lower95, upper95); a fit without a finite maximum raises
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,15 @@ class MLEResult:
     cov_log: np.ndarray
 
 
-def fit_log_mle(nll: Callable[[np.ndarray], float], starts: Sequence[Sequence[float]], *, model: str,
-                 names: Sequence[str], advice: str, bound: float = 9.0) -> MLEResult:
+def fit_log_mle(
+    nll: Callable[[np.ndarray], float],
+    starts: Sequence[Sequence[float]],
+    *,
+    model: str,
+    names: Sequence[str],
+    advice: str,
+    bound: float = 9.0,
+) -> MLEResult:
     """Minimise ``nll`` over log-parameters; raise ConvergenceError with advice."""
 
     def safe(x):
@@ -104,8 +112,9 @@ def fit_log_mle(nll: Callable[[np.ndarray], float], starts: Sequence[Sequence[fl
         def scaled(x, scale=scale):
             return safe(x) / scale
 
-        r1 = optimize.minimize(scaled, x0, method="Nelder-Mead",
-                               options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 20000, "maxfev": 40000})
+        r1 = optimize.minimize(
+            scaled, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 20000, "maxfev": 40000}
+        )
         x, fx = r1.x, r1.fun
         try:
             with np.errstate(all="ignore"):
@@ -141,13 +150,15 @@ def fit_log_mle(nll: Callable[[np.ndarray], float], starts: Sequence[Sequence[fl
 def summary_frame(names: Sequence[str], mle: MLEResult, time_unit: str | None = None) -> pd.DataFrame:
     est = np.exp(mle.log_params)
     se_log = np.sqrt(np.diag(mle.cov_log))
-    out = pd.DataFrame({
-        "parameter": list(names),
-        "estimate": est,
-        "se": est * se_log,  # delta method
-        "lower95": np.exp(mle.log_params - Z95 * se_log),
-        "upper95": np.exp(mle.log_params + Z95 * se_log),
-    })
+    out = pd.DataFrame(
+        {
+            "parameter": list(names),
+            "estimate": est,
+            "se": est * se_log,  # delta method
+            "lower95": np.exp(mle.log_params - Z95 * se_log),
+            "upper95": np.exp(mle.log_params + Z95 * se_log),
+        }
+    )
     if time_unit is not None:
         out["time_unit"] = time_unit
     return out
@@ -167,8 +178,17 @@ def rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarra
         x, tx, tt = np.broadcast_arrays(x, tx, tt)
     except (TypeError, ValueError):
         raise ParameterError("frequency, recency and T must be numbers or numeric arrays of one length.") from None
-    bad = (~np.isfinite(x) | ~np.isfinite(tx) | ~np.isfinite(tt) | (x < 0) | (x != np.floor(x)) | (tx < 0)
-           | (tx > tt + 1e-9) | ((x == 0) & (tx != 0)) | ((x > 0) & (tx <= 0)))
+    bad = (
+        ~np.isfinite(x)
+        | ~np.isfinite(tx)
+        | ~np.isfinite(tt)
+        | (x < 0)
+        | (x != np.floor(x))
+        | (tx < 0)
+        | (tx > tt + 1e-9)
+        | ((x == 0) & (tx != 0))
+        | ((x > 0) & (tx <= 0))
+    )
     if np.any(bad):
         i = int(np.flatnonzero(np.atleast_1d(bad))[0])
         xi, ti, Ti = np.atleast_1d(x)[i], np.atleast_1d(tx)[i], np.atleast_1d(tt)[i]
@@ -177,7 +197,6 @@ def rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarra
             "frequency >= 0, 0 <= recency <= T, recency = 0 exactly when frequency = 0 (use rfm_summary())."
         )
     return x, tx, tt
-
 
 
 class Fitter:
@@ -198,6 +217,15 @@ class Fitter:
 
 
 __all__ = [
-    "Fitter", "MLEResult", "check_discount", "check_fitted", "check_timing", "finite_number", "fit_log_mle",
-    "numerical_hessian", "rfm_arrays", "segment_columns", "summary_frame",
+    "Fitter",
+    "MLEResult",
+    "check_discount",
+    "check_fitted",
+    "check_timing",
+    "finite_number",
+    "fit_log_mle",
+    "numerical_hessian",
+    "rfm_arrays",
+    "segment_columns",
+    "summary_frame",
 ]

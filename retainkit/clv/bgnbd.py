@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_fitted, fit_log_mle, rfm_arrays, summary_frame
-
 
 _BG_ADVICE = (
     "Check the time unit (too fine a unit, e.g. days over a short window, leaves few repeat purchases), "
@@ -31,8 +31,9 @@ def _bgnbd_loglik_terms(r, alpha, a, b, x, tx, T) -> np.ndarray:
     lbab = special.betaln(a, b)
     t1 = special.betaln(a, b + x) - lbab - (r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t2 = np.where(x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - lbab
-                      - (r + x) * np.log(alpha + tx), -np.inf)
+        t2 = np.where(
+            x > 0, special.betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - lbab - (r + x) * np.log(alpha + tx), -np.inf
+        )
     return ln_a1 + np.logaddexp(t1, t2)
 
 
@@ -48,7 +49,7 @@ class BetaGeoFitter(Fitter):
     mean purchase rate *per time unit*.
 
     Fitted by maximum likelihood over (ln r, ln alpha, ln a, ln b); intervals
-    from the observed information as for :class:`ShiftedBetaGeometric`.
+    from the observed information as for :class:`ShiftedBetaGeoFitter`.
 
     Attributes (after fit)
     ----------------------
@@ -77,11 +78,21 @@ class BetaGeoFitter(Fitter):
     def __repr__(self) -> str:
         if self.r_ is None:
             return "BetaGeoFitter(unfitted)"
-        return (f"BetaGeoFitter(r={self.r_:.4g}, alpha={self.alpha_:.4g}, a={self.a_:.4g}, b={self.b_:.4g}, "
-                f"time_unit={self.time_unit_!r})")
+        return (
+            f"BetaGeoFitter(r={self.r_:.4g}, alpha={self.alpha_:.4g}, a={self.a_:.4g}, b={self.b_:.4g}, "
+            f"time_unit={self.time_unit_!r})"
+        )
 
-    def fit(self, rfm: pd.DataFrame, *, frequency: str = "frequency", recency: str = "recency", T: str = "T",
-            time_unit: str | None = None) -> "BetaGeoFitter":
+    @renamed_kwargs(time_unit="freq")
+    def fit(
+        self,
+        rfm: pd.DataFrame,
+        *,
+        frequency: str = "frequency",
+        recency: str = "recency",
+        T: str = "T",
+        freq: str | None = None,
+    ) -> "BetaGeoFitter":
         """Fit r, alpha, a, b by maximum likelihood (definitions §5; FHL 2005a).
 
         Parameters
@@ -90,8 +101,8 @@ class BetaGeoFitter(Fitter):
             From :func:`rfm_summary` (or any frame with the three columns).
         frequency, recency, T : str
             Column names.
-        time_unit : str, optional
-            Time unit of the columns; default ``rfm.attrs["time_unit"]``.
+        freq : str, optional
+            Time unit of the columns (formerly ``time_unit=``); default ``rfm.attrs["time_unit"]``.
 
         Returns
         -------
@@ -106,8 +117,9 @@ class BetaGeoFitter(Fitter):
         if x.size == 0:
             raise DataError("rfm has no customers.")
         if not np.any(x > 0):
-            raise ConvergenceError("BetaGeoFitter: no customer made a repeat purchase; the model cannot be fitted. "
-                                   + _BG_ADVICE)
+            raise ConvergenceError(
+                "BetaGeoFitter: no customer made a repeat purchase; the model cannot be fitted. " + _BG_ADVICE
+            )
         # compress identical (x, t_x, T) rows
         keys = pd.DataFrame({"x": x, "tx": tx, "T": tt}).value_counts().reset_index(name="w")
         xx, txx, TT, w = (keys[c].to_numpy(dtype="float64") for c in ("x", "tx", "T", "w"))
@@ -117,13 +129,16 @@ class BetaGeoFitter(Fitter):
             return -float(np.sum(w * _bgnbd_loglik_terms(r, al, a, b, xx, txx, TT)))
 
         scale = float(np.mean(tt)) if np.mean(tt) > 0 else 1.0
-        starts = [(0.0, math.log(scale), 0.0, 0.0), (math.log(0.5), math.log(scale / 4 + 1e-9), math.log(0.5),
-                                                     math.log(2.0))]
-        mle = fit_log_mle(nll, starts, model="BetaGeoFitter", names=("r", "alpha", "a", "b"), advice=_BG_ADVICE,
-                           bound=14.0)
+        starts = [
+            (0.0, math.log(scale), 0.0, 0.0),
+            (math.log(0.5), math.log(scale / 4 + 1e-9), math.log(0.5), math.log(2.0)),
+        ]
+        mle = fit_log_mle(
+            nll, starts, model="BetaGeoFitter", names=("r", "alpha", "a", "b"), advice=_BG_ADVICE, bound=14.0
+        )
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
-        self.time_unit_ = time_unit if time_unit is not None else rfm.attrs.get("time_unit")
+        self.time_unit_ = freq if freq is not None else rfm.attrs.get("time_unit")
         self.summary_ = summary_frame(("r", "alpha", "a", "b"), mle, self.time_unit_ or "unspecified")
         self.n_customers_ = int(x.size)
         return self
@@ -159,8 +174,9 @@ class BetaGeoFitter(Fitter):
         x, tx, tt = rfm_arrays(frequency, recency, T)
         r, al, a, b = self.r_, self.alpha_, self.a_, self.b_
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
-                np.log(al + tt) - np.log(al + tx))
+            log_ratio = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(al + tt) - np.log(al + tx))
+            )
             out = np.where(x > 0, 1.0 / (1.0 + np.exp(log_ratio)), 1.0)
         return float(out) if out.ndim == 0 else out
 
@@ -179,8 +195,9 @@ class BetaGeoFitter(Fitter):
         hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
         num = (a + b + x - 1) / (a - 1) * (1 - ((al + tt) / (al + tt + t)) ** (r + x) * hyp)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (
-                np.log(al + tt) - np.log(al + tx))
+            log_ratio = (
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) + (r + x) * (np.log(al + tt) - np.log(al + tx))
+            )
             den = np.where(x > 0, 1.0 + np.exp(log_ratio), 1.0)
         out = num / den
         return float(out) if np.ndim(out) == 0 else out

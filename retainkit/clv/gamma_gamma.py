@@ -10,22 +10,31 @@ iso-value curves for customer base analysis. *Journal of Marketing Research*,
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import warn_renamed
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_fitted, fit_log_mle, summary_frame
 
 
 def _gg_loglik_terms(p, q, v, x, m) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend m of x purchases (FHL 2005b)."""
-    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(v)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(v + x * m))
+    return (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(v + x * m)
+    )
 
 
-class GammaGamma(Fitter):
+class GammaGammaFitter(Fitter):
     """Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005b; definitions §5).
 
     A customer's purchase amounts are Gamma(p, nu) (shape p, rate nu) around
@@ -57,25 +66,46 @@ class GammaGamma(Fitter):
 
     def __repr__(self) -> str:
         if self.p_ is None:
-            return "GammaGamma(unfitted)"
-        return f"GammaGamma(p={self.p_:.4g}, q={self.q_:.4g}, v={self.v_:.4g})"
+            return "GammaGammaFitter(unfitted)"
+        return f"GammaGammaFitter(p={self.p_:.4g}, q={self.q_:.4g}, v={self.v_:.4g})"
 
-    def fit(self, frequency, monetary) -> "GammaGamma":
+    def fit(
+        self, rfm: Any, monetary: Any = None, *, frequency: str = "frequency", monetary_value: str = "monetary_value"
+    ) -> "GammaGammaFitter":
         """Fit p, q, v by maximum likelihood (FHL 2005b).
 
         Parameters
         ----------
-        frequency : array-like
-            Repeat purchases x per customer; customers with x = 0 are skipped.
-        monetary : array-like
-            Mean repeat spend m_x (> 0) per customer.
+        rfm : pandas.DataFrame
+            From :func:`retainkit.clv.rfm_summary` (or any frame with the two
+            columns named below), as for :meth:`BetaGeoFitter.fit`.
+        monetary : array-like, optional
+            Deprecated style: ``fit(frequency_array, monetary_array)``.
+        frequency : str
+            Column of repeat purchases x per customer; customers with x = 0 are skipped.
+        monetary_value : str
+            Column of the mean repeat spend m_x (> 0) per customer.
 
         Returns
         -------
         self
         """
-        x = np.asarray(frequency, dtype="float64")
-        m = np.asarray(monetary, dtype="float64")
+        if monetary is not None or not isinstance(rfm, pd.DataFrame):
+            warn_renamed(
+                "GammaGammaFitter.fit(frequency, monetary)",
+                "GammaGammaFitter.fit(rfm, frequency='frequency', monetary_value='monetary_value')",
+            )
+            x = np.asarray(rfm, dtype="float64")
+            m = np.asarray(monetary, dtype="float64")
+        else:
+            missing = [c for c in (frequency, monetary_value) if c not in rfm.columns]
+            if missing:
+                raise ParameterError(
+                    f"GammaGammaFitter.fit: column(s) {missing} not in the frame "
+                    f"(columns: {list(rfm.columns)}); name them with frequency= / monetary_value=."
+                )
+            x = rfm[frequency].to_numpy(dtype="float64")
+            m = rfm[monetary_value].to_numpy(dtype="float64")
         if x.shape != m.shape or x.ndim != 1:
             raise ParameterError("frequency and monetary must be one-dimensional and of the same length.")
         use = (x > 0) & np.isfinite(m)
@@ -88,7 +118,8 @@ class GammaGamma(Fitter):
         x, m = x[use], m[use]
         if x.size < 3:
             raise ConvergenceError(
-                f"GammaGamma: only {x.size} customer(s) with repeat purchases and known spend; need many more.")
+                f"GammaGammaFitter: only {x.size} customer(s) with repeat purchases and known spend; need many more."
+            )
 
         def nll(pp):
             p, q, v = np.exp(pp)
@@ -96,17 +127,24 @@ class GammaGamma(Fitter):
 
         mean_m = float(np.mean(m))
         starts = [(0.0, math.log(2.0), math.log(mean_m)), (math.log(5.0), math.log(4.0), math.log(2 * mean_m))]
-        mle = fit_log_mle(nll, starts, model="GammaGamma", names=("p", "q", "v"), bound=18.0,
-                           advice="Check that monetary values are per-transaction means of positive amounts and "
-                                  "that enough customers have repeat purchases.")
+        mle = fit_log_mle(
+            nll,
+            starts,
+            model="GammaGammaFitter",
+            names=("p", "q", "v"),
+            bound=18.0,
+            advice="Check that monetary values are per-transaction means of positive amounts and "
+            "that enough customers have repeat purchases.",
+        )
         self.p_, self.q_, self.v_ = (float(z) for z in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
         self.summary_ = summary_frame(("p", "q", "v"), mle)
         self.n_customers_ = int(x.size)
         if self.q_ <= 1:
             raise ConvergenceError(
-                f"GammaGamma: q = {self.q_:.3g} <= 1, so the population mean spend p v / (q - 1) is undefined. "
-                "Spend is too heavy-tailed for this model; cap outliers or use a simpler mean-spend estimate.")
+                f"GammaGammaFitter: q = {self.q_:.3g} <= 1, so the population mean spend p v / (q - 1) is undefined. "
+                "Spend is too heavy-tailed for this model; cap outliers or use a simpler mean-spend estimate."
+            )
         return self
 
     def expected_spend(self, frequency, monetary):
@@ -130,4 +168,4 @@ class GammaGamma(Fitter):
         return _gg_loglik_terms(self.p_, self.q_, self.v_, np.asarray(frequency, float), np.asarray(monetary, float))
 
 
-__all__ = ["GammaGamma"]
+__all__ = ["GammaGammaFitter"]

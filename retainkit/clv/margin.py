@@ -1,12 +1,15 @@
 """Closed-form and observed lifetime value (definitions §5 "Simple margin multiple", §3 "Revenue").
 
 * :func:`clv_margin_multiple`: CLV under constant retention.
+* :func:`clv_horizon`: the value of a customer active now over a stated
+  horizon in years, independent of the period length.
 * :func:`empirical_clv`: the observed, margin-adjusted and discounted
   cumulative value per customer by cohort age, from a cohort table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,10 +49,11 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     margin : float or array-like
         Margin per period (any currency; negative margins are allowed).
     retention : float or array-like
-        Constant per-period retention probability, 0 <= r < 1.
+        Constant per-period retention probability, 0 <= r <= 1 (r = 1: nobody
+        ever leaves, still finite when discounting, d > 0).
     discount_rate : float or array-like
-        Discount rate per period, d > -1 (d >= 0 in practice). With r < 1 the
-        series converges whenever 1 + d - r > 0.
+        Discount rate per period, d > -1 (d >= 0 in practice). The series
+        converges exactly when 1 + d - r > 0.
     timing : {"end", "start"}
         Payment timing, see above.
 
@@ -61,7 +65,8 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     Raises
     ------
     ParameterError
-        For r outside [0, 1), d <= -1, non-finite inputs or 1 + d - r <= 0.
+        For r outside [0, 1], d <= -1, non-finite inputs or 1 + d - r <= 0
+        (the value is infinite).
     """
     timing = check_timing(timing)
     try:
@@ -73,18 +78,15 @@ def clv_margin_multiple(margin, retention, discount_rate, *, timing: str = "end"
     for name, arr in (("margin", m), ("retention", r), ("discount_rate", d)):
         if not np.all(np.isfinite(arr)):
             raise ParameterError(f"{name} must be finite; got {arr.tolist()!r}.")
-    if np.any((r < 0) | (r >= 1)):
-        raise ParameterError(
-            f"retention={retention!r} must satisfy 0 <= r < 1 (a per-period probability; with r = 1 "
-            "customers never leave and the value is infinite)."
-        )
+    if np.any((r < 0) | (r > 1)):
+        raise ParameterError(f"retention={retention!r} must satisfy 0 <= r <= 1 (a per-period probability).")
     if np.any(d <= -1):
         raise ParameterError(f"discount_rate={discount_rate!r} must be greater than -1.")
     denom = 1.0 + d - r
     if np.any(denom <= 0):
         raise ParameterError(
             f"1 + discount_rate - retention must be positive for the discounted sum to converge "
-            f"(discount_rate={discount_rate!r}, retention={retention!r})."
+            f"(discount_rate={discount_rate!r}, retention={retention!r}); otherwise the value is infinite."
         )
     out = m * r / denom if timing == "end" else m * (1.0 + d) / denom
     return float(out) if out.ndim == 0 else out
@@ -112,6 +114,71 @@ class EmpiricalCLV:
     average: pd.DataFrame
     margin: float
     discount_rate: float
+
+
+def clv_horizon(
+    margin_per_period,
+    retention_per_period,
+    yearly_discount_rate,
+    *,
+    periods_per_year: float,
+    horizon_years: float = 3.0,
+) -> float:
+    """Value of a customer active now over a stated horizon, whatever the period length (definitions §5.6).
+
+    The year is cut into ``periods_per_year`` periods of length L. A customer
+    active now is still active after t periods with probability r^t; while
+    active they bring the margin m per period, earned evenly through the
+    period, so each period's margin is valued at its middle (survival and
+    discounting at t = i - 1/2)::
+
+        CLV_H = sum_{i=1..n} m r^(i-1/2) / (1+d)^(i-1/2),   n = round(H x periods per year)
+        d     = (1 + D)^(1 / periods per year) - 1            (D: the yearly discount rate)
+
+    Measured per period, m grows with L and r shrinks with L (r_L ~ r_year^L);
+    valuing at mid-period makes the sum the midpoint rule of the continuous
+    integral, so monthly and quarterly inputs from the same data give the same
+    value up to discretisation (unlike ``clv_margin_multiple``, whose
+    end-of-period timing loses the first period's margin of every leaver).
+
+    Parameters
+    ----------
+    margin_per_period : float
+        m: margin per active customer per period (currency).
+    retention_per_period : float
+        r: share of the active customers still active one period later, 0 <= r <= 1.
+    yearly_discount_rate : float
+        D > -1, a yearly rate.
+    periods_per_year : float
+        12 for months, 4 for quarters, 52 for weeks, 365 for days, 1 for years.
+    horizon_years : float
+        H, the horizon in years (default 3); n = round(H x periods_per_year) periods.
+
+    Returns
+    -------
+    float
+        CLV over the horizon in the currency of ``m`` (NaN when an input is NaN).
+    """
+    if any(
+        isinstance(v, (int, float, np.floating)) and math.isnan(v) for v in (margin_per_period, retention_per_period)
+    ):
+        return float("nan")
+    m = finite_number("margin_per_period", margin_per_period)
+    r = finite_number("retention_per_period", retention_per_period)
+    if not 0.0 <= r <= 1.0:
+        raise ParameterError(f"retention_per_period={r!r} must be between 0 and 1.")
+    ppy = finite_number("periods_per_year", periods_per_year)
+    hy = finite_number("horizon_years", horizon_years)
+    if ppy <= 0 or hy <= 0:
+        raise ParameterError(f"periods_per_year={ppy!r} and horizon_years={hy!r} must be > 0.")
+    d = (1.0 + check_discount(yearly_discount_rate)) ** (1.0 / ppy) - 1.0
+    n = max(1, int(round(hy * ppy)))
+    q = r / (1.0 + d)
+    if q == 0.0:
+        return 0.0
+    # closed form of the sum: m q^(1/2) (1 - q^n) / (1 - q)
+    total = n if q == 1.0 else (1.0 - q**n) / (1.0 - q)
+    return float(m * math.sqrt(q) * total)
 
 
 def empirical_clv(
@@ -167,7 +234,8 @@ def empirical_clv(
         hint = (
             " The cohort table has no revenue: load the data with an amount column, "
             "load_transactions(..., amount='<column>')."
-            if missing == ["revenue"] else ""
+            if missing == ["revenue"]
+            else ""
         )
         raise DataError(f"table lacks column(s) {missing}; it needs cohort, age, size and revenue.{hint}")
     m = finite_number("margin", margin)
@@ -186,7 +254,9 @@ def empirical_clv(
     if df.empty:
         raise DataError("table has no observed cell with revenue; nothing to compute a lifetime value from.")
     if (df["age"] < 0).any() or (df["size"] <= 0).any():
-        raise DataError("table has negative ages or non-positive cohort sizes; pass a cohort table from cohort_table().")
+        raise DataError(
+            "table has negative ages or non-positive cohort sizes; pass a cohort table from cohort_table()."
+        )
     df = df.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
     age = df["age"].to_numpy(dtype="float64")
     df["value"] = m * df["revenue"].to_numpy(dtype="float64") / df["size"].to_numpy(dtype="float64") / (1.0 + d) ** age

@@ -15,8 +15,9 @@ Science*, 29(1), 85-93.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,7 @@ _SBG_ADVICE = (
 )
 
 
-class ShiftedBetaGeometric(Fitter):
+class ShiftedBetaGeoFitter(Fitter):
     """Shifted-beta-geometric model of contract duration (definitions §5; Fader & Hardie 2007).
 
     Each customer churns at the end of every period with their own probability
@@ -122,7 +123,7 @@ class ShiftedBetaGeometric(Fitter):
 
     Examples
     --------
-    >>> m = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    >>> m = ShiftedBetaGeoFitter().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> round(m.alpha_, 3), round(m.beta_, 3)
     (0.704, 1.182)
     """
@@ -146,9 +147,11 @@ class ShiftedBetaGeometric(Fitter):
 
     def __repr__(self) -> str:
         if self.alpha_ is None:
-            return "ShiftedBetaGeometric(unfitted)"
-        return (f"ShiftedBetaGeometric(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
-                f"n_periods={self.n_periods_}, LL={self.log_likelihood_:.2f})")
+            return "ShiftedBetaGeoFitter(unfitted)"
+        return (
+            f"ShiftedBetaGeoFitter(alpha={self.alpha_:.4g}, beta={self.beta_:.4g}, "
+            f"n_periods={self.n_periods_}, LL={self.log_likelihood_:.2f})"
+        )
 
     # ---------------------------------------------------------------- fitting
     @staticmethod
@@ -179,14 +182,15 @@ class ShiftedBetaGeometric(Fitter):
                     raise DataError(f"cohort {key!r}: ages must start at 0 (found {ages[0]}).")
             gaps = np.flatnonzero(np.diff(ages) != 1)
             if gaps.size:
-                raise DataError(f"cohort {key!r}: ages must be consecutive; {ages[gaps[0]]} is followed by "
-                                f"{ages[gaps[0] + 1]}.")
+                raise DataError(
+                    f"cohort {key!r}: ages must be consecutive; {ages[gaps[0]]} is followed by {ages[gaps[0] + 1]}."
+                )
             out[key if len(keys) > 1 else (key[0] if isinstance(key, tuple) else key)] = vals
         if not out:
             raise DataError("the cohort table has no observed (complete) cells to fit.")
         return keys, out
 
-    def fit(self, survivors, *, by_cohort: bool = False, count: str | None = None) -> "ShiftedBetaGeometric":
+    def fit(self, survivors, *, by_cohort: bool = False, count: str | None = None) -> "ShiftedBetaGeoFitter":
         """Fit alpha and beta by maximum likelihood (definitions §5; F&H 2007).
 
         Parameters
@@ -225,14 +229,23 @@ class ShiftedBetaGeometric(Fitter):
             if by_cohort:
                 rows, models = [], {}
                 for k, v in checked.items():
-                    sub = ShiftedBetaGeometric()._fit_many([v])
+                    sub = ShiftedBetaGeoFitter()._fit_many([v])
                     models[k] = sub
                     kt = k if isinstance(k, tuple) else (k,)
-                    rows.append({**dict(zip(keys, kt)), "alpha": sub.alpha_, "beta": sub.beta_,
-                                 "alpha_lower95": sub.alpha_ci_[0], "alpha_upper95": sub.alpha_ci_[1],
-                                 "beta_lower95": sub.beta_ci_[0], "beta_upper95": sub.beta_ci_[1],
-                                 "log_likelihood": sub.log_likelihood_, "n_periods": sub.n_periods_,
-                                 "size": sub.size_})
+                    rows.append(
+                        {
+                            **dict(zip(keys, kt)),
+                            "alpha": sub.alpha_,
+                            "beta": sub.beta_,
+                            "alpha_lower95": sub.alpha_ci_[0],
+                            "alpha_upper95": sub.alpha_ci_[1],
+                            "beta_lower95": sub.beta_ci_[0],
+                            "beta_upper95": sub.beta_ci_[1],
+                            "log_likelihood": sub.log_likelihood_,
+                            "n_periods": sub.n_periods_,
+                            "size": sub.size_,
+                        }
+                    )
                 self.cohort_params_ = pd.DataFrame(rows)
                 self.cohort_models_ = models
             return self
@@ -242,10 +255,10 @@ class ShiftedBetaGeometric(Fitter):
             raise ParameterError("by_cohort=True needs a cohort table (DataFrame with cohort, age, active).")
         return self._fit_many([_check_survivors(survivors)])
 
-    def _fit_many(self, series: list[np.ndarray]) -> "ShiftedBetaGeometric":
+    def _fit_many(self, series: list[np.ndarray]) -> "ShiftedBetaGeoFitter":
         if all(s[-1] == s[0] for s in series):
             raise ConvergenceError(
-                "ShiftedBetaGeometric: no customer churned in the data, so churn cannot be estimated. "
+                "ShiftedBetaGeoFitter: no customer churned in the data, so churn cannot be estimated. "
                 "Wait for more periods or pool cohorts."
             )
 
@@ -253,8 +266,13 @@ class ShiftedBetaGeometric(Fitter):
             a, b = math.exp(x[0]), math.exp(x[1])
             return -sum(_sbg_loglik(a, b, s) for s in series)
 
-        mle = fit_log_mle(nll, [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)], model="ShiftedBetaGeometric",
-                           names=("alpha", "beta"), advice=_SBG_ADVICE)
+        mle = fit_log_mle(
+            nll,
+            [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)],
+            model="ShiftedBetaGeoFitter",
+            names=("alpha", "beta"),
+            advice=_SBG_ADVICE,
+        )
         self.alpha_, self.beta_ = (float(v) for v in np.exp(mle.log_params))
         self.log_likelihood_ = -float(mle.nll)
         self.n_periods_ = int(max(s.size for s in series) - 1)
@@ -324,8 +342,15 @@ class ShiftedBetaGeometric(Fitter):
         t = np.arange(int(periods) + 1)
         surv = np.asarray(self.survival(t))
         rr = np.r_[np.nan, (b + t[1:] - 1) / (a + b + t[1:] - 1)]
-        return pd.DataFrame({"period": t, "survival": surv, "retention_rate": rr,
-                             "expected_survivors": n0 * surv, "in_sample": t <= self.n_periods_})
+        return pd.DataFrame(
+            {
+                "period": t,
+                "survival": surv,
+                "retention_rate": rr,
+                "expected_survivors": n0 * surv,
+                "in_sample": t <= self.n_periods_,
+            }
+        )
 
     def expected_lifetime(self, discount_rate: float = 0.0, *, method: str = "closed_form") -> float:
         """Discounted expected lifetime DEL(d) = sum_{t>=0} S(t) / (1+d)^t (definitions §5).
@@ -413,8 +438,10 @@ class ShiftedBetaGeometric(Fitter):
                 out = (b + n) / (a + b + n) * special.hyp2f1(1.0, b + n + 1, a + b + n + 1, 1.0 / (1.0 + d))
         elif method == "sum":
             vals = [
-                (1.0 + d) * _discounted_sum(
-                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1)
+                (1.0 + d)
+                * _discounted_sum(
+                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1
+                )
                 for nn in np.atleast_1d(n)
             ]
             out = np.asarray(vals).reshape(n.shape)
@@ -423,12 +450,21 @@ class ShiftedBetaGeometric(Fitter):
         return self._out(np.asarray(out, dtype="float64"), renewals)
 
 
-def _discounted_sum(log_term: Callable[[np.ndarray], np.ndarray], d: float, *, start: int = 0,
-                    tol: float = 1e-12, chunk: int = 4096, max_terms: int = 50_000_000) -> float:
+def _discounted_sum(
+    log_term: Callable[[np.ndarray], np.ndarray],
+    d: float,
+    *,
+    start: int = 0,
+    tol: float = 1e-12,
+    chunk: int = 4096,
+    max_terms: int = 50_000_000,
+) -> float:
     """sum_{t>=start} exp(log_term(t)) / (1+d)^t for a non-increasing term; needs d > 0."""
     if d <= 0:
-        raise ParameterError("method='sum' needs discount_rate > 0 (the plain sum converges too slowly or "
-                             "not at all); use method='closed_form'.")
+        raise ParameterError(
+            "method='sum' needs discount_rate > 0 (the plain sum converges too slowly or "
+            "not at all); use method='closed_form'."
+        )
     ld = math.log1p(d)
     total, t0 = 0.0, start
     while t0 < max_terms:
@@ -455,14 +491,14 @@ class SBGBacktest:
         actual = 0) and ``sample`` ("fit" for t <= fit_periods, "holdout" after).
     mape : float
         Mean absolute percentage error over the holdout periods, in percent.
-    model : ShiftedBetaGeometric
+    model : ShiftedBetaGeoFitter
         The model fitted on t = 0..fit_periods.
     fit_periods : int
     """
 
     frame: pd.DataFrame
     mape: float
-    model: ShiftedBetaGeometric
+    model: ShiftedBetaGeoFitter
     fit_periods: int
 
 
@@ -491,18 +527,26 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
             f"fit_periods={fit_periods} must be between 2 and {k_max - 1} for {s.size} survivor counts "
             "(at least two periods to fit and one period left to compare)."
         )
-    model = ShiftedBetaGeometric().fit(s[: fit_periods + 1])
+    model = ShiftedBetaGeoFitter().fit(s[: fit_periods + 1])
     pred = model.predict(k_max, size=s[0])["expected_survivors"].to_numpy()
     err = pred - s
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(s > 0, 100.0 * err / np.where(s > 0, s, 1.0), np.nan)
     t = np.arange(k_max + 1)
-    frame = pd.DataFrame({"period": t, "actual": s, "predicted": pred, "error": err, "pct_error": pct,
-                          "sample": np.where(t <= fit_periods, "fit", "holdout")})
+    frame = pd.DataFrame(
+        {
+            "period": t,
+            "actual": s,
+            "predicted": pred,
+            "error": err,
+            "pct_error": pct,
+            "sample": np.where(t <= fit_periods, "fit", "holdout"),
+        }
+    )
     hold = frame[frame["sample"] == "holdout"]
     mape = float(np.nanmean(np.abs(hold["pct_error"]))) if hold["pct_error"].notna().any() else math.nan
     frame.attrs.update({"fit_periods": int(fit_periods), "mape": mape, "alpha": model.alpha_, "beta": model.beta_})
     return SBGBacktest(frame=frame, mape=mape, model=model, fit_periods=int(fit_periods))
 
 
-__all__ = ["SBGBacktest", "ShiftedBetaGeometric", "backtest"]
+__all__ = ["SBGBacktest", "ShiftedBetaGeoFitter", "backtest"]

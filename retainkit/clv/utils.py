@@ -14,27 +14,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import DataError, ParameterError
-from ..periods import FREQ_NAMES, check_freq, parse_as_of, period_index
+from ..periods import FREQ_NAMES, PERIOD_DAYS, check_freq, parse_as_of, period_index
 from .base import check_discount, check_fitted, finite_number, rfm_arrays
 from .bgnbd import BetaGeoFitter
-from .gamma_gamma import GammaGamma
+from .gamma_gamma import GammaGammaFitter
 
-#: Mean length of a calendar unit in days, for converting between time units.
-UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.2425 / 12.0, "Q": 365.2425 / 4.0, "Y": 365.2425}
+#: Mean length of a calendar unit in days, for converting between time units (the one table,
+#: :data:`retainkit.periods.PERIOD_DAYS`).
+UNIT_DAYS = PERIOD_DAYS
 
 
 def _unit(time_unit: str) -> str:
     return check_freq(time_unit)
 
 
+@renamed_kwargs(time_unit="freq")
 def rfm_summary(
     transactions_or_frame,
     *,
     customer_id: str = "customer_id",
     timestamp: str = "timestamp",
     amount: str | None = "amount",
-    time_unit: str = "D",
+    freq: str = "D",
     calibration_end=None,
     observation_end=None,
     tz: str | None = None,
@@ -44,7 +47,7 @@ def rfm_summary(
     Purchases are rows with amount >= 0 or an unknown (NaN) amount; refunds
     (amount < 0) are not purchases (definitions §1) and are only summed in
     ``refunds``. Timestamps are converted to the report time zone and cut into
-    time units (``time_unit``: D, W, M, Q, Y; definitions §2). Several
+    time units (``freq``: D, W, M, Q, Y; definitions §2). Several
     purchases in one time unit count as one purchase occasion.
 
     Parameters
@@ -55,8 +58,8 @@ def rfm_summary(
     customer_id, timestamp, amount : str
         Column names. ``amount=None`` (or a default ``"amount"`` column that
         does not exist) means no monetary columns.
-    time_unit : {"D", "W", "M", "Q", "Y"}
-        Unit of frequency / recency / T; printed in ``attrs["time_unit"]``.
+    freq : {"D", "W", "M", "Q", "Y"}
+        Unit of frequency / recency / T (formerly ``time_unit=``); printed in ``attrs["time_unit"]``.
     calibration_end : date-like, optional
         End of the calibration window (a date means the end of that day).
         Purchases after it, up to ``observation_end``, form the holdout; only
@@ -85,10 +88,10 @@ def rfm_summary(
         the observation end unit). ``attrs``: time_unit, time_unit_name,
         calibration_end, observation_end, tz.
     """
-    unit = _unit(time_unit)
+    unit = _unit(freq)
     src = transactions_or_frame
     default_end = None
-    if hasattr(src, "frame") and hasattr(src, "as_of") and isinstance(getattr(src, "frame"), pd.DataFrame):
+    if hasattr(src, "frame") and hasattr(src, "as_of") and isinstance(src.frame, pd.DataFrame):
         frame = src.frame
         tz = tz or getattr(src, "tz", None) or "UTC"
         default_end = src.as_of
@@ -115,8 +118,10 @@ def rfm_summary(
         try:
             ts = pd.to_datetime(ts)
         except (ValueError, TypeError):
-            raise DataError(f"column '{timestamp}' could not be parsed as timestamps; load the data with "
-                            "load_transactions() or convert the column first.") from None
+            raise DataError(
+                f"column '{timestamp}' could not be parsed as timestamps; load the data with "
+                "load_transactions() or convert the column first."
+            ) from None
     ts = pd.Series(ts.array, index=df.index)  # positional: the caller's index may be anything
     if ts.dt.tz is None:
         ts = ts.dt.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT")
@@ -133,8 +138,11 @@ def rfm_summary(
         raise DataError("no usable transactions (every row lacks a customer id or a timestamp).")
     obs_end = parse_as_of(observation_end, tz) if observation_end is not None else None
     if obs_end is None:
-        obs_end = default_end.tz_convert(tz) if default_end is not None else parse_as_of(
-            df["ts"].max().tz_convert(tz).strftime("%Y-%m-%d"), tz)
+        obs_end = (
+            default_end.tz_convert(tz)
+            if default_end is not None
+            else parse_as_of(df["ts"].max().tz_convert(tz).strftime("%Y-%m-%d"), tz)
+        )
     cal_end = parse_as_of(calibration_end, tz) if calibration_end is not None else None
     if cal_end is not None and cal_end >= obs_end:
         raise ParameterError(f"calibration_end={calibration_end!r} must be before observation_end ({obs_end}).")
@@ -153,12 +161,14 @@ def rfm_summary(
     first = g["unit"].min()
     last = g["unit"].max()
     n_units = g["unit"].size()
-    out = pd.DataFrame({
-        customer_id: first.index.to_numpy(),
-        "frequency": (n_units - 1).to_numpy(dtype="int64"),
-        "recency": (last - first).to_numpy(dtype="float64"),
-        "T": (end_idx - first).to_numpy(dtype="float64"),
-    })
+    out = pd.DataFrame(
+        {
+            customer_id: first.index.to_numpy(),
+            "frequency": (n_units - 1).to_numpy(dtype="int64"),
+            "recency": (last - first).to_numpy(dtype="float64"),
+            "T": (end_idx - first).to_numpy(dtype="float64"),
+        }
+    )
     per_unit["is_first"] = per_unit["unit"].to_numpy() == first.reindex(per_unit["cid"]).to_numpy()
     repeat = per_unit[~per_unit["is_first"]]
     mon = repeat.groupby("cid", sort=True)["amt"].mean()
@@ -168,8 +178,13 @@ def rfm_summary(
     else:
         ref = df[refund & (df["ts"] <= end)].groupby("cid")["amt"].sum()
         out["refunds"] = ref.reindex(first.index).fillna(0.0).to_numpy(dtype="float64")
-    attrs: dict[str, Any] = {"time_unit": unit, "time_unit_name": FREQ_NAMES[unit], "tz": tz,
-                             "observation_end": str(obs_end), "calibration_end": None}
+    attrs: dict[str, Any] = {
+        "time_unit": unit,
+        "time_unit_name": FREQ_NAMES[unit],
+        "tz": tz,
+        "observation_end": str(obs_end),
+        "calibration_end": None,
+    }
     if cal_end is not None:
         hold = purchases[purchases["ts"] > cal_end]
         hold = hold[hold["cid"].isin(first.index)]
@@ -190,32 +205,33 @@ def _period_length(time_unit: Any, model_unit: str | None) -> float:
     if isinstance(time_unit, (int, float, np.integer, np.floating)) and not isinstance(time_unit, bool):
         length = float(time_unit)
         if not (math.isfinite(length) and length > 0):
-            raise ParameterError(f"time_unit={time_unit!r} as a number must be a positive period length.")
+            raise ParameterError(f"freq={time_unit!r} as a number must be a positive period length.")
         return length
     unit = check_freq(time_unit)
     if model_unit is None:
         raise ParameterError(
-            "the BG/NBD model has no time unit (fit it on rfm_summary() output or pass time_unit= to fit); "
-            "or give time_unit here as a number: the period length in the model's time unit."
+            "the BG/NBD model has no time unit (fit it on rfm_summary() output or pass freq= to fit); "
+            "or give freq here as a number: the period length in the model's time unit."
         )
     return UNIT_DAYS[unit] / UNIT_DAYS[check_freq(model_unit)]
 
 
+@renamed_kwargs(time_unit="freq")
 def customer_clv(
     bgnbd: BetaGeoFitter,
-    gg: GammaGamma,
+    gg: GammaGammaFitter,
     rfm: pd.DataFrame,
     *,
     horizon: int = 12,
     discount_rate: float = 0.01,
     margin: float = 1.0,
-    time_unit: Any = "M",
+    freq: Any = "M",
     customer_id: str = "customer_id",
 ) -> pd.DataFrame:
     """Per-customer discounted CLV from BG/NBD + Gamma-Gamma (FHL 2005b; definitions §5).
 
     Timing convention: the future is cut into ``horizon`` periods of length
-    ``time_unit`` starting at each customer's T (the end of the window);
+    ``freq`` starting at each customer's T (the end of the window);
     purchases expected in period i (i = 1..H) are valued at the end of that
     period::
 
@@ -228,17 +244,17 @@ def customer_clv(
     ----------
     bgnbd : BetaGeoFitter
         Fitted.
-    gg : GammaGamma
+    gg : GammaGammaFitter
         Fitted.
     rfm : pandas.DataFrame
         frequency, recency, T and monetary_value per customer (rfm_summary()).
     horizon : int
         Number of future periods H.
     discount_rate : float
-        Discount rate d per period of ``time_unit`` (0.01 per month ~ 12.7 % a year).
+        Discount rate d per period of ``freq`` (0.01 per month ~ 12.7 % a year).
     margin : float
         Profit margin fraction applied to spend.
-    time_unit : {"D", "W", "M", "Q", "Y"} or float
+    freq : {"D", "W", "M", "Q", "Y"} or float
         Period of discounting, or its length in the model's time unit.
     customer_id : str
         Id column copied to the result when present.
@@ -257,7 +273,7 @@ def customer_clv(
         raise ParameterError(f"horizon={horizon!r} must be a whole number of periods >= 1.")
     d = check_discount(discount_rate)
     mg = finite_number("margin", margin)
-    length = _period_length(time_unit, bgnbd.time_unit_)
+    length = _period_length(freq, bgnbd.time_unit_)
     for col in ("frequency", "recency", "T", "monetary_value"):
         if col not in rfm.columns:
             raise DataError(f"rfm lacks column '{col}'; build it with rfm_summary(..., amount=...).")
@@ -276,8 +292,16 @@ def customer_clv(
     out["expected_spend"] = spend
     out["probability_alive"] = np.asarray(bgnbd.probability_alive(x, tx, tt), dtype="float64")
     out["clv"] = mg * spend * disc_purchases
-    out.attrs.update({"horizon": int(horizon), "time_unit": time_unit, "discount_rate": d, "margin": mg,
-                      "model_time_unit": bgnbd.time_unit_, "period_length_in_model_units": length})
+    out.attrs.update(
+        {
+            "horizon": int(horizon),
+            "time_unit": freq,
+            "discount_rate": d,
+            "margin": mg,
+            "model_time_unit": bgnbd.time_unit_,
+            "period_length_in_model_units": length,
+        }
+    )
     return out
 
 

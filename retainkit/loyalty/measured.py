@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import DataError, ParameterError
 from ..periods import check_freq
 from .panel import ActivityPanel, activity_panel, per_customer_flag
@@ -27,6 +28,7 @@ def _boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype("float64")
 
 
+@renamed_kwargs(gross_margin="margin")
 def measure_program_lift(
     frame: Any,
     *,
@@ -46,7 +48,7 @@ def measure_program_lift(
     n_boot: int = 500,
     seed: int | None = 0,
     costs: float | None = None,
-    gross_margin: float | None = None,
+    margin: float | None = None,
     as_of: Any = None,
     tz: str | None = None,
 ) -> ProgramLift:
@@ -121,9 +123,9 @@ def measure_program_lift(
     seed : int or None
     costs : float, optional
         Programme cost per member per period (rewards + service, currency).
-        With ``gross_margin`` it gives the implied ROI
-        ``(gross_margin * spend_lift - costs) / costs``.
-    gross_margin : float, optional
+        With ``margin`` it gives the implied ROI
+        ``(margin * spend_lift - costs) / costs``.
+    margin : float, optional
     as_of, tz
         Only complete periods up to ``as_of`` are used (definitions §1, §2);
         default: the end of the day of the latest timestamp, report zone UTC.
@@ -147,32 +149,69 @@ def measure_program_lift(
         raise ParameterError(f"frame must be a pandas DataFrame or retainkit Transactions, not {type(frame).__name__}.")
     tz = tz or "UTC"
     freq = check_freq(freq)
-    design = _check_options(pre_periods, match_periods, post_periods, spend_bins, n_boot, design, holdout, costs,
-                            gross_margin)
+    design = _check_options(
+        pre_periods, match_periods, post_periods, spend_bins, n_boot, design, holdout, costs, margin
+    )
     needed = [customer_id, timestamp, join_date] + ([member] if design == "did" else [holdout])
     has_amount = _check_columns(frame, needed, amount)
     df = frame[[c for c in dict.fromkeys(needed + ([amount] if has_amount else []))]].copy()
-    panel = activity_panel(df, customer_id=customer_id, timestamp=timestamp, amount=amount if has_amount else None,
-                           join_date=join_date, freq=freq, tz=tz, as_of=as_of,
-                           windows=(pre_periods, match_periods, post_periods))
+    panel = activity_panel(
+        df,
+        customer_id=customer_id,
+        timestamp=timestamp,
+        amount=amount if has_amount else None,
+        join_date=join_date,
+        freq=freq,
+        tz=tz,
+        as_of=as_of,
+        windows=(pre_periods, match_periods, post_periods),
+    )
     b, m, a = int(pre_periods), int(match_periods), int(post_periods)
     jp = 1 if skip_join_period else 0
     windows = {"baseline_periods": b, "match_periods": m, "post_periods": a}
     rng = np.random.default_rng(seed)
     n_c = len(panel.customer_ids)
     if design == "randomized":
-        return _randomized(panel.active, panel.spend, panel.join, panel.has_join,
-                           per_customer_flag(panel.rows, holdout, panel.customer_codes, n_c),
-                           panel.first_buy, b, m, a, jp, panel.n_periods, has_amount, panel.customer_ids, freq, windows,
-                           n_boot, seed, rng, costs, gross_margin)
+        return _randomized(
+            panel.active,
+            panel.spend,
+            panel.join,
+            panel.has_join,
+            per_customer_flag(panel.rows, holdout, panel.customer_codes, n_c),
+            panel.first_buy,
+            b,
+            m,
+            a,
+            jp,
+            panel.n_periods,
+            has_amount,
+            panel.customer_ids,
+            freq,
+            windows,
+            n_boot,
+            seed,
+            rng,
+            costs,
+            margin,
+        )
     is_mem = per_customer_flag(panel.rows, member, panel.customer_codes, n_c)
-    return _matched_did(panel, is_mem, member, b, m, a, jp, spend_bins, has_amount, freq, windows, n_boot, seed, rng,
-                        costs, gross_margin)
+    return _matched_did(
+        panel, is_mem, member, b, m, a, jp, spend_bins, has_amount, freq, windows, n_boot, seed, rng, costs, margin
+    )
 
 
 # --------------------------------------------------------------------------- the steps of measure_program_lift
-def _check_options(pre_periods: int, match_periods: int, post_periods: int, spend_bins: int, n_boot: int, design: str,
-                   holdout: str | None, costs: float | None, gross_margin: float | None) -> str:
+def _check_options(
+    pre_periods: int,
+    match_periods: int,
+    post_periods: int,
+    spend_bins: int,
+    n_boot: int,
+    design: str,
+    holdout: str | None,
+    costs: float | None,
+    margin: float | None,
+) -> str:
     """Validate the window lengths, bootstrap size, design and costs; returns the design ("did" or "randomized")."""
     for name, v in (("pre_periods", pre_periods), ("match_periods", match_periods), ("post_periods", post_periods)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -188,12 +227,12 @@ def _check_options(pre_periods: int, match_periods: int, post_periods: int, spen
     if design == "randomized" and holdout is None:
         raise ParameterError("design='randomized' needs holdout='<column>' naming the randomised holdout flag.")
     if costs is not None:
-        if gross_margin is None:
-            raise ParameterError("costs given without gross_margin: the implied ROI needs both.")
+        if margin is None:
+            raise ParameterError("costs given without margin: the implied ROI needs both.")
         if not costs > 0:
             raise ParameterError(f"costs={costs!r} must be > 0 (programme cost per member per period).")
-        if not 0 <= gross_margin <= 1:
-            raise ParameterError(f"gross_margin={gross_margin!r} must lie in [0, 1]; write 35 % as 0.35.")
+        if not 0 <= margin <= 1:
+            raise ParameterError(f"margin={margin!r} must lie in [0, 1]; write 35 % as 0.35.")
     return design
 
 
@@ -201,17 +240,22 @@ def _check_columns(frame: pd.DataFrame, needed: list[str], amount: str | None) -
     """Raise DataError for a missing column; returns whether amounts are measured."""
     has_amount = amount is not None and amount in frame.columns
     if amount is not None and not has_amount:
-        raise DataError(f"column {amount!r} (amount) is not in the data (columns: {list(frame.columns)}). "
-                        "Pass amount=None to measure the retention lift only.")
+        raise DataError(
+            f"column {amount!r} (amount) is not in the data (columns: {list(frame.columns)}). "
+            "Pass amount=None to measure the retention lift only."
+        )
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise DataError(f"column(s) {missing} not in the data (columns: {list(frame.columns)}). "
-                        "Map them with customer_id=..., timestamp=..., member=..., join_date=..., holdout=...")
+        raise DataError(
+            f"column(s) {missing} not in the data (columns: {list(frame.columns)}). "
+            "Map them with customer_id=..., timestamp=..., member=..., join_date=..., holdout=..."
+        )
     return has_amount
 
 
-def _eligible_members(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, m: int, a: int,
-                      jp: int) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+def _eligible_members(
+    panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, m: int, a: int, jp: int
+) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     """(counts, members measured, their join periods, never-members), counting every exclusion by reason."""
     join, has_join, first_buy, n_per = panel.join, panel.has_join, panel.first_buy, panel.n_periods
     counts: dict[str, int] = {"members": int(is_mem.sum())}
@@ -238,8 +282,9 @@ def _eligible_members(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: 
     return counts, mem, J, nonmem
 
 
-def _profile(A: np.ndarray, S: np.ndarray, rows: np.ndarray, Jr: np.ndarray, b: int, m: int, a: int,
-             jp: int) -> dict[str, np.ndarray]:
+def _profile(
+    A: np.ndarray, S: np.ndarray, rows: np.ndarray, Jr: np.ndarray, b: int, m: int, a: int, jp: int
+) -> dict[str, np.ndarray]:
     """Matching-window frequency, recency and spend, and the baseline-to-post changes, per (customer, join period)."""
     off_m = np.arange(-m, 0)
     off_b = np.arange(-m - b, -m)
@@ -258,22 +303,33 @@ def _profile(A: np.ndarray, S: np.ndarray, rows: np.ndarray, Jr: np.ndarray, b: 
 class _Matching:
     """Members and comparison rows after coarsened exact matching, strata indexed densely."""
 
-    mem: np.ndarray          # member rows used
-    J: np.ndarray            # their join periods
+    mem: np.ndarray  # member rows used
+    J: np.ndarray  # their join periods
     pm: dict[str, np.ndarray]
-    c_rows: np.ndarray       # comparison (customer, pseudo join period) rows
+    c_rows: np.ndarray  # comparison (customer, pseudo join period) rows
     c_J: np.ndarray
     pc: dict[str, np.ndarray]
-    m_s: np.ndarray          # stratum of each member
-    c_s: np.ndarray          # stratum of each comparison row
+    m_s: np.ndarray  # stratum of each member
+    c_s: np.ndarray  # stratum of each comparison row
     n_s: int
-    c_units: np.ndarray      # distinct comparison customers
-    c_u: np.ndarray          # comparison customer of each comparison row
-    edges: np.ndarray        # spend band edges
+    c_units: np.ndarray  # distinct comparison customers
+    c_u: np.ndarray  # comparison customer of each comparison row
+    edges: np.ndarray  # spend band edges
 
 
-def _match(panel: ActivityPanel, counts: dict[str, int], mem: np.ndarray, J: np.ndarray, nonmem: np.ndarray, b: int,
-           m: int, a: int, jp: int, spend_bins: int, has_amount: bool) -> _Matching:
+def _match(
+    panel: ActivityPanel,
+    counts: dict[str, int],
+    mem: np.ndarray,
+    J: np.ndarray,
+    nonmem: np.ndarray,
+    b: int,
+    m: int,
+    a: int,
+    jp: int,
+    spend_bins: int,
+    has_amount: bool,
+) -> _Matching:
     """Match each member with never-members of the same pre-join activity in the same calendar periods."""
     A, S, first_buy = panel.active, panel.spend, panel.first_buy
     pm = _profile(A, S, mem, J, b, m, a, jp)
@@ -311,8 +367,10 @@ def _match(panel: ActivityPanel, counts: dict[str, int], mem: np.ndarray, J: np.
     matched = has_comp[m_stratum]
     counts["excluded_member_no_comparison_in_stratum"] = int((~matched).sum())
     if not matched.any():
-        raise DataError("no member has a comparison customer with the same pre-join activity; "
-                        "try spend_bins=1 or a shorter match_periods.")
+        raise DataError(
+            "no member has a comparison customer with the same pre-join activity; "
+            "try spend_bins=1 or a shorter match_periods."
+        )
     mem, J, m_stratum = mem[matched], J[matched], m_stratum[matched]
     for k in list(pm):
         pm[k] = pm[k][matched]
@@ -355,8 +413,9 @@ def _att_estimator(mt: _Matching):
     return att
 
 
-def _did_trajectory(A: np.ndarray, S: np.ndarray, mt: _Matching, b: int, m: int, a: int, jp: int,
-                    has_amount: bool) -> pd.DataFrame:
+def _did_trajectory(
+    A: np.ndarray, S: np.ndarray, mt: _Matching, b: int, m: int, a: int, jp: int, has_amount: bool
+) -> pd.DataFrame:
     """Member means and stratum-weighted comparison means by period relative to joining."""
     mem, J, c_rows_a, c_J_a, m_s, c_s, n_s = mt.mem, mt.J, mt.c_rows, mt.c_J, mt.m_s, mt.c_s, mt.n_s
     rel = np.arange(-m - b, jp + a)
@@ -368,15 +427,39 @@ def _did_trajectory(A: np.ndarray, S: np.ndarray, mt: _Matching, b: int, m: int,
         for grp, rows, Jr, w in (("members", mem, J, np.ones(mem.size)), ("matched comparison", c_rows_a, c_J_a, c_w)):
             act = A[rows, Jr + k]
             sp = S[rows, Jr + k]
-            traj_rows.append((grp, int(k), _window(k, b, m, jp), float(np.average(act, weights=w)),
-                              float(np.average(sp, weights=w)) if has_amount else float("nan"), int(rows.size)))
-    return pd.DataFrame(traj_rows, columns=["group", "relative_period", "window", "active_share",
-                                            "spend_per_customer", "customers"])
+            traj_rows.append(
+                (
+                    grp,
+                    int(k),
+                    _window(k, b, m, jp),
+                    float(np.average(act, weights=w)),
+                    float(np.average(sp, weights=w)) if has_amount else float("nan"),
+                    int(rows.size),
+                )
+            )
+    return pd.DataFrame(
+        traj_rows, columns=["group", "relative_period", "window", "active_share", "spend_per_customer", "customers"]
+    )
 
 
-def _matched_did(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, m: int, a: int, jp: int,
-                 spend_bins: int, has_amount: bool, freq: str, windows: dict[str, int], n_boot: int, seed: int | None,
-                 rng: np.random.Generator, costs: float | None, gross_margin: float | None) -> ProgramLift:
+def _matched_did(
+    panel: ActivityPanel,
+    is_mem: np.ndarray,
+    member: str,
+    b: int,
+    m: int,
+    a: int,
+    jp: int,
+    spend_bins: int,
+    has_amount: bool,
+    freq: str,
+    windows: dict[str, int],
+    n_boot: int,
+    seed: int | None,
+    rng: np.random.Generator,
+    costs: float | None,
+    margin: float | None,
+) -> ProgramLift:
     """The matched difference-in-differences design of :func:`measure_program_lift` (definitions §6)."""
     A, S = panel.active, panel.spend
     counts, mem, J, nonmem = _eligible_members(panel, is_mem, member, b, m, a, jp)
@@ -385,16 +468,40 @@ def _matched_did(panel: ActivityPanel, is_mem: np.ndarray, member: str, b: int, 
     ones_m, ones_c = np.ones((1, mt.mem.size)), np.ones((1, mt.c_units.size))
     est_a = float(att(ones_m, ones_c, "d_a")[0])
     est_s = float(att(ones_m, ones_c, "d_s")[0]) if has_amount else float("nan")
-    reps = _bootstrap(lambda wm, wc: (att(wm, wc, "d_a"), att(wm, wc, "d_s") if has_amount else None),
-                      mt.mem.size, mt.c_units.size, n_boot, rng)
+    reps = _bootstrap(
+        lambda wm, wc: (att(wm, wc, "d_a"), att(wm, wc, "d_s") if has_amount else None),
+        mt.mem.size,
+        mt.c_units.size,
+        n_boot,
+        rng,
+    )
     trajectory = _did_trajectory(A, S, mt, b, m, a, jp, has_amount)
     naive_a, naive_s = _naive_gap(A, S, is_mem, panel.first_buy, mt.mem, mt.J, jp, a)
-    desc = (f"matched difference in differences: {mt.mem.size:,} members vs {mt.c_units.size:,} never-members "
-            f"matched on frequency, recency{' and spend' if mt.edges.size or not has_amount else ''} in the "
-            f"{m} {_UNITS[freq]} before joining; change from the {b} {_UNITS[freq]} before those to the {a} after joining")
-    return finish_lift("did", desc, est_a, est_s, reps, naive_a, naive_s, NAIVE_WARNING, trajectory, counts,
-                   np.asarray(panel.customer_ids[mt.mem]), freq, windows, n_boot, seed, costs, gross_margin, has_amount)
-
+    desc = (
+        f"matched difference in differences: {mt.mem.size:,} members vs {mt.c_units.size:,} never-members "
+        f"matched on frequency, recency{' and spend' if mt.edges.size or not has_amount else ''} in the "
+        f"{m} {_UNITS[freq]} before joining; change from the {b} {_UNITS[freq]} before those to the {a} after joining"
+    )
+    return finish_lift(
+        "did",
+        desc,
+        est_a,
+        est_s,
+        reps,
+        naive_a,
+        naive_s,
+        NAIVE_WARNING,
+        trajectory,
+        counts,
+        np.asarray(panel.customer_ids[mt.mem]),
+        freq,
+        windows,
+        n_boot,
+        seed,
+        costs,
+        margin,
+        has_amount,
+    )
 
 
 def _window(k: int, b: int, m: int, jp: int) -> str:
@@ -441,8 +548,28 @@ def _naive_gap(A, S, is_mem, first_buy, mem, J, jp, a) -> tuple[float, float]:
     return gap_a, gap_s
 
 
-def _randomized(A, S, join, has_join, hold, first_buy, b, m, a, jp, n_per, has_amount, cust_ids, freq,
-                windows, n_boot, seed, rng, costs, gross_margin) -> ProgramLift:
+def _randomized(
+    A,
+    S,
+    join,
+    has_join,
+    hold,
+    first_buy,
+    b,
+    m,
+    a,
+    jp,
+    n_per,
+    has_amount,
+    cust_ids,
+    freq,
+    windows,
+    n_boot,
+    seed,
+    rng,
+    costs,
+    margin,
+) -> ProgramLift:
     part = np.flatnonzero(has_join)
     counts: dict[str, int] = {"participants": int(part.size)}
     Jp = join[part]
@@ -451,14 +578,20 @@ def _randomized(A, S, join, has_join, hold, first_buy, b, m, a, jp, n_per, has_a
     part, Jp = part[~late], Jp[~late]
     treated = ~hold[part]
     if treated.sum() == 0 or (~treated).sum() == 0:
-        raise DataError("a randomised design needs both treated and holdout customers with a complete post window "
-                        f"(treated {int(treated.sum())}, holdout {int((~treated).sum())}).")
+        raise DataError(
+            "a randomised design needs both treated and holdout customers with a complete post window "
+            f"(treated {int(treated.sum())}, holdout {int((~treated).sum())})."
+        )
     off = np.arange(jp, jp + a)
     ya = A[part[:, None], Jp[:, None] + off].mean(1)
     ys = S[part[:, None], Jp[:, None] + off].mean(1)
     t_idx, h_idx = np.flatnonzero(treated), np.flatnonzero(~treated)
-    counts.update(members=int(t_idx.size), members_used=int(t_idx.size), comparison_customers=int(h_idx.size),
-                  comparison_rows=int(h_idx.size))
+    counts.update(
+        members=int(t_idx.size),
+        members_used=int(t_idx.size),
+        comparison_customers=int(h_idx.size),
+        comparison_rows=int(h_idx.size),
+    )
 
     def stat(wt: np.ndarray, wh: np.ndarray):
         da = wt @ ya[t_idx] / wt.sum(1) - wh @ ya[h_idx] / wh.sum(1)
@@ -474,14 +607,43 @@ def _randomized(A, S, join, has_join, hold, first_buy, b, m, a, jp, n_per, has_a
         for grp, idx in (("treated", t_idx), ("holdout", h_idx)):
             r, c = part[idx], Jp[idx] + k
             okc = c >= 0
-            rows.append((grp, int(k), _window(k, b, m, jp), float(A[r[okc], c[okc]].mean()),
-                         float(S[r[okc], c[okc]].mean()) if has_amount else float("nan"), int(okc.sum())))
-    trajectory = pd.DataFrame(rows, columns=["group", "relative_period", "window", "active_share",
-                                             "spend_per_customer", "customers"])
-    desc = (f"randomised holdout: {t_idx.size:,} treated vs {h_idx.size:,} held out; difference of means over the "
-            f"{a} {_UNITS[freq]} after the start")
-    return finish_lift("randomized", desc, est_a, est_s, reps, float("nan"), float("nan"), "", trajectory, counts,
-                   np.asarray(cust_ids[part[t_idx]]), freq, windows, n_boot, seed, costs, gross_margin, has_amount)
+            rows.append(
+                (
+                    grp,
+                    int(k),
+                    _window(k, b, m, jp),
+                    float(A[r[okc], c[okc]].mean()),
+                    float(S[r[okc], c[okc]].mean()) if has_amount else float("nan"),
+                    int(okc.sum()),
+                )
+            )
+    trajectory = pd.DataFrame(
+        rows, columns=["group", "relative_period", "window", "active_share", "spend_per_customer", "customers"]
+    )
+    desc = (
+        f"randomised holdout: {t_idx.size:,} treated vs {h_idx.size:,} held out; difference of means over the "
+        f"{a} {_UNITS[freq]} after the start"
+    )
+    return finish_lift(
+        "randomized",
+        desc,
+        est_a,
+        est_s,
+        reps,
+        float("nan"),
+        float("nan"),
+        "",
+        trajectory,
+        counts,
+        np.asarray(cust_ids[part[t_idx]]),
+        freq,
+        windows,
+        n_boot,
+        seed,
+        costs,
+        margin,
+        has_amount,
+    )
 
 
 __all__ = ["NAIVE_WARNING", "ProgramLift", "measure_program_lift"]

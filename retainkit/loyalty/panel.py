@@ -28,21 +28,25 @@ def to_bool(values: pd.Series, column: str) -> np.ndarray:
     bad = ~text.isin(_TRUE | _FALSE)
     if bad.any():
         ex = ", ".join(repr(v) for v in text[bad].unique()[:3])
-        raise DataError(
-            f"column {column!r}: values {ex} are not yes/no flags. Use True/False, 1/0 or 'yes'/'no'."
-        )
+        raise DataError(f"column {column!r}: values {ex} are not yes/no flags. Use True/False, 1/0 or 'yes'/'no'.")
     return text.isin(_TRUE).to_numpy()
 
 
 def to_local(values: pd.Series, column: str, tz: str) -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = pd.to_datetime(values.replace("(missing)", None), errors="coerce", utc=False, format="mixed")
-        bad = parsed.isna() & values.notna() & (values.astype("string").str.strip().fillna("") != "") \
+        bad = (
+            parsed.isna()
+            & values.notna()
+            & (values.astype("string").str.strip().fillna("") != "")
             & (values.astype("string") != "(missing)")
+        )
         if bad.any():
             i = bad.to_numpy().nonzero()[0][:3]
             ex = ", ".join(f"row {j}: {values.iloc[j]!r}" for j in i)
-            raise DataError(f"column {column!r}: {int(bad.sum())} values are not dates ({ex}). Write them as YYYY-MM-DD.")
+            raise DataError(
+                f"column {column!r}: {int(bad.sum())} values are not dates ({ex}). Write them as YYYY-MM-DD."
+            )
         values = parsed
     return values
 
@@ -91,8 +95,18 @@ class ActivityPanel:
     n_periods: int
 
 
-def activity_panel(df: pd.DataFrame, *, customer_id: str, timestamp: str, amount: str | None, join_date: str,
-                   freq: str, tz: str, as_of: object, windows: tuple[int, int, int]) -> ActivityPanel:
+def activity_panel(
+    df: pd.DataFrame,
+    *,
+    customer_id: str,
+    timestamp: str,
+    amount: str | None,
+    join_date: str,
+    freq: str,
+    tz: str,
+    as_of: object,
+    windows: tuple[int, int, int],
+) -> ActivityPanel:
     """Build the :class:`ActivityPanel` of the log ``df`` (definitions §1, §2).
 
     ``windows`` = (baseline, matching, post) lengths: the data must cover at
@@ -110,7 +124,11 @@ def activity_panel(df: pd.DataFrame, *, customer_id: str, timestamp: str, amount
         last = ts.max()
         last = last.tz_convert(tz) if aware else last.tz_localize(tz)
         as_of_ts = last.tz_localize(None).normalize().tz_localize(tz) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-    keep = (ts.dt.tz_convert(tz) if aware else ts.dt.tz_localize(tz, ambiguous=np.zeros(len(ts), bool), nonexistent="shift_forward")) <= as_of_ts
+    keep = (
+        ts.dt.tz_convert(tz)
+        if aware
+        else ts.dt.tz_localize(tz, ambiguous=np.zeros(len(ts), bool), nonexistent="shift_forward")
+    ) <= as_of_ts
     df, ts = df[keep.to_numpy()], ts[keep.to_numpy()]
     if df.empty:
         raise DataError("no usable rows on or before as_of: nothing to measure.")

@@ -45,7 +45,7 @@ class ProgramLift:
         spend per customer per period (currency).
     retention_lift_ci, spend_lift_ci, implied_roi_ci : tuple of float
     implied_roi : float
-        (gross_margin * spend_lift - costs) / costs, NaN without ``costs``.
+        (margin * spend_lift - costs) / costs, NaN without ``costs``.
     naive_retention_gap, naive_spend_gap : float
         Members vs everyone else; see ``naive_warning``.
     naive_warning : str
@@ -104,13 +104,16 @@ class ProgramLift:
             f"{self.counts.get('members_used', 0):,} members, "
             f"{self.counts.get('comparison_customers', 0):,} comparison customers)</p>"
             "<table><tr><th>metric</th><th>estimate</th><th>95 % interval</th><th>note</th></tr>"
-            + "".join(rows) + "</table>"
+            + "".join(rows)
+            + "</table>"
         )
 
     def __repr__(self) -> str:
         lo, hi = self.retention_lift_ci
-        return (f"<ProgramLift design={self.design} retention_lift={self.retention_lift:+.4f} "
-                f"[{lo:+.4f}, {hi:+.4f}] spend_lift={self.spend_lift:+.4g}>")
+        return (
+            f"<ProgramLift design={self.design} retention_lift={self.retention_lift:+.4f} "
+            f"[{lo:+.4f}, {hi:+.4f}] spend_lift={self.spend_lift:+.4g}>"
+        )
 
 
 def ci95(x: np.ndarray) -> tuple[float, float]:
@@ -122,33 +125,68 @@ def ci95(x: np.ndarray) -> tuple[float, float]:
     return (float(lo), float(hi))
 
 
-def finish_lift(design, desc, est_a, est_s, reps, naive_a, naive_s, warning, trajectory, counts, used,
-            freq, windows, n_boot, seed, costs, gross_margin, has_amount) -> ProgramLift:
+def finish_lift(
+    design,
+    desc,
+    est_a,
+    est_s,
+    reps,
+    naive_a,
+    naive_s,
+    warning,
+    trajectory,
+    counts,
+    used,
+    freq,
+    windows,
+    n_boot,
+    seed,
+    costs,
+    margin,
+    has_amount,
+) -> ProgramLift:
     ci_a = ci95(reps["retention_lift"]) if n_boot else (float("nan"),) * 2
     ci_s = ci95(reps["spend_lift"]) if n_boot and has_amount else (float("nan"),) * 2
     if costs is not None and has_amount:
-        roi = (gross_margin * est_s - costs) / costs
-        roi_reps = (gross_margin * reps["spend_lift"] - costs) / costs
+        roi = (margin * est_s - costs) / costs
+        roi_reps = (margin * reps["spend_lift"] - costs) / costs
         ci_r = ci95(roi_reps) if n_boot else (float("nan"),) * 2
-        roi_note = f"(gross_margin {gross_margin:g} x spend lift - costs {costs:g}) / costs, per member per period"
+        roi_note = f"(margin {margin:g} x spend lift - costs {costs:g}) / costs, per member per period"
     else:
         roi, ci_r = float("nan"), (float("nan"),) * 2
-        roi_note = "pass costs= and gross_margin= for the implied ROI" + ("" if has_amount else " (needs amounts)")
+        roi_note = "pass costs= and margin= for the implied ROI" + ("" if has_amount else " (needs amounts)")
     naive_note = warning if design == "did" else "randomised: the treated-vs-holdout difference above is the estimate"
-    summary = pd.DataFrame([
-        ("retention_lift", est_a, *ci_a, "share of customers", "active share per period, " + design),
-        ("spend_lift", est_s, *ci_s, "currency", "spend per customer per period, " + design),
-        ("implied_roi", roi, *ci_r, "ratio", roi_note),
-        ("naive_retention_gap", naive_a, float("nan"), float("nan"), "share of customers", naive_note),
-        ("naive_spend_gap", naive_s, float("nan"), float("nan"), "currency", naive_note),
-    ], columns=["metric", "estimate", "ci_low", "ci_high", "unit", "note"])
+    summary = pd.DataFrame(
+        [
+            ("retention_lift", est_a, *ci_a, "share of customers", "active share per period, " + design),
+            ("spend_lift", est_s, *ci_s, "currency", "spend per customer per period, " + design),
+            ("implied_roi", roi, *ci_r, "ratio", roi_note),
+            ("naive_retention_gap", naive_a, float("nan"), float("nan"), "share of customers", naive_note),
+            ("naive_spend_gap", naive_s, float("nan"), float("nan"), "currency", naive_note),
+        ],
+        columns=["metric", "estimate", "ci_low", "ci_high", "unit", "note"],
+    )
     return ProgramLift(
-        design=design, design_description=desc, summary=summary,
-        retention_lift=est_a, retention_lift_ci=ci_a, spend_lift=est_s, spend_lift_ci=ci_s,
-        implied_roi=float(roi), implied_roi_ci=ci_r,
-        naive_retention_gap=naive_a, naive_spend_gap=naive_s, naive_warning=warning if design == "did" else "",
-        trajectory=trajectory, counts=counts, used_members=used, freq=freq, windows=windows,
-        n_boot=int(n_boot), seed=seed, replicates=reps,
+        design=design,
+        design_description=desc,
+        summary=summary,
+        retention_lift=est_a,
+        retention_lift_ci=ci_a,
+        spend_lift=est_s,
+        spend_lift_ci=ci_s,
+        implied_roi=float(roi),
+        implied_roi_ci=ci_r,
+        naive_retention_gap=naive_a,
+        naive_spend_gap=naive_s,
+        naive_warning=warning if design == "did" else "",
+        trajectory=trajectory,
+        counts=counts,
+        used_members=used,
+        freq=freq,
+        windows=windows,
+        n_boot=int(n_boot),
+        seed=seed,
+        replicates=reps,
     )
 
 

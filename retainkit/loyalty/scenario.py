@@ -10,37 +10,48 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import ParameterError
+from ..i18n import N_
 
 #: Every scenario parameter with its meaning (the order is the signature's).
 PARAMETERS: dict[str, str] = {
-    "members": "members enrolled at the start (period 0)",
-    "baseline_retention": "share of customers still buying from one period to the next without the programme (0..1)",
-    "baseline_spend": "spend (revenue) per retained customer per period without the programme",
-    "retention_lift": "absolute increase of the per-period retention rate for members (0.03 = +3 points)",
-    "spend_lift": "relative increase of spend per retained member per period (0.10 = +10 %)",
-    "gross_margin": "gross margin on spend (0..1)",
-    "earn_rate": "points earned per currency unit spent",
-    "point_value": "cost to the business of one redeemed point (currency)",
-    "breakage": "share of earned points never redeemed (0..1)",
-    "per_member_cost": "service cost per active member per period (cards, mailings, perks)",
-    "fixed_cost": "fixed running cost per period (platform, staff)",
-    "setup_cost": "one-off cost at the start (period 0, not discounted)",
-    "membership_fee": "fee paid by each active member per period (paid memberships)",
-    "horizon": "number of periods H",
-    "discount_rate": "discount rate per period d",
+    "members": N_("members enrolled at the start (period 0)"),
+    "baseline_retention": N_(
+        "share of customers still buying from one period to the next without the programme (0..1)"
+    ),
+    "baseline_spend": N_("spend (revenue) per retained customer per period without the programme"),
+    "retention_lift": N_("absolute increase of the per-period retention rate for members (0.03 = +3 points)"),
+    "spend_lift": N_("relative increase of spend per retained member per period (0.10 = +10 %)"),
+    "margin": N_("gross margin on spend (0..1)"),
+    "earn_rate": N_("points earned per currency unit spent"),
+    "point_value": N_("cost to the business of one redeemed point (currency)"),
+    "breakage": N_("share of earned points never redeemed (0..1)"),
+    "per_member_cost": N_("service cost per active member per period (cards, mailings, perks)"),
+    "fixed_cost": N_("fixed running cost per period (platform, staff)"),
+    "setup_cost": N_("one-off cost at the start (period 0, not discounted)"),
+    "membership_fee": N_("fee paid by each active member per period (paid memberships)"),
+    "horizon": N_("number of periods H"),
+    "discount_rate": N_("discount rate per period d"),
 }
-_REQUIRED = ("members", "baseline_retention", "baseline_spend", "retention_lift", "gross_margin", "horizon")
+_REQUIRED = ("members", "baseline_retention", "baseline_spend", "retention_lift", "margin", "horizon")
 _OPTIONAL_DEFAULTS: dict[str, float] = {
-    "spend_lift": 0.0, "earn_rate": 0.0, "point_value": 0.0, "breakage": 0.0,
-    "per_member_cost": 0.0, "fixed_cost": 0.0, "setup_cost": 0.0, "membership_fee": 0.0,
+    "spend_lift": 0.0,
+    "earn_rate": 0.0,
+    "point_value": 0.0,
+    "breakage": 0.0,
+    "per_member_cost": 0.0,
+    "fixed_cost": 0.0,
+    "setup_cost": 0.0,
+    "membership_fee": 0.0,
     "discount_rate": 0.0,
 }
 
@@ -51,35 +62,79 @@ PRESETS: dict[str, dict[str, float]] = {
     # Points per currency unit, redeemable for rewards: 1 point per unit spent,
     # a point worth 1 cent (1 % back), a quarter of points never redeemed.
     "points": dict(
-        members=10_000, baseline_retention=0.85, baseline_spend=50.0, retention_lift=0.02,
-        spend_lift=0.05, gross_margin=0.35, earn_rate=1.0, point_value=0.01, breakage=0.25,
-        per_member_cost=0.10, fixed_cost=2_000.0, setup_cost=20_000.0, membership_fee=0.0,
-        horizon=24, discount_rate=0.008,
+        members=10_000,
+        baseline_retention=0.85,
+        baseline_spend=50.0,
+        retention_lift=0.02,
+        spend_lift=0.05,
+        margin=0.35,
+        earn_rate=1.0,
+        point_value=0.01,
+        breakage=0.25,
+        per_member_cost=0.10,
+        fixed_cost=2_000.0,
+        setup_cost=20_000.0,
+        membership_fee=0.0,
+        horizon=24,
+        discount_rate=0.008,
     ),
     # Tiered / cumulative discounts: the discount grows with cumulative spend;
     # modelled as an average effective discount of 3 % of member spend
     # (earn_rate 1 x point_value 0.03), applied at checkout, so no breakage.
     "tiered": dict(
-        members=10_000, baseline_retention=0.85, baseline_spend=50.0, retention_lift=0.03,
-        spend_lift=0.08, gross_margin=0.35, earn_rate=1.0, point_value=0.03, breakage=0.0,
-        per_member_cost=0.05, fixed_cost=1_500.0, setup_cost=15_000.0, membership_fee=0.0,
-        horizon=24, discount_rate=0.008,
+        members=10_000,
+        baseline_retention=0.85,
+        baseline_spend=50.0,
+        retention_lift=0.03,
+        spend_lift=0.08,
+        margin=0.35,
+        earn_rate=1.0,
+        point_value=0.03,
+        breakage=0.0,
+        per_member_cost=0.05,
+        fixed_cost=1_500.0,
+        setup_cost=15_000.0,
+        membership_fee=0.0,
+        horizon=24,
+        discount_rate=0.008,
     ),
     # Paid membership (free shipping / member prices for a monthly fee): the
     # fee is revenue, the perks are a per-member cost, a small cashback.
     "paid_membership": dict(
-        members=5_000, baseline_retention=0.85, baseline_spend=60.0, retention_lift=0.04,
-        spend_lift=0.15, gross_margin=0.30, earn_rate=1.0, point_value=0.01, breakage=0.10,
-        per_member_cost=7.0, fixed_cost=3_000.0, setup_cost=30_000.0, membership_fee=5.0,
-        horizon=24, discount_rate=0.008,
+        members=5_000,
+        baseline_retention=0.85,
+        baseline_spend=60.0,
+        retention_lift=0.04,
+        spend_lift=0.15,
+        margin=0.30,
+        earn_rate=1.0,
+        point_value=0.01,
+        breakage=0.10,
+        per_member_cost=7.0,
+        fixed_cost=3_000.0,
+        setup_cost=30_000.0,
+        membership_fee=5.0,
+        horizon=24,
+        discount_rate=0.008,
     ),
     # Gamified engagement (badges, streaks, challenges): small monetary
     # rewards, many never claimed, but an app to build and run.
     "gamified": dict(
-        members=20_000, baseline_retention=0.85, baseline_spend=40.0, retention_lift=0.015,
-        spend_lift=0.02, gross_margin=0.35, earn_rate=1.0, point_value=0.002, breakage=0.50,
-        per_member_cost=0.05, fixed_cost=5_000.0, setup_cost=50_000.0, membership_fee=0.0,
-        horizon=24, discount_rate=0.008,
+        members=20_000,
+        baseline_retention=0.85,
+        baseline_spend=40.0,
+        retention_lift=0.015,
+        spend_lift=0.02,
+        margin=0.35,
+        earn_rate=1.0,
+        point_value=0.002,
+        breakage=0.50,
+        per_member_cost=0.05,
+        fixed_cost=5_000.0,
+        setup_cost=50_000.0,
+        membership_fee=0.0,
+        horizon=24,
+        discount_rate=0.008,
     ),
 }
 
@@ -92,7 +147,7 @@ TABLE_COLUMNS: dict[str, str] = {
     "baseline_revenue": "baseline_customers * baseline_spend",
     "member_revenue": "program_customers * baseline_spend * (1 + spend_lift)",
     "incremental_revenue": "member_revenue - baseline_revenue",
-    "incremental_gross_profit": "gross_margin * incremental_revenue",
+    "incremental_gross_profit": "margin * incremental_revenue",
     "reward_cost": "earn_rate * point_value * (1 - breakage) * member_revenue (rewards on ALL member spend)",
     "reward_cost_on_baseline_spend": "earn_rate * point_value * (1 - breakage) * min(member_revenue, baseline_revenue): rewards on spend that would have happened anyway (the subsidy)",
     "other_costs": "per_member_cost * program_customers + fixed_cost",
@@ -140,21 +195,34 @@ class ScenarioResult:
         s = self.summary
         roi = "n/a" if is_missing(s["roi"]) else f"{s['roi']:.1%}"
         pb = "not within the horizon" if s["payback_period"] is None else f"period {s['payback_period']}"
-        be = "none in range" if is_missing(s["break_even_retention_lift"]) else f"{100 * s['break_even_retention_lift']:+.2f} percentage points"
+        be = (
+            "none in range"
+            if is_missing(s["break_even_retention_lift"])
+            else f"{100 * s['break_even_retention_lift']:+.2f} percentage points"
+        )
         head = (
             f"<p><b>Loyalty scenario{' (' + html.escape(self.preset) + ')' if self.preset else ''}</b>: "
             f"ROI {roi}, NPV {s['npv']:,.0f}, payback {pb}, break-even retention lift {be}. "
             f"Rewards paid on spend that would have happened anyway: "
             f"{s['reward_cost_on_baseline_spend']:,.0f} (present value).</p>"
         )
-        cols = ["period", "incremental_customers", "incremental_gross_profit", "reward_cost",
-                "other_costs", "membership_fees", "cash_flow", "cumulative_discounted_cash"]
+        cols = [
+            "period",
+            "incremental_customers",
+            "incremental_gross_profit",
+            "reward_cost",
+            "other_costs",
+            "membership_fees",
+            "cash_flow",
+            "cumulative_discounted_cash",
+        ]
         return head + self.table[cols].to_html(index=False, float_format=lambda v: f"{v:,.1f}")
 
     def __repr__(self) -> str:
         s = self.summary
-        return (f"<ScenarioResult H={len(self.table)} roi={s['roi']:.4g} npv={s['npv']:,.2f} "
-                f"payback={s['payback_period']}>")
+        return (
+            f"<ScenarioResult H={len(self.table)} roi={s['roi']:.4g} npv={s['npv']:,.2f} payback={s['payback_period']}>"
+        )
 
 
 def is_missing(x: Any) -> bool:
@@ -216,11 +284,19 @@ def _validate(p: dict[str, Any]) -> None:
     if h != int(h) or h < 1:
         raise ParameterError(f"horizon={h!r} must be a whole number of periods >= 1.")
     p["horizon"] = int(h)
-    for k in ("members", "baseline_spend", "earn_rate", "point_value", "per_member_cost",
-              "fixed_cost", "setup_cost", "membership_fee"):
+    for k in (
+        "members",
+        "baseline_spend",
+        "earn_rate",
+        "point_value",
+        "per_member_cost",
+        "fixed_cost",
+        "setup_cost",
+        "membership_fee",
+    ):
         if p[k] < 0:
             raise ParameterError(f"{k}={p[k]!r} must be >= 0 ({PARAMETERS[k]}).")
-    for k in ("gross_margin", "breakage"):
+    for k in ("margin", "breakage"):
         if not 0 <= p[k] <= 1:
             raise ParameterError(f"{k}={p[k]!r} must lie in [0, 1] ({PARAMETERS[k]}); write 35 % as 0.35.")
     r = p["baseline_retention"]
@@ -242,18 +318,19 @@ def _validate(p: dict[str, Any]) -> None:
         raise ParameterError(f"discount_rate={p['discount_rate']!r} must be > -1 (per period; 0.01 = 1 %).")
 
 
-def _flows(p: Mapping[str, float], retention_lift: float | None = None,
-           breakage: float | None = None) -> dict[str, np.ndarray]:
+def _flows(
+    p: Mapping[str, float], retention_lift: float | None = None, breakage: float | None = None
+) -> dict[str, np.ndarray]:
     """Vectorised period flows (the single implementation of the §6 formula)."""
     lift = p["retention_lift"] if retention_lift is None else retention_lift
     brk = p["breakage"] if breakage is None else breakage
     t = np.arange(1, p["horizon"] + 1, dtype="float64")
     r = p["baseline_retention"]
-    base = p["members"] * r ** t
+    base = p["members"] * r**t
     prog = p["members"] * (r + lift) ** t
     base_rev = base * p["baseline_spend"]
     mem_rev = prog * p["baseline_spend"] * (1.0 + p["spend_lift"])
-    igp = p["gross_margin"] * (mem_rev - base_rev)
+    igp = p["margin"] * (mem_rev - base_rev)
     reward_rate = p["earn_rate"] * p["point_value"] * (1.0 - brk)
     reward = reward_rate * mem_rev
     reward_base = reward_rate * np.minimum(mem_rev, base_rev)
@@ -262,8 +339,21 @@ def _flows(p: Mapping[str, float], retention_lift: float | None = None,
     net_cost = reward + other - fees
     cash = igp - net_cost
     disc = (1.0 + p["discount_rate"]) ** -t
-    return dict(t=t, base=base, prog=prog, base_rev=base_rev, mem_rev=mem_rev, igp=igp, reward=reward,
-                reward_base=reward_base, other=other, fees=fees, net_cost=net_cost, cash=cash, disc=disc)
+    return dict(
+        t=t,
+        base=base,
+        prog=prog,
+        base_rev=base_rev,
+        mem_rev=mem_rev,
+        igp=igp,
+        reward=reward,
+        reward_base=reward_base,
+        other=other,
+        fees=fees,
+        net_cost=net_cost,
+        cash=cash,
+        disc=disc,
+    )
 
 
 def _npv(p: Mapping[str, float], retention_lift: float | None = None, breakage: float | None = None) -> float:
@@ -282,16 +372,21 @@ def _summary_numbers(p: Mapping[str, float], f: Mapping[str, np.ndarray]) -> dic
     hit = np.flatnonzero(cum >= 0)
     hit_u = np.flatnonzero(cum_u >= 0)
     return dict(
-        roi=roi, npv=npv,
+        roi=roi,
+        npv=npv,
         payback_period=int(hit[0]) + 1 if hit.size else None,
         undiscounted_payback_period=int(hit_u[0]) + 1 if hit_u.size else None,
-        incremental_gross_profit=igp, total_program_cost=cost,
-        reward_cost=pv(f["reward"]), reward_cost_on_baseline_spend=pv(f["reward_base"]),
-        other_costs=pv(f["other"]), membership_fees=pv(f["fees"]),
+        incremental_gross_profit=igp,
+        total_program_cost=cost,
+        reward_cost=pv(f["reward"]),
+        reward_cost_on_baseline_spend=pv(f["reward_base"]),
+        other_costs=pv(f["other"]),
+        membership_fees=pv(f["fees"]),
         setup_cost=float(p["setup_cost"]),
     )
 
 
+@renamed_kwargs(gross_margin="margin")
 def scenario_roi(
     preset: str | None = None,
     *,
@@ -300,7 +395,7 @@ def scenario_roi(
     baseline_spend: float | None = None,
     retention_lift: float | None = None,
     spend_lift: float | None = None,
-    gross_margin: float | None = None,
+    margin: float | None = None,
     earn_rate: float | None = None,
     point_value: float | None = None,
     breakage: float | None = None,
@@ -324,7 +419,7 @@ def scenario_roi(
     convention as the margin multiple of definitions §5; ``setup_cost`` is paid
     at period 0 (not discounted).
 
-    * incremental gross profit_t = gross_margin * (member revenue_t - baseline revenue_t)
+    * incremental gross profit_t = margin * (member revenue_t - baseline revenue_t)
     * reward cost_t = earn_rate * point_value * (1 - breakage) * member revenue_t.
       Rewards are paid on ALL member spend, not only the incremental part:
       ``reward_cost_on_baseline_spend`` shows the subsidy on spend that would
@@ -347,11 +442,11 @@ def scenario_roi(
         Start from the illustrative values in :data:`PRESETS`; every keyword
         given overrides the preset.
     members, baseline_retention, baseline_spend, retention_lift, spend_lift,
-    gross_margin, earn_rate, point_value, breakage, per_member_cost, fixed_cost,
+    margin, earn_rate, point_value, breakage, per_member_cost, fixed_cost,
     setup_cost, membership_fee, horizon, discount_rate
         See :data:`PARAMETERS`. Without a preset, ``members``,
         ``baseline_retention``, ``baseline_spend``, ``retention_lift``,
-        ``gross_margin`` and ``horizon`` are required; the others default to 0.
+        ``margin`` and ``horizon`` are required; the others default to 0.
         All rates are per period (use monthly rates with monthly periods).
 
     Returns
@@ -365,34 +460,48 @@ def scenario_roi(
     ParameterError
         A parameter is missing, not a number or out of range (the message names it).
     """
-    given = dict(members=members, baseline_retention=baseline_retention, baseline_spend=baseline_spend,
-                 retention_lift=retention_lift, spend_lift=spend_lift, gross_margin=gross_margin,
-                 earn_rate=earn_rate, point_value=point_value, breakage=breakage,
-                 per_member_cost=per_member_cost, fixed_cost=fixed_cost, setup_cost=setup_cost,
-                 membership_fee=membership_fee, horizon=horizon, discount_rate=discount_rate)
+    given = dict(
+        members=members,
+        baseline_retention=baseline_retention,
+        baseline_spend=baseline_spend,
+        retention_lift=retention_lift,
+        spend_lift=spend_lift,
+        margin=margin,
+        earn_rate=earn_rate,
+        point_value=point_value,
+        breakage=breakage,
+        per_member_cost=per_member_cost,
+        fixed_cost=fixed_cost,
+        setup_cost=setup_cost,
+        membership_fee=membership_fee,
+        horizon=horizon,
+        discount_rate=discount_rate,
+    )
     p = _resolve(preset, given)
     f = _flows(p)
     cum_disc = -p["setup_cost"] + np.cumsum(f["cash"] * f["disc"])
-    table = pd.DataFrame({
-        "period": f["t"].astype("int64"),
-        "baseline_customers": f["base"],
-        "program_customers": f["prog"],
-        "incremental_customers": f["prog"] - f["base"],
-        "baseline_revenue": f["base_rev"],
-        "member_revenue": f["mem_rev"],
-        "incremental_revenue": f["mem_rev"] - f["base_rev"],
-        "incremental_gross_profit": f["igp"],
-        "reward_cost": f["reward"],
-        "reward_cost_on_baseline_spend": f["reward_base"],
-        "other_costs": f["other"],
-        "membership_fees": f["fees"],
-        "net_program_cost": f["net_cost"],
-        "cash_flow": f["cash"],
-        "discount_factor": f["disc"],
-        "discounted_cash_flow": f["cash"] * f["disc"],
-        "cumulative_cash": -p["setup_cost"] + np.cumsum(f["cash"]),
-        "cumulative_discounted_cash": cum_disc,
-    })
+    table = pd.DataFrame(
+        {
+            "period": f["t"].astype("int64"),
+            "baseline_customers": f["base"],
+            "program_customers": f["prog"],
+            "incremental_customers": f["prog"] - f["base"],
+            "baseline_revenue": f["base_rev"],
+            "member_revenue": f["mem_rev"],
+            "incremental_revenue": f["mem_rev"] - f["base_rev"],
+            "incremental_gross_profit": f["igp"],
+            "reward_cost": f["reward"],
+            "reward_cost_on_baseline_spend": f["reward_base"],
+            "other_costs": f["other"],
+            "membership_fees": f["fees"],
+            "net_program_cost": f["net_cost"],
+            "cash_flow": f["cash"],
+            "discount_factor": f["disc"],
+            "discounted_cash_flow": f["cash"] * f["disc"],
+            "cumulative_cash": -p["setup_cost"] + np.cumsum(f["cash"]),
+            "cumulative_discounted_cash": cum_disc,
+        }
+    )
     table.attrs["setup_cost"] = p["setup_cost"]
     summary = _summary_numbers(p, f)
     summary["break_even_retention_lift"] = _break_even(p)
@@ -410,6 +519,7 @@ def _break_even(p: Mapping[str, float]) -> float:
     return float(optimize.brentq(lambda x: _npv(p, x), lo, hi, xtol=1e-12, rtol=1e-12, maxiter=200))
 
 
+@renamed_kwargs(gross_margin="margin")
 def break_even_retention_lift(preset: str | None = None, **params: Any) -> float:
     """Retention lift at which the programme's NPV is zero (definitions §6).
 
@@ -445,6 +555,7 @@ def _check_keys(params: Mapping[str, Any]) -> None:
         raise ParameterError(f"unknown scenario parameter(s) {unknown}; the parameters are {list(PARAMETERS)}.")
 
 
+@renamed_kwargs(gross_margin="margin")
 def sensitivity(
     preset: str | None = None,
     *,
@@ -491,6 +602,13 @@ def sensitivity(
 
 
 __all__ = [
-    "PARAMETERS", "PRESETS", "TABLE_COLUMNS", "ScenarioResult", "break_even_retention_lift", "is_missing",
-    "preset_parameters", "scenario_roi", "sensitivity",
+    "PARAMETERS",
+    "PRESETS",
+    "TABLE_COLUMNS",
+    "ScenarioResult",
+    "break_even_retention_lift",
+    "is_missing",
+    "preset_parameters",
+    "scenario_roi",
+    "sensitivity",
 ]

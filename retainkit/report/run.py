@@ -1,10 +1,13 @@
-"""Run the report notebook with papermill and publish it (staging, atomic publish, index).
+"""Run the report notebook with papermill and publish it: one folder per schedule, safe when runs share a folder.
 
 :func:`run_report` validates the parameters (before any kernel starts),
-executes ``retention_report.ipynb`` with papermill in a staging folder,
-exports HTML with nbconvert (no code, no prompts, deterministic), and
-publishes ``<out_dir>/<as_of>/retention-report.html`` plus the executed
-notebook atomically; ``<out_dir>/index.html`` lists every report.
+records the attempt (:mod:`.runlog`), picks the previous report of the
+schedule (:mod:`.schedule`), executes ``retention_report.ipynb`` with
+papermill in its own staging folder (:mod:`.locking`), exports HTML with
+nbconvert (no code, no prompts, deterministic), and publishes
+``<out_dir>/<schedule>/<as_of>/retention-report.html`` under the publishing
+lock; ``<out_dir>/index.html`` is rebuilt from the report folders and the run
+records (:mod:`.index`).
 """
 
 from __future__ import annotations
@@ -13,18 +16,33 @@ import json
 import logging
 import os
 import re
-import secrets
-import shutil
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-
+from .. import exceptions
+from .. import postgres as pg
 from .._files import atomic_write
-from ..exceptions import ParameterError, ReportExecutionError
+from ..exceptions import (
+    DataError,
+    HistoryError,
+    ParameterError,
+    ReportError,
+    ReportExecutionError,
+    ReportRunError,
+    RetainkitError,
+)
 from ..params import SUMMARY_FILE, ReportParams, validate_params
-from .export import export_html
-from .page import TEMPLATES
+from . import runlog
+from .analysis import AT_RISK_FILE
+from .export import export_html, machine_output
+from .index import INDEX_HTML, write_index
+from .locking import STAGING, LockTimeout, Owner, PublishLock, clean_stale_staging, create_staging, remove_staging
+from .page import Page
+from .runlog import ExitCode, RunRecord, finish_record, new_run_id, start_record
+from .schedule import WAIT_PREVIOUS, PreviousChoice, Schedule, check_schedule, choose_previous, write_schedule
+from .watchdog import HANG_AFTER, execute_watched
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +51,55 @@ REPORT_HTML = "retention-report.html"
 REPORT_NOTEBOOK = "retention-report.ipynb"
 FAILED_HTML = "retention-report.FAILED.html"
 FAILED_NOTEBOOK = "retention-report.FAILED.ipynb"
-INDEX_HTML = "index.html"
-STAGING = ".staging"
+
+
+class RunTerminated(BaseException):
+    """Raised in the running process when it receives SIGTERM (the CLI installs the handler)."""
 
 
 @dataclass(frozen=True)
 class ReportResult:
-    """Where a published report is and what it says."""
+    """Where a published report is and what it says (``notebook`` is None unless kept)."""
 
     html: Path
-    notebook: Path
+    notebook: Path | None
     summary: dict[str, Any]
     folder: Path
     index: Path
+    run: str = ""
+    schedule: str = ""
 
     @property
     def as_of(self) -> str:
         return str(self.summary.get("as_of_label", ""))
+
+
+def _code_of(cls: type) -> int:
+    if issubclass(cls, HistoryError):
+        return ExitCode.HISTORY
+    if issubclass(cls, DataError):
+        return ExitCode.DATA
+    if issubclass(cls, ParameterError):
+        return ExitCode.PARAMETER
+    if issubclass(cls, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if issubclass(cls, RunTerminated):
+        return ExitCode.TERMINATED
+    return ExitCode.FAILED
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of a failed run (the table in :mod:`.runlog`).
+
+    Errors raised inside the kernel arrive as :class:`ReportExecutionError`
+    with the class name in ``ename``; a retainkit exception of that name maps
+    like the class itself (HistoryError 4, DataError and its kinds 3,
+    ParameterError 2); anything else that failed is 1.
+    """
+    if isinstance(exc, ReportExecutionError):
+        cls = getattr(exceptions, exc.ename, None) if exc.ename else None
+        return _code_of(cls) if isinstance(cls, type) and issubclass(cls, RetainkitError) else ExitCode.FAILED
+    return _code_of(type(exc))
 
 
 def _publish(files: Sequence[tuple[Path, Path]]) -> None:
@@ -57,89 +107,6 @@ def _publish(files: Sequence[tuple[Path, Path]]) -> None:
     for src, dst in files:
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dst)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover
-        return True
-    return True
-
-
-def _clean_stale_staging(out: Path) -> None:
-    root = out / STAGING
-    if not root.is_dir():
-        return
-    for d in root.iterdir():
-        m = re.match(r".*-p(\d+)-[0-9a-f]+$", d.name)
-        if m and not _pid_alive(int(m[1])):
-            shutil.rmtree(d, ignore_errors=True)
-
-
-def find_reports(out_dir: str | os.PathLike = "reports") -> list[dict[str, Any]]:
-    """Every published report under ``out_dir`` (newest first), with its summary."""
-    out = Path(out_dir)
-    rows = []
-    if not out.is_dir():
-        return rows
-    for d in sorted(out.iterdir(), reverse=True):
-        if d.name.startswith(".") or not d.is_dir():
-            continue
-        s = d / SUMMARY_FILE
-        failed = (d / FAILED_HTML).exists()
-        if s.is_file():
-            try:
-                summary = json.loads(s.read_text(encoding="utf-8"))
-            except ValueError:
-                continue
-            rows.append({"folder": d.name, "summary": summary, "failed": failed,
-                         "has_html": (d / REPORT_HTML).exists()})
-        elif failed:
-            rows.append({"folder": d.name, "summary": None, "failed": True, "has_html": False})
-    return rows
-
-
-def _previous_auto(out: Path, label: str) -> str:
-    for r in find_reports(out):
-        if r["summary"] and r["folder"] < label and r["has_html"]:
-            return str((out / r["folder"]).resolve())
-    return ""
-
-
-def write_index(out_dir: str | os.PathLike = "reports") -> Path:
-    """(Re)write ``<out_dir>/index.html`` listing every report with its headline figures.
-
-    Deterministic (sorted by folder, no clock), escaped, written atomically.
-    """
-    import jinja2
-
-    out = Path(out_dir)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             keep_trailing_newline=True)
-    rows = []
-    for r in find_reports(out):
-        s = r["summary"] or {}
-        k = s.get("kpis", {})
-
-        def disp(key: str) -> str:
-            return (k.get(key) or {}).get("display") or "–"
-
-        rows.append({
-            "folder": r["folder"], "title": s.get("title", "(failed run)"), "failed": r["failed"],
-            "has_html": r["has_html"], "report": f"{r['folder']}/{REPORT_HTML}", "failed_html": f"{r['folder']}/{FAILED_HTML}",
-            "customers": disp("customers"), "crr": disp("crr"), "crr_period": (k.get("crr") or {}).get("period", ""),
-            "churn": disp("churn"), "repeat": disp("repeat_rate"), "ret1": disp("retention_1"),
-            "rev1": disp("revenue_retention_1"), "clv": disp("clv"),
-            "changes": sum(1 for c in s.get("changes", []) if c.get("significant")),
-        })
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    text = env.get_template("index.html.j2").render(rows=rows, css=css)
-    path = out / INDEX_HTML
-    atomic_write(path, text)
-    return path
 
 
 def _failed_cell(nb: Any) -> tuple[int | None, str]:
@@ -176,6 +143,34 @@ def _quiet_kernel_args(kernel_name: str | None, nb_path: Path) -> list[str]:
     return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in a for a in argv) else []
 
 
+def _check_kernel(kernel_name: str | None, nb_path: Path) -> None:
+    """An unknown kernel is a parameter error, found before anything runs."""
+    import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel, find_kernel_specs, get_kernel_spec
+
+    name = (
+        kernel_name or nbformat.read(str(nb_path), as_version=4).metadata.get("kernelspec", {}).get("name") or "python3"
+    )
+    try:
+        get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(find_kernel_specs())) or "none"
+        raise ParameterError(
+            f"parameter 'kernel': no Jupyter kernel named {name!r} is installed (installed: {known}). "
+            "Pass --kernel with one of them, or install the kernel "
+            "(python -m ipykernel install --user --name NAME)."
+        ) from None
+
+
+def _relative(path: Path | None, out: Path) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.relative_to(out).as_posix()
+    except ValueError:
+        return ""
+
+
 def run_report(
     params: ReportParams | Mapping[str, Any] | None = None,
     out_dir: str | os.PathLike = "reports",
@@ -185,29 +180,56 @@ def run_report(
     kernel_name: str | None = None,
     timeout: int | None = 1800,
     update_index: bool = True,
+    keep_notebook: bool | None = None,
+    wait_previous: float = WAIT_PREVIOUS,
+    hang_timeout: float = HANG_AFTER,
+    lang: str | None = None,
 ) -> ReportResult:
-    """Run the retention report notebook and publish it (offline HTML + executed notebook).
+    """Run the retention report notebook and publish it as offline HTML, in its schedule's folder.
 
     Parameters
     ----------
     params : ReportParams or mapping, optional
         Report parameters (see :data:`retainkit.params.SCHEMA`), validated
-        before any kernel starts. ``previous_report="auto"`` picks the latest
-        earlier report in ``out_dir`` (needs ``as_of``).
+        before any kernel starts. ``previous_report="auto"`` compares with the
+        latest successful report of the same schedule with an earlier as_of.
     out_dir : path
-        Reports folder. The report goes to ``<out_dir>/<as_of>/`` as
-        ``retention-report.html``, ``retention-report.ipynb`` and
-        ``report-summary.json``; ``<out_dir>/index.html`` lists all reports.
+        Reports folder. The report goes to ``<out_dir>/<schedule>/<as_of>/``
+        (``retention-report.html``, ``report-summary.json``), where the
+        schedule is ``params["schedule"]`` or derived from ``freq`` and
+        ``segment`` (``monthly``, ``weekly-by-channel``; see
+        :mod:`retainkit.report.schedule`). ``<out_dir>/index.html`` lists every
+        schedule, report and run attempt; ``<out_dir>/runs/`` holds the run
+        records and failed runs' artifacts.
     notebook : path, optional
         Report notebook to run (default: the one shipped in retainkit).
     progress : bool
         Show papermill's cell progress bar (stderr).
     kernel_name : str, optional
-        Jupyter kernel (default: the notebook's, "python3").
+        Jupyter kernel (default: the notebook's, "python3"); an unknown one is
+        a ParameterError before anything runs.
     timeout : int or None
-        Seconds a single cell may run.
+        Seconds a single cell may run; a longer cell fails the run (exit 1,
+        status "timed out").
     update_index : bool
-        Rewrite ``index.html`` after publishing.
+        Rewrite ``index.html`` at the end of the run (good or failed).
+    keep_notebook : bool or None
+        Keep the executed notebook: None (default) only for failed runs
+        (``retention-report.FAILED.ipynb``, next to the readable
+        ``.FAILED.html``); True also for published reports
+        (``retention-report.ipynb``, about as large as the HTML); False never
+        (the ``.FAILED.html``, with code and traceback, is always kept).
+    wait_previous : float
+        Seconds to wait for a still-running run of an earlier as_of of the same
+        schedule before comparing with an older report (and saying so).
+    hang_timeout : float
+        Seconds a kernel may leave its heartbeat unanswered before it counts as
+        hung: it is killed and the notebook run once more; a second hang fails
+        the run (``KernelNotResponding``) instead of waiting out ``timeout``.
+        A long computation keeps the heartbeat answered
+        (:mod:`retainkit.report.watchdog`).
+    lang : {"en", "el", "hy"}, optional
+        The report's language; wins over ``params["lang"]`` (default "en").
 
     Returns
     -------
@@ -216,107 +238,315 @@ def run_report(
     Raises
     ------
     ParameterError
-        Before any kernel starts, naming the parameter.
+        Before any kernel starts, naming the parameter (also for a report
+        folder that belongs to another schedule, or an unknown kernel).
     ReportExecutionError
-        (a :class:`~retainkit.exceptions.ReportError`) The notebook failed. Nothing already published is touched; the
-        executed notebook is kept as ``retention-report.FAILED.ipynb`` (and
-        ``.html``, with code) in the report folder. Attributes: ``ename``,
-        ``evalue``, ``cell``, ``notebook``, ``html``.
+        (a :class:`~retainkit.exceptions.ReportError`) A cell raised. Nothing
+        published is touched; the failed run's notebook and its HTML (with
+        code) are kept in ``<out_dir>/runs/<run>/``. ``ename`` tells the kind:
+        ``HistoryError`` (closed periods changed), ``DataError``, ...; see
+        :func:`exit_code_for`.
+    ReportError
+        The run failed otherwise (a cell timed out, the kernel died, the
+        reports folder stayed locked); one-line message.
 
     Notes
     -----
-    Publishing is atomic per file: everything is produced in
-    ``<out_dir>/.staging/`` and moved into place with ``os.replace`` only after
-    the run and the export succeeded (HTML last), so a crash or kill mid-run
-    never leaves a half-written report and never replaces the previous one.
-    Same data and parameters give byte-identical HTML.
+    Every attempt leaves a run record (``<out_dir>/runs/<run>.json``) with its
+    status, exit code and reason, also when it fails or is interrupted.
+    Publishing is atomic per file, under the publishing lock: everything is
+    produced in ``<out_dir>/.staging/<run>/`` and moved into place with
+    ``os.replace`` only after the run and the export succeeded (HTML last), so
+    a crash or kill mid-run never leaves a half-written report and never
+    replaces the previous one. Same data and parameters give byte-identical
+    HTML.
     """
+    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
+    out = Path(out_dir).expanduser().resolve()
+    sched = Schedule.of(schedule=p.schedule, freq=p.freq, segment=p.segment, data=p.data, tz=p.tz)
+    owner = Owner.me()
+    run = new_run_id(owner)
+    label = p.as_of_label
+    out.mkdir(parents=True, exist_ok=True)
+    record = start_record(out, owner, run, sched.name, label)
+    stage: Path | None = None
+    try:
+        check_schedule(out, sched)
+        nb_path = Path(notebook) if notebook is not None else NOTEBOOK
+        if not nb_path.is_file():
+            raise ParameterError(f"parameter 'notebook': {str(nb_path)!r} does not exist.")
+        _check_kernel(kernel_name, nb_path)
+        if p.previous_report == "auto" and not label:
+            raise ParameterError(
+                "parameter 'previous_report': 'auto' needs as_of (the report date) to find an earlier report."
+            )
+        choice = (
+            choose_previous(out, sched.name, label, run=run, wait=wait_previous, freq=p.freq)
+            if label
+            else PreviousChoice("", "")
+        )
+        notes = list(choice.notes)
+        if choice.waited:
+            notes.append(
+                f"Waited for a still-running run of an earlier date of schedule {sched.name}; compared with "
+                + (f"the report of {choice.label}." if choice.label else "no earlier report.")
+            )
+        for note in notes:
+            log.warning("%s", note)
+        record = replace(record, notes=tuple(notes))
+        changes: dict[str, Any] = {
+            "summary_path": SUMMARY_FILE,
+            "schedule": sched.name,
+            "history_report": choice.path,
+            "previous_note": "\n".join(choice.notes),
+        }
+        password = None
+        if p.is_database:
+            # the kernel gets the password in PGPASSWORD, never in the notebook, its summary or the page
+            changes["data"], password = pg.split_password(p.data)
+            if p.query_file:
+                changes["query_file"] = str(Path(p.query_file).expanduser().resolve())
+        elif p.data != "sample":
+            changes["data"] = str(Path(p.data).expanduser().resolve())
+        if p.previous_report == "auto":
+            changes["previous_report"] = choice.path
+        elif p.previous_report:
+            changes["previous_report"] = str(Path(p.previous_report).expanduser().resolve())
+        p = p.replace(**changes)
+        clean_stale_staging(out)
+        stage = create_staging(out, run, owner)
+        result = _execute_and_publish(
+            p,
+            out,
+            stage,
+            sched,
+            record,
+            nb_path,
+            progress=progress,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            hang_timeout=hang_timeout,
+            keep_notebook=keep_notebook,
+            password=password,
+            update_index=update_index,
+            previous=choice,
+        )
+        return result
+    except BaseException as exc:
+        _record_failure(out, record, exc, update_index)
+        raise
+    finally:
+        if stage is not None:
+            remove_staging(stage)
+
+
+def _execute_and_publish(
+    p: ReportParams,
+    out: Path,
+    stage: Path,
+    sched: Schedule,
+    record: RunRecord,
+    nb_path: Path,
+    *,
+    progress: bool,
+    kernel_name: str | None,
+    timeout: int | None,
+    hang_timeout: float,
+    keep_notebook: bool | None,
+    update_index: bool,
+    previous: PreviousChoice,
+    password: str | None = None,
+) -> ReportResult:
     import nbformat
-    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    p = validate_params(params if params is not None else {})
-    out = Path(out_dir).expanduser().resolve()
-    nb_path = Path(notebook) if notebook is not None else NOTEBOOK
-    if not nb_path.is_file():
-        raise ParameterError(f"notebook {str(nb_path)!r} does not exist.")
-    label = p.as_of_label
-    changes: dict[str, Any] = {"summary_path": SUMMARY_FILE}
-    if p.data != "sample":
-        changes["data"] = str(Path(p.data).expanduser().resolve())
-    if p.previous_report == "auto":
-        if not label:
-            raise ParameterError("parameter 'previous_report': 'auto' needs as_of (the report date) to find an earlier report.")
-        changes["previous_report"] = _previous_auto(out, label)
-    elif p.previous_report:
-        changes["previous_report"] = str(Path(p.previous_report).expanduser().resolve())
-    p = p.replace(**changes)
-
-    out.mkdir(parents=True, exist_ok=True)
-    _clean_stale_staging(out)
-    stage = out / STAGING / f"{label or 'latest'}-p{os.getpid()}-{secrets.token_hex(4)}"
-    stage.mkdir(parents=True)
     staged_nb = stage / REPORT_NOTEBOOK
     try:
-        try:
-            pm.execute_notebook(
-                str(nb_path), str(staged_nb), parameters=p.to_dict(), cwd=str(stage), progress_bar=progress,
-                kernel_name=kernel_name, execution_timeout=timeout, log_output=False,
+        with pg.password_environment(password):  # the kernel gets it in PGPASSWORD, never in a file
+            execute_watched(
+                str(nb_path),
+                str(staged_nb),
+                hang_after=hang_timeout,
+                parameters=p.to_dict(),
+                cwd=str(stage),
+                progress_bar=progress,
+                kernel_name=kernel_name,
+                execution_timeout=timeout,
+                log_output=False,
                 extra_arguments=_quiet_kernel_args(kernel_name, nb_path),
             )
-        except PapermillExecutionError as exc:
-            err = _failed(exc, staged_nb, stage, out, label, p)
-            if update_index:
-                write_index(out)
-            raise err from None
-        summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
-        label = summary["as_of_label"]
-        nb = nbformat.read(str(staged_nb), as_version=4)
-        html_text = export_html(nb, title=p.title)
-        atomic_write(stage / REPORT_HTML, html_text)
-        folder = out / label
-        _publish([(staged_nb, folder / REPORT_NOTEBOOK), (stage / SUMMARY_FILE, folder / SUMMARY_FILE),
-                  (stage / REPORT_HTML, folder / REPORT_HTML)])
-        for stale in (FAILED_HTML, FAILED_NOTEBOOK):
-            (folder / stale).unlink(missing_ok=True)
-        index = write_index(out) if update_index else out / INDEX_HTML
-        return ReportResult(folder / REPORT_HTML, folder / REPORT_NOTEBOOK, summary, folder, index)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        try:
-            (out / STAGING).rmdir()
-        except OSError:
-            pass
+    except PapermillExecutionError as exc:
+        raise _failed(exc, staged_nb, stage, out, record, p, keep_notebook) from None
+    except CellTimeoutError:
+        raise _failed(
+            None,
+            staged_nb,
+            stage,
+            out,
+            record,
+            p,
+            keep_notebook,
+            status="timed out",
+            what=f"a cell ran longer than the timeout ({timeout} s)",
+        ) from None
+    except DeadKernelError:
+        raise _failed(
+            None, staged_nb, stage, out, record, p, keep_notebook, what="the kernel died (out of memory, or killed)"
+        ) from None
+    summary = json.loads((stage / SUMMARY_FILE).read_text(encoding="utf-8"))
+    label = summary["as_of_label"]
+    nb = nbformat.read(str(staged_nb), as_version=4)
+    stray = machine_output(nb)  # left out of the page; recorded as warnings instead
+    if stray:
+        summary["warnings"] = [*summary.get("warnings", []), *(f"Output on stderr: {t}" for t in stray)]
+        summary["status"] = "warning"
+        atomic_write(stage / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    atomic_write(stage / REPORT_HTML, export_html(nb, title=Page(p).title, lang=p.lang))
+    folder = sched.folder(out) / label
+    files = [(stage / SUMMARY_FILE, folder / SUMMARY_FILE), (stage / REPORT_HTML, folder / REPORT_HTML)]
+    if keep_notebook:
+        files.insert(0, (staged_nb, folder / REPORT_NOTEBOOK))
+    has_list = (stage / AT_RISK_FILE).is_file()  # the customer list (parameter customer_list)
+    if has_list:
+        files.append((stage / AT_RISK_FILE, folder / AT_RISK_FILE))
+    status = "ok"
+    hc = summary.get("history_check") or {}
+    if hc.get("status") == "accepted":
+        status = "history change accepted"
+    if summary.get("status") == "warning" or summary.get("warnings"):
+        status = "warning"
+    with PublishLock(out):
+        _publish(files)
+        stale = (
+            (FAILED_HTML, FAILED_NOTEBOOK)
+            + (() if keep_notebook else (REPORT_NOTEBOOK,))
+            + (() if has_list else (AT_RISK_FILE,))
+        )
+        for name in stale:  # left by an earlier run of this date (or an older retainkit)
+            (folder / name).unlink(missing_ok=True)
+        write_schedule(out, sched)
+        rec = finish_record(
+            out,
+            replace_record(record, as_of=label),
+            ExitCode.OK,
+            hc.get("summary", "") if status == "history change accepted" else "",
+            status=status,
+            report=_relative(folder / REPORT_HTML, out),
+            previous=previous.label,
+        )
+        index = write_index(out, lock=False) if update_index else out / INDEX_HTML
+    return ReportResult(
+        folder / REPORT_HTML,
+        folder / REPORT_NOTEBOOK if keep_notebook else None,
+        summary,
+        folder,
+        index,
+        rec.run,
+        sched.name,
+    )
 
 
-def _failed(exc: Any, staged_nb: Path, stage: Path, out: Path, label: str, p: ReportParams) -> ReportExecutionError:
+def replace_record(record: RunRecord, **changes: Any) -> RunRecord:
+    """A copy of a run record with some fields changed (the as_of once the data told it)."""
+    return replace(record, **{k: v for k, v in changes.items() if v})
+
+
+def _record_failure(out: Path, record: RunRecord, exc: BaseException, update_index: bool) -> None:
+    """Finish the run record of a failed attempt and rebuild the index; never raises over the real error."""
+    code = exit_code_for(exc)
+    status = getattr(exc, "status", None) or runlog.status_of(code)
+    reason = str(exc) if not isinstance(exc, ReportExecutionError) else f"{exc.ename}: {exc.evalue}"
+    if isinstance(exc, KeyboardInterrupt):
+        reason = "interrupted (Ctrl-C); nothing was published"
+    elif isinstance(exc, RunTerminated):
+        reason = "stopped by SIGTERM; nothing was published"
+    elif not reason.strip():
+        reason = type(exc).__name__
+    links = {
+        "failed_html": _relative(getattr(exc, "html", None), out),
+        "failed_notebook": _relative(getattr(exc, "notebook", None), out),
+    }
+    try:
+        finish_record(out, record, code, reason, status=status, **links)
+        if update_index and not isinstance(exc, LockTimeout):  # the next run's index will show it
+            write_index(out, lock_wait=60.0)
+    except Exception as rec_exc:  # noqa: BLE001 - the run's own error matters more
+        log.warning("could not record the failed run in %s: %s", out, rec_exc)
+
+
+def _failed(
+    exc: Any,
+    staged_nb: Path,
+    stage: Path,
+    out: Path,
+    record: RunRecord,
+    p: ReportParams,
+    keep_notebook: bool | None,
+    *,
+    what: str = "",
+    status: str = "failed",
+) -> ReportError:
+    """Keep the failed run's notebook (unless told not to) and its HTML with code in ``<out>/runs/<run>/``.
+
+    ``exc`` is papermill's error when a cell raised; None when the run failed
+    around the cells (``what`` says how, ``status`` how the record names it).
+    """
     import nbformat
 
-    folder = out / (label or "unknown-as-of")
+    folder = runlog.runs_dir(out) / record.run
     cell, src = None, ""
     nb_file = html_file = None
     if staged_nb.exists():
-        nb = nbformat.read(str(staged_nb), as_version=4)
-        cell, src = _failed_cell(nb)
         try:
-            atomic_write(stage / FAILED_HTML, export_html(nb, include_input=True, title=f"FAILED: {p.title}"))
-            _publish([(staged_nb, folder / FAILED_NOTEBOOK), (stage / FAILED_HTML, folder / FAILED_HTML)])
-            nb_file, html_file = folder / FAILED_NOTEBOOK, folder / FAILED_HTML
-        except Exception as export_exc:  # noqa: BLE001 - keep the notebook even if HTML export fails
-            log.warning("could not export the failed notebook to HTML: %s", export_exc)
+            nb = nbformat.read(str(staged_nb), as_version=4)
+        except Exception as read_exc:  # noqa: BLE001 - a notebook cut by a dying kernel
+            log.warning("could not read the failed notebook: %s", read_exc)
+            nb = None
+        if nb is not None:
+            cell, src = _failed_cell(nb)
+            try:
+                atomic_write(
+                    stage / FAILED_HTML,
+                    export_html(nb, include_input=True, title=f"FAILED: {Page(p).title}", lang=p.lang),
+                )
+                _publish([(stage / FAILED_HTML, folder / FAILED_HTML)])
+                html_file = folder / FAILED_HTML
+            except Exception as export_exc:  # noqa: BLE001 - keep the notebook even if HTML export fails
+                log.warning("could not export the failed notebook to HTML: %s", export_exc)
+        if keep_notebook is not False or html_file is None:
             _publish([(staged_nb, folder / FAILED_NOTEBOOK)])
             nb_file = folder / FAILED_NOTEBOOK
     where = f"cell {cell}" + (f" ({src})" if src else "") if cell else "a cell"
-    msg = f"{exc.ename}: {exc.evalue}\n(the report failed in {where}"
-    if nb_file:
-        msg += f"; executed notebook kept at {nb_file}" + (f", readable at {html_file}" if html_file else "")
-    msg += ". The previously published report, if any, is unchanged.)"
-    return ReportExecutionError(msg, cell=cell, ename=exc.ename, evalue=exc.evalue, notebook=nb_file, html=html_file,
-                                traceback=list(exc.traceback or []))
-
+    kept = [str(f) for f in (html_file, nb_file) if f]
+    parts = [f"the report failed in {where}"] if exc is not None else []
+    parts.append(f"kept for reading: {', '.join(kept)}" if kept else "no notebook kept")
+    tail = "(" + "; ".join(parts) + ". The previously published report, if any, is unchanged.)"
+    if exc is None:
+        return ReportRunError(
+            f"the report run failed: {what} in {where}.\n{tail}", status=status, notebook=nb_file, html=html_file
+        )
+    return ReportExecutionError(
+        f"{exc.ename}: {exc.evalue}\n{tail}",
+        cell=cell,
+        ename=exc.ename,
+        evalue=exc.evalue,
+        notebook=nb_file,
+        html=html_file,
+        traceback=list(exc.traceback or []),
+    )
 
 
 __all__ = [
-    "FAILED_HTML", "FAILED_NOTEBOOK", "INDEX_HTML", "NOTEBOOK", "REPORT_HTML", "REPORT_NOTEBOOK", "STAGING",
-    "ReportResult", "find_reports", "run_report", "write_index",
+    "FAILED_HTML",
+    "FAILED_NOTEBOOK",
+    "INDEX_HTML",
+    "NOTEBOOK",
+    "REPORT_HTML",
+    "REPORT_NOTEBOOK",
+    "STAGING",
+    "ReportResult",
+    "RunTerminated",
+    "exit_code_for",
+    "run_report",
 ]

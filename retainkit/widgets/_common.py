@@ -10,7 +10,8 @@ import contextlib
 import functools
 import html
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..charts import embed
 from ..exceptions import RetainkitError
+from ..i18n import translator
 
 log = logging.getLogger("retainkit.widgets")
 
@@ -27,7 +29,7 @@ TABLE_ROWS_SHOWN = 300
 
 CSS = """
 <style>
-.rk-app {font-family: Inter, 'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif; color: #1b2733;}
+.rk-app {font-family: Inter, 'Segoe UI', 'Helvetica Neue', 'Noto Sans', 'Noto Sans Armenian', 'DejaVu Sans', Arial, Sylfaen, Mshtakan, sans-serif; color: #1b2733;}
 .rk-app .rk-head {margin: 0 0 6px 0;}
 .rk-app .rk-head h3 {margin: 0 0 2px 0; font-size: 17px; font-weight: 600;}
 .rk-app .rk-howto {color: #5b6672; font-size: 13px; margin: 0;}
@@ -64,13 +66,18 @@ def loader_html() -> str:
     return embed.vega_loader_html()
 
 
-def show_chart(out: w.Output, chart: Any, name: str) -> dict[str, Any]:
+def show_chart(out: w.Output, chart: Any, name: str, locale: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Draw ``chart`` in ``out``; ``locale`` (:func:`retainkit.i18n.vega_locale`) sets its number formats."""
     spec = embed.chart_spec(chart, validate=False)
-    out.outputs = ({
-        "output_type": "display_data",
-        "data": {"text/html": embed.chart_output_html(spec, name=name), "text/plain": f"<{name} chart>"},
-        "metadata": {},
-    },)
+    if locale:
+        spec["config"]["locale"] = locale
+    out.outputs = (
+        {
+            "output_type": "display_data",
+            "data": {"text/html": embed.chart_output_html(spec, name=name), "text/plain": f"<{name} chart>"},
+            "metadata": {},
+        },
+    )
     return spec
 
 
@@ -85,8 +92,10 @@ def msg(text: str, kind: str = "info") -> str:
 def error_text(err: BaseException) -> str:
     if isinstance(err, RetainkitError):
         return f"<b>{type(err).__name__}</b>: {html.escape(str(err))}"
-    return (f"<b>Something went wrong</b> ({html.escape(type(err).__name__)}: {html.escape(str(err))}). "
-            "The previous view is kept; change a control to try again.")
+    return (
+        f"<b>Something went wrong</b> ({html.escape(type(err).__name__)}: {html.escape(str(err))}). "
+        "The previous view is kept; change a control to try again."
+    )
 
 
 class AppBase:
@@ -131,8 +140,12 @@ class AppBase:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: str = "") -> str:
-    """An escaped HTML table with light number formatting (rates as %, counts with separators)."""
+def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: str = "", lang: str = "en") -> str:
+    """An escaped HTML table with light number formatting (rates as %, counts with separators) in ``lang``.
+
+    Column headers are retainkit's column names (as in the CSV export), shown as they are.
+    """
+    tr = translator(lang)
     shown = df.head(limit)
     cols = list(shown.columns)
 
@@ -140,20 +153,22 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
             return "", True
         if isinstance(v, (bool, np.bool_)):
-            return ("yes" if v else "no"), False
+            return (tr.gettext("yes") if v else tr.gettext("no")), False
         if isinstance(v, (int, np.integer)):
-            return f"{int(v):,}", True
+            return tr.format_number(int(v)), True
         if isinstance(v, (float, np.floating)):
             if col in ("crr", "churn_rate", "crr_counts") or "retention" in col or col.endswith(("_lo", "_hi")):
-                return f"{v:.1%}", True
-            return f"{v:,.2f}", True
+                return tr.format_percent(v, 1), True
+            return tr.format_number(v, 2), True
         if isinstance(v, pd.Timestamp):
             return v.strftime("%Y-%m-%d"), False
         return str(v), False
 
     out = ['<table class="rk-table">']
     if caption:
-        out.append(f'<caption style="text-align:left;color:#5b6672;padding:2px 0 6px 0">{html.escape(caption)}</caption>')
+        out.append(
+            f'<caption style="text-align:left;color:#5b6672;padding:2px 0 6px 0">{html.escape(caption)}</caption>'
+        )
     heads = []
     first_row = shown.iloc[0] if len(shown) else None
     text_cols = set()
@@ -170,7 +185,10 @@ def num_table_html(df: pd.DataFrame, *, limit: int = TABLE_ROWS_SHOWN, caption: 
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     if len(df) > limit:
-        out.append(f'<p class="rk-howto">Showing the first {limit:,} of {len(df):,} rows; the CSV export has all of them.</p>')
+        note = tr.gettext("Showing the first {n} of {total} rows; the CSV export has all of them.").format(
+            n=tr.format_number(limit), total=tr.format_number(len(df))
+        )
+        out.append(f'<p class="rk-howto">{html.escape(note)}</p>')
     return "".join(out)
 
 
@@ -182,11 +200,21 @@ def error_panel(err: BaseException, *, title: str = "The app could not start") -
     """
     from IPython.display import HTML
 
-    return HTML(CSS + '<div class="rk-app">' + msg(f"<b>{html.escape(title)}.</b> {error_text(err)}", "error")
-                + "</div>")
+    return HTML(
+        CSS + '<div class="rk-app">' + msg(f"<b>{html.escape(title)}.</b> {error_text(err)}", "error") + "</div>"
+    )
 
 
 __all__ = [
-    "CSS", "MISSING", "TABLE_ROWS_SHOWN", "AppBase", "error_panel", "error_text", "loader_html", "msg",
-    "num_table_html", "show_chart", "show_html",
+    "CSS",
+    "MISSING",
+    "TABLE_ROWS_SHOWN",
+    "AppBase",
+    "error_panel",
+    "error_text",
+    "loader_html",
+    "msg",
+    "num_table_html",
+    "show_chart",
+    "show_html",
 ]

@@ -8,7 +8,8 @@ control and read ``app.result`` (:func:`retainkit.loyalty.scenario_roi`) and
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
@@ -17,28 +18,69 @@ import pandas as pd
 from .. import loyalty
 from ..charts import cumulative_cash_chart, roi_sensitivity_chart
 from ..exceptions import ParameterError
+from ..i18n import N_, translator
 from ._common import CSS, AppBase, loader_html, num_table_html, show_chart, show_html
 
 #: (kind, min, max, step, format, group, label, unit)
 PARAM_SPECS: dict[str, tuple[str, float, float, float, str, str, str, str]] = {
-    "members": ("int", 0, 10_000_000, 100, "", "Customers", "Members", "customers enrolled"),
-    "baseline_retention": ("slider", 0.0, 0.99, 0.005, ".1%", "Customers", "Retention", "per period, without"),
-    "retention_lift": ("slider", -0.10, 0.20, 0.001, "+.1%", "Customers", "Retention lift", "pts per period"),
-    "baseline_spend": ("float", 0, 1_000_000, 1, "", "Spend", "Spend", "per customer per period"),
-    "spend_lift": ("slider", -0.5, 1.0, 0.01, "+.0%", "Spend", "Spend lift", "members vs baseline"),
-    "gross_margin": ("slider", 0.0, 1.0, 0.01, ".0%", "Spend", "Gross margin", "of spend"),
-    "earn_rate": ("float", 0, 1000, 0.1, "", "Rewards", "Earn rate", "points per currency unit"),
-    "point_value": ("float", 0, 1000, 0.001, "", "Rewards", "Point value", "cost per redeemed point"),
-    "breakage": ("slider", 0.0, 1.0, 0.01, ".0%", "Rewards", "Breakage", "points never redeemed"),
-    "per_member_cost": ("float", 0, 1_000_000, 0.05, "", "Costs", "Member cost", "per active member per period"),
-    "fixed_cost": ("float", 0, 1e10, 100, "", "Costs", "Fixed cost", "per period"),
-    "setup_cost": ("float", 0, 1e10, 1000, "", "Costs", "Setup cost", "one-off, period 0"),
-    "membership_fee": ("float", 0, 1_000_000, 0.5, "", "Costs", "Member fee", "paid by members per period"),
-    "horizon": ("islider", 1, 120, 1, "d", "Horizon", "Horizon", "periods"),
-    "discount_rate": ("slider", 0.0, 0.05, 0.0005, ".2%", "Horizon", "Discount rate", "per period"),
+    "members": ("int", 0, 10_000_000, 100, "", N_("Customers"), N_("Members"), N_("customers enrolled")),
+    "baseline_retention": (
+        "slider",
+        0.0,
+        0.99,
+        0.005,
+        ".1%",
+        N_("Customers"),
+        N_("Retention"),
+        N_("per period, without the loyalty programme"),
+    ),
+    "retention_lift": (
+        "slider",
+        -0.10,
+        0.20,
+        0.001,
+        "+.1%",
+        N_("Customers"),
+        N_("Retention lift"),
+        N_("percentage points per period"),
+    ),
+    "baseline_spend": ("float", 0, 1_000_000, 1, "", N_("Spend"), N_("Spend"), N_("per customer per period")),
+    "spend_lift": ("slider", -0.5, 1.0, 0.01, "+.0%", N_("Spend"), N_("Spend lift"), N_("members vs baseline")),
+    "margin": ("slider", 0.0, 1.0, 0.01, ".0%", N_("Spend"), N_("Gross margin"), N_("of spend")),
+    "earn_rate": ("float", 0, 1000, 0.1, "", N_("Rewards"), N_("Earn rate"), N_("points per currency unit")),
+    "point_value": ("float", 0, 1000, 0.001, "", N_("Rewards"), N_("Point value"), N_("cost per redeemed point")),
+    "breakage": ("slider", 0.0, 1.0, 0.01, ".0%", N_("Rewards"), N_("Breakage"), N_("points never redeemed")),
+    "per_member_cost": (
+        "float",
+        0,
+        1_000_000,
+        0.05,
+        "",
+        N_("Costs"),
+        N_("Member cost"),
+        N_("per active member per period"),
+    ),
+    "fixed_cost": ("float", 0, 1e10, 100, "", N_("Costs"), N_("Fixed cost"), N_("per period")),
+    "setup_cost": ("float", 0, 1e10, 1000, "", N_("Costs"), N_("Setup cost"), N_("one-off, period 0")),
+    "membership_fee": ("float", 0, 1_000_000, 0.5, "", N_("Costs"), N_("Member fee"), N_("paid by members per period")),
+    "horizon": ("islider", 1, 120, 1, "d", N_("Horizon"), N_("Horizon"), N_("periods")),
+    "discount_rate": ("slider", 0.0, 0.05, 0.0005, ".2%", N_("Horizon"), N_("Discount rate"), N_("per period")),
 }
-PRESET_LABELS = {"points": "Points", "tiered": "Tiered / cumulative discounts",
-                 "paid_membership": "Paid membership", "gamified": "Gamification"}
+PRESET_LABELS = {
+    "points": N_("Points"),
+    "tiered": N_("Tiered / cumulative discounts"),
+    "paid_membership": N_("Paid membership"),
+    "gamified": N_("Gamification"),
+}
+#: period names the calculator knows in every language (another name is shown as given)
+PERIOD_NAMES = {
+    "day": N_("day"),
+    "week": N_("week"),
+    "month": N_("month"),
+    "quarter": N_("quarter"),
+    "year": N_("year"),
+}
+DEFAULT_TITLE = N_("Loyalty programme ROI")
 
 
 class LoyaltyROICalculator(AppBase):
@@ -72,17 +114,29 @@ class LoyaltyROICalculator(AppBase):
         explained here and the previous results stay.
     """
 
-    def __init__(self, preset: str = "points", *, currency: str = "", period: str = "month",
-                 title: str = "Loyalty-programme ROI", **overrides: Any) -> None:
+    def __init__(
+        self,
+        preset: str = "points",
+        *,
+        currency: str = "",
+        period: str = "month",
+        title: str = DEFAULT_TITLE,
+        lang: str = "en",
+        **overrides: Any,
+    ) -> None:
         super().__init__()
+        self.tr = translator(lang)
+        self.lang = self.tr.lang
         if preset not in loyalty.PRESETS:
             raise ParameterError(f"preset={preset!r}: use one of {sorted(loyalty.PRESETS)}.")
         unknown = sorted(set(overrides) - set(loyalty.PARAMETERS))
         if unknown:
-            raise ParameterError(f"unknown scenario parameter(s) {unknown}; the parameters are {list(loyalty.PARAMETERS)}.")
+            raise ParameterError(
+                f"unknown scenario parameter(s) {unknown}; the parameters are {list(loyalty.PARAMETERS)}."
+            )
         self.currency = currency
         self.period = period
-        self.title = title
+        self.title = self.tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title
         self.result: loyalty.ScenarioResult | None = None
         self.grid = pd.DataFrame()
         self._specs: dict[str, dict[str, Any]] = {}
@@ -93,16 +147,25 @@ class LoyaltyROICalculator(AppBase):
         self._wire()
         self.update()
 
+    @property
+    def period_name(self) -> str:
+        """The period's name in the app language ("μήνας" for "month")."""
+        return self.tr.gettext(PERIOD_NAMES[self.period]) if self.period in PERIOD_NAMES else self.period
+
     def _build(self, preset: str) -> None:
+        _ = self.tr.gettext
         style = {"description_width": "104px"}
-        self.preset = w.ToggleButtons(options=[(PRESET_LABELS.get(k, k), k) for k in loyalty.PRESETS], value=preset,
-                                      style={"button_width": "auto"})
+        self.preset = w.ToggleButtons(
+            options=[(_(PRESET_LABELS[k]) if k in PRESET_LABELS else k, k) for k in loyalty.PRESETS],
+            value=preset,
+            style={"button_width": "auto"},
+        )
         self.params: dict[str, w.Widget] = {}
         groups: dict[str, list[w.Widget]] = {}
         cur = f" {self.currency}" if self.currency else ""
         for name, (kind, lo, hi, step, fmt, group, label, unit) in PARAM_SPECS.items():
-            tip = loyalty.PARAMETERS[name]
-            common = dict(description=label, style=style, tooltip=tip, layout=w.Layout(width="96%"))
+            tip = _(loyalty.PARAMETERS[name])
+            common = dict(description=_(label), style=style, tooltip=tip, layout=w.Layout(width="96%"))
             if kind == "slider":
                 ctl = w.FloatSlider(min=lo, max=hi, step=step, readout_format=fmt, continuous_update=False, **common)
             elif kind == "islider":
@@ -111,13 +174,19 @@ class LoyaltyROICalculator(AppBase):
                 ctl = w.BoundedIntText(min=int(lo), max=int(hi), step=int(step), **common)
             else:
                 ctl = w.BoundedFloatText(min=lo, max=hi, step=step, **common)
-            u = unit.replace("currency unit", f"currency unit{cur}")
-            if name in ("baseline_spend", "per_member_cost", "fixed_cost", "setup_cost", "membership_fee", "point_value") and cur:
+            u = _(unit)
+            if (
+                name
+                in ("baseline_spend", "per_member_cost", "fixed_cost", "setup_cost", "membership_fee", "point_value")
+                and cur
+            ):
                 u = f"{self.currency}, {u}"
-            unit_label = w.HTML(f'<span class="rk-howto" style="font-size:11px">{html.escape(u)}</span>',
-                                layout=w.Layout(margin="-4px 0 4px 108px"))
+            unit_label = w.HTML(
+                f'<span class="rk-howto" style="font-size:11px">{html.escape(u)}</span>',
+                layout=w.Layout(margin="-4px 0 4px 108px"),
+            )
             self.params[name] = ctl
-            groups.setdefault(group, []).extend([ctl, unit_label])
+            groups.setdefault(_(group), []).extend([ctl, unit_label])
         self.controls: dict[str, w.Widget] = {"preset": self.preset, **self.params}
         side_children: list[w.Widget] = []
         for g, items in groups.items():
@@ -129,20 +198,32 @@ class LoyaltyROICalculator(AppBase):
         self.status = w.HTML()
         self.status.add_class("rk-status")
         self.outputs: dict[str, w.Widget] = {"cash": w.Output(), "sensitivity": w.Output(), "table": w.HTML()}
-        self.views = w.Tab(children=[self.outputs["cash"], self.outputs["sensitivity"],
-                                     w.Box([self.outputs["table"]], layout=w.Layout(max_height="520px", overflow="auto"))])
-        for i, t in enumerate(("Cumulative cash", "Sensitivity", "Table")):
+        self.views = w.Tab(
+            children=[
+                self.outputs["cash"],
+                self.outputs["sensitivity"],
+                w.Box([self.outputs["table"]], layout=w.Layout(max_height="520px", overflow="auto")),
+            ]
+        )
+        for i, t in enumerate((_("Cumulative cash"), _("Sensitivity"), _("Table"))):
             self.views.set_title(i, t)
         self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
         show_html(self._loader, loader_html())
+        howto = _(
+            "Pick a loyalty programme type to load illustrative numbers (not benchmarks), then replace them with "
+            "yours. All rates and amounts are per period ({period}); lifts are for members versus the same "
+            "customers without the loyalty programme (definitions §6)."
+        ).format(period=self.period_name)
         head = w.HTML(
-            CSS + '<div class="rk-head">' + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') +
-            '<p class="rk-howto">Pick a programme type to load illustrative numbers (not benchmarks), then replace '
-            f'them with yours. All rates and amounts are per {html.escape(self.period)}; lifts are for members versus the '
-            'same customers without the programme (definitions §6).</p></div>')
+            CSS
+            + f'<div class="rk-head" lang="{self.lang}">'
+            + (f"<h3>{html.escape(self.title)}</h3>" if self.title else "")
+            + f'<p class="rk-howto">{html.escape(howto)}</p></div>'
+        )
         main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
-        self.widget = w.VBox([head, self.preset, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
-                              self._loader])
+        self.widget = w.VBox(
+            [head, self.preset, w.HBox([side, main], layout=w.Layout(align_items="flex-start")), self._loader]
+        )
         self.widget.add_class("rk-app")
 
     def _wire(self) -> None:
@@ -190,9 +271,9 @@ class LoyaltyROICalculator(AppBase):
     def chart(self, name: str) -> Any:
         """The Altair chart "cash" or "sensitivity" for the current values."""
         if name == "cash":
-            return cumulative_cash_chart(self.result)
+            return cumulative_cash_chart(self.result, lang=self.lang)
         if name == "sensitivity":
-            return roi_sensitivity_chart(self.grid)
+            return roi_sensitivity_chart(self.grid, lang=self.lang)
         raise ParameterError(f"chart name {name!r} must be 'cash' or 'sensitivity'.")
 
     def _render_visible(self) -> None:
@@ -203,54 +284,91 @@ class LoyaltyROICalculator(AppBase):
         if name == "table":
             self._render_table()
             return
-        self._specs[name] = show_chart(self.outputs[name], self.chart(name), name)
+        self._specs[name] = show_chart(self.outputs[name], self.chart(name), name, locale=self.tr.vega_locale())
         self._stale.discard(name)
 
     def render_all(self) -> None:
         """Draw every view now."""
         for name in ("cash", "sensitivity"):
-            self._specs[name] = show_chart(self.outputs[name], self.chart(name), name)
+            self._specs[name] = show_chart(self.outputs[name], self.chart(name), name, locale=self.tr.vega_locale())
         self._stale = {"table"}
         self._render_table()
 
     def _render_table(self) -> None:
-        cols = ["period", "baseline_customers", "program_customers", "incremental_customers",
-                "incremental_gross_profit", "reward_cost", "other_costs", "membership_fees", "cash_flow",
-                "cumulative_discounted_cash"]
-        self.outputs["table"].value = num_table_html(
-            self.result.table[cols], caption=f"Per {self.period}; amounts{' in ' + self.currency if self.currency else ''}, "
-            "received at the end of each period (definitions §6).")
+        cols = [
+            "period",
+            "baseline_customers",
+            "program_customers",
+            "incremental_customers",
+            "incremental_gross_profit",
+            "reward_cost",
+            "other_costs",
+            "membership_fees",
+            "cash_flow",
+            "cumulative_discounted_cash",
+        ]
+        _ = self.tr.gettext
+        caption = (
+            _("Per period ({period}); amounts in {currency}, received at the end of each period (definitions §6).")
+            if self.currency
+            else _("Per period ({period}); amounts received at the end of each period (definitions §6).")
+        ).format(period=self.period_name, currency=self.currency)
+        self.outputs["table"].value = num_table_html(self.result.table[cols], caption=caption, lang=self.lang)
         self._stale.discard("table")
 
     def _summary_html(self) -> str:
         s = self.result.summary
-        cur = f" {html.escape(self.currency)}" if self.currency else ""
+        _, tr = self.tr.gettext, self.tr
+
+        def money(v: float) -> str:
+            return html.escape(tr.format_currency(v, self.currency, 0))
 
         def kpi(label: str, value: str, note: str = "", good: bool | None = None) -> str:
             cls = "" if good is None else (" rk-good" if good else " rk-bad")
-            return (f'<div class="rk-kpi"><div class="rk-kpi-label">{label}</div>'
-                    f'<div class="rk-kpi-value{cls}">{value}</div><div class="rk-kpi-note">{note}</div></div>')
+            return (
+                f'<div class="rk-kpi"><div class="rk-kpi-label">{label}</div>'
+                f'<div class="rk-kpi-value{cls}">{value}</div><div class="rk-kpi-note">{note}</div></div>'
+            )
 
         roi = s["roi"]
-        roi_txt = "n/a" if roi is None or np.isnan(roi) else f"{roi:+.0%}"
+        no_roi = roi is None or np.isnan(roi)
+        roi_txt = _("n/a") if no_roi else ("+" if roi > 0 else "") + tr.format_percent(roi, 0)
         pb = s["payback_period"]
         be = s["break_even_retention_lift"]
-        be_txt = "none in range" if be is None or np.isnan(be) else f"{be * 100:+.2f} pts"
+        be_txt = _("none in range") if be is None or np.isnan(be) else tr.format_points(be, 2)
         cards = [
-            kpi("ROI", roi_txt, "(PV profit - cost) / cost", None if roi_txt == "n/a" else roi >= 0),
-            kpi("NPV", f"{s['npv']:,.0f}{cur}", "present value, after setup", s["npv"] >= 0),
-            kpi("Payback", "not reached" if pb is None else f"{self.period} {pb}", "discounted cumulative cash >= 0",
-                pb is not None),
-            kpi("Break-even lift", be_txt, "retention lift with NPV = 0"),
-            kpi("Programme cost", f"{s['total_program_cost']:,.0f}{cur}", "PV, net of fees, incl. setup"),
-            kpi("Subsidy", f"{s['reward_cost_on_baseline_spend']:,.0f}{cur}",
-                "PV paid on spend that happens anyway"),
+            kpi("ROI", html.escape(roi_txt), html.escape(_("(PV profit − cost) / cost")), None if no_roi else roi >= 0),
+            kpi("NPV", money(s["npv"]), html.escape(_("present value, after setup")), s["npv"] >= 0),
+            kpi(
+                _("Payback"),
+                html.escape(
+                    _("not reached")
+                    if pb is None
+                    else _("{period} {n}").format(period=self.period_name, n=tr.format_number(pb))
+                ),
+                html.escape(_("discounted cumulative cash ≥ 0")),
+                pb is not None,
+            ),
+            kpi(_("Break-even lift"), html.escape(be_txt), html.escape(_("retention lift with NPV = 0"))),
+            kpi(_("Programme cost"), money(s["total_program_cost"]), html.escape(_("PV, net of fees, incl. setup"))),
+            kpi(
+                _("Subsidy"),
+                money(s["reward_cost_on_baseline_spend"]),
+                html.escape(_("PV paid on spend that happens anyway")),
+            ),
         ]
         return CSS + '<div class="rk-kpis">' + "".join(cards) + "</div>"
 
 
-def loyalty_roi_calculator(preset: str = "points", *, currency: str = "", period: str = "month",
-                           title: str = "Loyalty-programme ROI", **overrides: Any) -> LoyaltyROICalculator:
+def loyalty_roi_calculator(
+    preset: str = "points",
+    *,
+    currency: str = "",
+    period: str = "month",
+    title: str = DEFAULT_TITLE,
+    lang: str = "en",
+    **overrides: Any,
+) -> LoyaltyROICalculator:
     """Build the loyalty-ROI calculator app (definitions §6).
 
     Parameters
@@ -263,6 +381,8 @@ def loyalty_roi_calculator(preset: str = "points", *, currency: str = "", period
         Name of one period ("month"); every rate and amount is per period.
     title : str
         Heading of the app ("" for none).
+    lang : {"en", "el", "hy"}
+        Language of the app's labels, charts and numbers.
     **overrides
         Starting values for any parameter of :func:`retainkit.loyalty.scenario_roi`.
 
@@ -270,7 +390,14 @@ def loyalty_roi_calculator(preset: str = "points", *, currency: str = "", period
     -------
     LoyaltyROICalculator
     """
-    return LoyaltyROICalculator(preset, currency=currency, period=period, title=title, **overrides)
+    return LoyaltyROICalculator(preset, currency=currency, period=period, title=title, lang=lang, **overrides)
 
 
-__all__ = ["PARAM_SPECS", "PRESET_LABELS", "LoyaltyROICalculator", "loyalty_roi_calculator"]
+__all__ = [
+    "DEFAULT_TITLE",
+    "PARAM_SPECS",
+    "PERIOD_NAMES",
+    "PRESET_LABELS",
+    "LoyaltyROICalculator",
+    "loyalty_roi_calculator",
+]

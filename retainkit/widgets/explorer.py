@@ -11,28 +11,35 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
-from ..charts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
-from ..charts._theme import FREQ_UNITS
-from ..charts.brackets import bracket_chart, value_heatmap
 from ..data import load_transactions
 from ..datasets import load_sample
 from ..engine import Activity
-from ..exceptions import DataError, ParameterError, RetainkitError
+from ..exceptions import ParameterError, RetainkitError
+from ..i18n import N_, translator
 from ..inputs import Subscriptions, Transactions
-from ..periods import FREQ_NAMES
-from .._stats import safe_ratio
 from ._common import CSS, AppBase, loader_html, msg, num_table_html, show_chart, show_html
+from .figures import ExplorerCharts
+from .picker import DataPicker
 from .views import ExplorerViews, Prepared, seg_labels
 
 #: granularities offered by the explorer, in menu order
-FREQ_OPTIONS = (("Days", "D"), ("Weeks", "W"), ("Months", "M"), ("Quarters", "Q"), ("Years", "Y"))
+FREQ_OPTIONS = ((N_("Days"), "D"), (N_("Weeks"), "W"), (N_("Months"), "M"), (N_("Quarters"), "Q"), (N_("Years"), "Y"))
+#: "ages count {unit} since the first purchase" per granularity
+AGES_COUNT = {
+    "D": N_("ages count days since the first purchase"),
+    "W": N_("ages count weeks since the first purchase"),
+    "M": N_("ages count months since the first purchase"),
+    "Q": N_("ages count quarters since the first purchase"),
+    "Y": N_("ages count years since the first purchase"),
+}
+DEFAULT_TITLE = N_("Cohort explorer")
 #: daily cohorts are offered only for logs spanning at most this many days
 MAX_DAILY_SPAN = 120
 
@@ -49,7 +56,7 @@ def load_data(data: Any, **load_kwargs: Any) -> Transactions | Subscriptions:
     return load_transactions(data, **load_kwargs)
 
 
-class CohortExplorer(ExplorerViews, AppBase):
+class CohortExplorer(ExplorerCharts, ExplorerViews, AppBase):
     """Cohort explorer app: controls on the left, synchronised views on the right.
 
     Build it with :func:`cohort_explorer`. Every number follows definitions
@@ -76,6 +83,15 @@ class CohortExplorer(ExplorerViews, AppBase):
         Kept values of ``filter_by`` (missing values appear as "(missing)").
     split_by : Dropdown
         Segment column to compare (None = pooled).
+    highlight : Dropdown
+        Cohort drawn in colour next to the bold average in the Curves view
+        (the other cohorts are grey); "" for none. Default: the latest cohort
+        with 3+ complete ages. Not used when split.
+    picker : DataPicker
+        The "Your data" panel (``data_panel``): a CSV/Parquet path, column
+        mapping dropdowns filled from the file's header, Load; the loaded log
+        replaces the data (:meth:`set_data`) and the loader's errors are shown
+        in the panel.
     min_size : BoundedIntText
         Cohorts (per split segment) with fewer customers are left out.
     intervals : Checkbox
@@ -95,15 +111,21 @@ class CohortExplorer(ExplorerViews, AppBase):
         :func:`retainkit.average_curve` of ``table``.
     crr : DataFrame
         :func:`retainkit.crr_table` columns for the filtered customers, periods
-        from the first selected cohort on (pooled over segments).
+        from the first selected cohort on; when split, one row per (segment,
+        period) with the segment column first, as ``crr_table(by=split)``.
     views : Tab
         "Heatmap", "Curves", "CRR", "Table"; ``outputs`` maps those names
-        (lower case) to their Output / HTML widgets. Charts are drawn for the
+        (lower case) to their Output / HTML widgets. Split by a segment, the
+        heatmap has one block per segment, the curves and CRR one line per
+        segment with a legend, the table and CSV export a segment column. Charts are drawn for the
         visible tab; ``chart(name)`` builds any of them for the current view.
     summary, status : HTML
         One line describing the view; messages and errors.
     widget : Box
         The whole app (what a notebook displays).
+
+    ``lang`` ("en", "el", "hy") is the language of every label, chart and
+    number of the app (:mod:`retainkit.i18n`).
     """
 
     def __init__(
@@ -116,9 +138,12 @@ class CohortExplorer(ExplorerViews, AppBase):
         freq: str = "M",
         currency: str = "",
         max_segment_values: int = 30,
-        title: str = "Cohort explorer",
+        title: str = DEFAULT_TITLE,
+        lang: str = "en",
     ) -> None:
         super().__init__()
+        self.tr = translator(lang)
+        self.lang = self.tr.lang
         if not isinstance(data, (Transactions, Subscriptions)):
             raise ParameterError(
                 f"CohortExplorer needs loaded data (retainkit.load_transactions / load_subscriptions), "
@@ -128,7 +153,7 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.window = window
         self.brackets = [tuple(int(v) for v in b) for b in brackets]
         self.currency = currency
-        self.title = title
+        self.title = self.tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title
         self._cache: dict[str, Prepared] = {}
         self.table = pd.DataFrame()
         self.pooled = pd.DataFrame()
@@ -136,12 +161,13 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.crr = pd.DataFrame()
         self.last_export: str | None = None
         self._stale: set[str] = set()
+        self._auto_highlight = True
         self._specs: dict[str, dict[str, Any]] = {}
         self._has_revenue = bool(getattr(data, "has_amount", False) or getattr(data, "has_mrr", False))
         self.segments = self._usable_segments(segments, max_segment_values)
-        self._seg_values: dict[str, list[str]] = {}
-        for s in self.segments:
-            self._seg_values[s] = sorted(set(seg_labels(pd.Series(data.frame[s])).unique()))
+        self._max_segment_values = max_segment_values
+        self._seg_values = self._segment_values()
+        self.picker = DataPicker(self._picked, lang=self.lang)
         self._build_widgets(freq)
         self._wire()
         self.update()
@@ -161,70 +187,201 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.skipped_segments = [s for s in chosen if self.data.frame[s].nunique(dropna=False) > max_values]
         return [s for s in chosen if s not in self.skipped_segments]
 
+    def _segment_values(self) -> dict[str, list[str]]:
+        return {s: sorted(set(seg_labels(pd.Series(self.data.frame[s])).unique())) for s in self.segments}
+
+    def _picked(self, data: Transactions, currency: str) -> None:
+        self.set_data(data, currency=currency)
+
+    def set_data(self, data: Transactions | Subscriptions, *, currency: str | None = None) -> None:
+        """Explore another loaded log (what the "Your data" panel does after Load); controls are reset.
+
+        Parameters
+        ----------
+        data : Transactions or Subscriptions
+        currency : str, optional
+            Currency label of its amounts (kept when None).
+        """
+        if not isinstance(data, (Transactions, Subscriptions)):
+            raise ParameterError(
+                f"set_data needs loaded data (retainkit.load_transactions), not {type(data).__name__}."
+            )
+        self.data = data
+        self._cache = {}
+        if currency is not None:
+            self.currency = currency
+        self._has_revenue = bool(getattr(data, "has_amount", False) or getattr(data, "has_mrr", False))
+        self.segments = self._usable_segments(None, self._max_segment_values)
+        self._seg_values = self._segment_values()
+        opts = self._freq_options()
+        keys = [k for _, k in opts]
+        with self._hold():
+            self.freq.options = opts
+            self.freq.value = "M" if "M" in keys else keys[0]
+            self.metric.options = self._metric_options()
+            self.metric.value = "customers"
+            self.kind.value = "classic"
+            self.filter_by.options = [("(all customers)", "")] + [(s, s) for s in self.segments]
+            self.filter_by.value = ""
+            self.filter_values.options = []
+            self.filter_values.value = ()
+            self.filter_values.disabled = True
+            self.split_by.options = [("(none)", "")] + [(s, s) for s in self.segments]
+            self.split_by.value = ""
+            self.filter_by.disabled = self.split_by.disabled = not self.segments
+            self.min_size.value = 0
+            self.highlight.value = ""
+        self._auto_highlight = True
+        self._set_cohort_options()
+        self.update()
+
+    def _metric_options(self) -> list[tuple[str, str]]:
+        _ = self.tr.gettext
+        return [(_("Customers (retention)"), "customers")] + (
+            [(_("Revenue (revenue retention)"), "revenue"), (_("Cumulative revenue / customer"), "cum_revenue")]
+            if self._has_revenue
+            else []
+        )
+
     def _freq_options(self) -> list[tuple[str, str]]:
         f = self.data.frame
         col = "timestamp" if "timestamp" in f.columns else "start"
         span = (f[col].max() - f[col].min()) / pd.Timedelta(days=1) if len(f) else 0
-        return [(n, k) for n, k in FREQ_OPTIONS if k != "D" or span <= MAX_DAILY_SPAN]
+        return [(self.tr.gettext(n), k) for n, k in FREQ_OPTIONS if k != "D" or span <= MAX_DAILY_SPAN]
 
     def _build_widgets(self, freq: str) -> None:
+        _ = self.tr.gettext
         desc = {"description_width": "92px"}
         full = w.Layout(width="100%")
         opts = self._freq_options()
         if freq not in [k for _, k in opts]:
             raise ParameterError(f"freq={freq!r} is not offered for this data; use one of {[k for _, k in opts]}.")
-        self.freq = w.Dropdown(options=opts, value=freq, description="Cohorts by", style=desc, layout=full)
+        self.freq = w.Dropdown(options=opts, value=freq, description=_("Cohorts by"), style=desc, layout=full)
         self.metric = w.Dropdown(
-            options=[("Customers (retention)", "customers")]
-            + ([("Revenue (revenue retention)", "revenue"), ("Cumulative revenue / customer", "cum_revenue")]
-               if self._has_revenue else []),
-            value="customers", description="Metric", style=desc, layout=full)
+            options=self._metric_options(), value="customers", description=_("Metric"), style=desc, layout=full
+        )
         self.kind = w.Dropdown(
-            options=[("Classic: active at age k", "classic"), ("Unbounded: active at k or later", "unbounded"),
-                     ("Brackets of ages", "brackets")],
-            value="classic", description="Retention", style=desc, layout=full)
-        self.cohort_range = w.SelectionRangeSlider(options=["-"], index=(0, 0), description="Cohorts",
-                                                   style=desc, layout=full, continuous_update=False, readout=False)
+            options=[
+                (_("Classic: active at age k"), "classic"),
+                (_("Unbounded: active at k or later"), "unbounded"),
+                (_("Brackets of ages"), "brackets"),
+            ],
+            value="classic",
+            description=_("Retention"),
+            style=desc,
+            layout=full,
+        )
+        self.cohort_range = w.SelectionRangeSlider(
+            options=["-"],
+            index=(0, 0),
+            description=_("Cohorts"),
+            style=desc,
+            layout=full,
+            continuous_update=False,
+            readout=False,
+        )
         self.range_label = w.HTML(layout=w.Layout(margin="-4px 0 2px 96px"))
         self.cohort_range.observe(lambda ch: self._range_text(), names="value")
-        seg_opts = [("(all customers)", "")] + [(s, s) for s in self.segments]
-        self.filter_by = w.Dropdown(options=seg_opts, value="", description="Filter on", style=desc, layout=full)
-        self.filter_values = w.SelectMultiple(options=[], value=(), description="Keep", style=desc, rows=4,
-                                              layout=w.Layout(width="100%"), disabled=True)
-        self.split_by = w.Dropdown(options=[("(none)", "")] + [(s, s) for s in self.segments], value="",
-                                   description="Split by", style=desc, layout=full)
-        self.min_size = w.BoundedIntText(value=0, min=0, max=10**9, step=10, description="Min. cohort",
-                                         style=desc, layout=full, tooltip="customers; smaller cohorts are left out")
-        self.intervals = w.Checkbox(value=True, description="95% intervals (Wilson)", indent=False)
-        self.export_button = w.Button(description="Export CSV", button_style="",
-                                      tooltip="CSV of the table behind the current view")
+        seg_opts = [(_("(all customers)"), "")] + [(s, s) for s in self.segments]
+        self.filter_by = w.Dropdown(options=seg_opts, value="", description=_("Filter on"), style=desc, layout=full)
+        self.filter_values = w.SelectMultiple(
+            options=[],
+            value=(),
+            description=_("Keep"),
+            style=desc,
+            rows=4,
+            layout=w.Layout(width="100%"),
+            disabled=True,
+        )
+        self.split_by = w.Dropdown(
+            options=[(_("(none)"), "")] + [(s, s) for s in self.segments],
+            value="",
+            description=_("Split by"),
+            style=desc,
+            layout=full,
+        )
+        self.min_size = w.BoundedIntText(
+            value=0,
+            min=0,
+            max=10**9,
+            step=10,
+            description=_("Min. cohort"),
+            style=desc,
+            layout=full,
+            tooltip=_("customers; smaller cohorts are left out"),
+        )
+        self.intervals = w.Checkbox(value=True, description=_("95% intervals (Wilson)"), indent=False)
+        self.highlight = w.Dropdown(
+            options=[(_("(none)"), "")],
+            value="",
+            description=_("Highlight"),
+            style=desc,
+            layout=full,
+            tooltip=_("cohort drawn in colour next to the average (Curves)"),
+        )
+        self.export_button = w.Button(
+            description=_("Export CSV"), button_style="", tooltip=_("CSV of the table behind the current view")
+        )
         self.export_link = w.HTML("")
         self.controls: dict[str, w.Widget] = {
-            "freq": self.freq, "metric": self.metric, "kind": self.kind, "cohort_range": self.cohort_range,
-            "filter_by": self.filter_by, "filter_values": self.filter_values, "split_by": self.split_by,
-            "min_size": self.min_size, "intervals": self.intervals, "export_button": self.export_button,
+            "freq": self.freq,
+            "metric": self.metric,
+            "kind": self.kind,
+            "cohort_range": self.cohort_range,
+            "filter_by": self.filter_by,
+            "filter_values": self.filter_values,
+            "split_by": self.split_by,
+            "highlight": self.highlight,
+            "min_size": self.min_size,
+            "intervals": self.intervals,
+            "export_button": self.export_button,
         }
         self._set_cohort_options()
+
+        self.data_panel = w.Accordion(children=[self.picker.widget], selected_index=None)
+        self.data_panel.set_title(0, _("Your data (CSV / Parquet)"))
 
         def group(text: str) -> w.HTML:
             return w.HTML(f'<div class="rk-group">{html.escape(text)}</div>')
 
-        side = w.VBox([
-            group("View"), self.freq, self.metric, self.kind,
-            group("Cohorts"), self.cohort_range, self.range_label, self.min_size,
-            group("Segments"), self.filter_by, self.filter_values, self.split_by,
-            group("Display"), self.intervals, w.HBox([self.export_button]), self.export_link,
-        ], layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"))
+        side = w.VBox(
+            [
+                self.data_panel,
+                group(_("View")),
+                self.freq,
+                self.metric,
+                self.kind,
+                group(_("Cohorts")),
+                self.cohort_range,
+                self.range_label,
+                self.min_size,
+                group(_("Segments")),
+                self.filter_by,
+                self.filter_values,
+                self.split_by,
+                group(_("Display")),
+                self.highlight,
+                self.intervals,
+                w.HBox([self.export_button]),
+                self.export_link,
+            ],
+            layout=w.Layout(width="330px", min_width="300px", flex="0 0 330px", margin="0 14px 0 0"),
+        )
         side.add_class("rk-side")
         if not self.segments:
             for c in (self.filter_by, self.filter_values, self.split_by):
                 c.disabled = True
         self.outputs: dict[str, w.Widget] = {
-            "heatmap": w.Output(), "curves": w.Output(), "crr": w.Output(), "table": w.HTML(),
+            "heatmap": w.Output(),
+            "curves": w.Output(),
+            "crr": w.Output(),
+            "table": w.HTML(),
         }
-        self.views = w.Tab(children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
-                           + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))])
-        for i, t in enumerate(("Heatmap", "Curves", "CRR", "Table")):
+        self.views = w.Tab(
+            children=[self.outputs[k] for k in ("heatmap", "curves", "crr")]
+            + [w.Box([self.outputs["table"]], layout=w.Layout(max_height="560px", overflow="auto"))]
+        )
+        for i, t in enumerate((_("Heatmap"), _("Curves"), "CRR", _("Table"))):
             self.views.set_title(i, t)
         self.summary = w.HTML()
         self.summary.add_class("rk-summary")
@@ -232,17 +389,23 @@ class CohortExplorer(ExplorerViews, AppBase):
         self.status.add_class("rk-status")
         self._loader = w.Output(layout=w.Layout(height="0px", overflow="hidden"))
         show_html(self._loader, loader_html())
-        unit = FREQ_NAMES.get(freq, "period")
-        skipped = (f" Segments with too many values to filter on: {', '.join(self.skipped_segments)}."
-                   if self.skipped_segments else "")
+        skipped = (
+            " "
+            + _("Segments with too many values to filter on: {columns}.").format(
+                columns=", ".join(self.skipped_segments)
+            )
+            if self.skipped_segments
+            else ""
+        )
         head = w.HTML(
-            CSS + '<div class="rk-head">' + (f'<h3>{html.escape(self.title)}</h3>' if self.title else '') +
-            f'<p class="rk-howto">Pick a granularity, metric and cohorts on the left; every view updates together. '
-            f'Hover a chart for exact values; ages count {unit}s since the first purchase. '
-            f'<b>Export CSV</b> downloads the table behind the current view.{html.escape(skipped)}</p></div>')
+            CSS
+            + f'<div class="rk-head" lang="{self.lang}">'
+            + (f"<h3>{html.escape(self.title)}</h3>" if self.title else "")
+            + self._howto(freq, skipped)
+            + "</div>"
+        )
         main = w.VBox([self.summary, self.status, self.views], layout=w.Layout(flex="1 1 auto", min_width="0"))
-        self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")),
-                              self._loader])
+        self.widget = w.VBox([head, w.HBox([side, main], layout=w.Layout(align_items="flex-start")), self._loader])
         self.widget.add_class("rk-app")
         self._head = head
 
@@ -250,6 +413,7 @@ class CohortExplorer(ExplorerViews, AppBase):
         for name in ("metric", "kind", "cohort_range", "filter_values", "split_by", "min_size", "intervals"):
             self.controls[name].observe(self._guard(lambda change: self.update()), names="value")
         self.freq.observe(self._guard(self._on_freq), names="value")
+        self.highlight.observe(self._guard(self._on_highlight), names="value")
         self.filter_by.observe(self._guard(self._on_filter_by), names="value")
         self.views.observe(self._guard(lambda change: self._render_visible()), names="selected_index")
         self.export_button.on_click(self._guard(lambda button: self.export()))
@@ -262,15 +426,36 @@ class CohortExplorer(ExplorerViews, AppBase):
             self.cohort_range.index = (0, len(labels) - 1)
         self._range_text()
 
+    def _howto(self, freq: str, skipped: str = "") -> str:
+        _ = self.tr.gettext
+        text = _(
+            "Pick a granularity, metric and cohorts on the left; every view updates together. Hover a chart "
+            "for exact values; {ages}. Export CSV downloads the table behind the current view."
+        ).format(ages=_(AGES_COUNT.get(freq, AGES_COUNT["M"])))
+        return f'<p class="rk-howto">{html.escape(text + skipped)}</p>'
+
+    def _period(self, label: Any) -> str:
+        return self.tr.period_label(label, self.freq.value)
+
     def _range_text(self) -> None:
         a, b = self.cohort_range.value
-        self.range_label.value = f'<span class="rk-howto">{html.escape(str(a))} to {html.escape(str(b))}</span>'
+        text = self.tr.gettext("{first} to {last}").format(first=self._period(a), last=self._period(b))
+        self.range_label.value = f'<span class="rk-howto">{html.escape(text)}</span>'
 
     def _on_freq(self, change: Any) -> None:
         self.status.value = ""
         self._set_cohort_options()
-        unit = FREQ_NAMES.get(self.freq.value, "period")
-        self._head.value = re.sub(r"ages count \w+s since", f"ages count {unit}s since", self._head.value)
+        self._head.value = re.sub(
+            r'<p class="rk-howto">.*?</p>',
+            lambda m: self._howto(self.freq.value),
+            self._head.value,
+            count=1,
+            flags=re.S,
+        )
+        self.update()
+
+    def _on_highlight(self, change: Any) -> None:
+        self._auto_highlight = False  # the reader chose (possibly "(none)"): keep their choice
         self.update()
 
     def _on_filter_by(self, change: Any) -> None:
@@ -287,67 +472,10 @@ class CohortExplorer(ExplorerViews, AppBase):
                 self.filter_values.disabled = False
         self.update()
 
-    def chart(self, name: str) -> Any:
-        """The Altair chart ``name`` ("heatmap", "curves" or "crr") for the current view."""
-        metric, split = self.metric.value, self._split_col
-        kind = self.kind.value if metric == "customers" else "classic"
-        unit = FREQ_UNITS.get(self.freq.value, "periods")
-        intervals = self.intervals.value
-        cur = f" ({self.currency})" if self.currency else ""
-        if name == "heatmap":
-            if kind == "brackets":
-                t = self.table
-                if split:
-                    t = t.groupby(["cohort", "bracket", "age_from"], sort=False)[["size", "active"]].sum().reset_index()
-                    t["retention"] = safe_ratio(t["active"], t["size"])
-                order = list(dict.fromkeys(t.sort_values("age_from")["bracket"]))
-                return value_heatmap(t, x="bracket", x_title=f"Ages ({unit})", x_sort=order, value="retention",
-                                              value_title="Bracket retention", fmt=".1%", axis_fmt=".0%",
-                                              title="Bracket retention by cohort",
-                                              subtitle="share of the cohort active at any age in the bracket (definitions §3)")
-            if metric == "cum_revenue":
-                t = self.pooled[~self.pooled["partial"]]
-                ages = sorted(t["age"].unique().tolist())
-                return value_heatmap(t, x="age", x_title=f"Age ({unit} since first purchase)", x_sort=ages,
-                                              value="cum_revenue_per_customer", value_title=f"Revenue / customer{cur}",
-                                              fmt=",.2f", axis_fmt=",.0f", title="Cumulative revenue per customer",
-                                              subtitle="revenue to date / cohort size, refunds included (definitions §3)")
-            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
-                else "revenue_retention"
-            return cohort_heatmap(self.pooled, value=value)
-        if name == "curves":
-            if kind == "brackets":
-                return bracket_chart(self.table, split, intervals=intervals)
-            avg = self.average
-            if not intervals:
-                avg = avg.drop(columns=[c for c in avg.columns if c.endswith(("_lo", "_hi"))])
-            if split:
-                if not intervals and "retention" in avg.columns:
-                    # segment_comparison needs the band columns (charts bug): a zero-width band draws nothing
-                    avg = avg.assign(retention_lo=avg["retention"], retention_hi=avg["retention"])
-                value = {"customers": "retention" if kind == "classic" else "retention_on_or_after",
-                         "revenue": "revenue_per_customer", "cum_revenue": "cum_revenue_per_customer"}[metric]
-                return segment_comparison(avg, split, value=value, start_age=0 if metric == "cum_revenue" else 1)
-            if metric == "cum_revenue":
-                return cumulative_revenue_curves(self.table, avg, currency=self.currency)
-            value = {"classic": "retention", "unbounded": "retention_on_or_after"}[kind] if metric == "customers" \
-                else "revenue_retention"
-            if value == "revenue_retention":
-                avg = None  # the average curve has no revenue retention; per-cohort lines only
-            return retention_curves(self.table, avg, value=value)
-        if name == "crr":
-            crr = self.crr
-            if not intervals:
-                crr = crr.assign(crr_lo=np.nan, crr_hi=np.nan)
-            if crr.empty:
-                raise DataError("no complete period in the selected range has a CRR; widen the cohort range.")
-            return crr_trend(crr)
-        raise ParameterError(f"chart name {name!r} must be 'heatmap', 'curves' or 'crr'.")
-
     def _render(self, name: str) -> None:
         out = self.outputs[name]
         try:
-            self._specs[name] = show_chart(out, self.chart(name), name)
+            self._specs[name] = show_chart(out, self.chart(name), name, locale=self.tr.vega_locale())
         except RetainkitError as err:  # an empty selection for this view: say so in place
             self._specs.pop(name, None)
             show_html(out, msg(html.escape(str(err)), "warn"))
@@ -363,9 +491,13 @@ class CohortExplorer(ExplorerViews, AppBase):
             self._render(name)
 
     def _render_table(self) -> None:
-        cap = ("Bracket retention per cohort" if "bracket" in self.table.columns else "Cohort table") + \
-              f": {len(self.table):,} rows; columns as in retainkit.cohort_table (definitions §3)."
-        self.outputs["table"].value = num_table_html(self.table, caption=cap)
+        _ = self.tr.gettext
+        cap = (
+            _("Bracket retention per cohort: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+            if "bracket" in self.table.columns
+            else _("Cohort table: {rows} rows; columns as in retainkit.cohort_table (definitions §3).")
+        ).format(rows=self.tr.format_number(len(self.table)))
+        self.outputs["table"].value = num_table_html(self.table, caption=cap, lang=self.lang)
         self._stale.discard("table")
 
     def render_all(self) -> None:
@@ -380,24 +512,57 @@ class CohortExplorer(ExplorerViews, AppBase):
             return
         self.kind.disabled = self.metric.value != "customers"
         self.compute_view()
+        self._set_highlight_options()
         self.status.value = ""
         self._stale = {"heatmap", "curves", "crr", "table"}
         self.export_link.value = ""
         self._render_visible()
         self.summary.value = self._summary_text()
 
+    def _set_highlight_options(self) -> None:
+        """Cohorts of the view offered for highlighting; default: the latest with 3+ complete ages."""
+        t = self.table
+        if "age" not in t.columns or self._split_col:
+            cohorts: list[str] = []
+        else:
+            done = t[~t["partial"]] if "partial" in t.columns else t
+            ages = done.groupby("cohort", sort=True)["age"].max()
+            cohorts = [str(c) for c in ages.index]
+            default = next((str(c) for c in reversed(ages.index) if ages[c] >= 3), cohorts[-1] if cohorts else "")
+        current = self.highlight.value
+        keep = current in cohorts or (current == "" and not self._auto_highlight)
+        with self._hold():
+            self.highlight.options = [(translator(self.lang).gettext("(none)"), "")] + [(c, c) for c in cohorts]
+            self.highlight.value = current if keep else (default if cohorts else "")
+        self.highlight.disabled = not cohorts
+
     def _summary_text(self) -> str:
+        _, tr = self.tr.gettext, self.tr
         t0 = self.pooled[self.pooled["age"] == 0]
         n_cust = int(t0["size"].sum())
         n_coh = int(t0["cohort"].nunique())
-        parts = [f"<b>{n_coh:,}</b> cohorts ({html.escape(self.cohort_range.value[0])} to "
-                 f"{html.escape(self.cohort_range.value[1])}), <b>{n_cust:,}</b> customers"]
+        a, b = self.cohort_range.value
+        parts = [
+            html.escape(
+                _("{cohorts} cohorts ({first} to {last}), {customers} customers").format(
+                    cohorts=tr.format_number(n_coh),
+                    first=self._period(a),
+                    last=self._period(b),
+                    customers=tr.format_number(n_cust),
+                )
+            )
+        ]
         if self._filter_col is not None:
             parts.append(f"{html.escape(self._filter_col)}: {html.escape(', '.join(self.filter_values.value))}")
         if self._split_col:
-            parts.append(f"split by {html.escape(self._split_col)}")
-        parts.append(f"as of {html.escape(str(self.prepared().act.as_of)[:19])}")
-        parts.append(f"CRR activity window {html.escape(str(self.crr.attrs.get('window', '')))}")
+            parts.append(html.escape(_("split by {column}").format(column=self._split_col)))
+        as_of = pd.Timestamp(self.prepared().act.as_of)
+        parts.append(html.escape(_("as of {date}").format(date=tr.format_date(as_of.date()))))
+        window = str(self.crr.attrs.get("window", ""))
+        if window.upper().endswith("D") and window[:-1].isdigit():
+            parts.append(
+                html.escape(_("CRR activity window {days} days").format(days=tr.format_number(int(window[:-1]))))
+            )
         return " · ".join(parts)
 
     def export(self, path: str | Path | None = None) -> str:
@@ -419,8 +584,13 @@ class CohortExplorer(ExplorerViews, AppBase):
             Path(path).write_text(text, encoding="utf-8")
         name = f"cohorts_{self.freq.value}_{self.metric.value}_{self.kind.value}.csv"
         b64 = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        self.export_link.value = (f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
-                                  f"Save {html.escape(name)} ({len(self.table):,} rows)</a></div>")
+        label = self.tr.gettext("Save {file} ({rows} rows)").format(
+            file=name, rows=self.tr.format_number(len(self.table))
+        )
+        self.export_link.value = (
+            f'<div class="rk-download"><a download="{name}" href="data:text/csv;base64,{b64}">'
+            f"{html.escape(label)}</a></div>"
+        )
         return text
 
 
@@ -432,7 +602,8 @@ def cohort_explorer(
     brackets: Sequence[tuple[int, int]] = ((1, 2), (3, 5), (6, 11)),
     freq: str = "M",
     currency: str = "",
-    title: str = "Cohort explorer",
+    title: str = DEFAULT_TITLE,
+    lang: str = "en",
     **load_kwargs: Any,
 ) -> CohortExplorer:
     """Build the cohort explorer app (definitions §2-§4).
@@ -457,6 +628,8 @@ def cohort_explorer(
     currency : str
         Currency label of revenue views (e.g. "EUR").
     title : str
+    lang : {"en", "el", "hy"}
+        Language of the app's labels, charts and numbers.
 
     Returns
     -------
@@ -469,8 +642,24 @@ def cohort_explorer(
     if load_segments is not None:
         load_kwargs["segments"] = load_segments
     loaded = load_data(data, **load_kwargs)
-    return CohortExplorer(loaded, segments=segments, window=window, brackets=brackets, freq=freq,
-                          currency=currency, title=title)
+    return CohortExplorer(
+        loaded,
+        segments=segments,
+        window=window,
+        brackets=brackets,
+        freq=freq,
+        currency=currency,
+        title=title,
+        lang=lang,
+    )
 
 
-__all__ = ["FREQ_OPTIONS", "MAX_DAILY_SPAN", "CohortExplorer", "cohort_explorer", "load_data"]
+__all__ = [
+    "AGES_COUNT",
+    "DEFAULT_TITLE",
+    "FREQ_OPTIONS",
+    "MAX_DAILY_SPAN",
+    "CohortExplorer",
+    "cohort_explorer",
+    "load_data",
+]

@@ -9,17 +9,24 @@ each customer has exactly one acquisition segment (definitions §3, §4).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._stats import safe_ratio, wilson_interval
-from ..cohorts import bracket_retention, cohort_counts, explain_empty
+from ..cohorts import (
+    add_retention,
+    average_curve,
+    bracket_retention,
+    cohort_counts,
+    cohort_table_from_counts,
+    explain_empty,
+)
 from ..engine import Activity, reduce
 from ..exceptions import DataError, ParameterError
-from ..metrics import CRR_COLUMNS, crr_table
+from ..metrics import CRR_COLUMNS, crr_rates, crr_table
 from ..periods import period_label, period_start
 from ._common import MISSING
 
@@ -32,13 +39,20 @@ class Cube:
     both are exact for counts because a customer has one acquisition segment.
     """
 
-    def __init__(self, frame: pd.DataFrame, segments: list[str], axes: list[tuple[str, np.ndarray]],
-                 values: list[str]) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, segments: list[str], axes: list[tuple[str, np.ndarray]], values: list[str]
+    ) -> None:
         self.segments = segments
         if segments:
             codes = frame.groupby(segments, sort=True, observed=True).ngroup().to_numpy()
-            self.combos = (frame[segments].assign(_g=codes).drop_duplicates("_g").sort_values("_g")
-                           .drop(columns="_g").reset_index(drop=True))
+            self.combos = (
+                frame[segments]
+                .assign(_g=codes)
+                .drop_duplicates("_g")
+                .sort_values("_g")
+                .drop(columns="_g")
+                .reset_index(drop=True)
+            )
         else:
             codes = np.zeros(len(frame), dtype=np.int64)
             self.combos = pd.DataFrame(index=[0])
@@ -65,8 +79,9 @@ class Cube:
         codes, uniques = pd.factorize(self.combos.loc[mask, split], sort=True)
         return codes.astype(np.int64), [str(u) for u in uniques]
 
-    def summed(self, name: str, mask: np.ndarray, group: np.ndarray, n_groups: int,
-               sl: tuple[slice, ...] = ()) -> np.ndarray:
+    def summed(
+        self, name: str, mask: np.ndarray, group: np.ndarray, n_groups: int, sl: tuple[slice, ...] = ()
+    ) -> np.ndarray:
         """Sum of array ``name`` over the kept combinations, per group: (groups, ...)."""
         arr = self.arrays[name][mask]
         if sl:
@@ -83,19 +98,18 @@ class Prepared:
 
     freq: str
     act: Activity
-    cohorts: np.ndarray                       # period indices of the cohorts, sorted
-    labels: np.ndarray                        # their labels
-    cube: Cube                               # (combo, cohort, age)
-    brackets: Cube | None = None             # (combo, cohort, bracket), lazily
+    cohorts: np.ndarray  # period indices of the cohorts, sorted
+    labels: np.ndarray  # their labels
+    cube: Cube  # (combo, cohort, age)
+    brackets: Cube | None = None  # (combo, cohort, bracket), lazily
     bracket_info: pd.DataFrame | None = None
-    crr: Cube | None = None                  # (combo, period), lazily
+    crr: Cube | None = None  # (combo, period), lazily
     crr_periods: pd.DataFrame | None = None
     crr_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def seg_labels(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), MISSING).map(str)
-
 
 
 class ExplorerViews:
@@ -120,10 +134,16 @@ class ExplorerViews:
             cohorts = np.sort(counts["_cohort"].unique().astype(np.int64))
             ages = np.arange(int(counts["age"].max()) + 1, dtype=np.int64)
             values = ["size", "size_complete", "active", "active_on_or_after"] + (
-                ["revenue"] if "revenue" in counts.columns else [])
+                ["revenue"] if "revenue" in counts.columns else []
+            )
             cube = Cube(counts, list(self.segments), [("_cohort", cohorts), ("age", ages)], values)
-            self._cache[freq] = Prepared(freq=freq, act=act, cohorts=cohorts,
-                                          labels=np.asarray(period_label(cohorts, freq), dtype=object), cube=cube)
+            self._cache[freq] = Prepared(
+                freq=freq,
+                act=act,
+                cohorts=cohorts,
+                labels=np.asarray(period_label(cohorts, freq), dtype=object),
+                cube=cube,
+            )
         return self._cache[freq]
 
     def _brackets(self, prep: Prepared) -> Cube:
@@ -132,11 +152,17 @@ class ExplorerViews:
             for s in self.segments:
                 b[s] = seg_labels(b[s])
             b["_cohort"] = b["cohort"].map(dict(zip(prep.labels, prep.cohorts))).astype("int64")
-            info = pd.DataFrame({"bracket": [f"{lo}-{hi}" for lo, hi in self.brackets],
-                                 "age_from": [lo for lo, _ in self.brackets], "age_to": [hi for _, hi in self.brackets]})
+            info = pd.DataFrame(
+                {
+                    "bracket": [f"{lo}-{hi}" for lo, hi in self.brackets],
+                    "age_from": [lo for lo, _ in self.brackets],
+                    "age_to": [hi for _, hi in self.brackets],
+                }
+            )
             b["_b"] = b["bracket"].map({k: i for i, k in enumerate(info["bracket"])}).astype("int64")
-            prep.brackets = Cube(b, list(self.segments), [("_cohort", prep.cohorts), ("_b", np.arange(len(info)))],
-                                  ["size", "active"])
+            prep.brackets = Cube(
+                b, list(self.segments), [("_cohort", prep.cohorts), ("_b", np.arange(len(info)))], ["size", "active"]
+            )
             prep.bracket_info = info
         return prep.brackets
 
@@ -145,10 +171,14 @@ class ExplorerViews:
             c = crr_table(self.data, prep.freq, window=self.window, by=list(self.segments) or None)
             for s in self.segments:
                 c[s] = seg_labels(c[s])
-            periods = (c.groupby(["period_start", "period"], sort=True)["window_covered"].all().reset_index())
+            periods = c.groupby(["period_start", "period"], sort=True)["window_covered"].all().reset_index()
             c["_p"] = np.searchsorted(periods["period_start"].to_numpy(), c["period_start"].to_numpy())
-            prep.crr = Cube(c, list(self.segments), [("_p", np.arange(len(periods)))],
-                             ["start_customers", "end_customers", "new", "retained", "lost", "reactivated"])
+            prep.crr = Cube(
+                c,
+                list(self.segments),
+                [("_p", np.arange(len(periods)))],
+                ["start_customers", "end_customers", "new", "retained", "lost", "reactivated"],
+            )
             prep.crr_periods = periods
             prep.crr_attrs = dict(c.attrs)
         return prep.crr
@@ -189,8 +219,12 @@ class ExplorerViews:
         keep_pooled = self._big_enough(pooled_sums["size"])
         pooled = self._cohort_frame(prep, pooled_sums, keep_pooled, None, [], i0)
         if pooled.empty:
-            need = (f"no cohort with at least {self.min_size.value:,} customers. Lower the minimum cohort size or "
-                    "widen the selection." if self.min_size.value > 1 else "no customer. Widen the selection.")
+            need = (
+                f"no cohort with at least {self.min_size.value:,} customers. Lower the minimum cohort size or "
+                "widen the selection."
+                if self.min_size.value > 1
+                else "no customer. Widen the selection."
+            )
             raise DataError(f"no cohort is left: {self._describe_selection()} has {need}")
         if split:
             group, names = cube.groups(split, mask)
@@ -199,7 +233,7 @@ class ExplorerViews:
             table = self._cohort_frame(prep, sums, keep, split, names, i0)
         else:
             sums, keep, names, table = pooled_sums, keep_pooled, [], pooled
-        average = self._average_frame(prep, sums, keep, split, names)
+        average = self._average_frame(table)
         kind = self.kind.value if self.metric.value == "customers" else "classic"
         view = self._bracket_frame(prep, split, i0, i1, keep) if kind == "brackets" else table
         crr = self._crr_view(prep, i0, i1)
@@ -210,82 +244,35 @@ class ExplorerViews:
 
     def _big_enough(self, size: np.ndarray) -> np.ndarray:
         """(groups, cohorts) mask of cohorts with at least min_size customers (size at age 0)."""
-        return (size[:, :, 0] >= max(self.min_size.value, 1))
+        return size[:, :, 0] >= max(self.min_size.value, 1)
 
-    def _cohort_frame(self, prep: Prepared, sums: dict[str, np.ndarray], keep: np.ndarray, split: str | None,
-                      names: list[str], i0: int) -> pd.DataFrame:
-        """A cohort_table-shaped frame (definitions §3) from summed dense counts."""
+    def _cohort_frame(
+        self,
+        prep: Prepared,
+        sums: dict[str, np.ndarray],
+        keep: np.ndarray,
+        split: str | None,
+        names: list[str],
+        i0: int,
+    ) -> pd.DataFrame:
+        """The cohort_table frame (definitions §3) of the summed dense counts, finished by the library."""
         size = sums["size"]
         observed = (size > 0) & keep[:, :, None]
         gi, ci, ki = np.nonzero(observed)
-        n = size[gi, ci, ki]
-        active = sums["active"][gi, ci, ki]
-        aoa = sums["active_on_or_after"][gi, ci, ki]
-        cohort_idx = ci + i0
-        cols: dict[str, Any] = {}
+        counts: dict[str, Any] = {}
         if split:
-            cols[split] = np.asarray(names, dtype=object)[gi] if len(gi) else np.array([], dtype=object)
-        cols["cohort"] = prep.labels[cohort_idx]
-        cols["cohort_start"] = period_start(prep.cohorts[cohort_idx], prep.freq) if len(gi) else pd.DatetimeIndex([])
-        cols["age"] = ki.astype(np.int64)
-        cols["size"] = n.astype(np.int64)
-        cols["active"] = active.astype(np.int64)
-        cols["retention"] = safe_ratio(active, n)
-        lo, hi = wilson_interval(active, n)
-        cols["retention_lo"], cols["retention_hi"] = lo, hi
-        cols["active_on_or_after"] = aoa.astype(np.int64)
-        cols["retention_on_or_after"] = safe_ratio(aoa, n)
-        cols["partial"] = sums["size_complete"][gi, ci, ki] < n
+            counts[split] = np.asarray(names, dtype=object)[gi] if len(gi) else np.array([], dtype=object)
+        counts["_cohort"] = prep.cohorts[ci + i0]
+        counts["age"] = ki.astype(np.int64)
+        for name in ("size", "size_complete", "active", "active_on_or_after"):
+            counts[name] = sums[name][gi, ci, ki].astype(np.int64)
         if "revenue" in sums:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rpc = np.where(observed, sums["revenue"] / np.where(size > 0, size, 1), 0.0)
-            cum = np.cumsum(rpc, axis=2)
-            base = rpc[:, :, 0]
-            cols["revenue"] = sums["revenue"][gi, ci, ki]
-            cols["revenue_retention"] = safe_ratio(rpc[gi, ci, ki], base[gi, ci])
-            cols["cum_revenue_per_customer"] = cum[gi, ci, ki]
-        out = pd.DataFrame(cols)
-        out.attrs.update({"freq": prep.freq, "as_of": str(prep.act.as_of), "tz": prep.act.tz,
-                          "by": [split] if split else [], "cohort_key": None, "kind": self.data.kind})
-        return out
+            counts["revenue"] = sums["revenue"][gi, ci, ki]
+        return cohort_table_from_counts(pd.DataFrame(counts), prep.act, [split] if split else [])
 
-    def _average_frame(self, prep: Prepared, sums: dict[str, np.ndarray], keep: np.ndarray, split: str | None,
-                       names: list[str]) -> pd.DataFrame:
+    def _average_frame(self, table: pd.DataFrame) -> pd.DataFrame:
         """average_curve of the view (definitions §3): size-weighted over observed, complete cells."""
-        size = sums["size"]
-        cells = (size > 0) & keep[:, :, None] & ~(sums["size_complete"] < size)
-        w = cells.astype(np.float64)
-        s = (size * w).sum(axis=1)
-        gi, ki = np.nonzero(s > 0)
-        a = (sums["active"] * w).sum(axis=1)[gi, ki]
-        aoa = (sums["active_on_or_after"] * w).sum(axis=1)[gi, ki]
-        n = s[gi, ki]
-        cols: dict[str, Any] = {}
-        if split:
-            cols[split] = np.asarray(names, dtype=object)[gi] if len(gi) else np.array([], dtype=object)
-        cols["age"] = ki.astype(np.int64)
-        cols["cohorts"] = cells.sum(axis=1)[gi, ki].astype(np.int64)
-        cols["size"] = n.astype(np.int64)
-        cols["active"] = a.astype(np.int64)
-        cols["active_on_or_after"] = aoa.astype(np.int64)
-        if "revenue" in sums:
-            rev = sums["revenue"]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rpc = np.where(size > 0, rev / np.where(size > 0, size, 1), 0.0)
-            cum = np.cumsum(rpc * ((size > 0) & keep[:, :, None]), axis=2)
-            cols["revenue"] = (rev * w).sum(axis=1)[gi, ki]
-            w_cum = (cum * size * w).sum(axis=1)[gi, ki]
-        cols["retention"] = safe_ratio(a, n)
-        lo, hi = wilson_interval(a, n)
-        cols["retention_lo"], cols["retention_hi"] = lo, hi
-        cols["retention_on_or_after"] = safe_ratio(aoa, n)
-        if "revenue" in sums:
-            cols["revenue_per_customer"] = safe_ratio(cols["revenue"], n)
-            cols["cum_revenue_per_customer"] = safe_ratio(w_cum, n)
-        out = pd.DataFrame(cols)
-        out.attrs.update({"freq": prep.freq, "as_of": str(prep.act.as_of), "tz": prep.act.tz,
-                          "by": [split] if split else [], "cohort_key": None, "kind": self.data.kind})
-        return out
+        return average_curve(table)
 
     def _bracket_frame(self, prep: Prepared, split: str | None, i0: int, i1: int, keep: np.ndarray) -> pd.DataFrame:
         """Bracket retention (definitions §3) for the selection, shaped like bracket_retention()."""
@@ -315,36 +302,47 @@ class ExplorerViews:
         cols["age_to"] = info["age_to"].to_numpy()[bi]
         cols["size"] = n.astype(np.int64)
         cols["active"] = a.astype(np.int64)
-        cols["retention"] = safe_ratio(a, n)
-        lo, hi = wilson_interval(a, n)
-        cols["retention_lo"], cols["retention_hi"] = lo, hi
-        out = pd.DataFrame(cols)
-        out.attrs.update({"freq": prep.freq, "as_of": str(prep.act.as_of), "tz": prep.act.tz,
-                          "by": [split] if split else [], "kind": "brackets"})
+        out = add_retention(pd.DataFrame(cols))
+        out.attrs.update(
+            {
+                "freq": prep.freq,
+                "as_of": str(prep.act.as_of),
+                "tz": prep.act.tz,
+                "by": [split] if split else [],
+                "kind": "brackets",
+            }
+        )
         return out
 
     def _crr_view(self, prep: Prepared, i0: int, i1: int) -> pd.DataFrame:
-        """CRR (definitions §4) of the filtered customers, periods from the first selected cohort on."""
+        """CRR (definitions §4) of the filtered customers, periods from the first selected cohort on.
+
+        Split: one row per (segment, period), the segment column first, as
+        ``crr_table(..., by=split)`` returns it (a customer's segment is the
+        one of their first purchase, so the segments' counts sum to the pooled ones).
+        """
         cube = self._crr(prep)
         periods = prep.crr_periods
+        split = self._split_col
         mask = cube.mask(self._filter_col, self.filter_values.value)
-        zero = np.zeros(int(mask.sum()), np.int64)
-        counts = {k: cube.summed(k, mask, zero, 1)[0].astype(np.int64) for k in cube.arrays}
-        g = periods[["period", "period_start"]].copy()
-        for k, v in counts.items():
-            g[k] = v
-        s = g["start_customers"].to_numpy()
-        g["crr"] = safe_ratio(g["retained"], s)
-        l_, h_ = wilson_interval(g["retained"], s)
-        g["crr_lo"], g["crr_hi"] = l_, h_
-        g["crr_counts"] = safe_ratio(g["end_customers"] - g["new"], s)
-        g["churn_rate"] = 1.0 - g["crr"]
-        g["window_covered"] = periods["window_covered"].to_numpy()
+        group, names = cube.groups(split, mask)
+        n = max(len(names), 1)
+        sums = {k: cube.summed(k, mask, group, n).astype(np.int64) for k in cube.arrays}
+        frames = []
+        for gi in range(n):
+            g = periods[["period", "period_start"]].copy()
+            for k, v in sums.items():
+                g[k] = v[gi]
+            if split:
+                g.insert(0, split, names[gi])
+            g["window_covered"] = periods["window_covered"].to_numpy()
+            frames.append(g)
+        g = crr_rates(pd.concat(frames, ignore_index=True))
         start = period_start(prep.cohorts[i0], prep.freq)
         g = g[g["period_start"] >= start].reset_index(drop=True)
-        g = g[CRR_COLUMNS]
+        g = g[([split] if split else []) + CRR_COLUMNS]
         g.attrs.update(prep.crr_attrs)
-        g.attrs["by"] = []
+        g.attrs["by"] = [split] if split else []
         return g
 
     def _describe_selection(self) -> str:
