@@ -102,18 +102,22 @@ def boundary_membership(
     # period of each purchase through a day -> period lookup table (cheaper than a search per row)
     dmin = int(days.min())
     span_days = int(days.max()) - dmin + 1
-    rel = (days - dmin).astype(np.int32 if span_days < 2**31 else np.int64)
-    q_of_day = (np.searchsorted(bd, np.arange(dmin, dmin + span_days), side="right") - 1).astype(np.int32)
-    q = q_of_day[rel]
-    ok = (q >= 0) & (q < n_periods)  # days on or after the last boundary mark none of these boundaries
+    rel = np.subtract(days, dmin, dtype=np.intp)  # index-typed: gathers with other integers convert first
+    q_of_day = np.searchsorted(bd, np.arange(dmin, dmin + span_days), side="right") - 1
+    q = np.take(q_of_day, rel)
+    # days on or after the last boundary mark none of these boundaries (nor do days before the first)
+    every = int(q_of_day.min()) >= 0 and int(q_of_day.max()) < n_periods
+    ok = slice(None) if every else (q >= 0) & (q < n_periods)
     small = span_days < 2**15 - 1
     if method == "auto":
         method = "latest" if n_periods * n * (2 if small else 4) <= LATEST_TABLE_LIMIT else "rows"
     if method == "latest":
         dtype = np.int16 if small else np.int32
         latest = np.full(n_periods * n, -1, dtype=dtype)
-        cells = q[ok].astype(np.int64) * n + codes[ok]
+        cells = q[ok] * n
+        cells += codes[ok]
         np.maximum.at(latest, cells, rel[ok].astype(dtype))
+        del cells
         latest = latest.reshape(n_periods, n)
         for j in range(1, nb):
             floor = max(int(bd[j]) - window_days - dmin, 0)  # latest >= floor <=> a day in the window
@@ -121,9 +125,11 @@ def boundary_membership(
                 if bd[p + 1] <= bd[j] - window_days:
                     break  # period p ends before the window starts
                 member[j] |= latest[p] >= floor
-        has = latest >= 0
-        any_ = has.any(axis=0)
-        first_index[any_] = has[:, any_].argmax(axis=0)
+        unset = np.ones(n, dtype=bool)
+        for p in range(n_periods):  # the first period with a purchase
+            hit = unset & (latest[p] >= 0)
+            first_index[hit] = p
+            unset &= ~hit
     elif method == "rows":
         qo, co, ro = q[ok].astype(np.int64), codes[ok].astype(np.int64), rel[ok].astype(np.int64) + dmin
         # boundary j contains day d in its window when d < bd[j] <= d + W: j in [q + 1, hi)
@@ -157,17 +163,30 @@ def membership_counts(
     n_p = max(n_b - 1, 0)
     group = np.asarray(group, dtype=np.int64)
     g = np.where(group < 0, n_groups, group)  # customers in no group go to a dropped extra row
-    states = np.zeros((n_groups + 1, n_p, 8), dtype=np.int64)
+    one = n_groups == 1 and not (group != 0).any()  # everyone in group 0: plain counts
+    size = (n_groups + 1, n_p)
+    start, end, new, retained = (np.zeros(size, dtype=np.int64) for _ in range(4))
+    # the customers whose first purchase lies in period j are order[bounds[j]:bounds[j + 1]]
+    # values outside 0 .. n_p - 1 never match a period: clipped, they fit an int16 without wrapping
+    first_index = np.clip(first_index, -1, n_p).astype(np.int16 if n_p < 2**15 - 1 else np.int64)
+    order = np.argsort(first_index, kind="stable")  # a radix sort on int16
+    bounds = np.searchsorted(first_index[order], np.arange(n_p + 1))
+
+    def count(mask: np.ndarray, j: int, out: np.ndarray) -> None:
+        if one:
+            out[0, j] = np.count_nonzero(mask)
+        else:
+            out[:, j] = np.bincount(g[mask], minlength=n_groups + 1)
+
     for j in range(n_p):
         s, e = member[j], member[j + 1]
-        new = e & (first_index == j)
-        state = s.astype(np.int64) + 2 * e + 4 * new
-        states[:, j, :] = np.bincount(g * 8 + state, minlength=(n_groups + 1) * 8).reshape(n_groups + 1, 8)
-    st = states[:n_groups]
-    start = st[:, :, [1, 3, 5, 7]].sum(axis=2)
-    end = st[:, :, [2, 3, 6, 7]].sum(axis=2)
-    new = st[:, :, [6, 7]].sum(axis=2)
-    retained = st[:, :, [3, 7]].sum(axis=2)
+        count(s, j, start)
+        count(e, j, end)
+        count(s & e, j, retained)
+        firsts = order[bounds[j] : bounds[j + 1]]
+        firsts = firsts[e[firsts]]  # new: first purchase in period j and a customer at its end
+        new[:, j] = np.bincount(g[firsts], minlength=n_groups + 1)
+    start, end, new, retained = (a[:n_groups] for a in (start, end, new, retained))
     return {
         "start_customers": start,
         "end_customers": end,
