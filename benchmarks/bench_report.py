@@ -13,7 +13,8 @@ duration, so the wall time splits into
 
 A second child process repeats the ``compute`` cell step by step with a clock
 around each step (imports, ``load_transactions``, each table), so the compute
-cell's share splits further. Writes benchmarks/results_report.md.
+cell's share splits further. Writes (or replaces) the section "The HTML report" of
+benchmarks/results.md.
 Usage: ``python benchmarks/bench_report.py [--rows 1e7] [--repeat 2]``.
 """
 
@@ -35,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 AS_OF = "2023-12-31"
 TARGET_S = 15.0
+SECTION = "## The HTML report on a large log"
 CHART_CELLS = ("page.chart(",)
 
 STEPS = r"""
@@ -81,6 +83,7 @@ def run_once(path: Path, out: Path) -> dict:
         AS_OF,
         "--out",
         str(out),
+        "--keep-notebook",
         "-q",
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -92,7 +95,9 @@ def run_once(path: Path, out: Path) -> dict:
     peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) * 1024
     import nbformat
 
-    nb = nbformat.read(str(out / AS_OF / "retention-report.ipynb"), as_version=4)
+    # the report is published under <out>/<schedule>/<as_of>/ (the notebook kept with --keep-notebook)
+    (notebook,) = out.glob(f"*/{AS_OF}/retention-report.ipynb")
+    nb = nbformat.read(str(notebook), as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code" and "papermill" in c.metadata]
     meta = nb.metadata.get("papermill", {})
     first = min(_ts(c.metadata["papermill"]["start_time"]) for c in cells if c.metadata["papermill"].get("start_time"))
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1e7")
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--out", default=str(HERE / "results_report.md"))
+    parser.add_argument("--out", default=str(HERE / "results.md"))
     args = parser.parse_args(argv)
     n = int(float(args.rows))
     path = Path(
@@ -134,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         .stdout.strip()
         .splitlines()[-1]
     )
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     runs = []
     for _ in range(max(args.repeat, 1)):
         with tempfile.TemporaryDirectory() as tmp:
@@ -153,25 +159,26 @@ def main(argv: list[str] | None = None) -> int:
         .splitlines()[-1]
     )
     lines = [
-        "# The HTML report on a large log",
+        SECTION + f" ({n:,} rows)",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.platform()} ({os.cpu_count()} logical cores) with "
         f"`python benchmarks/bench_report.py --rows {args.rows} --repeat {args.repeat}`: "
         f"`retainkit report --data <{n:,}-row Parquet log> --segment channel --as-of {AS_OF}` end to end, best of "
         f"{len(runs)} (all runs: {all_runs}). Peak memory of the report's "
-        f"processes: {best['peak_bytes'] / 2**30:.2f} GiB.",
+        f"processes: {best['peak_bytes'] / 2**30:.2f} GiB. Load average (1, 5, 15 min) of the shared machine: "
+        f"{load_before} before, {' '.join(f'{x:.2f}' for x in os.getloadavg())} after.",
         "",
         f"Target: within {TARGET_S:.0f} s end to end: **{'met' if best['total'] <= TARGET_S else 'NOT met'}** "
         f"({best['total']:.1f} s).",
         "",
-        "## Where the time goes (the best run)",
+        "### Where the time goes (the best run)",
         "",
         "| phase | seconds | share |",
         "|---|---|---|",
         *[f"| {k} | {v:.2f} | {v / best['total']:.0%} |" for k, v in best.items() if k not in ("total", "peak_bytes")],
         f"| **total** | **{best['total']:.2f}** | |",
         "",
-        "## The compute cell step by step (a separate process, same data)",
+        "### The compute cell step by step (a separate process, same data)",
         "",
         "| step | seconds |",
         "|---|---|",
@@ -181,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         " `compute` call in the last row loads the file again (a new load is a new scan).",
         "",
     ]
-    Path(args.out).write_text("\n".join(lines), encoding="utf-8")
+    import report_md
+
+    report_md.write_section(args.out, SECTION, "\n".join(lines))
     print("\n".join(lines))
     return 0
 

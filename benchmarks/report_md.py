@@ -166,8 +166,9 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
         " brackets (one cold run for the pandas contenders at 50M rows); memory is the process's peak resident set"
         " (Python, imports and, for the DataFrame rows, the frame itself included). The DataFrame rows read the"
         " Parquet file once before the clock starts; the tutorial rows time reading apart, so their compute time"
-        " is the recipe on a frame in memory. The machine is shared: the load average when each contender started"
-        " is in benchmarks/results.json; differences under ~1.3x are within its noise.",
+        " is the recipe on a frame in memory. The machine is shared (2 cores, other engineers' test runs): the"
+        " `load` column is the 1-minute load average (as `uptime` prints it) when the contender's process started"
+        " and when it ended; above 2 the contender shared its cores, so compare rows of similar load.",
         "",
         "## Machine",
         "",
@@ -205,8 +206,8 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
         lines += [f"## {n:,} rows, {log}: {TASK_TITLES[task]}", ""]
         if task == "again":
             lines += [
-                "| path | first: load | first: cohort_table | " + " | ".join(QUESTIONS) + " | summary | peak |",
-                "|---|---|---|" + "---|" * len(QUESTIONS) + "---|---|",
+                "| path | first: load | first: cohort_table | " + " | ".join(QUESTIONS) + " | summary | peak | load |",
+                "|---|---|---|" + "---|" * len(QUESTIONS) + "---|---|---|",
             ]
             for r in results:
                 if "best" not in r:
@@ -216,22 +217,55 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
                 lines.append(
                     f"| {r['name']} | {_fmt_s(b['load'])} | {_fmt_s(b['compute'])} | "
                     + " | ".join(_fmt_s(b[q]) for q in QUESTIONS)
-                    + f" | {_fmt_s(b.get('summary'))} | {_gib(r['peak_bytes'])} |"
+                    + f" | {_fmt_s(b.get('summary'))} | {_gib(r['peak_bytes'])} | {r.get('load_avg', '')} |"
                 )
             lines += ["", f"Agreement (first table): {how}.", ""]
             continue
-        lines += ["| contender | what | read / load | compute | total | peak memory |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| contender | what | read / load | compute | total | peak memory | load |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in results:
             what = contenders[r["name"]][2]
             if "best" not in r:
-                lines.append(f"| {r['name']} | {what} | {r['error']} | | | |")
+                lines.append(f"| {r['name']} | {what} | {r['error']} | | | | {r.get('load_avg', '')} |")
                 continue
             b, m = r["best"], r["median"]
             first = b.get("load", b.get("read"))
             first_m = m.get("load", m.get("read"))
             lines.append(
                 f"| {r['name']} | {what} | {cell(first, first_m)} | {cell(b.get('compute'), m.get('compute'))}"
-                f" | {cell(b['total'], m['total'])} | {_gib(r['peak_bytes'])} |"
+                f" | {cell(b['total'], m['total'])} | {_gib(r['peak_bytes'])} | {r.get('load_avg', '')} |"
             )
         lines += ["", f"Agreement: {how}.", ""]
     return "\n".join(lines)
+
+
+#: sections of results.md written by other scripts (benchmarks/bench_postgres.py, benchmarks/bench_report.py):
+#: run.py keeps them when it rewrites the file
+OTHER_SECTIONS = ("## PostgreSQL", "## The HTML report")
+
+
+def sections_of(text: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The ``## `` sections of ``text`` (up to the next ``## `` heading) whose heading starts with a prefix."""
+    out = []
+    for part in ("\n" + text).split("\n## ")[1:]:
+        section = "## " + part
+        if section.startswith(prefixes):
+            out.append(section.rstrip() + "\n")
+    return out
+
+
+def write_section(path, heading: str, text: str) -> None:
+    """Replace the section of results.md that starts with ``heading`` (up to the next ``## ``), or append it."""
+    from pathlib import Path
+
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else "# retainkit benchmarks\n"
+    if heading in old:
+        start = old.index(heading)
+        nxt = old.find("\n## ", start + len(heading))
+        new = old[:start] + text.rstrip() + "\n" + (old[nxt:] if nxt >= 0 else "")
+    else:
+        new = old.rstrip() + "\n\n" + text.rstrip() + "\n"
+    path.write_text(new, encoding="utf-8")

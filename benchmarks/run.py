@@ -355,9 +355,10 @@ def main(argv: list[str] | None = None) -> int:
                 results = []
                 for name in names:
                     heavy = big and name in HEAVY
-                    print(f"[{n:,} rows, {log}] {name} ... (load {_load_avg()})", file=sys.stderr, flush=True)
+                    load_start = _load_avg()
+                    print(f"[{n:,} rows, {log}] {name} ... (load {load_start})", file=sys.stderr, flush=True)
                     r = _run_worker(name, path, 1 if heavy else args.repeat, not heavy, args.timeout)
-                    r["load_avg"] = _load_avg()
+                    r["load_avg"] = f"{load_start.split()[0]} / {_load_avg().split()[0]}"
                     print(f"    {r.get('best', r.get('error'))}", file=sys.stderr, flush=True)
                     results.append(r)
                     raw.append({k: v for k, v in r.items() if k != "result"} | {"rows": n, "log": log, "task": task})
@@ -369,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     import report_md
 
     text = report_md.render(started, machine(), shapes, sections, all_agree, args, CONTENDERS)
-    Path(args.out).write_text(text, encoding="utf-8")
+    out = Path(args.out)
+    if out.exists():  # the PostgreSQL and report sections come from their own scripts: kept
+        kept = report_md.sections_of(out.read_text(encoding="utf-8"), report_md.OTHER_SECTIONS)
+        text = "\n".join([text.rstrip() + "\n", *kept])
+    out.write_text(text, encoding="utf-8")
     print(text)
     return 0 if all_agree else 1
 
