@@ -160,7 +160,9 @@ def render(started, info, shapes, sections, all_agree, args, contenders) -> str:
     lines = [
         "# retainkit benchmarks",
         "",
-        f"Run {started} with `python benchmarks/run.py --sizes {args.sizes} --repeat {args.repeat}`"
+        f"Run {started} with `python benchmarks/run.py --sizes {args.sizes} --repeat {args.repeat}"
+        + (f" --logs-big {args.logs_big}" if getattr(args, "logs_big", "") else "")
+        + "`"
         " (`make bench`). Each contender runs in its own process on the same seeded Parquet log"
         f" (benchmarks/datagen.py); times are the best of {args.repeat} runs after a warm-up, with the median in"
         " brackets (one cold run for the pandas contenders at 50M rows); memory is the process's peak resident set"

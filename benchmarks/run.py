@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1e7,5e7", help="comma-separated row counts")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per contender (best and median kept)")
     parser.add_argument("--logs", default=",".join(LOGS), help=f"comma-separated logs out of {', '.join(LOGS)}")
+    parser.add_argument("--logs-big", default="", help="logs run at 50M rows and more (default: the same as --logs)")
     parser.add_argument("--only", default="", help="comma-separated contender names (default: all)")
     parser.add_argument("--out", default=str(HERE / "results.md"))
     parser.add_argument("--json", default="", help="also write the raw timings here")
@@ -324,13 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s]
     logs = [g for g in args.logs.split(",") if g]
+    logs_big = [g for g in args.logs_big.split(",") if g] or logs
     chosen = [c for c in CONTENDERS if not args.only or c in args.only.split(",")]
     started = time.strftime("%Y-%m-%d %H:%M")
     sections, shapes, raw = [], {}, []
     all_agree = True
     for n in sizes:
         big = n >= 50_000_000
-        for log in logs:
+        for log in logs_big if big else logs:
             shape, ids = log.split("-")
             # generate (or find) the log in a child process, so this driver stays small
             path = Path(
@@ -365,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                 agree, how = _agree(results)
                 all_agree &= agree
                 sections.append((n, log, task, results, agree, how))
+        text = _write(started, shapes, sections, all_agree, args, raw)  # after each size: a partial run still counts
+    print(text)
+    return 0 if all_agree else 1
+
+
+def _write(started, shapes, sections, all_agree, args, raw) -> str:
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=1), encoding="utf-8")
     import report_md
@@ -375,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         kept = report_md.sections_of(out.read_text(encoding="utf-8"), report_md.OTHER_SECTIONS)
         text = "\n".join([text.rstrip() + "\n", *kept])
     out.write_text(text, encoding="utf-8")
-    print(text)
-    return 0 if all_agree else 1
+    return text
 
 
 def _describe(path: Path) -> dict:
