@@ -150,11 +150,11 @@ def retention_by_survey_group(
         raise ParameterError(f"kind={kind!r} must be 'nps' or 'csat' (or pass by='<column>' for your own groups).")
     if anchor not in ("first", "all"):
         raise ParameterError(f"anchor={anchor!r} must be 'first' (earliest response per customer) or 'all'.")
-    horizons = [horizon_days] if np.ndim(horizon_days) == 0 else list(horizon_days)
-    for h in horizons:
+    given: list[Any] = [horizon_days] if np.ndim(horizon_days) == 0 else list(horizon_days)  # type: ignore[arg-type]
+    for h in given:
         if isinstance(h, bool) or not float(h).is_integer() or h < 1:
             raise ParameterError(f"horizon_days={horizon_days!r}: every horizon must be a whole number of days >= 1.")
-    horizons = [int(h) for h in horizons]
+    horizons = [int(h) for h in given]
     mapping = {"customer_id": customer_id, "timestamp": timestamp, "question": question}
     mapping["group" if by else "score"] = by or score
     check_columns(mapping, [str(c) for c in responses.columns])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -81,7 +83,7 @@ def survey_summary(
     """
     if not isinstance(responses, pd.DataFrame):
         raise ParameterError(f"survey_summary() needs a pandas DataFrame, not {type(responses).__name__}.")
-    mapping = {"customer_id": customer_id, "score": score, "question": question}
+    mapping: dict[str, str | None] = {"customer_id": customer_id, "score": score, "question": question}
     if freq is not None:
         freq = check_freq(freq)
         tz = check_tz(tz)
@@ -144,8 +146,8 @@ def survey_summary(
             else:
                 st_ = ces_stats(x, ces_scale)
                 value, lo, hi = st_["ces"], st_["ces_lo"], st_["ces_hi"]
-            row = {"question": qt}
-            if periods is not None:
+            row: dict[str, Any] = {"question": qt}
+            if periods is not None and freq is not None and p is not None:
                 row["period"] = period_label(int(p), freq)
                 row["period_start"] = period_start(int(p), freq, tz)
             scored_customers = pd.Series(cust[idx][~empty[idx]]).dropna()
