@@ -19,8 +19,10 @@ Implements definitions §6 ("Loyalty-program ROI"):
   it lives with the other generators in :mod:`retainkit.datasets`.
 
 Modules: :mod:`~retainkit.loyalty.scenario` (planned ROI),
-:mod:`~retainkit.loyalty.measured` (measured lift, on the activity panel of
-:mod:`~retainkit.loyalty.panel`, results in :mod:`~retainkit.loyalty.result`).
+:mod:`~retainkit.loyalty.measured` (measured lift: options and the activity
+panel of :mod:`~retainkit.loyalty.panel`, then the design of
+:mod:`~retainkit.loyalty.did` or :mod:`~retainkit.loyalty.randomized`; results
+and bootstrap in :mod:`~retainkit.loyalty.result`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 :class:`ProgramLift` holds the estimates, their bootstrap intervals, the naive
 gap with its warning, the trajectory around joining and the counts;
-:func:`finish_lift` assembles it.
+:func:`finish_lift` assembles it from the bootstrap replicates of
+:func:`bootstrap` (members and comparison units resampled separately).
 """
 
 from __future__ import annotations
@@ -190,4 +191,50 @@ def finish_lift(
     )
 
 
-__all__ = ["NAIVE_WARNING", "ProgramLift", "ci95", "finish_lift"]
+#: Plural unit names of the period codes, for the result's description.
+PERIOD_UNITS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+
+
+def boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """``size`` rows of bootstrap weights for ``n`` units (how often each unit is drawn)."""
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype("float64")
+
+
+def window_name(k: int, b: int, m: int, jp: int) -> str:
+    """The window of period ``k`` relative to joining: baseline, matching, join or post."""
+    if k < -m:
+        return "baseline"
+    if k < 0:
+        return "matching"
+    if k < jp:
+        return "join"
+    return "post"
+
+
+def bootstrap(stat, n_m: int, n_c: int, n_boot: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Resample members and comparison units separately; returns replicate estimates."""
+    out_a: list[np.ndarray] = []
+    out_s: list[np.ndarray] = []
+    chunk = max(1, min(n_boot, int(5e6 // max(n_m + n_c, 1))))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        ra, rs = stat(boot_weights(rng, n_m, size), boot_weights(rng, n_c, size))
+        out_a.append(ra)
+        out_s.append(rs if rs is not None else np.full(size, np.nan))
+        done += size
+    if not out_a:
+        return pd.DataFrame({"retention_lift": [], "spend_lift": []})
+    return pd.DataFrame({"retention_lift": np.concatenate(out_a), "spend_lift": np.concatenate(out_s)})
+
+
+__all__ = [
+    "NAIVE_WARNING",
+    "PERIOD_UNITS",
+    "ProgramLift",
+    "boot_weights",
+    "bootstrap",
+    "ci95",
+    "finish_lift",
+    "window_name",
+]
