@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .scenario import is_missing
+from .parameters import is_missing
 
 #: Shown with every naive members-vs-others gap (definitions §6).
 NAIVE_WARNING = (
