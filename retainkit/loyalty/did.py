@@ -197,7 +197,7 @@ def _did_trajectory(
                 (
                     grp,
                     int(k),
-                    window_name(k, b, m, jp),
+                    window_name(int(k), b, m, jp),
                     float(np.average(act, weights=w)),
                     float(np.average(sp, weights=w)) if has_amount else float("nan"),
                     int(rows.size),

@@ -149,7 +149,9 @@ def measure_program_lift(
     design = _check_options(
         pre_periods, match_periods, post_periods, spend_bins, n_boot, design, holdout, costs, margin
     )
-    needed = [customer_id, timestamp, join_date] + ([member] if design == "did" else [holdout])
+    flag = member if design == "did" else holdout
+    assert flag is not None  # _check_options: the randomised design needs holdout=
+    needed = [customer_id, timestamp, join_date, flag]
     has_amount = _check_columns(frame, needed, amount)
     df = frame[[c for c in dict.fromkeys(needed + ([amount] if has_amount else []))]].copy()
     panel = activity_panel(
@@ -174,7 +176,7 @@ def measure_program_lift(
             panel.spend,
             panel.join,
             panel.has_join,
-            per_customer_flag(panel.rows, holdout, panel.customer_codes, n_c),
+            per_customer_flag(panel.rows, flag, panel.customer_codes, n_c),
             panel.first_buy,
             b,
             m,

@@ -376,14 +376,12 @@ def sensitivity(
     """
     check_parameter_names(params)
     p = resolve_parameters(preset, params)
-    if retention_lifts is None:
-        top = 2 * p["retention_lift"] if p["retention_lift"] > 0 else 0.05
-        retention_lifts = np.linspace(0.0, top, 9)
-    if breakages is None:
-        breakages = np.round(np.arange(0, 0.51, 0.1), 10)
+    top = 2 * p["retention_lift"] if p["retention_lift"] > 0 else 0.05
+    lifts: Sequence[float] | np.ndarray = np.linspace(0.0, top, 9) if retention_lifts is None else retention_lifts
+    shares: Sequence[float] | np.ndarray = np.round(np.arange(0, 0.51, 0.1), 10) if breakages is None else breakages
     rows = []
-    for lift in retention_lifts:
-        for brk in breakages:
+    for lift in lifts:
+        for brk in shares:
             q = dict(p, retention_lift=float(lift), breakage=float(brk))
             validate_parameters(q)
             s = _summary_numbers(q, _flows(q))
