@@ -6,8 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..clv import ShiftedBetaGeoFitter
-from .checking import Exercise
 from .data import FADER_HARDIE, MIXTURE, mixture_retention
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "FIT_YEARS", "regular_fit"]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from ..clv import clv_margin_multiple
 from ..economics import retention_profit_impact
-from .checking import Exercise
 from .data import CLV_EXAMPLE
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "profit_pct"]
 

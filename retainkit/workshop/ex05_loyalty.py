@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..loyalty import ProgramLift, preset_parameters, scenario_roi
-from .checking import Exercise
 from .data import PROGRAM_SIM, TIERS, program_lift, tier_spend
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "did_by_hand", "tier_discount", "tier_table"]
 
