@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import pandas as pd
+
 from .exceptions import ParameterError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,3 +59,55 @@ def module_getattr(module: str, aliases: Mapping[str, tuple[str, Any]]) -> Calla
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def renamed_attribute(owner: str, old: str, new: str) -> property:
+    """A read-only property ``old`` returning attribute ``new``, with a warning (``owner`` names the class)."""
+
+    def get(self: Any) -> Any:
+        warn_renamed(f"{owner}.{old}", f"{owner}.{new}")
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated spelling of ``{new}`` (removed in the next release).")
+
+
+class _LegacySummary(pd.DataFrame):
+    """A tidy ``metric``/``value`` frame that still answers the old ``summary["name"]`` look-up, with a warning.
+
+    Derived frames (``.copy()``, slices, ``set_index``) are plain DataFrames.
+    """
+
+    _metadata = ["_legacy", "_legacy_owner"]
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def _legacy_value(self, key: Any) -> tuple[bool, Any]:
+        legacy = getattr(self, "_legacy", None)
+        if legacy is None or not isinstance(key, str) or key in self.columns or key not in legacy:
+            return False, None
+        owner = getattr(self, "_legacy_owner", "result")
+        warn_renamed(f"{owner}.summary[{key!r}]", f"{owner}.metrics[{key!r}]", stacklevel=4)
+        return True, legacy[key]
+
+    def __getitem__(self, key: Any) -> Any:
+        found, value = self._legacy_value(key)
+        return value if found else super().__getitem__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found, value = self._legacy_value(key)
+        return value if found else super().get(key, default)
+
+
+def metrics_summary(metrics: Mapping[str, Any], owner: str) -> pd.DataFrame:
+    """``metrics`` as a tidy frame (``metric``, ``value``) for a result's ``.summary``.
+
+    For one release the frame also answers ``summary["roi"]`` (the look-up of
+    the dict or Series that ``.summary`` used to be) with a DeprecationWarning
+    naming ``<owner>.metrics["roi"]``.
+    """
+    frame = _LegacySummary({"metric": list(metrics), "value": list(metrics.values())})
+    frame._legacy = dict(metrics)
+    frame._legacy_owner = owner
+    return frame

@@ -73,7 +73,7 @@ def test_worked_example_matches_hand_numbers():
     for col, values in hand.items():
         np.testing.assert_allclose(t[col].to_numpy(), values, rtol=1e-12, atol=1e-9, err_msg=col)
     np.testing.assert_allclose(t["cumulative_discounted_cash"], [-3736.363636, 3472.727273, 9547.933884], atol=1e-6)
-    s = res.summary
+    s = res.metrics
     pv_igp = 13600 / 1.1 + 14320 / 1.21 + 12904 / 1.331
     cost = 10000 + 6710 / 1.1 + 5597 / 1.21 + 4817.9 / 1.331
     assert s["incremental_gross_profit"] == pytest.approx(pv_igp, rel=1e-12)
@@ -156,16 +156,16 @@ def test_scenario_matches_independent_loop(p):
     np.testing.assert_allclose(res.table["net_program_cost"], rows[:, 2], atol=1e-9 * scale)
     np.testing.assert_allclose(res.table["cash_flow"], rows[:, 3], atol=1e-9 * scale)
     np.testing.assert_allclose(res.table["cumulative_discounted_cash"], rows[:, 4], atol=1e-8 * scale)
-    assert res.summary["npv"] == pytest.approx(ref["npv"], abs=1e-8 * scale)
+    assert res.metrics["npv"] == pytest.approx(ref["npv"], abs=1e-8 * scale)
     if math.isnan(ref["roi"]):
-        assert math.isnan(res.summary["roi"])
+        assert math.isnan(res.metrics["roi"])
     else:
-        assert res.summary["roi"] == pytest.approx(ref["roi"], rel=1e-7, abs=1e-9)
+        assert res.metrics["roi"] == pytest.approx(ref["roi"], rel=1e-7, abs=1e-9)
     # payback: same period except where cumulative cash is within rounding of zero
-    if res.summary["payback_period"] != ref["payback"]:
+    if res.metrics["payback_period"] != ref["payback"]:
         assert np.min(np.abs(rows[:, 4])) < 1e-6 * scale
     # identities: NPV = ROI x cost; the subsidy never exceeds the rewards
-    s = res.summary
+    s = res.metrics
     if s["total_program_cost"] > 0:
         assert s["npv"] == pytest.approx(s["roi"] * s["total_program_cost"], rel=1e-9, abs=1e-6)
     assert np.all(res.table["reward_cost_on_baseline_spend"] <= res.table["reward_cost"] + 1e-9 * scale)
@@ -198,8 +198,8 @@ def test_rewards_are_paid_on_all_member_spend():
     rate = 1.0 * 0.01 * (1 - 0.25)
     np.testing.assert_allclose(t["reward_cost"], rate * t["member_revenue"])
     np.testing.assert_allclose(t["reward_cost_on_baseline_spend"], t["reward_cost"])
-    assert res.summary["npv"] < 0 and res.summary["roi"] == pytest.approx(-1.0)
-    assert res.summary["payback_period"] is None
+    assert res.metrics["npv"] < 0 and res.metrics["roi"] == pytest.approx(-1.0)
+    assert res.metrics["payback_period"] is None
 
 
 def test_membership_fees_reduce_net_cost():
@@ -209,20 +209,20 @@ def test_membership_fees_reduce_net_cost():
     t = with_fee.table
     np.testing.assert_allclose(t["membership_fees"], p["membership_fee"] * t["program_customers"])
     np.testing.assert_allclose(no_fee.table["net_program_cost"] - t["net_program_cost"], t["membership_fees"])
-    assert with_fee.summary["total_program_cost"] < no_fee.summary["total_program_cost"]
+    assert with_fee.metrics["total_program_cost"] < no_fee.metrics["total_program_cost"]
     # fees covering every cost: the net cost is <= 0 and ROI is undefined, not infinite
     free = scenario_roi(**{**p, "membership_fee": 500.0, "setup_cost": 0.0})
-    assert free.summary["total_program_cost"] < 0 and math.isnan(free.summary["roi"])
+    assert free.metrics["total_program_cost"] < 0 and math.isnan(free.metrics["roi"])
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_run_and_overrides_win(name):
     res = scenario_roi(name)
     assert len(res.table) == PRESETS[name]["horizon"]
-    assert math.isfinite(res.summary["roi"]) and math.isfinite(res.summary["npv"])
+    assert math.isfinite(res.metrics["roi"]) and math.isfinite(res.metrics["npv"])
     assert res.parameters["members"] == PRESETS[name]["members"]
     assert scenario_roi(name, horizon=6).table.shape[0] == 6
-    assert res.summary["npv"] == pytest.approx(_loop_npv(res.parameters))
+    assert res.metrics["npv"] == pytest.approx(_loop_npv(res.parameters))
     assert "<table" in res._repr_html_()
     p = preset_parameters(name)
     p["members"] = -1  # a copy: the preset itself is untouched
@@ -264,7 +264,7 @@ def test_sensitivity_grid():
     assert list(grid.columns) == ["retention_lift", "breakage", "roi", "npv", "total_program_cost"]
     assert len(grid) == 6
     for row in grid.itertuples():
-        ref = scenario_roi("points", retention_lift=row.retention_lift, breakage=row.breakage).summary
+        ref = scenario_roi("points", retention_lift=row.retention_lift, breakage=row.breakage).metrics
         assert row.roi == pytest.approx(ref["roi"]) and row.npv == pytest.approx(ref["npv"])
     # more breakage = fewer rewards paid = higher ROI; more lift = higher ROI here
     wide = grid.pivot(index="retention_lift", columns="breakage", values="roi")
@@ -493,4 +493,19 @@ def test_gross_margin_is_a_deprecated_spelling_of_margin():
     new = scenario_roi("points", members=1000, margin=0.3)
     with pytest.warns(DeprecationWarning, match=r"scenario_roi\(gross_margin=\.\.\.\).*margin="):
         old = scenario_roi("points", members=1000, gross_margin=0.3)
-    assert old.summary == new.summary
+    assert old.metrics == new.metrics
+
+
+def test_summary_dict_trajectory_and_summary_frame_are_deprecated_spellings():
+    res = scenario_roi("points")
+    assert isinstance(res.summary, pd.DataFrame) and list(res.summary.columns) == ["metric", "value"]
+    assert list(res.summary["metric"]) == list(res.metrics)
+    with pytest.warns(DeprecationWarning, match=r"ScenarioResult.summary\['roi'\].*ScenarioResult.metrics\['roi'\]"):
+        assert res.summary["roi"] == res.metrics["roi"]
+    with pytest.warns(DeprecationWarning, match=r"ScenarioResult.summary_frame\(\).*ScenarioResult.summary"):
+        frame = res.summary_frame()
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(res.summary))
+    log, _ = simulate_program(500, 20, retention_lift=0.1, spend_lift=0.2, self_selection=1.0, seed=3)
+    lift = measure_program_lift(log, n_boot=0, spend_bins=2)
+    with pytest.warns(DeprecationWarning, match=r"ProgramLift.trajectory.*ProgramLift.table"):
+        assert lift.trajectory is lift.table

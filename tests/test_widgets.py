@@ -369,9 +369,9 @@ def test_roi_defaults_match_scenario_roi():
     calc = wd.loyalty_roi_calculator()
     want = loyalty.scenario_roi(preset="points")
     pd.testing.assert_frame_equal(calc.result.table, want.table)
-    assert calc.result.summary["npv"] == pytest.approx(want.summary["npv"])
+    assert calc.result.metrics["npv"] == pytest.approx(want.metrics["npv"])
     assert calc.parameters() == pytest.approx(loyalty.preset_parameters("points"))
-    assert f"{want.summary['roi']:+.0%}" in calc.summary.value
+    assert f"{want.metrics['roi']:+.0%}" in calc.summary.value
 
 
 def test_roi_controls_recompute():
@@ -399,9 +399,9 @@ def test_roi_presets_fill_every_control(preset):
     calc.preset.value = preset
     assert calc.parameters() == pytest.approx(loyalty.preset_parameters(preset))
     want = loyalty.scenario_roi(preset=preset)
-    assert calc.result.summary["npv"] == pytest.approx(want.summary["npv"])
-    assert calc.result.summary["break_even_retention_lift"] == pytest.approx(
-        want.summary["break_even_retention_lift"], nan_ok=True
+    assert calc.result.metrics["npv"] == pytest.approx(want.metrics["npv"])
+    assert calc.result.metrics["break_even_retention_lift"] == pytest.approx(
+        want.metrics["break_even_retention_lift"], nan_ok=True
     )
 
 

@@ -174,8 +174,8 @@ def lift_chart(result: Any, *, metric: str = "active_share", title: str | None =
     """
     if metric not in ("active_share", "spend_per_customer"):
         raise ParameterError(f"metric={metric!r} must be 'active_share' or 'spend_per_customer'.")
-    traj = getattr(result, "trajectory", None)
-    _need(traj, ["group", "relative_period", "window", metric], "result.trajectory")
+    traj = getattr(result, "table", None)
+    _need(traj, ["group", "relative_period", "window", metric], "result.table")
     data = traj[["group", "relative_period", "window", metric, "customers"]].copy()
     groups = list(dict.fromkeys(data["group"]))
     pct = metric == "active_share"

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_attribute
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_discount, check_fitted, finite_number, fit_log_mle, segment_columns, summary_frame
 
@@ -485,7 +486,7 @@ class SBGBacktest:
 
     Attributes
     ----------
-    frame : pandas.DataFrame
+    table : pandas.DataFrame
         ``period``, ``actual``, ``predicted`` (expected survivors), ``error``
         (predicted - actual), ``pct_error`` (100 x error / actual; NaN where
         actual = 0) and ``sample`` ("fit" for t <= fit_periods, "holdout" after).
@@ -494,12 +495,30 @@ class SBGBacktest:
     model : ShiftedBetaGeoFitter
         The model fitted on t = 0..fit_periods.
     fit_periods : int
+    summary : pandas.DataFrame
+        ``metric``, ``value``: ``fit_periods``, ``mape``, ``alpha``, ``beta``.
+    frame : pandas.DataFrame
+        Deprecated spelling of ``table`` (a DeprecationWarning; removed in the
+        next release).
     """
 
-    frame: pd.DataFrame
+    table: pd.DataFrame
     mape: float
     model: ShiftedBetaGeoFitter
     fit_periods: int
+
+    frame = renamed_attribute("SBGBacktest", "frame", "table")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The backtest in four figures (``metric``, ``value``): fit_periods, mape, alpha, beta."""
+        figures = {
+            "fit_periods": self.fit_periods,
+            "mape": self.mape,
+            "alpha": self.model.alpha_,
+            "beta": self.model.beta_,
+        }
+        return pd.DataFrame({"metric": list(figures), "value": list(figures.values())})
 
 
 def backtest(survivors, fit_periods: int) -> SBGBacktest:
@@ -515,8 +534,8 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     Returns
     -------
     SBGBacktest
-        Tidy ``frame`` (period, actual, predicted, error, pct_error, sample)
-        and ``mape`` over the holdout periods.
+        Tidy ``table`` (period, actual, predicted, error, pct_error, sample),
+        ``mape`` over the holdout periods and a ``summary`` frame.
     """
     s = _check_survivors(survivors)
     if isinstance(fit_periods, bool) or not isinstance(fit_periods, (int, np.integer)):
@@ -546,7 +565,7 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     hold = frame[frame["sample"] == "holdout"]
     mape = float(np.nanmean(np.abs(hold["pct_error"]))) if hold["pct_error"].notna().any() else math.nan
     frame.attrs.update({"fit_periods": int(fit_periods), "mape": mape, "alpha": model.alpha_, "beta": model.beta_})
-    return SBGBacktest(frame=frame, mape=mape, model=model, fit_periods=int(fit_periods))
+    return SBGBacktest(table=frame, mape=mape, model=model, fit_periods=int(fit_periods))
 
 
 __all__ = ["SBGBacktest", "ShiftedBetaGeoFitter", "backtest"]

@@ -1,7 +1,7 @@
 """The result of a measured programme lift (definitions §6 "Measured ROI").
 
 :class:`ProgramLift` holds the estimates, their bootstrap intervals, the naive
-gap with its warning, the trajectory around joining and the counts;
+gap with its warning, the trajectory around joining (``table``) and the counts;
 :func:`finish_lift` assembles it from the bootstrap replicates of
 :func:`bootstrap` (members and comparison units resampled separately).
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_attribute
 from .parameters import is_missing
 
 #: Shown with every naive members-vs-others gap (definitions §6).
@@ -50,8 +51,8 @@ class ProgramLift:
     naive_retention_gap, naive_spend_gap : float
         Members vs everyone else; see ``naive_warning``.
     naive_warning : str
-    trajectory : pandas.DataFrame
-        Means by period relative to the join period: ``group`` ("members" /
+    table : pandas.DataFrame
+        The trajectory: means by period relative to the join period: ``group`` ("members" /
         "matched comparison", or "treated" / "holdout"), ``relative_period``,
         ``window`` ("baseline", "matching", "join", "post"), ``active_share``,
         ``spend_per_customer``, ``customers``. Comparison means are weighted
@@ -65,6 +66,9 @@ class ProgramLift:
     windows : dict
         Lengths: ``baseline_periods``, ``match_periods``, ``post_periods``.
     n_boot, seed : int
+    trajectory : pandas.DataFrame
+        Deprecated spelling of ``table`` (a DeprecationWarning; removed in the
+        next release).
     """
 
     design: str
@@ -79,7 +83,7 @@ class ProgramLift:
     naive_retention_gap: float
     naive_spend_gap: float
     naive_warning: str
-    trajectory: pd.DataFrame
+    table: pd.DataFrame
     counts: dict[str, int]
     used_members: np.ndarray
     freq: str
@@ -87,6 +91,8 @@ class ProgramLift:
     n_boot: int
     seed: int | None
     replicates: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    trajectory = renamed_attribute("ProgramLift", "trajectory", "table")
 
     def _repr_html_(self) -> str:
         def fmt(v: float, pct: bool) -> str:
@@ -180,7 +186,7 @@ def finish_lift(
         naive_retention_gap=naive_a,
         naive_spend_gap=naive_s,
         naive_warning=warning if design == "did" else "",
-        trajectory=trajectory,
+        table=trajectory,
         counts=counts,
         used_members=used,
         freq=freq,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._deprecation import renamed_kwargs
+from .._deprecation import metrics_summary, renamed_kwargs, warn_renamed
 from .parameters import (
     PARAMETERS,
     PRESETS,
@@ -60,30 +60,41 @@ class ScenarioResult:
     ----------
     table : pandas.DataFrame
         One row per period 1..H with the columns of :data:`TABLE_COLUMNS`.
-    summary : dict
-        ``roi``, ``npv``, ``payback_period`` (first period whose cumulative
-        discounted cash is >= 0; ``None`` if not within the horizon),
-        ``break_even_retention_lift`` (NaN when no lift in the feasible range
-        breaks even), ``incremental_gross_profit`` and ``total_program_cost``
-        (both present values; the cost is net of membership fees and includes
-        the setup cost), ``reward_cost``, ``reward_cost_on_baseline_spend``,
-        ``membership_fees`` (present values), ``undiscounted_payback_period``.
+    metrics : dict
+        The headline figures by name: ``roi``, ``npv``, ``payback_period``
+        (first period whose cumulative discounted cash is >= 0; ``None`` if
+        not within the horizon), ``break_even_retention_lift`` (NaN when no
+        lift in the feasible range breaks even), ``incremental_gross_profit``
+        and ``total_program_cost`` (both present values; the cost is net of
+        membership fees and includes the setup cost), ``reward_cost``,
+        ``reward_cost_on_baseline_spend``, ``membership_fees`` (present
+        values), ``undiscounted_payback_period``.
+    summary : pandas.DataFrame
+        The same figures as a tidy frame: ``metric``, ``value`` (a missing
+        payback period is NaN). For one release ``summary["roi"]`` still works
+        with a DeprecationWarning (``summary`` was the dict now in ``metrics``).
     parameters : dict
         Every parameter used (preset values merged with overrides).
     preset : str or None
     """
 
     table: pd.DataFrame
-    summary: dict[str, Any]
+    metrics: dict[str, Any]
     parameters: dict[str, float]
     preset: str | None = None
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The headline figures as a tidy frame (``metric``, ``value``); see :attr:`metrics`."""
+        return metrics_summary(self.metrics, "ScenarioResult")
+
     def summary_frame(self) -> pd.DataFrame:
-        """The summary as a tidy two-column frame (``metric``, ``value``)."""
-        return pd.DataFrame({"metric": list(self.summary), "value": list(self.summary.values())})
+        """Deprecated: use :attr:`summary`."""
+        warn_renamed("ScenarioResult.summary_frame()", "ScenarioResult.summary")
+        return pd.DataFrame(self.summary)
 
     def _repr_html_(self) -> str:
-        s = self.summary
+        s = self.metrics
         roi = "n/a" if is_missing(s["roi"]) else f"{s['roi']:.1%}"
         pb = "not within the horizon" if s["payback_period"] is None else f"period {s['payback_period']}"
         be = (
@@ -110,7 +121,7 @@ class ScenarioResult:
         return head + self.table[cols].to_html(index=False, float_format=lambda v: f"{v:,.1f}")
 
     def __repr__(self) -> str:
-        s = self.summary
+        s = self.metrics
         return (
             f"<ScenarioResult H={len(self.table)} roi={s['roi']:.4g} npv={s['npv']:,.2f} payback={s['payback_period']}>"
         )
@@ -250,7 +261,8 @@ def scenario_roi(
     Returns
     -------
     ScenarioResult
-        ``.table`` (columns in :data:`TABLE_COLUMNS`), ``.summary``,
+        ``.table`` (columns in :data:`TABLE_COLUMNS`), ``.metrics`` (the
+        headline figures by name), ``.summary`` (the same as a frame),
         ``.parameters``.
 
     Raises
@@ -301,9 +313,9 @@ def scenario_roi(
         }
     )
     table.attrs["setup_cost"] = p["setup_cost"]
-    summary = _summary_numbers(p, f)
-    summary["break_even_retention_lift"] = _break_even(p)
-    return ScenarioResult(table=table, summary=summary, parameters=dict(p), preset=preset)
+    metrics = _summary_numbers(p, f)
+    metrics["break_even_retention_lift"] = _break_even(p)
+    return ScenarioResult(table=table, metrics=metrics, parameters=dict(p), preset=preset)
 
 
 def _break_even(p: Mapping[str, float]) -> float:

@@ -317,7 +317,7 @@ class LoyaltyROICalculator(AppBase):
         self._stale.discard("table")
 
     def _summary_html(self) -> str:
-        s = self.result.summary
+        s = self.result.metrics
         _, tr = self.tr.gettext, self.tr
 
         def money(v: float) -> str:
