@@ -504,3 +504,15 @@ def test_roi_notebook_bad_preset_shows_message(tmp_path):
     nb = _run("loyalty_roi.ipynb", tmp_path, preset="cashback")
     text = _outputs_text(nb)
     assert "could not start" in text and "cashback" in text
+
+
+def test_calculator_period_is_a_deprecated_spelling_of_freq():
+    with pytest.warns(DeprecationWarning, match=r"period=.*freq="):
+        old = wd.loyalty_roi_calculator(period="quarter")
+    new = wd.loyalty_roi_calculator(freq="Q")
+    assert (old.freq, old.period) == (new.freq, new.period) == ("Q", "quarter")
+    assert wd.loyalty_roi_calculator().period_name == "month"
+    with pytest.warns(DeprecationWarning):
+        assert wd.loyalty_roi_calculator(period="sprint").period_name == "sprint"
+    with pytest.raises(rk.ParameterError, match="pass freq= only"):
+        wd.loyalty_roi_calculator(freq="M", period="month")
