@@ -320,7 +320,7 @@ def retention_profit_impact(
     else:
         ratio = _num("acquisition_to_retention_cost_ratio", acquisition_to_retention_cost_ratio, lo=0.0, lo_open=True)
         unit_cost = acq / ratio
-    common = dict(
+    common: dict[str, Any] = dict(
         acquisition_cost=acq,
         margin=margin,
         margin_growth=margin_growth,

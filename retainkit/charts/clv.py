@@ -123,7 +123,7 @@ def sbg_backtest_chart(
     title_ = lines.title
     untitled = lines.copy()
     untitled.title = alt.Undefined
-    return alt.layer(shade, text, untitled).properties(title=title_)
+    return theme.layered(shade, text, untitled).properties(title=title_)
 
 
 def _survivor_lines(

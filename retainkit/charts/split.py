@@ -230,7 +230,7 @@ def segment_curves(
             tooltip=tip,
         )
     )
-    return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, note))
+    return th.layered(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, note))
 
 
 @renamed_kwargs(segment="by")
@@ -347,7 +347,7 @@ def crr_by_segment(
             tooltip=tip,
         )
     )
-    return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
+    return th.layered(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
 
 
 def stacked_by_segment(
@@ -499,7 +499,7 @@ def highlight_curves(
         )
     if not layers:
         layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=y))
-    return alt.layer(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=_title(title, subtitle))
+    return th.layered(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=_title(title, subtitle))
 
 
 __all__ = [

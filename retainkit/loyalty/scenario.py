@@ -363,8 +363,8 @@ def break_even_retention_lift(preset: str | None = None, **params: Any) -> float
 def sensitivity(
     preset: str | None = None,
     *,
-    retention_lifts: Sequence[float] | None = None,
-    breakages: Sequence[float] | None = None,
+    retention_lifts: Sequence[float] | np.ndarray | None = None,
+    breakages: Sequence[float] | np.ndarray | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """ROI over a grid of retention lift x breakage (definitions §6).

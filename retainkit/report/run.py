@@ -261,7 +261,8 @@ def run_report(
     replaces the previous one. Same data and parameters give byte-identical
     HTML.
     """
-    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
+    given: dict[str, Any] = {"lang": lang} if lang is not None else {}
+    p = validate_params(params if params is not None else {}, **given)
     out = Path(out_dir).expanduser().resolve()
     sched = Schedule.of(schedule=p.schedule, freq=p.freq, segment=p.segment, data=p.data, tz=p.tz)
     owner = Owner.me()

@@ -280,7 +280,7 @@ class LoyaltyROICalculator(AppBase):
         """Recompute the scenario and sensitivity grid; redraw the visible tab."""
         if self._holding:
             return
-        p = self.parameters()
+        p: dict[str, Any] = self.parameters()
         result = loyalty.scenario_roi(**p)
         top = max(2 * p["retention_lift"], 0.01) if p["retention_lift"] > 0 else 0.05
         top = min(top, 0.99 - p["baseline_retention"])
@@ -337,10 +337,12 @@ class LoyaltyROICalculator(AppBase):
             if self.currency
             else _("Per period ({period}); amounts received at the end of each period (definitions §6).")
         ).format(period=self.period_name, currency=self.currency)
+        assert self.result is not None  # update() ran in __init__
         self.outputs["table"].value = num_table_html(self.result.table[cols], caption=caption, lang=self.lang)
         self._stale.discard("table")
 
     def _summary_html(self) -> str:
+        assert self.result is not None  # update() ran in __init__
         s = self.result.metrics
         _, tr = self.tr.gettext, self.tr
 

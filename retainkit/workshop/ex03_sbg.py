@@ -43,6 +43,7 @@ def _mix_mistakes() -> list[tuple[Any, str]]:
 
 def _ab() -> tuple[float, float]:
     m = regular_fit()
+    assert m.alpha_ is not None and m.beta_ is not None  # fitted
     return float(m.alpha_), float(m.beta_)
 
 
