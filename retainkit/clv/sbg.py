@@ -14,6 +14,7 @@ Science*, 29(1), 85-93.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -232,6 +233,7 @@ class ShiftedBetaGeoFitter(Fitter):
                 for k, v in checked.items():
                     sub = ShiftedBetaGeoFitter()._fit_many([v])
                     models[k] = sub
+                    assert sub.alpha_ci_ is not None and sub.beta_ci_ is not None  # set by the fit
                     kt = k if isinstance(k, tuple) else (k,)
                     rows.append(
                         {
@@ -288,6 +290,7 @@ class ShiftedBetaGeoFitter(Fitter):
     # ---------------------------------------------------------------- model functions
     def _params(self) -> tuple[float, float]:
         check_fitted(self, "alpha_")
+        assert self.alpha_ is not None and self.beta_ is not None  # check_fitted raised otherwise
         return float(self.alpha_), float(self.beta_)
 
     @staticmethod
@@ -337,6 +340,7 @@ class ShiftedBetaGeoFitter(Fitter):
             (t <= n_periods_).
         """
         a, b = self._params()
+        assert self.n_periods_ is not None  # fitted
         if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 0:
             raise ParameterError(f"periods={periods!r} must be a whole number >= 0.")
         n0 = self.size_ if size is None else finite_number("size", size)
@@ -438,12 +442,12 @@ class ShiftedBetaGeoFitter(Fitter):
             else:
                 out = (b + n) / (a + b + n) * special.hyp2f1(1.0, b + n + 1, a + b + n + 1, 1.0 / (1.0 + d))
         elif method == "sum":
+
+            def log_term(t: np.ndarray, nn: float) -> np.ndarray:
+                return special.betaln(a, b + nn + t) - special.betaln(a, b + nn)
+
             vals = [
-                (1.0 + d)
-                * _discounted_sum(
-                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1
-                )
-                for nn in np.atleast_1d(n)
+                (1.0 + d) * _discounted_sum(functools.partial(log_term, nn=nn), d, start=1) for nn in np.atleast_1d(n)
             ]
             out = np.asarray(vals).reshape(n.shape)
         else:

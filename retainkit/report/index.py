@@ -69,10 +69,12 @@ def _is_date(text: str) -> bool:
 
 def _figures(tr: Translator, s: dict[str, Any]) -> dict[str, str]:
     """A report's headline figures re-formatted in the index's language from the stored values."""
-    k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
+    kpis = s.get("kpis")
+    k: dict[str, Any] = kpis if isinstance(kpis, dict) else {}
 
     def disp(key: str, kind: str = "percent") -> str:
-        item = k.get(key) if isinstance(k.get(key), dict) else {}
+        found = k.get(key)
+        item: dict[str, Any] = found if isinstance(found, dict) else {}
         v = item.get("value")
         if v is None:
             return item.get("display") or MISSING
@@ -104,7 +106,8 @@ def _report_row(
     out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None, latest: RunRecord | None
 ) -> dict[str, Any]:
     s = r["summary"] if r else {}
-    changes = s.get("changes") if isinstance(s.get("changes"), list) else []
+    listed = s.get("changes")
+    changes: list[Any] = listed if isinstance(listed, list) else []
     statuses = report_status(s) if r and r["has_html"] else []
     link = failed = ""
     if latest is not None and not latest.published():
@@ -114,6 +117,7 @@ def _report_row(
     if r and r["has_html"]:
         link = f"{schedule}/{label}/{REPORT_HTML}"
     title = s.get("title", "")
+    n_changes = sum(1 for c in changes if isinstance(c, dict) and c.get("significant"))
     return {
         "label": label,
         "date": tr.format_date(label[:10]) if _is_date(label[:10]) else label,
@@ -130,9 +134,7 @@ def _report_row(
             else {k: MISSING for k in ("customers", "crr", "churn", "repeat", "ret1", "rev1", "clv")}
             | {"crr_period": ""}
         ),
-        "changes": tr.format_number(sum(1 for c in changes if isinstance(c, dict) and c.get("significant")))
-        if r
-        else "",
+        "changes": tr.format_number(n_changes) if r else "",
         "history": s["history_check"].get("summary", "") if isinstance(s.get("history_check"), dict) else "",
     }
 
@@ -155,7 +157,7 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
     tr = translator(index_lang(out, lang))
     records = read_records(out)
     names = sorted(set(schedule_names(out)) | {r.schedule for r in records if r.schedule})
-    schedules = []
+    schedules: list[dict[str, Any]] = []
     for name in names:
         reports = {r["folder"]: r for r in find_reports(out, name)}
         latest: dict[str, RunRecord] = {}
@@ -166,10 +168,10 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
         rows = []
         for label in labels:
             rep = reports.get(label)
-            rec = latest.get(label)
-            if rec is not None and rep is not None and rec.published():
-                rec = None  # the newest attempt published this report
-            rows.append(_report_row(out, tr, name, label, rep, rec))
+            attempt = latest.get(label)
+            if attempt is not None and rep is not None and attempt.published():
+                attempt = None  # the newest attempt published this report
+            rows.append(_report_row(out, tr, name, label, rep, attempt))
         definition = read_schedule(out, name) or {}
         meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
         schedules.append({"name": name, "meta": meta, "rows": rows, "published": sum(1 for r in rows if r["link"])})
