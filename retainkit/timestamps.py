@@ -72,7 +72,9 @@ def date_hint(bad: pd.Series) -> str:
     if parts.notna().all(axis=None) and len(parts):
         first = parts[0].astype(int)
         second = parts[1].astype(int)
-        sep = re.search(r"[/.-]", sample.iloc[0]).group(0)
+        found = re.search(r"[/.-]", sample.iloc[0])
+        assert found is not None  # every sampled value matched the d/m/y pattern above
+        sep = found.group(0)
         year = "%Y" if parts[2].str.len().max() == 4 else "%y"
         if (first > 12).any():
             return f' They look like day/month/year: pass date_format="%d{sep}%m{sep}{year}".'
@@ -176,7 +178,7 @@ def _classify(example: str) -> tuple[str, dict[str, Any]]:
     """Shape class of one value: ("iso" | "numeric" | "year-first" | "other", details)."""
     m = _ISO_DATE.match(example)
     if m:  # the time part's pattern, None when it has an offset or another shape (the engine's ISO parser reads it)
-        return "iso", {"sep": "-", "year": "%Y", "time": _time_pattern(example[m.end():])}
+        return "iso", {"sep": "-", "year": "%Y", "time": _time_pattern(example[m.end() :])}
     m = _NUMERIC_DATE.match(example)
     if m:
         time = _time_pattern(example[m.end() :])
