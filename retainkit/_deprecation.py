@@ -100,14 +100,20 @@ class _LegacySummary(pd.DataFrame):
         return value if found else super().get(key, default)
 
 
-def metrics_summary(metrics: Mapping[str, Any], owner: str) -> pd.DataFrame:
-    """``metrics`` as a tidy frame (``metric``, ``value``) for a result's ``.summary``.
+def legacy_summary(frame: pd.DataFrame, metrics: Mapping[str, Any], owner: str) -> pd.DataFrame:
+    """``frame`` (a result's new ``.summary``) answering the old ``summary["name"]`` look-up for one release.
 
-    For one release the frame also answers ``summary["roi"]`` (the look-up of
-    the dict or Series that ``.summary`` used to be) with a DeprecationWarning
-    naming ``<owner>.metrics["roi"]``.
+    ``summary["roi"]`` and ``summary.get("roi")``, for a name that is no column
+    of ``frame`` but a key of ``metrics`` (the dict or Series ``.summary`` used
+    to be), return ``metrics["roi"]`` with a DeprecationWarning naming
+    ``<owner>.metrics["roi"]``.
     """
-    frame = _LegacySummary({"metric": list(metrics), "value": list(metrics.values())})
-    frame._legacy = dict(metrics)
-    frame._legacy_owner = owner
-    return frame
+    out = _LegacySummary(frame)
+    out._legacy = dict(metrics)
+    out._legacy_owner = owner
+    return out
+
+
+def metrics_summary(metrics: Mapping[str, Any], owner: str) -> pd.DataFrame:
+    """``metrics`` as a tidy frame (``metric``, ``value``) for a result's ``.summary`` (see :func:`legacy_summary`)."""
+    return legacy_summary(pd.DataFrame({"metric": list(metrics), "value": list(metrics.values())}), metrics, owner)
