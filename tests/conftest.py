@@ -79,5 +79,3 @@ def execute_notebook(source, out, **kwargs):
     except (CellTimeoutError, DeadKernelError) as exc:
         warnings.warn(f"{source}: {type(exc).__name__}; executing it once more", stacklevel=2)
         return pm.execute_notebook(str(source), str(out), **kwargs)
-
-
