@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from ._theme import theme_config
 from .clv import clv_curve_chart, sbg_backtest_chart, sbg_survival_chart
-from .cohorts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from .cohorts import cumulative_revenue_curves, retention_curves, segment_comparison
+from .crr import crr_trend
 from .economics import claim_grid_chart
+from .heatmap import cohort_heatmap
 from .loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
 
 __all__ = [

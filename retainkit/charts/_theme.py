@@ -10,7 +10,7 @@ import). Enable it in a notebook with ``alt.theme.enable("retainkit")``.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Final
 
 import altair as alt
 import pandas as pd
@@ -41,7 +41,7 @@ COHORT_SCHEME = "blues"
 COHORT_GREY = "#c3cbd3"
 AVERAGE_COLOR = "#1b2733"
 #: Sequential scheme for retention heatmaps (domain 0..1).
-HEATMAP_SCHEME = "blues"
+HEATMAP_SCHEME: Final = "blues"
 #: Count series of the CRR chart, always in this order and colour.
 COUNT_SERIES: tuple[str, ...] = (N_("Start (S)"), N_("End (E)"), N_("New (N)"), N_("Reactivated"))
 COUNT_COLORS: tuple[str, ...] = ("#1f5f99", "#6f7780", "#3a9a5b", "#e0803a")
