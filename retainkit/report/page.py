@@ -26,8 +26,10 @@ from ..definitions import citations, embed_html, link_citations
 from ..i18n import MISSING, N_, Translator, translator
 from ..inputs import NOTES, REASONS
 from ..params import INTERNAL_PARAMS, SCHEMA, ReportParams
-from .analysis import AGE1_RETENTION, Change, ReportData, latest_crr, warning_note, window_days
+from .analysis import ReportData, warning_note
+from .changes import Change
 from .format import esc
+from .kpis import AGE1_RETENTION, latest_crr, window_days
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_TITLE = N_("Customer retention report")
