@@ -8,7 +8,7 @@ a customer over a horizon is :func:`clv_kpi` (definitions §5.6).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,8 @@ import pandas as pd
 from .._stats import Z95, wilson_interval
 from ..clv import clv_horizon, clv_margin_multiple
 from ..engine import parse_window
-from ..i18n import MISSING, N_, translator
+from ..i18n import MISSING, N_, Translator, translator
+from ..metrics import kpi_trends
 from ..params import ReportParams
 from ..periods import PERIODS_PER_YEAR
 
@@ -100,7 +101,7 @@ def clv_estimate(margin_per_period: float, retention: float, discount_rate: floa
 
 @dataclass
 class Kpi:
-    """One headline figure: value, how it is shown, and the counts behind it."""
+    """One headline figure: value, how it is shown, the counts behind it and, for a trend card, its recent periods."""
 
     key: str
     label: str
@@ -114,6 +115,18 @@ class Kpi:
     period: str = ""
     delta: str = ""
     delta_class: str = ""
+    #: one plain sentence saying what the figure is
+    help: str = ""
+    #: "trend" (a figure of the latest period, with its recent periods) or "overall"
+    group: str = "overall"
+    #: the change against the previous period: percentage points of a rate, or relative (now / before - 1)
+    change: float = math.nan
+    change_kind: str = ""
+    #: the values (and 95 % intervals of a rate) of the latest periods, oldest first, with their period labels
+    spark: list[float] = field(default_factory=list)
+    spark_lo: list[float] = field(default_factory=list)
+    spark_hi: list[float] = field(default_factory=list)
+    spark_periods: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {k: jsonable(v) for k, v in self.__dict__.items()}
@@ -167,6 +180,141 @@ REPEAT_WITHIN = {
 PER_UNIT = {"D": N_("per day"), "W": N_("per week"), "M": N_("per month"), "Q": N_("per quarter"), "Y": N_("per year")}
 
 
+#: the trend cards (definitions §4.7): label, one plain sentence, how the value is shown, whether up is good
+TREND_CARDS: dict[str, tuple[str, str, str, bool]] = {
+    "active_customers": (N_("Active customers"), N_("Customers who bought at least once in {period}."), "count", True),
+    "new_customers": (N_("New customers"), N_("Customers whose first purchase was in {period}."), "count", True),
+    "revenue": (N_("Revenue"), N_("Everything customers paid in {period}, minus refunds."), "money0", True),
+    "revenue_per_customer": (
+        N_("Revenue per active customer"),
+        N_("Revenue of {period} divided by the customers who bought in it."),
+        "money",
+        True,
+    ),
+    "aov": (N_("Average order value"), N_("What one order was worth on average in {period}."), "money", True),
+    "purchase_frequency": (
+        N_("Purchase frequency"),
+        N_("Orders per customer who bought in {period}."),
+        "decimal",
+        True,
+    ),
+    "crr": (
+        N_("CRR {period}"),
+        N_(
+            "Of the customers at the start of {period}, the share still customers at its end (a customer counts "
+            "while they have bought in the last {days} days)."
+        ),
+        "percent",
+        True,
+    ),
+    "churn": (
+        N_("Churn {period}"),
+        N_("Of the customers at the start of {period}, the share who were no longer customers at its end."),
+        "percent",
+        False,
+    ),
+}
+#: plain sentences of the cards over all periods
+OVERALL_HELP = {
+    "customers": N_("Everyone who bought at least once up to the report date."),
+    "repeat_rate": N_("Share of all customers who have ordered two times or more."),
+    "retention_1": N_(
+        "Share of new customers who bought again in the period right after the one of their first purchase."
+    ),
+    "revenue_retention_1": N_(
+        "Revenue of new customers in the period after their first one, as a share of their first period's revenue."
+    ),
+    "clv": N_("What a customer buying now is worth in margin over the next {years} years, in today's money."),
+}
+#: how many of the latest periods a sparkline shows
+SPARK_PERIODS = 12
+UP, DOWN, FLAT = "▲", "▼", "●"
+
+
+def format_value(tr: Translator, v: float, kind: str, currency: str = "") -> str:
+    """A figure of a trend card in the report language: kind is count, money0, money, decimal or percent."""
+    if kind == "count":
+        return tr.format_number(v)
+    if kind == "money0":
+        return tr.format_currency(v, currency, 0)
+    if kind == "money":
+        return tr.format_currency(v, currency, 2)
+    if kind == "decimal":
+        return tr.format_number(v, 2)
+    return tr.format_percent(v)
+
+
+def trend_kpis(trends: pd.DataFrame, p: ReportParams, last: int = SPARK_PERIODS) -> dict[str, Kpi]:
+    """The trend cards from :func:`retainkit.metrics.kpi_trends` (definitions §4.7), in the report language.
+
+    Each card shows the figure of the latest period with a value, the change
+    against the period before (percentage points for a rate, tested against
+    noise with :func:`diff_interval`; relative for a count or an amount), the
+    95 % interval of a rate and the values of the latest ``last`` periods.
+    """
+    tr = translator(p.lang)
+    _ = tr.gettext
+    days = tr.format_number(window_days(p.window))
+
+    def show(v: float, kind: str) -> str:
+        return format_value(tr, v, kind, p.currency)
+
+    out: dict[str, Kpi] = {}
+    for key, (label, sentence, kind, higher_is_better) in TREND_CARDS.items():
+        t = trends[(trends["metric"] == key) & np.isfinite(trends["value"].astype(float))]
+        if not len(t):
+            if key in ("crr", "churn"):
+                none = _("no complete period with a covered activity window")
+                out[key] = Kpi(key, _("CRR") if key == "crr" else _("Churn"), math.nan, MISSING, none, group="trend")
+            continue
+        now, period = t.iloc[-1], tr.period_label(t.iloc[-1]["period"], p.freq)
+        k = Kpi(
+            key,
+            _(label).format(period=period),
+            float(now["value"]),
+            show(float(now["value"]), kind),
+            lo=float(now["lo"]),
+            hi=float(now["hi"]),
+            num=float(now["numerator"]),
+            den=float(now["denominator"]),
+            period=str(now["period"]),
+            help=_(sentence).format(period=period, days=days),
+            group="trend",
+        )
+        if kind == "percent":
+            k.sub = _("95% interval {low} – {high}").format(low=show(k.lo, kind), high=show(k.hi, kind))
+        tail = t.tail(last)
+        k.spark = [float(v) for v in tail["value"]]
+        k.spark_periods = [str(v) for v in tail["period"]]
+        if kind == "percent":
+            k.spark_lo, k.spark_hi = [float(v) for v in tail["lo"]], [float(v) for v in tail["hi"]]
+        if len(t) > 1:
+            before = t.iloc[-2]
+            vs = tr.period_label(before["period"], p.freq)
+            noise = False
+            if kind == "percent":
+                d, dlo, dhi = diff_interval(
+                    now["numerator"], now["denominator"], before["numerator"], before["denominator"]
+                )
+                noise = not (np.isfinite(dlo) and (dlo > 0 or dhi < 0))
+                k.change, k.change_kind = float(now["value"] - before["value"]), "points"
+                amount = _("{value} percentage points").format(value=tr.format_number(abs(k.change) * 100, 1))
+                shown = round(abs(k.change) * 100, 1)
+            else:
+                b = float(before["value"])
+                k.change = float(now["value"]) / b - 1 if b else math.nan
+                k.change_kind = "relative"
+                amount = tr.format_percent(abs(k.change)) if np.isfinite(k.change) else MISSING
+                shown = round(abs(k.change) * 100, 1) if np.isfinite(k.change) else 0.0
+            arrow = FLAT if not shown else (UP if k.change > 0 else DOWN)
+            text = _("{arrow} {change} vs {period} (within noise)") if noise else _("{arrow} {change} vs {period}")
+            k.delta = text.format(arrow=arrow, change=amount, period=vs)
+            if shown and not noise:
+                k.delta_class = "rk-good" if (k.change > 0) == higher_is_better else "rk-bad"
+        out[key] = k
+    return out
+
+
 def compute_kpis(
     cohorts: pd.DataFrame,
     average: pd.DataFrame,
@@ -195,69 +343,21 @@ def compute_kpis(
     def plabel(label: Any) -> str:
         return tr.period_label(label, p.freq)
 
-    k: dict[str, Kpi] = {}
     overall = overall_row(purchases)
     lc = latest_crr(crr)
     customers = (
         float(overall["customers"]) if overall is not None else float(cohorts.drop_duplicates("cohort")["size"].sum())
     )
+    k: dict[str, Kpi] = trend_kpis(kpi_trends(purchases, crr, cohorts), p)
     sub = ""
     if len(lc):
         last = lc.iloc[-1]
-        sub = _("{n} active at the end of {period} ({window}-day activity window)").format(
-            n=num(int(last["end_customers"])), period=plabel(last["period"]), window=num(window_days(p.window))
+        sub = _("{n} of them bought in the {days} days before {period} ended").format(
+            n=num(int(last["end_customers"])), period=plabel(last["period"]), days=num(window_days(p.window))
         )
     k["customers"] = Kpi(
         "customers", _("Customers"), customers, num(int(customers)), sub or _("with a purchase up to the report date")
     )
-    if len(lc):
-        last = lc.iloc[-1]
-        crr_v, lo, hi = float(last["crr"]), float(last["crr_lo"]), float(last["crr_hi"])
-        delta, cls, dchurn, cchurn = "", "", "", ""
-        if len(lc) > 1:
-            prev = lc.iloc[-2]
-            d, dlo, dhi = diff_interval(
-                last["retained"], last["start_customers"], prev["retained"], prev["start_customers"]
-            )
-            sig = np.isfinite(dlo) and (dlo > 0 or dhi < 0)
-            vs = _("{difference} vs {period}") if sig else _("{difference} vs {period} (within noise)")
-            delta = vs.format(difference=tr.format_points(d), period=plabel(prev["period"]))
-            cls = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-            dchurn = vs.format(difference=tr.format_points(-d), period=plabel(prev["period"]))
-            cchurn = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-        k["crr"] = Kpi(
-            "crr",
-            _("CRR {period}").format(period=plabel(last["period"])),
-            crr_v,
-            pct(crr_v),
-            _("95% interval {low} – {high}").format(low=pct(lo), high=pct(hi)),
-            lo,
-            hi,
-            float(last["retained"]),
-            float(last["start_customers"]),
-            str(last["period"]),
-            delta,
-            cls,
-        )
-        k["churn"] = Kpi(
-            "churn",
-            _("Churn {period}").format(period=plabel(last["period"])),
-            1 - crr_v,
-            pct(1 - crr_v),
-            _("{lost} of {start} customers lost").format(
-                lost=num(int(last["lost"])), start=num(int(last["start_customers"]))
-            ),
-            1 - hi,
-            1 - lo,
-            float(last["lost"]),
-            float(last["start_customers"]),
-            str(last["period"]),
-            dchurn,
-            cchurn,
-        )
-    else:
-        k["crr"] = Kpi("crr", _("CRR"), math.nan, MISSING, _("no complete period with a covered activity window"))
-        k["churn"] = Kpi("churn", _("Churn"), math.nan, MISSING, _("no complete period with a covered activity window"))
     if overall is not None:
         rr = float(overall["repeat_purchase_rate"])
         rnum, den = float(overall["repeat_customers"]), float(overall["customers"])
@@ -303,7 +403,7 @@ def compute_kpis(
             _(AGE1_REVENUE_RETENTION[p.freq]),
             v,
             pct(v),
-            _("revenue at age 1 / age 0, {n} cohorts pooled").format(n=num(int(r["cohorts"]))),
+            _("all cohorts pooled ({n} cohorts)").format(n=num(int(r["cohorts"]))),
             num=float(r["revenue"]),
             den=float(r["base_revenue"]),
             period="age 1",
@@ -311,6 +411,9 @@ def compute_kpis(
     clv = clv_kpi(crr_basis, purchases_basis, p) if crr_basis is not None and purchases_basis is not None else None
     if clv is not None:
         k["clv"] = clv
+    for key, text in OVERALL_HELP.items():
+        if key in k:
+            k[key].help = _(text).format(years=num(CLV_HORIZON_YEARS))
     return k
 
 
@@ -411,6 +514,9 @@ def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi 
 
 
 def jsonable(v: Any) -> Any:
+    """A value as JSON data: numpy numbers as Python numbers, NaN and infinities as None, lists item by item."""
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -420,6 +526,9 @@ def jsonable(v: Any) -> Any:
 
 __all__ = [
     "AGE1_RETENTION",
+    "OVERALL_HELP",
+    "SPARK_PERIODS",
+    "TREND_CARDS",
     "AGE1_REVENUE_RETENTION",
     "CLV_HORIZON_YEARS",
     "PER_UNIT",
@@ -431,10 +540,12 @@ __all__ = [
     "compute_kpis",
     "diff_interval",
     "discount_per_period",
+    "format_value",
     "jsonable",
     "latest_crr",
     "overall_row",
     "period_rows",
     "pooled_revenue_retention",
+    "trend_kpis",
     "window_days",
 ]

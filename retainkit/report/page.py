@@ -13,18 +13,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import postgres as pg
 from ..charts.embed import chart_spec, script_json, vega_bundle, vl_version
 from .analysis import ReportData, warning_note
+from .cards import KpiCards
 from .changes import Change
 from .format import esc
 from .sections import DEFAULT_TITLE, METHOD, NOTES_BY_KEY, PERIODS_WORD, SECTIONS, TEMPLATES
 from .tables import Tables, table_html
 
 
-class Page(Tables):
+class Page(KpiCards, Tables):
     """Builds the report's HTML pieces and displays them in the notebook.
 
     All user-supplied text (title, column names, segment values, file names)
@@ -138,18 +137,6 @@ class Page(Tables):
         if intro:
             out += f'<p class="rk-intro">{esc(self._(intro))}</p>'
         return out
-
-    def kpis_html(self, data: ReportData) -> str:
-        tiles = []
-        for k in data.kpis.values():
-            delta = f'<div class="rk-delta {k.delta_class}">{esc(k.delta)}</div>' if k.delta else ""
-            value = "" if not np.isfinite(k.value) else repr(float(k.value))
-            tiles.append(
-                f'<div class="rk-kpi" data-kpi="{esc(k.key)}" data-value="{value}">'
-                f'<div class="rk-kpi-label">{esc(k.label)}</div><div class="rk-kpi-value">{esc(k.display)}</div>'
-                f'<div class="rk-kpi-sub">{esc(k.sub)}</div>{delta}</div>'
-            )
-        return '<div class="rk-kpis">' + "".join(tiles) + "</div>"
 
     def changes_html(self, data: ReportData) -> str:
         sig = [c for c in data.changes if c.significant]
