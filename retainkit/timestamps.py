@@ -176,7 +176,7 @@ def _classify(example: str) -> tuple[str, dict[str, Any]]:
     """Shape class of one value: ("iso" | "numeric" | "year-first" | "other", details)."""
     m = _ISO_DATE.match(example)
     if m:  # the time part's pattern, None when it has an offset or another shape (the engine's ISO parser reads it)
-        return "iso", {"sep": "-", "year": "%Y", "time": _time_pattern(example[m.end():])}
+        return "iso", {"sep": "-", "year": "%Y", "time": _time_pattern(example[m.end() :])}
     m = _NUMERIC_DATE.match(example)
     if m:
         time = _time_pattern(example[m.end() :])

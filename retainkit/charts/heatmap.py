@@ -118,13 +118,13 @@ def cohort_heatmap(
     names = cohort_labels(tr, table, [c for c in order if c != AVERAGE_ROW])
     names[AVERAGE_ROW] = _(AVERAGE_ROW)
     ylabels = [
-        f"{names[c]}  (n={tr.format_number(int(sizes.get(c, 0)))})" if c != AVERAGE_ROW else names[c] for c in order
+        f"{names[c]}  ({tr.format_number(int(sizes.get(c, 0)))})" if c != AVERAGE_ROW else names[c] for c in order
     ]
     d["cohort_label"] = d["cohort"].map(dict(zip(order, ylabels)))
     d["cohort"] = d["cohort"].map(names)
     d = d.sort_values(["age", "cohort"], kind="stable")
     n_ages = int(d["age"].max()) + 1 if len(d) else 1
-    step_x = max(14, min(36, 760 // max(n_ages, 1)))
+    step_x = max(14, min(36, 680 // max(n_ages, 1)))
     step_y = 20 if len(order) <= 40 else 14
     later = d.loc[d["age"] >= 1, "rate"]
     upper = nice_upper(float(later.max())) if len(later) else 1.0
@@ -141,7 +141,7 @@ def cohort_heatmap(
     if include_partial:
         tooltip.append(alt.Tooltip("status:N", title=_("Period")))
     x = alt.X("age:O", title=_(th.age_title(table)), axis=alt.Axis(labelAngle=0))
-    y = alt.Y("cohort_label:O", title=_("Cohort (size)"), sort=ylabels, axis=alt.Axis(labelLimit=200))
+    y = alt.Y("cohort_label:O", title=_("Cohort (number of customers)"), sort=ylabels, axis=alt.Axis(labelLimit=200))
     base = alt.Chart(records(d))
     rect = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
         x=x,
@@ -159,7 +159,7 @@ def cohort_heatmap(
     if labels is None:
         labels = n_ages <= 26 and step_x >= 26
     if labels:
-        text = base.mark_text(fontSize=9 if step_x < 32 else 10, baseline="middle").encode(
+        text = base.mark_text(fontSize=11, baseline="middle").encode(
             x=x,
             y=y,
             text=alt.Text("rate:Q", format=".0%"),

@@ -19,7 +19,7 @@ from .analysis import ReportData, warning_note
 from .cards import KpiCards
 from .changes import Change
 from .format import esc
-from .sections import DEFAULT_TITLE, METHOD, NOTES_BY_KEY, PERIODS_WORD, SECTIONS, TEMPLATES
+from .sections import CHART_SENTENCES, DEFAULT_TITLE, METHOD, NOTES_BY_KEY, PERIODS_WORD, SECTIONS, TEMPLATES
 from .tables import Tables, table_html
 
 
@@ -224,8 +224,15 @@ class Page(KpiCards, Tables):
     def changes(self, data: ReportData) -> None:
         self.show(self.changes_html(data))
 
-    def chart(self, chart: Any) -> None:
-        self.show(self.chart_html(chart))
+    def chart(self, chart: Any, about: str = "") -> None:
+        """Show a chart, after its plain sentence (``about``: a key of :data:`CHART_SENTENCES`)."""
+        self.show(self.about_html(about) + self.chart_html(chart))
+
+    def about_html(self, key: str) -> str:
+        """The one plain sentence that says what a chart shows ('' for no key)."""
+        if not key:
+            return ""
+        return f'<p class="rk-about" data-about="{esc(key)}">{esc(self._(CHART_SENTENCES[key]))}</p>'
 
     def note(self, text: str) -> None:
         """A note in the report language: a key of :data:`NOTES_BY_KEY` or an English message of the catalogue."""

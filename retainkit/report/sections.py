@@ -58,8 +58,9 @@ SECTIONS = {
         N_("Customer retention rate"),
         N_(
             "The customer retention rate (CRR) is the share of the customers at the start of a period who are still "
-            "customers at its end; a customer counts while they bought within the activity window. S, E, N and "
-            "reactivated customers are shown so the textbook formula (E − N) / S can be checked against it."
+            "customers at its end; someone counts as a customer as long as their last purchase lies within the "
+            "activity window. Below it: the customers at the start and at the end of each period, the new ones and "
+            "those who came back after a gap."
         ),
     ),
     "revenue": (
@@ -77,6 +78,7 @@ SECTIONS = {
             "expected from them in the next period."
         ),
     ),
+    "glossary": (N_("Glossary"), N_("The words of this report, one sentence each.")),
     "quality": (
         N_("Data quality"),
         N_("What was read, what was kept, what was dropped and why. Nothing is dropped silently."),
@@ -131,6 +133,15 @@ METHOD = (
         ),
     ),
     (N_("Churn"), N_("1 − CRR — definitions §4.")),
+    (
+        N_("Headline figures per period"),
+        N_(
+            "active customers: customers with a purchase in the period; new customers: the size of the period's "
+            "cohort; revenue includes refunds; revenue per active customer = revenue / active customers; the change "
+            "is against the previous period, in percentage points (pp: 80% to 82% is +2 pp) for a rate and relative "
+            "(now / before − 1) for a count or an amount — definitions §4 (4.7, “Headline figures per period”)."
+        ),
+    ),
     (N_("Repeat purchase rate"), N_("share of customers with 2 or more orders — definitions §4.")),
     (
         N_("Revenue retention"),
@@ -144,7 +155,8 @@ METHOD = (
         N_(
             "what a customer active now brings in margin over the stated horizon, discounted: m = gross margin share × "
             "revenue per active customer per period, r = share of the active customers still active a period later "
-            "(pooled over the last year), each period's margin counted at mid-period, Σ m·r^(i−½)/(1+d)^(i−½). Periods "
+            "(pooled over the last year), d = the yearly discount rate converted to one period, each period's margin "
+            "counted at mid-period: Σ m·r^(i−½)/(1+d)^(i−½) over the periods i of the horizon. Periods "
             "are as long as the activity window, whatever the report's period, so monthly and quarterly reports agree "
             "— definitions §5 (5.6, “Value of a customer over a horizon”). A rough guide, not a forecast."
         ),
@@ -161,3 +173,74 @@ def shown_value(name: str, value: Any) -> Any:
     if name in PATH_PARAMS and isinstance(value, str) and value and value not in ("sample", "auto"):
         return Path(value).name
     return value
+
+
+#: one plain sentence above each chart (``page.chart(chart, about=key)``)
+CHART_SENTENCES = {
+    "heatmap": N_(
+        "Each row follows the customers who made their first purchase in the same period: read across to see how "
+        "many of them kept buying, read down a column to compare newer groups with older ones. Darker is better."
+    ),
+    "curves": N_(
+        "How many new customers still buy one, two, three… periods after their first purchase: the dark line is the "
+        "average of all groups, the orange one the newest group, the grey ones the earlier groups."
+    ),
+    "crr": N_(
+        "How many of the customers at the start of each period were still customers at its end, and below it the "
+        "customer counts behind that rate."
+    ),
+    "revenue_retention": N_(
+        "How much a group of new customers spends in each later period, compared with what it spent in its first "
+        "period."
+    ),
+    "cumulative_revenue": N_(
+        "What a new customer has spent in total, on average, so many periods after their first purchase."
+    ),
+    "segment_crr": N_(
+        "The customer retention rate of each segment, period by period; where the shaded bands overlap, the "
+        "difference between segments may be noise."
+    ),
+    "segment_curves": N_(
+        "The average retention curve of each segment: a higher line means the segment keeps its new customers better."
+    ),
+}
+
+#: the report's glossary: term, one sentence (shown before the methodology)
+GLOSSARY = (
+    (N_("Active customer"), N_("A customer who bought at least once in the period.")),
+    (N_("New customer"), N_("A customer whose first purchase falls in the period.")),
+    (N_("Cohort"), N_("The customers whose first purchase was in the same period, followed together over time.")),
+    (N_("Retention"), N_("The share of a cohort that buys again in a later period.")),
+    (
+        N_("Customer retention rate (CRR)"),
+        N_("Of the customers at the start of a period, the share still customers at its end."),
+    ),
+    (N_("Churn"), N_("Of the customers at the start of a period, the share lost by its end: 100% minus the CRR.")),
+    (
+        N_("Activity window"),
+        N_("How recent a purchase must be for someone to count as a customer, e.g. the last 90 days."),
+    ),
+    (N_("Average order value (AOV)"), N_("Revenue divided by the number of orders.")),
+    (N_("Purchase frequency"), N_("Orders per customer who bought in the period.")),
+    (N_("Repeat purchase rate"), N_("The share of customers who ordered two times or more.")),
+    (
+        N_("95% interval"),
+        N_("The range the true rate lies in with 95% confidence; the fewer the customers, the wider it is."),
+    ),
+    (
+        N_("Within noise"),
+        N_("A change too small, for the number of customers, to tell apart from chance."),
+    ),
+    (
+        N_("Percentage points"),
+        N_("The difference between two percentages: from 80% to 82% is 2 percentage points."),
+    ),
+    (
+        N_("Value of a customer (CLV)"),
+        N_("The margin a customer buying now is expected to bring over the next years, in today's money."),
+    ),
+    (
+        N_("P(alive)"),
+        N_("The estimated chance that a customer is still buying, from their purchase history."),
+    ),
+)

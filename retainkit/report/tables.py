@@ -27,6 +27,7 @@ from .sections import (
     COLUMN_ROLES,
     DEFAULT_TITLE,
     DEFINITIONS_TITLE,
+    GLOSSARY,
     METHOD,
     SUMMARY_ITEMS,
     SUMMARY_MEANINGS,
@@ -204,7 +205,6 @@ class Tables(PageText):
             "crr",
             "crr_lo",
             "crr_hi",
-            "crr_counts",
         ]
         t = t.loc[:, [c for c in cols if c in t.columns]].iloc[::-1]
         caption = _("Latest periods ({days}-day activity window)").format(
@@ -215,20 +215,19 @@ class Tables(PageText):
             caption=caption,
             formats={"period": self.period}
             | {c: self.num for c in cols[1:7]}
-            | {c: self.pct for c in ("crr", "crr_lo", "crr_hi", "crr_counts")},
+            | {c: self.pct for c in ("crr", "crr_lo", "crr_hi")},
             numeric=cols[1:],
             headers={
                 "period": _("Period"),
-                "start_customers": "S",
+                "start_customers": _("At the start"),
                 "retained": _("Retained"),
                 "lost": _("Lost"),
-                "new": _("N (new)"),
+                "new": _("New"),
                 "reactivated": _("Reactivated"),
-                "end_customers": "E",
+                "end_customers": _("At the end"),
                 "crr": "CRR",
                 "crr_lo": _("95% low"),
                 "crr_hi": _("95% high"),
-                "crr_counts": "(E−N)/S",
             },
         )
 
@@ -314,12 +313,12 @@ class Tables(PageText):
         )
         summary = _("Counts: customers with a purchase, by cohort and age")
         note = _(
-            "Cohort size n, then the customers who bought at each age. * the period in progress (not "
+            "The cohort's customers, then those who bought at each age. * the period in progress (not "
             "complete yet). The last row adds up every cohort observed at that age, complete periods only."
         )
         return (
             f'<details class="rk-details"><summary>{esc(summary)}</summary><p class="rk-note">{esc(note)}</p>'
-            f'<table class="rk-table"><thead><tr><th>{esc(_("Cohort"))}</th><th class="rk-num">n</th>{head}'
+            f'<table class="rk-table"><thead><tr><th>{esc(_("Cohort"))}</th><th class="rk-num">{esc(_("Customers"))}</th>{head}'
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
         )
 
@@ -375,6 +374,13 @@ class Tables(PageText):
             + table
             + f'<p class="rk-note">{esc(csv_note.format(n=self.num(len(risk))))}</p>'
         )
+
+    def glossary_html(self) -> str:
+        """The glossary: each word of the report in one sentence, in the report language."""
+        rows = "".join(
+            f"<tr><td><b>{esc(self._(term))}</b></td><td>{esc(self._(text))}</td></tr>" for term, text in GLOSSARY
+        )
+        return f'<table class="rk-table rk-glossary"><tbody>{rows}</tbody></table>'
 
     def methodology_html(self, data: ReportData) -> str:
         p, _ = self.params, self._
