@@ -168,7 +168,7 @@ def crr_by_segment(
     segment: str | None = None,
     *,
     max_segments: int = 8,
-    max_periods: int | None = 24,
+    max_periods: int | None = 12,
     title: str | None = None,
     lang: str = "en",
 ) -> alt.LayerChart:
@@ -184,7 +184,7 @@ def crr_by_segment(
         Segments with the most customers at the period starts are kept (the
         rest are named in the subtitle).
     max_periods : int or None
-        Most recent periods shown (default 24).
+        Most recent periods shown (default 12).
     title : str, optional
     lang : {"en", "el", "hy"}
 
@@ -256,7 +256,7 @@ def crr_by_segment(
         alt.Tooltip("start_customers:Q", title=_("Customers at the start"), format=th.INT_FORMAT),
     ]
     layers = [
-        base.mark_area(opacity=0.12).encode(
+        base.mark_area(opacity=0.08).encode(
             x=x,
             y=alt.Y("crr_lo:Q", title=y_title, axis=alt.Axis(format=th.PCT_AXIS), scale=yscale),
             y2="crr_hi:Q",

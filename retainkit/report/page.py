@@ -142,7 +142,11 @@ class Page(KpiCards, Tables):
         sig = [c for c in data.changes if c.significant]
         quiet = [c for c in data.changes if not c.significant]
 
-        _, points = self._, self.tr.format_points
+        _ = self._
+
+        def points(x: float) -> str:  # signed, in percentage points (the unit is spelled out in the sentence)
+            value = round(float(x) * 100, 1) + 0.0
+            return ("+" if value > 0 else "") + self.num(value, 1)
 
         def item(c: Change) -> str:
             cls = "rk-good" if c.good else "rk-bad"
@@ -159,7 +163,7 @@ class Page(KpiCards, Tables):
                 now=esc(self.pct(c.now)),
                 now_label=esc(c.now_label),
             )
-            detail = _("difference {diff}, 95% interval {low} to {high}").format(
+            detail = _("difference {diff} percentage points, 95% interval {low} to {high}").format(
                 diff=points(c.diff), low=points(c.lo), high=points(c.hi)
             )
             return (
