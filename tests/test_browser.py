@@ -171,7 +171,12 @@ def test_index_page_opens_offline(report, tmp_path):
                 ),
             )
             page.goto(report.index.resolve().as_uri())
-            assert page.locator("a[href='monthly-by-channel/2024-12-31/retention-report.html']").count() == 1
+            link = "a[href='monthly-by-channel/2024-12-31/retention-report.html']"
+            # one row in the schedule's table (the date opens the report), one in the run log (its files)
+            assert page.locator(f"table[data-schedule='monthly-by-channel'] {link}").count() == 1
+            assert page.locator(f"table[data-schedule='monthly-by-channel'] {link}").inner_text() == "December 31, 2024"
+            assert page.locator(f"table.rk-runs {link}").count() == 1
+            assert page.locator(link).count() == 2
             page.screenshot(path=str(tmp_path / "index.png"))
         finally:
             browser.close()
