@@ -71,7 +71,8 @@ class KpiCards(PageText):
                 parts.append(f'<h3 class="rk-kpi-group">{esc(head)}</h3>')
             parts.append('<div class="rk-kpis">' + "".join(self.card_html(k) for k in trend) + "</div>")
         if overall:
-            parts.append(f'<h3 class="rk-kpi-group">{esc(self._("All periods up to the report date"))}</h3>')
+            head = self._("All periods up to the report date")
+            parts.append(f'<h3 class="rk-kpi-group">{esc(head)}</h3>')
             parts.append('<div class="rk-kpis">' + "".join(self.card_html(k) for k in overall) + "</div>")
         return "".join(parts)
 
