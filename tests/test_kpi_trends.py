@@ -19,7 +19,9 @@ from tests.reference import brute_crr, last_complete, local_date, period_of_date
 
 @pytest.fixture(scope="module")
 def tx():
-    return load_transactions(sample_path(), amount="amount", order_id="order_id", as_of="2024-12-31")
+    return load_transactions(
+        sample_path(), amount="amount", order_id="order_id", segments=["channel"], as_of="2024-12-31"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,34 @@ def test_order_columns_and_no_amount(tx):
 def test_segmented_tables_are_refused(tx):
     with pytest.raises(ParameterError, match="segment"):
         kpi_trends(purchase_metrics(tx, "M", by="channel"), crr_table(tx, "M"), cohort_table(tx, "M"))
+
+
+def test_crr_by_segment_has_a_line_band_and_legend_entry_per_segment(tx):
+    import retainkit.charts as rkc
+
+    seg = crr_table(tx, "M", window="90D", by="channel")
+    spec = rkc.crr_by_segment(seg, "channel").to_dict()
+    band, line, ends = spec["layer"]
+    assert band["mark"]["type"] == "area" and line["mark"]["type"] == "line" and ends["mark"]["type"] == "text"
+    channels = sorted(seg["channel"].astype(str).unique())
+    assert sorted(line["encoding"]["color"]["scale"]["domain"]) == channels
+    assert line["encoding"]["color"]["legend"]["title"] == "channel"
+    rows = spec["datasets"][line["data"]["name"]]
+    assert len({r["period"] for r in rows}) == 12  # the latest 12 periods by default
+    dec = seg[(seg["period"] == "2024-12") & (seg["channel"] == "organic")].iloc[0]
+    got = next(r for r in rows if r["segment"] == "organic" and r["period"] == "Dec 2024")
+    assert got["crr"] == pytest.approx(dec["crr"]) and got["crr_lo"] == pytest.approx(dec["crr_lo"])
+
+
+def test_sparkline_is_deterministic_with_gaps_and_a_band():
+    from retainkit.report.sparkline import sparkline_svg
+
+    svg = sparkline_svg([0.5, float("nan"), 0.6, 0.7], [0.4, 0.5, 0.5, 0.6], [0.6, 0.7, 0.7, 0.8], label="CRR <x>")
+    assert svg == sparkline_svg(
+        [0.5, float("nan"), 0.6, 0.7], [0.4, 0.5, 0.5, 0.6], [0.6, 0.7, 0.7, 0.8], label="CRR <x>"
+    )
+    assert svg.count("<polyline") == 1  # the gap splits the line: a lone first point draws no segment
+    assert "<polygon" in svg and "<title>CRR &lt;x&gt;</title>" in svg and 'role="img"' in svg
+    assert sparkline_svg([float("nan")]) == ""
+    flat = sparkline_svg([3.0, 3.0])
+    assert 'cy="20.0"' in flat  # a flat series sits in the middle
