@@ -101,6 +101,8 @@ def cohort_heatmap(
     cols = ["cohort", "age", "size", "active", value] + [c for c in (lo_col, hi_col) if c]
     if average is not None and value in average.columns:
         avg = average.loc[:, [c for c in cols if c != "cohort"]].assign(cohort=AVERAGE_ROW, partial=False)
+        if len(t):  # the ages of the cohorts shown: older cohorts' long tail would widen the chart past the page
+            avg = avg[avg["age"] <= int(t["age"].max())]
         t = pd.concat([t, avg], ignore_index=True)
         order = [*order, AVERAGE_ROW]
     d = t.loc[:, [*cols, "partial"]].rename(columns={value: "rate"}).copy()
