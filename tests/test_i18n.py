@@ -88,7 +88,8 @@ def test_period_labels_per_frequency():
     assert period_label("2024-Q3", "Q", "en") == "Q3 2024"
     assert period_label("2024", "Y", "en") == "2024"
     assert period_label("2024-01-31", "D", "el") == "31 Ιαν 2024"
-    assert period_label("2024-W05", "W", "en") == "week of Jan 29, 2024"  # ISO week 5 starts on Monday 29 Jan
+    assert period_label("2024-W05", "W", "en") == "Jan 29, 2024 (W05)"  # ISO week 5 starts on Monday 29 Jan
+    assert period_label("2022-W52", "W", "en") == "Dec 26, 2022 (W52)"
     assert period_label("2024-W05", "W", "hy").startswith("2024 թ. հնվ 29")
     assert period_label("overall", "M", "el") == "overall"  # not a period: left alone (a data value)
 

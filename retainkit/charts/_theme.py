@@ -43,7 +43,7 @@ AVERAGE_COLOR = "#1b2733"
 #: Sequential scheme for retention heatmaps (domain 0..1).
 HEATMAP_SCHEME: Final = "blues"
 #: Count series of the CRR chart, always in this order and colour.
-COUNT_SERIES: tuple[str, ...] = (N_("Start (S)"), N_("End (E)"), N_("New (N)"), N_("Reactivated"))
+COUNT_SERIES: tuple[str, ...] = (N_("At the start"), N_("At the end"), N_("New"), N_("Reactivated"))
 COUNT_COLORS: tuple[str, ...] = ("#1f5f99", "#6f7780", "#3a9a5b", "#e0803a")
 
 PCT_AXIS = ".0%"

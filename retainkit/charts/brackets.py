@@ -83,7 +83,7 @@ def value_heatmap(
     layers: list[Any] = [rect]
     if n_x <= 26 and step_x >= 26:
         layers.append(
-            base.mark_text(fontSize=9, baseline="middle").encode(
+            base.mark_text(fontSize=11, baseline="middle").encode(
                 x=xe,
                 y=ye,
                 text=alt.Text("value:Q", format=axis_fmt),
