@@ -239,9 +239,9 @@ def _report(args: argparse.Namespace) -> int:
         **extra,
         **({"hang_timeout": args.hang_timeout} if args.hang_timeout is not None else {}),
     )
-    for warning in res.summary.get("warnings", []):
+    for warning in res.metrics.get("warnings", []):
         print(f"retainkit: warning: {warning}", file=sys.stderr)
-    k = res.summary.get("kpis", {})
+    k = res.metrics.get("kpis", {})
     order = ("customers", "crr", "churn", "repeat_rate", "retention_1", "revenue_retention_1", "clv")
     keys = [x for x in order if x in k] + sorted(x for x in k if x not in order)
     figs = ", ".join(f"{k[x]['label']} {k[x]['display']}" for x in keys if k[x].get("display"))

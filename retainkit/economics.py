@@ -39,10 +39,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._deprecation import metrics_summary, renamed_kwargs
 from .exceptions import ParameterError
 
 __all__ = [
@@ -78,11 +80,12 @@ def _num(
     return v
 
 
+@renamed_kwargs(base_margin="margin")
 def lifecycle_profit(
     *,
     retention: float,
     acquisition_cost: float,
-    base_margin: float,
+    margin: float,
     margin_growth: float = 0.0,
     cost_to_serve: float = 0.0,
     cost_to_serve_decline: float = 0.0,
@@ -99,11 +102,11 @@ def lifecycle_profit(
 
     Profit of a customer who is present in tenure year t (t = 1..H)::
 
-        profit(t) = base_margin (1 + margin_growth)^(t-1)           # base + increased purchases
+        profit(t) = margin (1 + margin_growth)^(t-1)                # base + increased purchases
                     - cost_to_serve (1 - cost_to_serve_decline)^(t-1)  # cheaper to serve over time
                     + referral_rate * referral_value                 # referrals
 
-    decomposed as ``base_profit`` = base_margin - cost_to_serve (year-1
+    decomposed as ``base_profit`` = margin - cost_to_serve (year-1
     profit), ``growth_profit``, ``cost_savings`` (versus the year-1 cost) and
     ``referral_profit``. Expected profit per acquired customer in year t is
     S(t) profit(t) - retention_cost(t) with S(t) = r^(t-1), where
@@ -118,8 +121,9 @@ def lifecycle_profit(
         Yearly retention r in [0, 1].
     acquisition_cost : float
         Cost of acquiring one customer (>= 0), paid at t = 0.
-    base_margin : float
-        Gross margin of a customer in year 1 (before the cost to serve).
+    margin : float
+        Gross margin of a customer in year 1 (before the cost to serve);
+        ``base_margin=`` is its deprecated spelling.
     margin_growth : float
         Yearly growth of the margin with tenure (0.1 = +10 % a year; > -1).
     cost_to_serve : float
@@ -158,7 +162,7 @@ def lifecycle_profit(
     """
     r = _num("retention", retention, lo=0.0, hi=1.0)
     acq = _num("acquisition_cost", acquisition_cost, lo=0.0)
-    m0 = _num("base_margin", base_margin)
+    m0 = _num("margin", margin)
     g = _num("margin_growth", margin_growth, lo=-1.0, lo_open=True)
     c0 = _num("cost_to_serve", cost_to_serve, lo=0.0)
     cd = _num("cost_to_serve_decline", cost_to_serve_decline, lo=0.0, hi=1.0)
@@ -215,28 +219,39 @@ class ProfitImpact:
     table : pandas.DataFrame
         Year-by-year rows of both scenarios ("before", "after"), columns as in
         :func:`lifecycle_profit`.
-    summary : pandas.Series
-        retention_before, retention_after, npv_before, npv_after (per acquired
-        customer), npv_increase, profit_increase_pct (100 x increase / NPV
-        before; NaN when the NPV before is <= 0, where a percentage means
-        nothing), total_npv_before, total_npv_after (x customers),
-        expected_years_before / _after (expected tenure within the horizon),
+    metrics : dict
+        The headline figures by name: retention_before, retention_after,
+        npv_before, npv_after (per acquired customer), npv_increase,
+        profit_increase_pct (100 x increase / NPV before; NaN when the NPV
+        before is <= 0, where a percentage means nothing), total_npv_before,
+        total_npv_after (x customers), expected_years_before / _after
+        (expected tenure within the horizon),
         retention_cost_per_saved_customer, in_claimed_range (25 <= pct <= 95).
+    summary : pandas.DataFrame
+        The same figures as a tidy frame: ``metric``, ``value``. For one
+        release ``summary["npv_after"]`` still works with a DeprecationWarning
+        (``summary`` was a Series; its values are now in ``metrics``).
     """
 
     table: pd.DataFrame
-    summary: pd.Series
+    metrics: dict[str, Any]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The headline figures as a tidy frame (``metric``, ``value``); see :attr:`metrics`."""
+        return metrics_summary(self.metrics, "ProfitImpact")
 
     def _repr_html_(self) -> str:  # pragma: no cover - display only
-        return self.summary.to_frame("value").to_html(escape=True)
+        return pd.DataFrame(self.summary).to_html(index=False, escape=True)
 
 
+@renamed_kwargs(base_margin="margin")
 def retention_profit_impact(
     *,
     retention: float = 0.80,
     retention_lift: float = 0.05,
     acquisition_cost: float = 50.0,
-    base_margin: float = 30.0,
+    margin: float = 30.0,
     margin_growth: float = 0.08,
     cost_to_serve: float = 0.0,
     cost_to_serve_decline: float = 0.0,
@@ -268,7 +283,7 @@ def retention_profit_impact(
     retention_lift : float
         Increase in percentage points (0.05: 0.80 -> 0.85). retention +
         retention_lift must stay <= 1.
-    acquisition_cost, base_margin, margin_growth, cost_to_serve, cost_to_serve_decline,
+    acquisition_cost, margin, margin_growth, cost_to_serve, cost_to_serve_decline,
     referral_rate, referral_value, discount_rate, horizon, customers
         See :func:`lifecycle_profit`.
     acquisition_to_retention_cost_ratio : float, optional
@@ -281,12 +296,13 @@ def retention_profit_impact(
     Returns
     -------
     ProfitImpact
-        ``table`` (tidy, both scenarios, year 0..H) and ``summary``.
+        ``table`` (tidy, both scenarios, year 0..H), ``metrics`` (the headline
+        figures by name) and ``summary`` (the same as a frame).
 
     Examples
     --------
     >>> res = retention_profit_impact(retention=0.8, retention_lift=0.05)
-    >>> bool(res.summary["npv_after"] > res.summary["npv_before"])
+    >>> bool(res.metrics["npv_after"] > res.metrics["npv_before"])
     True
     """
     r0 = _num("retention", retention, lo=0.0, hi=1.0)
@@ -304,9 +320,9 @@ def retention_profit_impact(
     else:
         ratio = _num("acquisition_to_retention_cost_ratio", acquisition_to_retention_cost_ratio, lo=0.0, lo_open=True)
         unit_cost = acq / ratio
-    common = dict(
+    common: dict[str, Any] = dict(
         acquisition_cost=acq,
-        base_margin=base_margin,
+        margin=margin,
         margin_growth=margin_growth,
         cost_to_serve=cost_to_serve,
         cost_to_serve_decline=cost_to_serve_decline,
@@ -325,25 +341,22 @@ def retention_profit_impact(
     npv1 = float(after["discounted_profit"].sum())
     pct = 100.0 * (npv1 - npv0) / npv0 if npv0 > 0 else math.nan
     n = float(customers)
-    summary = pd.Series(
-        {
-            "retention_before": r0,
-            "retention_after": r1,
-            "npv_before": npv0,
-            "npv_after": npv1,
-            "npv_increase": npv1 - npv0,
-            "profit_increase_pct": pct,
-            "total_npv_before": n * npv0,
-            "total_npv_after": n * npv1,
-            "expected_years_before": float(before["survival"].iloc[1:].sum()),
-            "expected_years_after": float(after["survival"].iloc[1:].sum()),
-            "retention_cost_per_saved_customer": unit_cost,
-            "in_claimed_range": bool(CLAIMED_RANGE[0] <= pct <= CLAIMED_RANGE[1]) if not math.isnan(pct) else False,
-        },
-        dtype=object,
-    )
+    metrics: dict[str, Any] = {
+        "retention_before": r0,
+        "retention_after": r1,
+        "npv_before": npv0,
+        "npv_after": npv1,
+        "npv_increase": npv1 - npv0,
+        "profit_increase_pct": pct,
+        "total_npv_before": n * npv0,
+        "total_npv_after": n * npv1,
+        "expected_years_before": float(before["survival"].iloc[1:].sum()),
+        "expected_years_after": float(after["survival"].iloc[1:].sum()),
+        "retention_cost_per_saved_customer": unit_cost,
+        "in_claimed_range": bool(CLAIMED_RANGE[0] <= pct <= CLAIMED_RANGE[1]) if not math.isnan(pct) else False,
+    }
     table.attrs.update({"source": "Reichheld & Sasser (1990), lifecycle profit model; retainkit definitions §5"})
-    return ProfitImpact(table=table, summary=summary)
+    return ProfitImpact(table=table, metrics=metrics)
 
 
 def five_percent_claim_grid(
@@ -399,7 +412,7 @@ def five_percent_claim_grid(
                 continue
             s = retention_profit_impact(
                 retention=float(r), margin_growth=float(g), retention_lift=retention_lift, **params
-            ).summary
+            ).metrics
             pct = float(s["profit_increase_pct"])
             rows.append(
                 {

@@ -255,7 +255,8 @@ def period_label(label: Any, freq: str, lang: str = "en") -> str:
     """A period label (``'2024-01'``, ``'2024-Q1'``, ...) in the reader's language (definitions §2).
 
     Months: en ``Jan 2024``, el ``Ιαν 2024``, hy ``2024 թ. հնվ``; quarters:
-    ``Q1 2024``, ``Τ1 2024``...; weeks by their Monday; days as a medium date;
+    ``Q1 2024``, ``Τ1 2024``...; weeks by their Monday and ISO week number (``Dec 26, 2022 (W52)``);
+    days as a medium date;
     years as the year. Anything that is not a label of ``freq`` (e.g.
     ``'overall'``) is returned unchanged.
     """
@@ -274,7 +275,12 @@ def period_label(label: Any, freq: str, lang: str = "en") -> str:
     if f == "Y":
         return dates.format_skeleton("y", start, locale=loc)
     if f == "W":
-        return Translator(lang).gettext("week of {date}").format(date=dates.format_date(start, "medium", locale=loc))
+        week = f"{start.isocalendar()[1]:02d}"
+        return (
+            Translator(lang)
+            .gettext("{date} (W{week})")
+            .format(date=dates.format_date(start, "medium", locale=loc), week=week)
+        )
     return dates.format_date(start, "medium", locale=loc)
 
 

@@ -474,4 +474,101 @@ def _purchase_rows(data: Transactions, by_cols: list[str]) -> dict:
     }
 
 
-__all__ = ["CRR_COLUMNS", "crr_from_counts", "crr_rates", "crr_table", "purchase_metrics"]
+#: the figures of :func:`kpi_trends`, in the order the report shows them; rates are the last two
+KPI_TREND_METRICS = (
+    "active_customers",
+    "new_customers",
+    "revenue",
+    "revenue_per_customer",
+    "aov",
+    "purchase_frequency",
+    "crr",
+    "churn",
+)
+#: the figures of :func:`kpi_trends` that are shares of customers (with a Wilson interval)
+KPI_TREND_RATES = ("crr", "churn")
+KPI_TREND_COLUMNS = ["metric", "period", "period_start", "value", "numerator", "denominator", "lo", "hi"]
+
+
+def kpi_trends(purchases: pd.DataFrame, crr: pd.DataFrame, cohorts: pd.DataFrame) -> pd.DataFrame:
+    """The headline figures per complete period, in one tidy table (definitions §4.7).
+
+    Parameters
+    ----------
+    purchases : DataFrame
+        ``purchase_metrics(tx, freq)`` without segments.
+    crr : DataFrame
+        ``crr_table(tx, freq, window=...)`` without segments.
+    cohorts : DataFrame
+        ``cohort_table(tx, freq)`` without segments (the sizes of the cohorts
+        are the new customers of their periods).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per figure and period, sorted by figure (the order of
+        :data:`KPI_TREND_METRICS`) then period: ``metric``, ``period``,
+        ``period_start``, ``value``, ``numerator`` and ``denominator`` (the
+        counts or sums the value is the ratio of; the value itself and NaN for
+        a count or a sum), ``lo`` and ``hi`` (the 95 % Wilson interval of a
+        rate, NaN otherwise). Revenue figures are left out without amounts;
+        CRR and churn only cover periods whose activity window is inside the
+        data (``window_covered``).
+    """
+    for name, t, first in (("purchases", purchases, "period"), ("crr", crr, "period"), ("cohorts", cohorts, "cohort")):
+        if not isinstance(t, pd.DataFrame) or first not in t.columns:
+            raise ParameterError(f"kpi_trends: {name} must be the retainkit table of that name (no column {first!r}).")
+        if list(t.columns).index(first) != 0:
+            raise ParameterError(f"kpi_trends: {name} has segment columns; pass the tables computed without by=.")
+    per = purchases[purchases["period"].astype(str) != "overall"]
+    frames: list[pd.DataFrame] = []
+
+    def add(metric: str, t: pd.DataFrame, value, num=None, den=None, lo=None, hi=None) -> None:  # noqa: ANN001
+        nan = np.full(len(t), np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "metric": metric,
+                    "period": t["period"].astype(str).to_numpy(),
+                    "period_start": t["period_start"].to_numpy(),
+                    "value": np.asarray(value, dtype=float),
+                    "numerator": np.asarray(value if num is None else num, dtype=float),
+                    "denominator": nan if den is None else np.asarray(den, dtype=float),
+                    "lo": nan if lo is None else np.asarray(lo, dtype=float),
+                    "hi": nan if hi is None else np.asarray(hi, dtype=float),
+                }
+            )
+        )
+
+    customers = per["customers"].to_numpy(dtype=float)
+    add("active_customers", per, customers)
+    c0 = cohorts[(cohorts["age"] == 0) & ~cohorts.get("partial", pd.Series(False, index=cohorts.index)).astype(bool)]
+    c0 = c0.rename(columns={"cohort": "period", "cohort_start": "period_start"})
+    add("new_customers", c0, c0["size"].to_numpy(dtype=float))
+    revenue = per["revenue"].to_numpy(dtype=float) if "revenue" in per.columns else np.full(len(per), np.nan)
+    if len(per) and not np.isnan(revenue).all():
+        add("revenue", per, revenue)
+        add("revenue_per_customer", per, safe_ratio(revenue, customers), revenue, customers)
+        add("aov", per, per["aov"].to_numpy(dtype=float))
+    add("purchase_frequency", per, per["purchase_frequency"], per["orders"], customers)
+    t = crr[crr["window_covered"].astype(bool)] if "window_covered" in crr.columns else crr
+    start = t["start_customers"].to_numpy(dtype=float)
+    add("crr", t, t["crr"], t["retained"], start, t["crr_lo"], t["crr_hi"])
+    add("churn", t, 1.0 - t["crr"].to_numpy(dtype=float), t["lost"], start, 1.0 - t["crr_hi"], 1.0 - t["crr_lo"])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KPI_TREND_COLUMNS)
+    order = {m: i for i, m in enumerate(KPI_TREND_METRICS)}
+    out = out.assign(_o=out["metric"].map(order)).sort_values(["_o", "period_start"], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True).loc[:, KPI_TREND_COLUMNS]
+
+
+__all__ = [
+    "CRR_COLUMNS",
+    "KPI_TREND_COLUMNS",
+    "KPI_TREND_METRICS",
+    "KPI_TREND_RATES",
+    "crr_from_counts",
+    "crr_rates",
+    "crr_table",
+    "kpi_trends",
+    "purchase_metrics",
+]

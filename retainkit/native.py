@@ -211,7 +211,7 @@ def load_native(
     columns = {k: v for k, v in mapping.items() if v is not None}
     first, last = (bk.key_to_timestamp(st[k], log.aware, tz) for k in ("min_key", "max_key"))
     # rows far apart need FAR_GAP_YEARS empty years between them: a shorter span needs no year histogram
-    spread = first is not None and last.year - first.year > FAR_GAP_YEARS
+    spread = first is not None and last is not None and last.year - first.year > FAR_GAP_YEARS
     year_rows = bk.year_counts(log) if spread else {}
     far, _, _ = far_years(year_rows)
     if far:
@@ -271,7 +271,9 @@ def _native_examples(
     native: Any, engine: str, mapping: dict[str, str | None], reason: str, log: Any, condition: Any
 ) -> list[Any]:
     """Raw text of a few unparseable timestamps (read from the source columns)."""
-    return bk.raw_examples(log, condition, mapping["timestamp"])
+    column = mapping["timestamp"]
+    assert column is not None  # the timestamp column is always mapped
+    return bk.raw_examples(log, condition, column)
 
 
 __all__ = ["load_native", "native_source"]

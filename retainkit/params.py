@@ -258,7 +258,9 @@ def _coerce(p: Param, value: Any) -> Any:
 
 def as_of_label(as_of: str, tz: str = "UTC") -> str:
     """Folder label of an ``as_of`` value: the local date, plus ``THHMM`` if not a whole day."""
-    ts = parse_as_of(as_of, tz).tz_convert(tz)
+    parsed = parse_as_of(as_of, tz)
+    assert parsed is not None  # an as_of value always parses to an instant (or raises)
+    ts = parsed.tz_convert(tz)
     return f"{ts:%Y-%m-%d}" if ts == end_of_day(ts, tz) else f"{ts:%Y-%m-%dT%H%M}"
 
 

@@ -527,8 +527,8 @@ def mrr_cohort_table(subs: Subscriptions, freq: str = "M") -> pd.DataFrame:
         out["nrr"] = safe_ratio(mrr_k, mrr0)
         out["grr"] = safe_ratio(dense["cap"][rc, col], mrr0)
     else:
-        for c in ("mrr", "mrr_age0", "nrr", "grr"):
-            out[c] = np.nan
+        for name in ("mrr", "mrr_age0", "nrr", "grr"):
+            out[name] = np.nan
     return out.loc[:, cols]
 
 

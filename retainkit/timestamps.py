@@ -72,7 +72,9 @@ def date_hint(bad: pd.Series) -> str:
     if parts.notna().all(axis=None) and len(parts):
         first = parts[0].astype(int)
         second = parts[1].astype(int)
-        sep = re.search(r"[/.-]", sample.iloc[0]).group(0)
+        found = re.search(r"[/.-]", sample.iloc[0])
+        assert found is not None  # every sampled value matched the d/m/y pattern above
+        sep = found.group(0)
         year = "%Y" if parts[2].str.len().max() == 4 else "%y"
         if (first > 12).any():
             return f' They look like day/month/year: pass date_format="%d{sep}%m{sep}{year}".'

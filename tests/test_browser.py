@@ -39,6 +39,33 @@ def _need_browser():
         pytest.skip(missing)
 
 
+#: every visible piece of text (HTML text nodes and SVG <text>) drawn smaller than 11 CSS px: its rendered size is
+#: the computed font size times the scale of its SVG (a chart shrunk to fit the page shrinks its text too)
+SMALL_TEXT_JS = """() => {
+  const small = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const el = node.parentElement;
+    if (!el || !node.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    if (el.closest('script, style, title, details:not([open]) > :not(summary)')) continue;
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (box.width === 0 || box.height === 0 || style.visibility === 'hidden' || style.display === 'none') continue;
+    let size = parseFloat(style.fontSize);
+    const svg = el.closest('svg');
+    if (svg && el instanceof SVGElement) {
+      const m = el.getScreenCTM();
+      if (m) size *= Math.hypot(m.a, m.b);
+    }
+    if (size < 10.95) small.push([el.tagName, Math.round(size * 10) / 10, node.textContent.trim().slice(0, 40)]);
+  }
+  return small;
+}"""
+
+
 def open_offline(html_path: Path, screenshot: Path | None = None):
     """Load a file in Chromium with every non-file request blocked; return what happened."""
     from playwright.sync_api import sync_playwright
@@ -84,6 +111,10 @@ def open_offline(html_path: Path, screenshot: Path | None = None):
                 "el => Array.from(el.querySelectorAll('.role-legend-label text')).map(t => t.textContent))"
             )
             result["kpis"] = page.locator(".rk-kpi").count()
+            result["sparklines"] = page.locator(".rk-kpi .rk-spark polyline").count()
+            result["kpi_sentences"] = page.locator(".rk-kpi .rk-kpi-help").count()
+            result["chart_sentences"] = page.locator("p.rk-about").count()
+            result["small_text"] = page.evaluate(SMALL_TEXT_JS)
             result["text"] = page.inner_text("body")
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -103,10 +134,10 @@ def report(tmp_path_factory):
 def test_report_draws_every_chart_offline(report, tmp_path):
     shot = tmp_path / "retention-report.png"
     res = open_offline(report.html, shot)
-    assert res["charts"] == 6
+    assert res["charts"] == 7
     assert all(d == 1 for d in res["drawn"]), res["drawn"]
     assert all(m > 10 for m in res["marks_per_chart"]), res["marks_per_chart"]
-    assert res["kpis"] == 7
+    assert res["kpis"] == 13
     legends = res["legend_labels"]
     # cohort curves (retention, revenue retention, cumulative revenue): earlier / newest / average named in a legend
     curves = [labels for labels in legends if "Average of all cohorts" in labels]
@@ -140,7 +171,12 @@ def test_index_page_opens_offline(report, tmp_path):
                 ),
             )
             page.goto(report.index.resolve().as_uri())
-            assert page.locator("a[href='monthly-by-channel/2024-12-31/retention-report.html']").count() == 1
+            link = "a[href='monthly-by-channel/2024-12-31/retention-report.html']"
+            # one row in the schedule's table (the date opens the report), one in the run log (its files)
+            assert page.locator(f"table[data-schedule='monthly-by-channel'] {link}").count() == 1
+            assert page.locator(f"table[data-schedule='monthly-by-channel'] {link}").inner_text() == "December 31, 2024"
+            assert page.locator(f"table.rk-runs {link}").count() == 1
+            assert page.locator(link).count() == 2
             page.screenshot(path=str(tmp_path / "index.png"))
         finally:
             browser.close()
@@ -167,3 +203,18 @@ def test_hostile_segment_values_render_as_text(tmp_path):
     assert "<script>alert(1)</script>" in res["text"]  # shown as text in the segment table
     assert "<img src=x onerror=alert(3)>" in res["text"]
     assert res["errors"] == [] and res["requests"] == []
+
+
+def test_report_kpis_have_sparklines_sentences_and_no_small_text(report, tmp_path):
+    """Issue #16 items 4 and 7: eight trend cards with sparklines, a sentence per card and chart, text >= 11 px."""
+    res = open_offline(report.html)
+    assert res["sparklines"] == 8, res["sparklines"]  # active, new, revenue, per customer, AOV, frequency, CRR, churn
+    assert res["kpi_sentences"] == res["kpis"] == 13
+    assert res["chart_sentences"] == res["charts"] == 7  # every chart, incl. CRR over time per segment
+    assert res["small_text"] == [], res["small_text"][:20]
+    assert res["errors"] == [] and res["requests"] == []
+    assert [c for c in res["console"] if c[0] == "error"] == []
+    assert "Glossary" in res["text"] and "Customer retention rate over time by channel" in res["text"]
+    for symbol in ("(E−N)/S", " pp", "S: start"):  # symbols live in the methodology only
+        before_method = res["text"].split("Methodology")[0]
+        assert symbol not in before_method, symbol

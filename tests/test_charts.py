@@ -117,7 +117,7 @@ def test_heatmap_marks_encodings_and_data():
     assert len(rows) == len(t) == 10  # only observed cells: 4 + 3 + 2 + 1
     assert {r["cohort"] for r in rows} == {period_label(c, "M") for c in t["cohort"]}  # month names (i18n)
     # y order: oldest cohort first, labels carry the size
-    assert rect["y"]["sort"][0] == "Jan 2024  (n=100)"
+    assert rect["y"]["sort"][0] == "Jan 2024  (100)"
     first = next(r for r in rows if r["cohort"] == "Feb 2024" and r["age"] == 1)
     assert first["rate"] == pytest.approx(t.query("cohort == '2024-02' and age == 1")["retention"].iloc[0])
     assert first["interval"].count("%") == 2
@@ -231,10 +231,10 @@ def test_crr_trend_spec():
     rows = spec["datasets"][top["data"]["name"]] if "data" in top else data_of(spec, band)
     assert [r["period"] for r in rows] == [period_label(x, "M") for x in c["period"][2:]]  # uncovered windows hidden
     counts = spec["datasets"][bottom["data"]["name"]]
-    assert sorted({r["measure"] for r in counts}) == sorted(["Start (S)", "End (E)", "New (N)", "Reactivated"])
-    assert bottom["encoding"]["color"]["scale"]["domain"] == ["Start (S)", "End (E)", "New (N)", "Reactivated"]
+    assert sorted({r["measure"] for r in counts}) == sorted(["At the start", "At the end", "New", "Reactivated"])
+    assert bottom["encoding"]["color"]["scale"]["domain"] == ["At the start", "At the end", "New", "Reactivated"]
     s_row = next(
-        r for r in counts if r["measure"] == "Start (S)" and r["period"] == period_label(c["period"].iloc[-1], "M")
+        r for r in counts if r["measure"] == "At the start" and r["period"] == period_label(c["period"].iloc[-1], "M")
     )
     assert s_row["customers"] == c["start_customers"].iloc[-1]
 

@@ -264,3 +264,15 @@ def test_bad_data_surfaces_as_data_error_in_the_terminal(tmp_path):
 def test_only_ipython_kernels_get_the_quiet_argument(tmp_path):
     assert rr.run._quiet_kernel_args("python3", tmp_path / "x.ipynb") == ["--IPKernelApp.log_level=ERROR"]
     assert rr.run._quiet_kernel_args("no-such-kernel", tmp_path / "x.ipynb") == []
+
+
+def test_report_result_summary_is_a_frame_and_the_dict_is_metrics(tmp_path):
+    metrics = {"kpis": {"crr": {"label": "CRR 2024-12", "display": "84.1%", "value": 0.841}}, "warnings": ["w"]}
+    res = rr.ReportResult(tmp_path / "r.html", None, metrics, tmp_path, tmp_path / "index.html")
+    assert res.summary.to_dict("records") == [
+        {"metric": "crr", "label": "CRR 2024-12", "display": "84.1%", "value": 0.841}
+    ]
+    with pytest.warns(
+        DeprecationWarning, match=r"ReportResult.summary\['warnings'\].*ReportResult.metrics\['warnings'\]"
+    ):
+        assert res.summary.get("warnings") == ["w"]

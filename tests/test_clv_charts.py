@@ -23,7 +23,7 @@ def _data(chart):
 
 def test_sbg_backtest_chart_spec():
     bt = backtest(REGULAR, 7)
-    chart = sbg_backtest_chart(bt.frame)
+    chart = sbg_backtest_chart(bt.table)
     assert isinstance(chart, __import__("altair").Chart)
     spec, data = _data(chart)
     assert spec["mark"]["type"] == "line" and spec["mark"]["point"] is True
@@ -32,7 +32,7 @@ def test_sbg_backtest_chart_spec():
     assert enc["color"]["field"] == "series" and enc["strokeDash"]["field"] == "series"
     assert len(data) == 2 * 13 and set(data["series"]) == {"Actual", "sBG projection"}
     proj = data[data.series == "sBG projection"].sort_values("period")
-    np.testing.assert_allclose(proj["survivors"], bt.frame["predicted"])
+    np.testing.assert_allclose(proj["survivors"], bt.table["predicted"])
     assert "MAPE 1.5%" in spec["title"]["subtitle"]
     # the result object works too
     assert sbg_backtest_chart(bt).to_dict()["encoding"]["x"]["field"] == "period"
@@ -59,8 +59,8 @@ def test_clv_curve_chart_spec():
     assert spec["encoding"]["strokeWidth"]["field"] == "kind"
     assert set(data["kind"]) == {"cohort", "average"}
     avg = data[data.kind == "average"].sort_values("age")
-    np.testing.assert_allclose(avg["clv"], res.average["clv"])
-    assert len(data) == len(res.by_cohort) + len(res.average)
+    np.testing.assert_allclose(avg["clv"], res.summary["clv"])
+    assert len(data) == len(res.table) + len(res.summary)
     assert "50%" in spec["title"]["subtitle"]
 
 

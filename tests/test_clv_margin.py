@@ -103,7 +103,7 @@ def test_empirical_clv_against_hand_loop():
         for _, row in g.sort_values("age").iterrows():
             total += margin * row["revenue"] / row["size"] / (1 + d) ** row["age"]
             expected[(cohort, row["age"])] = total
-    got = {(c, a): v for c, a, v in res.by_cohort[["cohort", "age", "clv"]].itertuples(index=False)}
+    got = {(c, a): v for c, a, v in res.table[["cohort", "age", "clv"]].itertuples(index=False)}
     assert got.keys() == expected.keys()
     for k, v in expected.items():
         assert got[k] == pytest.approx(v, rel=1e-12)
@@ -115,7 +115,7 @@ def test_empirical_clv_against_hand_loop():
             if (c, age) in expected
         ]
         want = sum(n * v for n, v in obs) / sum(n for n, _ in obs)
-        row = res.average[res.average["age"] == age].iloc[0]
+        row = res.summary[res.summary["age"] == age].iloc[0]
         assert row["clv"] == pytest.approx(want, rel=1e-12)
         assert row["cohorts"] == len(obs)
         assert row["customers"] == sum(n for n, _ in obs)
@@ -124,14 +124,14 @@ def test_empirical_clv_against_hand_loop():
 def test_empirical_clv_undiscounted_equals_cumulative_revenue_and_ignores_partial():
     table = _cohort_table()
     res = empirical_clv(table)
-    np.testing.assert_allclose(res.by_cohort["clv"], table["cum_revenue_per_customer"], rtol=1e-12)
+    np.testing.assert_allclose(res.table["clv"], table["cum_revenue_per_customer"], rtol=1e-12)
     table["partial"] = False
     table.loc[table.index[-1], "partial"] = True
     before = table.copy()
     res2 = empirical_clv(table)
     pd.testing.assert_frame_equal(table, before)  # caller's frame untouched
-    assert len(res2.by_cohort) == len(table) - 1
-    assert len(empirical_clv(table, include_partial=True).by_cohort) == len(table)
+    assert len(res2.table) == len(table) - 1
+    assert len(empirical_clv(table, include_partial=True).table) == len(table)
 
 
 def test_empirical_clv_segments_and_gaps():
@@ -139,13 +139,13 @@ def test_empirical_clv_segments_and_gaps():
     seg = pd.concat([table.assign(channel="web"), table.assign(channel="shop", revenue=table["revenue"] * 2)])
     seg = seg[["channel", *table.columns]]
     res = empirical_clv(seg)
-    web = res.by_cohort[res.by_cohort.channel == "web"]["clv"].to_numpy()
-    shop = res.by_cohort[res.by_cohort.channel == "shop"]["clv"].to_numpy()
+    web = res.table[res.table.channel == "web"]["clv"].to_numpy()
+    shop = res.table[res.table.channel == "shop"]["clv"].to_numpy()
     np.testing.assert_allclose(shop, 2 * web)
-    assert set(res.average["channel"]) == {"web", "shop"}
+    assert set(res.summary["channel"]) == {"web", "shop"}
     # a missing age inside a cohort makes later cumulative values unknown (never silently 0)
     gap = table.drop(index=table[(table.cohort == "2024-01") & (table.age == 1)].index)
-    out = empirical_clv(gap).by_cohort
+    out = empirical_clv(gap).table
     jan = out[out.cohort == "2024-01"].set_index("age")["clv"]
     assert not np.isnan(jan[0]) and jan[[2, 3]].isna().all()
 
@@ -173,7 +173,7 @@ def test_empirical_clv_on_real_cohort_table():
     tx = load_transactions(log, amount="amount", as_of="2024-03-31")
     table = cohort_table(tx, "M")
     res = empirical_clv(table, margin=0.5, discount_rate=0.1)
-    jan = res.by_cohort[res.by_cohort.cohort == table.cohort.iloc[0]].set_index("age")["clv"]
+    jan = res.table[res.table.cohort == table.cohort.iloc[0]].set_index("age")["clv"]
     # January cohort: a, b (n=2): age 0 revenue 40, age 1 revenue 20, age 2 revenue -5 + 4
     assert jan[0] == pytest.approx(0.5 * 40 / 2)
     assert jan[1] == pytest.approx(0.5 * 40 / 2 + 0.5 * 20 / 2 / 1.1)
@@ -217,3 +217,11 @@ def test_clv_horizon_rejects_bad_inputs():
         clv_horizon(10.0, 1.5, 0.1, periods_per_year=12)
     with pytest.raises(ParameterError):
         clv_horizon(10.0, 0.5, 0.1, periods_per_year=0)
+
+
+def test_by_cohort_and_average_are_deprecated_spellings_of_table_and_summary():
+    res = empirical_clv(_cohort_table(), margin=0.5)
+    with pytest.warns(DeprecationWarning, match=r"EmpiricalCLV.by_cohort.*EmpiricalCLV.table"):
+        assert res.by_cohort is res.table
+    with pytest.warns(DeprecationWarning, match=r"EmpiricalCLV.average.*EmpiricalCLV.summary"):
+        assert res.average is res.summary

@@ -207,7 +207,7 @@ def test_sbg_errors():
 
 def test_backtest_frame_and_mape():
     bt = backtest(REGULAR, 7)
-    f = bt.frame
+    f = bt.table
     assert list(f.columns) == ["period", "actual", "predicted", "error", "pct_error", "sample"]
     assert (f["sample"] == "holdout").sum() == 5
     np.testing.assert_allclose(f["error"], f["predicted"] - f["actual"])
@@ -233,3 +233,12 @@ def test_previous_fitter_names_still_work_with_a_deprecation_warning():
             assert module.GammaGamma is clv.GammaGammaFitter
     with pytest.raises(AttributeError, match="NoSuchFitter"):
         clv.NoSuchFitter  # noqa: B018
+
+
+def test_backtest_table_summary_and_the_deprecated_frame():
+    bt = backtest(REGULAR, 7)
+    s = bt.summary.set_index("metric")["value"]
+    assert s["fit_periods"] == 7 and s["mape"] == bt.mape
+    assert (s["alpha"], s["beta"]) == (bt.model.alpha_, bt.model.beta_)
+    with pytest.warns(DeprecationWarning, match=r"SBGBacktest.frame.*SBGBacktest.table"):
+        assert bt.frame is bt.table

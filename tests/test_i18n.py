@@ -88,7 +88,8 @@ def test_period_labels_per_frequency():
     assert period_label("2024-Q3", "Q", "en") == "Q3 2024"
     assert period_label("2024", "Y", "en") == "2024"
     assert period_label("2024-01-31", "D", "el") == "31 Ιαν 2024"
-    assert period_label("2024-W05", "W", "en") == "week of Jan 29, 2024"  # ISO week 5 starts on Monday 29 Jan
+    assert period_label("2024-W05", "W", "en") == "Jan 29, 2024 (W05)"  # ISO week 5 starts on Monday 29 Jan
+    assert period_label("2022-W52", "W", "en") == "Dec 26, 2022 (W52)"
     assert period_label("2024-W05", "W", "hy").startswith("2024 թ. հնվ 29")
     assert period_label("overall", "M", "el") == "overall"  # not a period: left alone (a data value)
 
@@ -305,3 +306,19 @@ def test_cli_lang_options(tmp_path, capsys):
     assert '<html lang="hy">' in index and "Պահպանման հաշվետվություններ" in index
     assert cli.main(["report", "--data", "sample", "--lang", "fr"]) == cli.EXIT_PARAMETER
     assert "choose one of en, el, hy" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_run_status_of_the_index_is_translated(lang):
+    """The index shows every status a run can end with (runlog.EXIT_CODES) in the page's language."""
+    from retainkit.i18n import translator
+    from retainkit.report.index import STATUS_TEXTS, status_text
+    from retainkit.report.runlog import EXIT_CODES, PUBLISHED_STATUSES
+
+    statuses = {e.status for e in EXIT_CODES} | set(PUBLISHED_STATUSES) | {"running"}
+    assert statuses <= set(STATUS_TEXTS)
+    tr = translator(lang)
+    for status in statuses:
+        shown = status_text(tr, status)
+        assert shown and not re.search("[A-Za-z]", shown), (status, shown)
+        assert status_text(tr, f"last run: {status}") == tr.gettext("last run: {status}").format(status=shown)

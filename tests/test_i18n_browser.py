@@ -140,7 +140,7 @@ def rendered(tmp_path_factory):
 def test_translated_report_draws_offline_in_its_language(rendered, lang):
     res = rendered[lang][1]
     assert res["lang"] == lang
-    assert res["charts"] == rendered["en"][1]["charts"] == 6
+    assert res["charts"] == rendered["en"][1]["charts"] == 7  # with CRR over time per segment
     assert res["requests"] == [] and res["errors"] == []
     html_en = rendered["en"][0].html.read_text(encoding="utf-8")
     left = sorted(latin_words(res["text"]) - _allowed(html_en))

@@ -232,6 +232,12 @@ def test_index_follows_the_newest_report_language(reports):
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert '<html lang="el">' in index and "Αναφορές διατήρησης" in index
     assert "31 Δεκεμβρίου 2024" in index and "84,1%" in index
-    assert not latin_words(visible_text(index)) - _allowed(reports["en"][2]) - {"data", "PATH", "YYYY", "MM", "DD"}
+    # the scheduling texts too: schedule heading, statuses and the run log (no English island left)
+    assert "Χρονοπρογραμματισμός monthly" in index and "Ημερολόγιο εκτελέσεων" in index
+    assert 'lang="en"' not in index
+    host = {w for r in rr.read_records(folder) for w in latin_words(r.owner.host)}  # the run log names the host
+    assert (
+        not latin_words(visible_text(index)) - _allowed(reports["en"][2]) - host - {"data", "PATH", "YYYY", "MM", "DD"}
+    )
     english = rr.write_index(folder, lang="en").read_text(encoding="utf-8")
     assert '<html lang="en">' in english and "Retention reports" in english and "84.1%" in english

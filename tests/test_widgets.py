@@ -369,9 +369,9 @@ def test_roi_defaults_match_scenario_roi():
     calc = wd.loyalty_roi_calculator()
     want = loyalty.scenario_roi(preset="points")
     pd.testing.assert_frame_equal(calc.result.table, want.table)
-    assert calc.result.summary["npv"] == pytest.approx(want.summary["npv"])
+    assert calc.result.metrics["npv"] == pytest.approx(want.metrics["npv"])
     assert calc.parameters() == pytest.approx(loyalty.preset_parameters("points"))
-    assert f"{want.summary['roi']:+.0%}" in calc.summary.value
+    assert f"{want.metrics['roi']:+.0%}" in calc.summary.value
 
 
 def test_roi_controls_recompute():
@@ -399,9 +399,9 @@ def test_roi_presets_fill_every_control(preset):
     calc.preset.value = preset
     assert calc.parameters() == pytest.approx(loyalty.preset_parameters(preset))
     want = loyalty.scenario_roi(preset=preset)
-    assert calc.result.summary["npv"] == pytest.approx(want.summary["npv"])
-    assert calc.result.summary["break_even_retention_lift"] == pytest.approx(
-        want.summary["break_even_retention_lift"], nan_ok=True
+    assert calc.result.metrics["npv"] == pytest.approx(want.metrics["npv"])
+    assert calc.result.metrics["break_even_retention_lift"] == pytest.approx(
+        want.metrics["break_even_retention_lift"], nan_ok=True
     )
 
 
@@ -504,3 +504,15 @@ def test_roi_notebook_bad_preset_shows_message(tmp_path):
     nb = _run("loyalty_roi.ipynb", tmp_path, preset="cashback")
     text = _outputs_text(nb)
     assert "could not start" in text and "cashback" in text
+
+
+def test_calculator_period_is_a_deprecated_spelling_of_freq():
+    with pytest.warns(DeprecationWarning, match=r"period=.*freq="):
+        old = wd.loyalty_roi_calculator(period="quarter")
+    new = wd.loyalty_roi_calculator(freq="Q")
+    assert (old.freq, old.period) == (new.freq, new.period) == ("Q", "quarter")
+    assert wd.loyalty_roi_calculator().period_name == "month"
+    with pytest.warns(DeprecationWarning):
+        assert wd.loyalty_roi_calculator(period="sprint").period_name == "sprint"
+    with pytest.raises(rk.ParameterError, match="pass freq= only"):
+        wd.loyalty_roi_calculator(freq="M", period="month")

@@ -8,7 +8,7 @@ report embeds (also registered, not enabled, as the Altair theme
 
 * cohorts and CRR (definitions §3, §4): :func:`cohort_heatmap`,
   :func:`retention_curves`, :func:`cumulative_revenue_curves`,
-  :func:`crr_trend`, :func:`segment_comparison`
+  :func:`crr_trend`, :func:`crr_by_segment`, :func:`segment_comparison`
 * lifetime value (§5): :func:`clv_curve_chart`, :func:`sbg_survival_chart`,
   :func:`sbg_backtest_chart`
 * retention economics (§5): :func:`claim_grid_chart`
@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from ._theme import theme_config
 from .clv import clv_curve_chart, sbg_backtest_chart, sbg_survival_chart
-from .cohorts import cohort_heatmap, crr_trend, cumulative_revenue_curves, retention_curves, segment_comparison
+from .cohorts import cumulative_revenue_curves, retention_curves, segment_comparison
+from .crr import crr_by_segment, crr_trend
 from .economics import claim_grid_chart
+from .heatmap import cohort_heatmap
 from .loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
 
 __all__ = [
     "claim_grid_chart",
     "clv_curve_chart",
     "cohort_heatmap",
+    "crr_by_segment",
     "crr_trend",
     "cumulative_cash_chart",
     "cumulative_revenue_curves",

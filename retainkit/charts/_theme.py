@@ -10,7 +10,7 @@ import). Enable it in a notebook with ``alt.theme.enable("retainkit")``.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Final
 
 import altair as alt
 import pandas as pd
@@ -41,9 +41,9 @@ COHORT_SCHEME = "blues"
 COHORT_GREY = "#c3cbd3"
 AVERAGE_COLOR = "#1b2733"
 #: Sequential scheme for retention heatmaps (domain 0..1).
-HEATMAP_SCHEME = "blues"
+HEATMAP_SCHEME: Final = "blues"
 #: Count series of the CRR chart, always in this order and colour.
-COUNT_SERIES: tuple[str, ...] = (N_("Start (S)"), N_("End (E)"), N_("New (N)"), N_("Reactivated"))
+COUNT_SERIES: tuple[str, ...] = (N_("At the start"), N_("At the end"), N_("New"), N_("Reactivated"))
 COUNT_COLORS: tuple[str, ...] = ("#1f5f99", "#6f7780", "#3a9a5b", "#e0803a")
 
 PCT_AXIS = ".0%"
@@ -121,6 +121,13 @@ _CONFIG: dict[str, Any] = {
 @alt.theme.register("retainkit", enable=False)
 def _retainkit_theme() -> alt.theme.ThemeConfig:
     return alt.theme.ThemeConfig(config=theme_config())  # type: ignore[typeddict-item]
+
+
+def layered(*charts: Any) -> alt.LayerChart:
+    """``alt.layer(*charts)`` typed as the LayerChart it is: our layers carry no facet encodings to hoist."""
+    result = alt.layer(*charts)
+    assert isinstance(result, alt.LayerChart)  # altair returns a FacetChart only for shared facet encodings
+    return result
 
 
 def freq_unit(table: pd.DataFrame, default: str = "periods") -> str:

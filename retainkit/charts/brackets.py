@@ -83,7 +83,7 @@ def value_heatmap(
     layers: list[Any] = [rect]
     if n_x <= 26 and step_x >= 26:
         layers.append(
-            base.mark_text(fontSize=9, baseline="middle").encode(
+            base.mark_text(fontSize=11, baseline="middle").encode(
                 x=xe,
                 y=ye,
                 text=alt.Text("value:Q", format=axis_fmt),
@@ -92,7 +92,7 @@ def value_heatmap(
             )
         )
     sub = [s for s in (subtitle, note) if s]
-    return alt.layer(*layers).properties(
+    return th.layered(*layers).properties(
         width=alt.Step(step_x),
         height=alt.Step(20 if len(cohorts) <= 40 else 14),
         title=alt.Title(title, subtitle=sub if len(sub) > 1 else (sub[0] if sub else "")),
@@ -139,7 +139,7 @@ def bracket_chart(
                     x=x, xOffset=alt.XOffset(f"{split}:N"), y="retention_lo:Q", y2="retention_hi:Q"
                 )
             )
-        return alt.layer(*layers).properties(
+        return th.layered(*layers).properties(
             width=th.WIDTH,
             height=th.HEIGHT,
             title=alt.Title(
@@ -188,7 +188,7 @@ def bracket_chart(
             ],
         )
     )
-    return alt.layer(*layers).properties(
+    return th.layered(*layers).properties(
         width=th.WIDTH,
         height=th.HEIGHT,
         title=alt.Title(

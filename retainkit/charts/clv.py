@@ -48,7 +48,7 @@ def sbg_backtest_chart(
     Parameters
     ----------
     backtest_frame : pandas.DataFrame or SBGBacktest
-        The ``frame`` of a backtest (period, actual, predicted, error,
+        The ``table`` of a backtest (period, actual, predicted, error,
         pct_error, sample) or the backtest result itself.
     title : str, optional
         Chart title; the subtitle states the fit window and the holdout MAPE.
@@ -64,13 +64,13 @@ def sbg_backtest_chart(
         ("Actual", "sBG projection" and the ``others``; projections dashed),
         tooltips with the sample (fit / holdout) and the percentage error.
     """
-    frame = getattr(backtest_frame, "frame", backtest_frame)
+    frame = getattr(backtest_frame, "table", backtest_frame)
     if not isinstance(frame, pd.DataFrame):
         raise ParameterError("sbg_backtest_chart needs the frame returned by backtest() (or the result itself).")
     need = {"period", "actual", "predicted", "pct_error", "sample"}
     if not need <= set(frame.columns):
         raise ParameterError(
-            f"backtest_frame lacks columns {sorted(need - set(frame.columns))}; pass backtest(...).frame."
+            f"backtest_frame lacks columns {sorted(need - set(frame.columns))}; pass backtest(...).table."
         )
     base = frame[["period", "sample", "pct_error"]]
     long = pd.concat(
@@ -123,7 +123,7 @@ def sbg_backtest_chart(
     title_ = lines.title
     untitled = lines.copy()
     untitled.title = alt.Undefined
-    return alt.layer(shade, text, untitled).properties(title=title_)
+    return theme.layered(shade, text, untitled).properties(title=title_)
 
 
 def _survivor_lines(
@@ -210,7 +210,7 @@ def clv_curve_chart(empirical, *, title: str | None = None, value_format: str = 
     ----------
     empirical : EmpiricalCLV or pandas.DataFrame
         The result of :func:`retainkit.clv.empirical_clv` (cohort lines and
-        the average) or just its ``by_cohort`` frame.
+        the average) or just its ``table`` (one row per cohort and age).
     title : str, optional
     value_format : str
         d3 format of the value in the tooltip.
@@ -221,10 +221,10 @@ def clv_curve_chart(empirical, *, title: str | None = None, value_format: str = 
         Line chart: x = age, y = cumulative value per customer, one thin line
         per cohort (segment / cohort) and a thick line for the average.
     """
-    by = getattr(empirical, "by_cohort", empirical)
-    avg = getattr(empirical, "average", None)
+    by = getattr(empirical, "table", empirical)
+    avg = getattr(empirical, "summary", None)
     if not isinstance(by, pd.DataFrame) or not {"cohort", "age", "clv"} <= set(by.columns):
-        raise ParameterError("clv_curve_chart needs the result of empirical_clv() (or its by_cohort frame).")
+        raise ParameterError("clv_curve_chart needs the result of empirical_clv() (or its table).")
     seg = list(by.attrs.get("by") or [])
     lines = by[by["clv"].notna()]
 

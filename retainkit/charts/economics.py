@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParameterError
-from ._theme import PALETTE
+from ._theme import PALETTE, layered
 
 __all__ = ["claim_grid_chart"]
 
@@ -68,7 +68,7 @@ def claim_grid_chart(
     text = base.mark_text(fontSize=12).encode(
         text="label:N", color=alt.condition(alt.datum.band == inside, alt.value("white"), alt.value("#1b2733"))
     )
-    return alt.layer(rect, text).properties(
+    return layered(rect, text).properties(
         width=320,
         height=220,
         title=alt.Title(

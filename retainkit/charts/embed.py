@@ -70,7 +70,7 @@ def vega_bundle() -> str:
         except OSError:  # pragma: no cover
             js = None
     if not js or "window.vegaEmbed" not in js:
-        js = vlc.javascript_bundle(vl_version=version)
+        js = vlc.javascript_bundle(vl_version=version)  # type: ignore[call-arg]  # the stub omits snippet's default
         try:
             atomic_write(cache, js)
         except OSError:  # pragma: no cover - a read-only home still works, just slower

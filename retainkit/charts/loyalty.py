@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..exceptions import ParameterError
 from ..i18n import N_, translator
-from ._theme import ACCENT, HEIGHT, PALETTE, WIDTH
+from ._theme import ACCENT, HEIGHT, PALETTE, WIDTH, layered
 
 _DESIGN = {"did": N_("matched difference in differences"), "randomized": N_("treated vs randomised holdout")}
 
@@ -88,7 +88,7 @@ def cumulative_cash_chart(
         sub = _("Break-even (payback) in period {period}.").format(period=period)
     else:
         sub = _("No payback within the horizon.")
-    return alt.layer(*layers).properties(
+    return layered(*layers).properties(
         width=WIDTH,
         height=HEIGHT,
         title=alt.Title(title or _("Cumulative cash of the programme"), subtitle=sub),
@@ -146,7 +146,7 @@ def roi_sensitivity_chart(grid: pd.DataFrame, *, title: str | None = None, lang:
         ],
     )
     text = base.mark_text(fontSize=10, color="#1b2733").encode(text="roi_text:N")
-    return alt.layer(rect, text).properties(
+    return layered(rect, text).properties(
         width=min(WIDTH, 70 * len(brks)),
         height=min(2 * HEIGHT, 26 * len(lifts)),
         title=alt.Title(
@@ -174,8 +174,9 @@ def lift_chart(result: Any, *, metric: str = "active_share", title: str | None =
     """
     if metric not in ("active_share", "spend_per_customer"):
         raise ParameterError(f"metric={metric!r} must be 'active_share' or 'spend_per_customer'.")
-    traj = getattr(result, "trajectory", None)
-    _need(traj, ["group", "relative_period", "window", metric], "result.trajectory")
+    traj = getattr(result, "table", None)
+    _need(traj, ["group", "relative_period", "window", metric], "result.table")
+    assert traj is not None  # _need raised otherwise
     data = traj[["group", "relative_period", "window", metric, "customers"]].copy()
     groups = list(dict.fromkeys(data["group"]))
     pct = metric == "active_share"
@@ -225,7 +226,7 @@ def lift_chart(result: Any, *, metric: str = "active_share", title: str | None =
         + ("" if pd.isna(lo) else f" (95 % interval {f(lo)} to {f(hi)})")
         + f"; {_DESIGN.get(result.design, result.design)}."
     )
-    return alt.layer(bands, line, labels).properties(
+    return layered(bands, line, labels).properties(
         width=WIDTH,
         height=HEIGHT,
         title=alt.Title(title or ("Activity around joining" if pct else "Spend around joining"), subtitle=sub),

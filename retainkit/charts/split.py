@@ -23,6 +23,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_kwargs
 from ..exceptions import ParameterError
 from ..i18n import translator
 from . import _theme as th
@@ -117,9 +118,10 @@ def _order_by_size(frame: pd.DataFrame, segment: str, size_col: str | None) -> l
     return sorted(frame[segment].astype(str).unique().tolist())
 
 
+@renamed_kwargs(segment="by")
 def segment_curves(
     average: pd.DataFrame,
-    segment: str,
+    by: str,
     *,
     value: str,
     y_title: str,
@@ -139,9 +141,9 @@ def segment_curves(
     Parameters
     ----------
     average : DataFrame
-        ``average_curve(cohort_table(..., by=segment))``.
-    segment : str
-        The segment column.
+        ``average_curve(cohort_table(..., by=by))``.
+    by : str
+        The segment column (``segment=`` is its deprecated spelling).
     value : str
         The column drawn (``retention``, ``retention_on_or_after``,
         ``revenue_per_customer``, ``cum_revenue_per_customer``...). Bands are
@@ -166,6 +168,7 @@ def segment_curves(
     altair.LayerChart
         Bands and lines (colour = segment, one legend).
     """
+    segment = by  # the split column, named 'segment' in the chart's data
     _ = translator(lang).gettext
     missing = [c for c in (segment, "age", value) if c not in average.columns]
     if missing:
@@ -227,12 +230,13 @@ def segment_curves(
             tooltip=tip,
         )
     )
-    return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, note))
+    return th.layered(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, note))
 
 
+@renamed_kwargs(segment="by")
 def crr_by_segment(
     crr: pd.DataFrame,
-    segment: str,
+    by: str,
     *,
     intervals: bool = True,
     max_periods: int | None = 36,
@@ -247,10 +251,11 @@ def crr_by_segment(
     Parameters
     ----------
     crr : DataFrame
-        ``crr_table(..., by=segment)`` columns (``segment``, ``period``,
+        ``crr_table(..., by=by)`` columns (the ``by`` column, ``period``,
         ``period_start``, ``start_customers``, ``retained``, ``crr``,
         ``crr_lo``, ``crr_hi``, ``window_covered``).
-    segment : str
+    by : str
+        The segment column (``segment=`` is its deprecated spelling).
     intervals : bool
         Draw the bands.
     max_periods : int or None
@@ -267,6 +272,7 @@ def crr_by_segment(
     -------
     altair.LayerChart
     """
+    segment = by  # the split column, named 'segment' in the chart's data
     _ = translator(lang).gettext
     missing = [c for c in (segment, "period", "period_start", "crr", "start_customers") if c not in crr.columns]
     if missing:
@@ -341,7 +347,7 @@ def crr_by_segment(
             tooltip=tip,
         )
     )
-    return alt.layer(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
+    return th.layered(*layers).properties(width=th.WIDTH - 80, height=th.HEIGHT, title=_title(title, subtitle, *notes))
 
 
 def stacked_by_segment(
@@ -493,7 +499,7 @@ def highlight_curves(
         )
     if not layers:
         layers.append(alt.Chart(pd.DataFrame({"age": [], value: []})).mark_line().encode(x=x, y=y))
-    return alt.layer(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=_title(title, subtitle))
+    return th.layered(*layers).properties(width=th.WIDTH, height=th.HEIGHT, title=_title(title, subtitle))
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._deprecation import renamed_attribute
 from ..exceptions import DataError, ParameterError
 from .base import check_discount, check_timing, finite_number, segment_columns
 
@@ -98,22 +99,28 @@ class EmpiricalCLV:
 
     Attributes
     ----------
-    by_cohort : pandas.DataFrame
+    table : pandas.DataFrame
         One row per observed (segments..., cohort, age): ``size``,
         ``revenue``, ``value`` (margin x revenue at that age, discounted to
         age 0, per customer of the cohort) and ``clv`` (cumulative ``value``
         up to and including that age).
-    average : pandas.DataFrame
-        One row per (segments..., age): ``cohorts`` (how many cohorts are
-        observed at that age), ``customers`` (their total size) and ``clv``
-        (the size-weighted average of the cohorts' ``clv``).
+    summary : pandas.DataFrame
+        The average curve, one row per (segments..., age): ``cohorts`` (how
+        many cohorts are observed at that age), ``customers`` (their total
+        size) and ``clv`` (the size-weighted average of the cohorts' ``clv``).
     margin, discount_rate : float
+    by_cohort, average : pandas.DataFrame
+        Deprecated spellings of ``table`` and ``summary`` (a
+        DeprecationWarning; removed in the next release).
     """
 
-    by_cohort: pd.DataFrame
-    average: pd.DataFrame
+    table: pd.DataFrame
+    summary: pd.DataFrame
     margin: float
     discount_rate: float
+
+    by_cohort = renamed_attribute("EmpiricalCLV", "by_cohort", "table")
+    average = renamed_attribute("EmpiricalCLV", "average", "summary")
 
 
 def clv_horizon(
@@ -224,7 +231,8 @@ def empirical_clv(
     Returns
     -------
     EmpiricalCLV
-        ``by_cohort`` and ``average`` frames (see :class:`EmpiricalCLV`).
+        ``table`` (one row per cohort and age) and ``summary`` (the average
+        curve) frames (see :class:`EmpiricalCLV`).
         Both carry ``attrs`` with margin, discount_rate and the table's freq.
     """
     if not isinstance(table, pd.DataFrame):
@@ -278,7 +286,7 @@ def empirical_clv(
     attrs = {"margin": m, "discount_rate": d, "freq": table.attrs.get("freq"), "by": seg}
     df.attrs.update(attrs)
     avg.attrs.update(attrs)
-    return EmpiricalCLV(by_cohort=df, average=avg, margin=m, discount_rate=d)
+    return EmpiricalCLV(table=df, summary=avg, margin=m, discount_rate=d)
 
 
 __all__ = ["EmpiricalCLV", "clv_margin_multiple", "empirical_clv"]

@@ -14,6 +14,7 @@ Science*, 29(1), 85-93.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from .._deprecation import renamed_attribute
 from ..exceptions import ConvergenceError, DataError, ParameterError
 from .base import Fitter, check_discount, check_fitted, finite_number, fit_log_mle, segment_columns, summary_frame
 
@@ -231,6 +233,7 @@ class ShiftedBetaGeoFitter(Fitter):
                 for k, v in checked.items():
                     sub = ShiftedBetaGeoFitter()._fit_many([v])
                     models[k] = sub
+                    assert sub.alpha_ci_ is not None and sub.beta_ci_ is not None  # set by the fit
                     kt = k if isinstance(k, tuple) else (k,)
                     rows.append(
                         {
@@ -287,6 +290,7 @@ class ShiftedBetaGeoFitter(Fitter):
     # ---------------------------------------------------------------- model functions
     def _params(self) -> tuple[float, float]:
         check_fitted(self, "alpha_")
+        assert self.alpha_ is not None and self.beta_ is not None  # check_fitted raised otherwise
         return float(self.alpha_), float(self.beta_)
 
     @staticmethod
@@ -336,6 +340,7 @@ class ShiftedBetaGeoFitter(Fitter):
             (t <= n_periods_).
         """
         a, b = self._params()
+        assert self.n_periods_ is not None  # fitted
         if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 0:
             raise ParameterError(f"periods={periods!r} must be a whole number >= 0.")
         n0 = self.size_ if size is None else finite_number("size", size)
@@ -437,12 +442,12 @@ class ShiftedBetaGeoFitter(Fitter):
             else:
                 out = (b + n) / (a + b + n) * special.hyp2f1(1.0, b + n + 1, a + b + n + 1, 1.0 / (1.0 + d))
         elif method == "sum":
+
+            def log_term(t: np.ndarray, nn: float) -> np.ndarray:
+                return special.betaln(a, b + nn + t) - special.betaln(a, b + nn)
+
             vals = [
-                (1.0 + d)
-                * _discounted_sum(
-                    lambda t, nn=nn: special.betaln(a, b + nn + t) - special.betaln(a, b + nn), d, start=1
-                )
-                for nn in np.atleast_1d(n)
+                (1.0 + d) * _discounted_sum(functools.partial(log_term, nn=nn), d, start=1) for nn in np.atleast_1d(n)
             ]
             out = np.asarray(vals).reshape(n.shape)
         else:
@@ -485,7 +490,7 @@ class SBGBacktest:
 
     Attributes
     ----------
-    frame : pandas.DataFrame
+    table : pandas.DataFrame
         ``period``, ``actual``, ``predicted`` (expected survivors), ``error``
         (predicted - actual), ``pct_error`` (100 x error / actual; NaN where
         actual = 0) and ``sample`` ("fit" for t <= fit_periods, "holdout" after).
@@ -494,12 +499,30 @@ class SBGBacktest:
     model : ShiftedBetaGeoFitter
         The model fitted on t = 0..fit_periods.
     fit_periods : int
+    summary : pandas.DataFrame
+        ``metric``, ``value``: ``fit_periods``, ``mape``, ``alpha``, ``beta``.
+    frame : pandas.DataFrame
+        Deprecated spelling of ``table`` (a DeprecationWarning; removed in the
+        next release).
     """
 
-    frame: pd.DataFrame
+    table: pd.DataFrame
     mape: float
     model: ShiftedBetaGeoFitter
     fit_periods: int
+
+    frame = renamed_attribute("SBGBacktest", "frame", "table")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The backtest in four figures (``metric``, ``value``): fit_periods, mape, alpha, beta."""
+        figures = {
+            "fit_periods": self.fit_periods,
+            "mape": self.mape,
+            "alpha": self.model.alpha_,
+            "beta": self.model.beta_,
+        }
+        return pd.DataFrame({"metric": list(figures), "value": list(figures.values())})
 
 
 def backtest(survivors, fit_periods: int) -> SBGBacktest:
@@ -515,8 +538,8 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     Returns
     -------
     SBGBacktest
-        Tidy ``frame`` (period, actual, predicted, error, pct_error, sample)
-        and ``mape`` over the holdout periods.
+        Tidy ``table`` (period, actual, predicted, error, pct_error, sample),
+        ``mape`` over the holdout periods and a ``summary`` frame.
     """
     s = _check_survivors(survivors)
     if isinstance(fit_periods, bool) or not isinstance(fit_periods, (int, np.integer)):
@@ -546,7 +569,7 @@ def backtest(survivors, fit_periods: int) -> SBGBacktest:
     hold = frame[frame["sample"] == "holdout"]
     mape = float(np.nanmean(np.abs(hold["pct_error"]))) if hold["pct_error"].notna().any() else math.nan
     frame.attrs.update({"fit_periods": int(fit_periods), "mape": mape, "alpha": model.alpha_, "beta": model.beta_})
-    return SBGBacktest(frame=frame, mape=mape, model=model, fit_periods=int(fit_periods))
+    return SBGBacktest(table=frame, mape=mape, model=model, fit_periods=int(fit_periods))
 
 
 __all__ = ["SBGBacktest", "ShiftedBetaGeoFitter", "backtest"]

@@ -18,26 +18,21 @@ Implements definitions §6 ("Loyalty-program ROI"):
   with or without self-selection, to check the estimator (and for teaching);
   it lives with the other generators in :mod:`retainkit.datasets`.
 
-Modules: :mod:`~retainkit.loyalty.scenario` (planned ROI),
-:mod:`~retainkit.loyalty.measured` (measured lift, on the activity panel of
-:mod:`~retainkit.loyalty.panel`, results in :mod:`~retainkit.loyalty.result`).
+Modules: :mod:`~retainkit.loyalty.scenario` (planned ROI, on the parameters and
+presets of :mod:`~retainkit.loyalty.parameters`),
+:mod:`~retainkit.loyalty.measured` (measured lift: options and the activity
+panel of :mod:`~retainkit.loyalty.panel`, then the design of
+:mod:`~retainkit.loyalty.did` or :mod:`~retainkit.loyalty.randomized`; results
+and bootstrap in :mod:`~retainkit.loyalty.result`).
 """
 
 from __future__ import annotations
 
 from ..datasets import simulate_program
 from .measured import measure_program_lift
+from .parameters import PARAMETERS, PRESETS, preset_parameters
 from .result import NAIVE_WARNING, ProgramLift
-from .scenario import (
-    PARAMETERS,
-    PRESETS,
-    TABLE_COLUMNS,
-    ScenarioResult,
-    break_even_retention_lift,
-    preset_parameters,
-    scenario_roi,
-    sensitivity,
-)
+from .scenario import TABLE_COLUMNS, ScenarioResult, break_even_retention_lift, scenario_roi, sensitivity
 
 __all__ = [
     "NAIVE_WARNING",

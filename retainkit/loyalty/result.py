@@ -1,8 +1,9 @@
 """The result of a measured programme lift (definitions §6 "Measured ROI").
 
 :class:`ProgramLift` holds the estimates, their bootstrap intervals, the naive
-gap with its warning, the trajectory around joining and the counts;
-:func:`finish_lift` assembles it.
+gap with its warning, the trajectory around joining (``table``) and the counts;
+:func:`finish_lift` assembles it from the bootstrap replicates of
+:func:`bootstrap` (members and comparison units resampled separately).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .scenario import is_missing
+from .._deprecation import renamed_attribute
+from .parameters import is_missing
 
 #: Shown with every naive members-vs-others gap (definitions §6).
 NAIVE_WARNING = (
@@ -49,8 +51,8 @@ class ProgramLift:
     naive_retention_gap, naive_spend_gap : float
         Members vs everyone else; see ``naive_warning``.
     naive_warning : str
-    trajectory : pandas.DataFrame
-        Means by period relative to the join period: ``group`` ("members" /
+    table : pandas.DataFrame
+        The trajectory: means by period relative to the join period: ``group`` ("members" /
         "matched comparison", or "treated" / "holdout"), ``relative_period``,
         ``window`` ("baseline", "matching", "join", "post"), ``active_share``,
         ``spend_per_customer``, ``customers``. Comparison means are weighted
@@ -64,6 +66,9 @@ class ProgramLift:
     windows : dict
         Lengths: ``baseline_periods``, ``match_periods``, ``post_periods``.
     n_boot, seed : int
+    trajectory : pandas.DataFrame
+        Deprecated spelling of ``table`` (a DeprecationWarning; removed in the
+        next release).
     """
 
     design: str
@@ -78,7 +83,7 @@ class ProgramLift:
     naive_retention_gap: float
     naive_spend_gap: float
     naive_warning: str
-    trajectory: pd.DataFrame
+    table: pd.DataFrame
     counts: dict[str, int]
     used_members: np.ndarray
     freq: str
@@ -86,6 +91,8 @@ class ProgramLift:
     n_boot: int
     seed: int | None
     replicates: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    trajectory = renamed_attribute("ProgramLift", "trajectory", "table")
 
     def _repr_html_(self) -> str:
         def fmt(v: float, pct: bool) -> str:
@@ -179,7 +186,7 @@ def finish_lift(
         naive_retention_gap=naive_a,
         naive_spend_gap=naive_s,
         naive_warning=warning if design == "did" else "",
-        trajectory=trajectory,
+        table=trajectory,
         counts=counts,
         used_members=used,
         freq=freq,
@@ -190,4 +197,50 @@ def finish_lift(
     )
 
 
-__all__ = ["NAIVE_WARNING", "ProgramLift", "ci95", "finish_lift"]
+#: Plural unit names of the period codes, for the result's description.
+PERIOD_UNITS = {"D": "days", "W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+
+
+def boot_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    """``size`` rows of bootstrap weights for ``n`` units (how often each unit is drawn)."""
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype("float64")
+
+
+def window_name(k: int, b: int, m: int, jp: int) -> str:
+    """The window of period ``k`` relative to joining: baseline, matching, join or post."""
+    if k < -m:
+        return "baseline"
+    if k < 0:
+        return "matching"
+    if k < jp:
+        return "join"
+    return "post"
+
+
+def bootstrap(stat, n_m: int, n_c: int, n_boot: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Resample members and comparison units separately; returns replicate estimates."""
+    out_a: list[np.ndarray] = []
+    out_s: list[np.ndarray] = []
+    chunk = max(1, min(n_boot, int(5e6 // max(n_m + n_c, 1))))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        ra, rs = stat(boot_weights(rng, n_m, size), boot_weights(rng, n_c, size))
+        out_a.append(ra)
+        out_s.append(rs if rs is not None else np.full(size, np.nan))
+        done += size
+    if not out_a:
+        return pd.DataFrame({"retention_lift": [], "spend_lift": []})
+    return pd.DataFrame({"retention_lift": np.concatenate(out_a), "spend_lift": np.concatenate(out_s)})
+
+
+__all__ = [
+    "NAIVE_WARNING",
+    "PERIOD_UNITS",
+    "ProgramLift",
+    "boot_weights",
+    "bootstrap",
+    "ci95",
+    "finish_lift",
+    "window_name",
+]

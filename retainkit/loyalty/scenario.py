@@ -4,12 +4,12 @@
 period and the break-even retention lift; :data:`PRESETS` holds illustrative
 starting points for four programme types; :func:`sensitivity` varies the
 retention lift and breakage; :func:`break_even_retention_lift` solves NPV = 0.
+The parameters, presets and their checks are in :mod:`~retainkit.loyalty.parameters`.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,125 +18,16 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._deprecation import renamed_kwargs
-from ..exceptions import ParameterError
-from ..i18n import N_
-
-#: Every scenario parameter with its meaning (the order is the signature's).
-PARAMETERS: dict[str, str] = {
-    "members": N_("members enrolled at the start (period 0)"),
-    "baseline_retention": N_(
-        "share of customers still buying from one period to the next without the programme (0..1)"
-    ),
-    "baseline_spend": N_("spend (revenue) per retained customer per period without the programme"),
-    "retention_lift": N_("absolute increase of the per-period retention rate for members (0.03 = +3 points)"),
-    "spend_lift": N_("relative increase of spend per retained member per period (0.10 = +10 %)"),
-    "margin": N_("gross margin on spend (0..1)"),
-    "earn_rate": N_("points earned per currency unit spent"),
-    "point_value": N_("cost to the business of one redeemed point (currency)"),
-    "breakage": N_("share of earned points never redeemed (0..1)"),
-    "per_member_cost": N_("service cost per active member per period (cards, mailings, perks)"),
-    "fixed_cost": N_("fixed running cost per period (platform, staff)"),
-    "setup_cost": N_("one-off cost at the start (period 0, not discounted)"),
-    "membership_fee": N_("fee paid by each active member per period (paid memberships)"),
-    "horizon": N_("number of periods H"),
-    "discount_rate": N_("discount rate per period d"),
-}
-_REQUIRED = ("members", "baseline_retention", "baseline_spend", "retention_lift", "margin", "horizon")
-_OPTIONAL_DEFAULTS: dict[str, float] = {
-    "spend_lift": 0.0,
-    "earn_rate": 0.0,
-    "point_value": 0.0,
-    "breakage": 0.0,
-    "per_member_cost": 0.0,
-    "fixed_cost": 0.0,
-    "setup_cost": 0.0,
-    "membership_fee": 0.0,
-    "discount_rate": 0.0,
-}
-
-#: Illustrative presets for four programme types (periods are months). The
-#: values are plausible orders of magnitude, NOT benchmarks: replace every one
-#: with your own numbers. See docs/loyalty.md for the reasoning behind each.
-PRESETS: dict[str, dict[str, float]] = {
-    # Points per currency unit, redeemable for rewards: 1 point per unit spent,
-    # a point worth 1 cent (1 % back), a quarter of points never redeemed.
-    "points": dict(
-        members=10_000,
-        baseline_retention=0.85,
-        baseline_spend=50.0,
-        retention_lift=0.02,
-        spend_lift=0.05,
-        margin=0.35,
-        earn_rate=1.0,
-        point_value=0.01,
-        breakage=0.25,
-        per_member_cost=0.10,
-        fixed_cost=2_000.0,
-        setup_cost=20_000.0,
-        membership_fee=0.0,
-        horizon=24,
-        discount_rate=0.008,
-    ),
-    # Tiered / cumulative discounts: the discount grows with cumulative spend;
-    # modelled as an average effective discount of 3 % of member spend
-    # (earn_rate 1 x point_value 0.03), applied at checkout, so no breakage.
-    "tiered": dict(
-        members=10_000,
-        baseline_retention=0.85,
-        baseline_spend=50.0,
-        retention_lift=0.03,
-        spend_lift=0.08,
-        margin=0.35,
-        earn_rate=1.0,
-        point_value=0.03,
-        breakage=0.0,
-        per_member_cost=0.05,
-        fixed_cost=1_500.0,
-        setup_cost=15_000.0,
-        membership_fee=0.0,
-        horizon=24,
-        discount_rate=0.008,
-    ),
-    # Paid membership (free shipping / member prices for a monthly fee): the
-    # fee is revenue, the perks are a per-member cost, a small cashback.
-    "paid_membership": dict(
-        members=5_000,
-        baseline_retention=0.85,
-        baseline_spend=60.0,
-        retention_lift=0.04,
-        spend_lift=0.15,
-        margin=0.30,
-        earn_rate=1.0,
-        point_value=0.01,
-        breakage=0.10,
-        per_member_cost=7.0,
-        fixed_cost=3_000.0,
-        setup_cost=30_000.0,
-        membership_fee=5.0,
-        horizon=24,
-        discount_rate=0.008,
-    ),
-    # Gamified engagement (badges, streaks, challenges): small monetary
-    # rewards, many never claimed, but an app to build and run.
-    "gamified": dict(
-        members=20_000,
-        baseline_retention=0.85,
-        baseline_spend=40.0,
-        retention_lift=0.015,
-        spend_lift=0.02,
-        margin=0.35,
-        earn_rate=1.0,
-        point_value=0.002,
-        breakage=0.50,
-        per_member_cost=0.05,
-        fixed_cost=5_000.0,
-        setup_cost=50_000.0,
-        membership_fee=0.0,
-        horizon=24,
-        discount_rate=0.008,
-    ),
-}
+from .._deprecation import metrics_summary, renamed_kwargs, warn_renamed
+from .parameters import (
+    PARAMETERS,
+    PRESETS,
+    check_parameter_names,
+    is_missing,
+    preset_parameters,
+    resolve_parameters,
+    validate_parameters,
+)
 
 #: Columns of :attr:`ScenarioResult.table` with their meaning.
 TABLE_COLUMNS: dict[str, str] = {
@@ -169,30 +60,41 @@ class ScenarioResult:
     ----------
     table : pandas.DataFrame
         One row per period 1..H with the columns of :data:`TABLE_COLUMNS`.
-    summary : dict
-        ``roi``, ``npv``, ``payback_period`` (first period whose cumulative
-        discounted cash is >= 0; ``None`` if not within the horizon),
-        ``break_even_retention_lift`` (NaN when no lift in the feasible range
-        breaks even), ``incremental_gross_profit`` and ``total_program_cost``
-        (both present values; the cost is net of membership fees and includes
-        the setup cost), ``reward_cost``, ``reward_cost_on_baseline_spend``,
-        ``membership_fees`` (present values), ``undiscounted_payback_period``.
+    metrics : dict
+        The headline figures by name: ``roi``, ``npv``, ``payback_period``
+        (first period whose cumulative discounted cash is >= 0; ``None`` if
+        not within the horizon), ``break_even_retention_lift`` (NaN when no
+        lift in the feasible range breaks even), ``incremental_gross_profit``
+        and ``total_program_cost`` (both present values; the cost is net of
+        membership fees and includes the setup cost), ``reward_cost``,
+        ``reward_cost_on_baseline_spend``, ``membership_fees`` (present
+        values), ``undiscounted_payback_period``.
+    summary : pandas.DataFrame
+        The same figures as a tidy frame: ``metric``, ``value`` (a missing
+        payback period is NaN). For one release ``summary["roi"]`` still works
+        with a DeprecationWarning (``summary`` was the dict now in ``metrics``).
     parameters : dict
         Every parameter used (preset values merged with overrides).
     preset : str or None
     """
 
     table: pd.DataFrame
-    summary: dict[str, Any]
+    metrics: dict[str, Any]
     parameters: dict[str, float]
     preset: str | None = None
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The headline figures as a tidy frame (``metric``, ``value``); see :attr:`metrics`."""
+        return metrics_summary(self.metrics, "ScenarioResult")
+
     def summary_frame(self) -> pd.DataFrame:
-        """The summary as a tidy two-column frame (``metric``, ``value``)."""
-        return pd.DataFrame({"metric": list(self.summary), "value": list(self.summary.values())})
+        """Deprecated: use :attr:`summary`."""
+        warn_renamed("ScenarioResult.summary_frame()", "ScenarioResult.summary")
+        return pd.DataFrame(self.summary)
 
     def _repr_html_(self) -> str:
-        s = self.summary
+        s = self.metrics
         roi = "n/a" if is_missing(s["roi"]) else f"{s['roi']:.1%}"
         pb = "not within the horizon" if s["payback_period"] is None else f"period {s['payback_period']}"
         be = (
@@ -219,103 +121,10 @@ class ScenarioResult:
         return head + self.table[cols].to_html(index=False, float_format=lambda v: f"{v:,.1f}")
 
     def __repr__(self) -> str:
-        s = self.summary
+        s = self.metrics
         return (
             f"<ScenarioResult H={len(self.table)} roi={s['roi']:.4g} npv={s['npv']:,.2f} payback={s['payback_period']}>"
         )
-
-
-def is_missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def preset_parameters(name: str) -> dict[str, float]:
-    """A copy of the illustrative parameters of a programme type (definitions §6).
-
-    Parameters
-    ----------
-    name : {"points", "tiered", "paid_membership", "gamified"}
-
-    Returns
-    -------
-    dict
-        Parameter name -> value, ready to pass to :func:`scenario_roi` as
-        ``scenario_roi(**params)``.
-    """
-    if name not in PRESETS:
-        raise ParameterError(
-            f"preset={name!r} is not a programme type. Use one of {sorted(PRESETS)} "
-            "or pass every parameter yourself (preset=None)."
-        )
-    return dict(PRESETS[name])
-
-
-def _resolve(preset: str | None, given: Mapping[str, Any]) -> dict[str, float]:
-    params: dict[str, Any] = dict(_OPTIONAL_DEFAULTS)
-    if preset is not None:
-        params.update(preset_parameters(preset))
-    for k, v in given.items():
-        if v is not None:
-            params[k] = v
-    missing = [k for k in _REQUIRED if params.get(k) is None]
-    if missing:
-        raise ParameterError(
-            f"scenario_roi needs {', '.join(missing)} (no preset given). Pass them, or start from "
-            f"a preset: scenario_roi(preset='points', ...). Presets: {sorted(PRESETS)}."
-        )
-    _validate(params)
-    return params
-
-
-def _num(name: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name}={value!r} is not a number ({PARAMETERS[name]}).") from None
-    if not math.isfinite(x):
-        raise ParameterError(f"{name}={value!r} must be a finite number ({PARAMETERS[name]}).")
-    return x
-
-
-def _validate(p: dict[str, Any]) -> None:
-    for k in PARAMETERS:
-        p[k] = _num(k, p[k])
-    h = p["horizon"]
-    if h != int(h) or h < 1:
-        raise ParameterError(f"horizon={h!r} must be a whole number of periods >= 1.")
-    p["horizon"] = int(h)
-    for k in (
-        "members",
-        "baseline_spend",
-        "earn_rate",
-        "point_value",
-        "per_member_cost",
-        "fixed_cost",
-        "setup_cost",
-        "membership_fee",
-    ):
-        if p[k] < 0:
-            raise ParameterError(f"{k}={p[k]!r} must be >= 0 ({PARAMETERS[k]}).")
-    for k in ("margin", "breakage"):
-        if not 0 <= p[k] <= 1:
-            raise ParameterError(f"{k}={p[k]!r} must lie in [0, 1] ({PARAMETERS[k]}); write 35 % as 0.35.")
-    r = p["baseline_retention"]
-    if not 0 <= r < 1:
-        raise ParameterError(
-            f"baseline_retention={r!r} must lie in [0, 1) (a share per period; write 85 % as 0.85). "
-            "Retention of 1 would mean nobody ever leaves and an unbounded customer count."
-        )
-    lift = p["retention_lift"]
-    if not 0 <= r + lift < 1:
-        raise ParameterError(
-            f"retention_lift={lift!r} gives a programme retention of {r + lift:.4g} with "
-            f"baseline_retention={r!r}; baseline_retention + retention_lift must lie in [0, 1). "
-            "The lift is absolute (0.03 = +3 percentage points)."
-        )
-    if p["spend_lift"] <= -1:
-        raise ParameterError(f"spend_lift={p['spend_lift']!r} must be > -1 (a relative change; 0.10 = +10 %).")
-    if p["discount_rate"] <= -1:
-        raise ParameterError(f"discount_rate={p['discount_rate']!r} must be > -1 (per period; 0.01 = 1 %).")
 
 
 def _flows(
@@ -452,7 +261,8 @@ def scenario_roi(
     Returns
     -------
     ScenarioResult
-        ``.table`` (columns in :data:`TABLE_COLUMNS`), ``.summary``,
+        ``.table`` (columns in :data:`TABLE_COLUMNS`), ``.metrics`` (the
+        headline figures by name), ``.summary`` (the same as a frame),
         ``.parameters``.
 
     Raises
@@ -477,7 +287,7 @@ def scenario_roi(
         horizon=horizon,
         discount_rate=discount_rate,
     )
-    p = _resolve(preset, given)
+    p = resolve_parameters(preset, given)
     f = _flows(p)
     cum_disc = -p["setup_cost"] + np.cumsum(f["cash"] * f["disc"])
     table = pd.DataFrame(
@@ -503,9 +313,9 @@ def scenario_roi(
         }
     )
     table.attrs["setup_cost"] = p["setup_cost"]
-    summary = _summary_numbers(p, f)
-    summary["break_even_retention_lift"] = _break_even(p)
-    return ScenarioResult(table=table, summary=summary, parameters=dict(p), preset=preset)
+    metrics = _summary_numbers(p, f)
+    metrics["break_even_retention_lift"] = _break_even(p)
+    return ScenarioResult(table=table, metrics=metrics, parameters=dict(p), preset=preset)
 
 
 def _break_even(p: Mapping[str, float]) -> float:
@@ -544,23 +354,17 @@ def break_even_retention_lift(preset: str | None = None, **params: Any) -> float
     """
     params = dict(params)
     params.setdefault("retention_lift", 0.0)
-    _check_keys(params)
-    p = _resolve(preset, params)
+    check_parameter_names(params)
+    p = resolve_parameters(preset, params)
     return _break_even(p)
-
-
-def _check_keys(params: Mapping[str, Any]) -> None:
-    unknown = sorted(set(params) - set(PARAMETERS))
-    if unknown:
-        raise ParameterError(f"unknown scenario parameter(s) {unknown}; the parameters are {list(PARAMETERS)}.")
 
 
 @renamed_kwargs(gross_margin="margin")
 def sensitivity(
     preset: str | None = None,
     *,
-    retention_lifts: Sequence[float] | None = None,
-    breakages: Sequence[float] | None = None,
+    retention_lifts: Sequence[float] | np.ndarray | None = None,
+    breakages: Sequence[float] | np.ndarray | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """ROI over a grid of retention lift x breakage (definitions §6).
@@ -582,18 +386,16 @@ def sensitivity(
         ``breakage``, ``roi``, ``npv``, ``total_program_cost``. ``attrs``
         carry the scenario parameters.
     """
-    _check_keys(params)
-    p = _resolve(preset, params)
-    if retention_lifts is None:
-        top = 2 * p["retention_lift"] if p["retention_lift"] > 0 else 0.05
-        retention_lifts = np.linspace(0.0, top, 9)
-    if breakages is None:
-        breakages = np.round(np.arange(0, 0.51, 0.1), 10)
+    check_parameter_names(params)
+    p = resolve_parameters(preset, params)
+    top = 2 * p["retention_lift"] if p["retention_lift"] > 0 else 0.05
+    lifts: Sequence[float] | np.ndarray = np.linspace(0.0, top, 9) if retention_lifts is None else retention_lifts
+    shares: Sequence[float] | np.ndarray = np.round(np.arange(0, 0.51, 0.1), 10) if breakages is None else breakages
     rows = []
-    for lift in retention_lifts:
-        for brk in breakages:
+    for lift in lifts:
+        for brk in shares:
             q = dict(p, retention_lift=float(lift), breakage=float(brk))
-            _validate(q)
+            validate_parameters(q)
             s = _summary_numbers(q, _flows(q))
             rows.append((float(lift), float(brk), s["roi"], s["npv"], s["total_program_cost"]))
     grid = pd.DataFrame(rows, columns=["retention_lift", "breakage", "roi", "npv", "total_program_cost"])

@@ -1,14 +1,14 @@
-"""The report's numbers: tables, headline figures (KPIs) and what changed (definitions §3-§5).
+"""The report's numbers: loading, every table, the gates and the published summary (definitions §1-§5).
 
 :func:`compute` loads the data and computes every table and headline figure
-of the report from the library functions (definitions §1-§5), and
-:func:`what_changed` decides which changes are larger than noise.
+of the report from the library functions (definitions §1-§5). The headline
+figures are built in :mod:`.kpis`, the comparisons against noise in
+:mod:`.changes`; their names are importable from here as before.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -16,146 +16,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._files import atomic_write
-from .._stats import Z95, wilson_interval
-from ..clv import clv_horizon, clv_margin_multiple, customers_at_risk
+from ..clv import customers_at_risk
 from ..cohorts import average_curve, cohort_table
 from ..data import load_transactions
-from ..engine import parse_window
 from ..exceptions import DataError, HistoryError, ParameterError
-from ..i18n import MISSING, N_, translator
 from ..inputs import DataQualityWarning
 from ..metrics import crr_table, purchase_metrics
 from ..params import INTERNAL_PARAMS, SUMMARY_FILE, ReportParams, as_of_label, validate_params
 from ..periods import FREQ_NAMES, PERIODS_PER_YEAR, end_of_day, period_offset
+from .changes import Change, what_changed
 from .history import HistoryCheck, compare_history, history_json, history_table, not_checked
+from .kpis import (
+    CLV_HORIZON_YEARS,
+    Kpi,
+    clv_basis_freq,
+    clv_estimate,
+    clv_kpi,
+    compute_kpis,
+    diff_interval,
+    discount_per_period,
+    jsonable,
+    latest_crr,
+    pooled_revenue_retention,
+)
 
 SUMMARY_SCHEMA = 1
 #: the per-customer risk list published next to the report (definitions §5)
 AT_RISK_FILE = "at-risk-customers.csv"
 
-_PERIOD_DAYS = {f: 365.2425 / n for f, n in PERIODS_PER_YEAR.items()}
-#: the horizon of the report's CLV (definitions §5.6)
-CLV_HORIZON_YEARS = 3.0
 #: the word for one period (``retainkit.periods.FREQ_NAMES``)
 FREQ_WORD = FREQ_NAMES
-
-
-def diff_interval(k1: float, n1: float, k2: float, n2: float, z: float = Z95) -> tuple[float, float, float]:
-    """Difference of two proportions k1/n1 - k2/n2 with Newcombe's hybrid score interval.
-
-    Newcombe (1998), method 10: the interval is built from the two 95 % Wilson
-    intervals (definitions §3 "Uncertainty"), so "the intervals say it is more
-    than noise" means exactly that this interval excludes 0. Assumes the two
-    proportions come from independent samples; for overlapping customer bases
-    (consecutive CRRs) it is approximate.
-
-    Returns
-    -------
-    (diff, lo, hi) : floats; NaN when either n is 0.
-    """
-    if not n1 or not n2:
-        return (math.nan, math.nan, math.nan)
-    p1, p2 = k1 / n1, k2 / n2
-    (l1,), (u1,) = (np.atleast_1d(v) for v in wilson_interval([k1], [n1], z))
-    (l2,), (u2,) = (np.atleast_1d(v) for v in wilson_interval([k2], [n2], z))
-    d = p1 - p2
-    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return (float(d), float(lo), float(hi))
-
-
-def pooled_revenue_retention(table: pd.DataFrame) -> pd.DataFrame:
-    """Pooled revenue retention per age: sum_c Rev(c,k) / sum_c Rev(c,0) (definitions §3).
-
-    Over the cohorts whose cell (c, k) is observed (partial cells excluded),
-    the revenue analogue of the size-weighted average curve.
-
-    Returns
-    -------
-    DataFrame
-        ``age``, ``cohorts``, ``revenue``, ``base_revenue``, ``revenue_retention``.
-    """
-    if "revenue" not in table.columns:
-        return pd.DataFrame(columns=["age", "cohorts", "revenue", "base_revenue", "revenue_retention"])
-    t = table.loc[~table["partial"].astype(bool)] if "partial" in table.columns else table
-    base = t.loc[t["age"] == 0].set_index("cohort")["revenue"]
-    t = t.assign(base_revenue=t["cohort"].map(base))
-    out = (
-        t.groupby("age", sort=True)
-        .agg(cohorts=("cohort", "nunique"), revenue=("revenue", "sum"), base_revenue=("base_revenue", "sum"))
-        .reset_index()
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["revenue_retention"] = np.where(out["base_revenue"] != 0, out["revenue"] / out["base_revenue"], np.nan)
-    return out
-
-
-def discount_per_period(yearly: float, freq: str) -> float:
-    """Per-period discount rate equivalent to a yearly one: (1 + d)^(1/periods per year) - 1.
-
-    Periods per year come from :data:`retainkit.periods.PERIODS_PER_YEAR` (a year
-    is 365.2425 days, a week 7: 52.1775 weeks a year).
-    """
-    return (1.0 + yearly) ** (1.0 / PERIODS_PER_YEAR[freq]) - 1.0
-
-
-def clv_estimate(margin_per_period: float, retention: float, discount_rate: float) -> float:
-    """Margin-multiple CLV, margin received at the end of each period (definitions §5).
-
-    CLV = m r / (1 + d - r). Uses :func:`retainkit.clv.clv_margin_multiple`
-    (timing "end"); NaN when an input is undefined.
-    """
-    if not all(np.isfinite([margin_per_period, retention, discount_rate])):
-        return math.nan
-    return float(clv_margin_multiple(margin_per_period, retention, discount_rate, timing="end"))
-
-
-@dataclass
-class Kpi:
-    """One headline figure: value, how it is shown, and the counts behind it."""
-
-    key: str
-    label: str
-    value: float
-    display: str
-    sub: str = ""
-    lo: float = math.nan
-    hi: float = math.nan
-    num: float = math.nan
-    den: float = math.nan
-    period: str = ""
-    delta: str = ""
-    delta_class: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in self.__dict__.items()}
-
-
-@dataclass
-class Change:
-    """A compared figure (now vs then) and whether the intervals call it a change."""
-
-    metric: str
-    now_label: str
-    then_label: str
-    now: float
-    then: float
-    diff: float
-    lo: float
-    hi: float
-    higher_is_better: bool = True
-
-    @property
-    def significant(self) -> bool:
-        return bool(np.isfinite(self.lo) and (self.lo > 0 or self.hi < 0))
-
-    @property
-    def good(self) -> bool:
-        return (self.diff > 0) == self.higher_is_better
 
 
 @dataclass
@@ -198,386 +91,6 @@ class ReportData:
     @property
     def as_of_label(self) -> str:
         return as_of_label(self.as_of.tz_convert(self.params.tz).tz_localize(None).isoformat(), self.params.tz)
-
-
-def latest_crr(crr: pd.DataFrame) -> pd.DataFrame:
-    t = crr
-    if "window_covered" in t.columns:
-        t = t[t["window_covered"].astype(bool)]
-    t = t[t["start_customers"] > 0]
-    return t.sort_values("period_start") if "period_start" in t.columns else t
-
-
-def _periods(pm: pd.DataFrame) -> pd.DataFrame:
-    return pm[pm["period"].astype(str) != "overall"]
-
-
-def _overall(pm: pd.DataFrame) -> pd.Series | None:
-    o = pm[pm["period"].astype(str) == "overall"]
-    return o.iloc[0] if len(o) else None
-
-
-#: per frequency: the age-1 retention figure, its revenue twin, "within the period" and the per-period unit
-AGE1_RETENTION = {
-    "D": N_("Day-1 retention"),
-    "W": N_("Week-1 retention"),
-    "M": N_("Month-1 retention"),
-    "Q": N_("Quarter-1 retention"),
-    "Y": N_("Year-1 retention"),
-}
-AGE1_REVENUE_RETENTION = {
-    "D": N_("Day-1 revenue retention"),
-    "W": N_("Week-1 revenue retention"),
-    "M": N_("Month-1 revenue retention"),
-    "Q": N_("Quarter-1 revenue retention"),
-    "Y": N_("Year-1 revenue retention"),
-}
-REPEAT_WITHIN = {
-    "D": N_("Repeat purchase rate within the day"),
-    "W": N_("Repeat purchase rate within the week"),
-    "M": N_("Repeat purchase rate within the month"),
-    "Q": N_("Repeat purchase rate within the quarter"),
-    "Y": N_("Repeat purchase rate within the year"),
-}
-PER_UNIT = {"D": N_("per day"), "W": N_("per week"), "M": N_("per month"), "Q": N_("per quarter"), "Y": N_("per year")}
-
-
-def compute_kpis(
-    cohorts: pd.DataFrame,
-    average: pd.DataFrame,
-    crr: pd.DataFrame,
-    purchases: pd.DataFrame,
-    revenue_average: pd.DataFrame,
-    p: ReportParams,
-    crr_basis: pd.DataFrame | None = None,
-    purchases_basis: pd.DataFrame | None = None,
-) -> dict[str, Kpi]:
-    """The headline figures of the report from the library tables (definitions §3-§5).
-
-    Keys: ``customers``, ``crr``, ``churn``, ``repeat_rate``, ``retention_1``,
-    ``revenue_retention_1``, ``clv``. Each :class:`Kpi` carries the counts it
-    was computed from, so a later report can test a change against noise.
-    Labels and displayed values are in the report language (``p.lang``);
-    ``Kpi.period`` keeps the language-neutral period label.
-    """
-    tr = translator(p.lang)
-    _ = tr.gettext
-    num = tr.format_number
-
-    def pct(x: float, digits: int = 1) -> str:
-        return tr.format_percent(x, digits)
-
-    def plabel(label: Any) -> str:
-        return tr.period_label(label, p.freq)
-
-    k: dict[str, Kpi] = {}
-    overall = _overall(purchases)
-    lc = latest_crr(crr)
-    customers = (
-        float(overall["customers"]) if overall is not None else float(cohorts.drop_duplicates("cohort")["size"].sum())
-    )
-    sub = ""
-    if len(lc):
-        last = lc.iloc[-1]
-        sub = _("{n} active at the end of {period} ({window}-day activity window)").format(
-            n=num(int(last["end_customers"])), period=plabel(last["period"]), window=num(window_days(p.window))
-        )
-    k["customers"] = Kpi(
-        "customers", _("Customers"), customers, num(int(customers)), sub or _("with a purchase up to the report date")
-    )
-    if len(lc):
-        last = lc.iloc[-1]
-        crr_v, lo, hi = float(last["crr"]), float(last["crr_lo"]), float(last["crr_hi"])
-        delta, cls, dchurn, cchurn = "", "", "", ""
-        if len(lc) > 1:
-            prev = lc.iloc[-2]
-            d, dlo, dhi = diff_interval(
-                last["retained"], last["start_customers"], prev["retained"], prev["start_customers"]
-            )
-            sig = np.isfinite(dlo) and (dlo > 0 or dhi < 0)
-            vs = _("{difference} vs {period}") if sig else _("{difference} vs {period} (within noise)")
-            delta = vs.format(difference=tr.format_points(d), period=plabel(prev["period"]))
-            cls = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-            dchurn = vs.format(difference=tr.format_points(-d), period=plabel(prev["period"]))
-            cchurn = ("rk-good" if d > 0 else "rk-bad") if sig else ""
-        k["crr"] = Kpi(
-            "crr",
-            _("CRR {period}").format(period=plabel(last["period"])),
-            crr_v,
-            pct(crr_v),
-            _("95% interval {low} – {high}").format(low=pct(lo), high=pct(hi)),
-            lo,
-            hi,
-            float(last["retained"]),
-            float(last["start_customers"]),
-            str(last["period"]),
-            delta,
-            cls,
-        )
-        k["churn"] = Kpi(
-            "churn",
-            _("Churn {period}").format(period=plabel(last["period"])),
-            1 - crr_v,
-            pct(1 - crr_v),
-            _("{lost} of {start} customers lost").format(
-                lost=num(int(last["lost"])), start=num(int(last["start_customers"]))
-            ),
-            1 - hi,
-            1 - lo,
-            float(last["lost"]),
-            float(last["start_customers"]),
-            str(last["period"]),
-            dchurn,
-            cchurn,
-        )
-    else:
-        k["crr"] = Kpi("crr", _("CRR"), math.nan, MISSING, _("no complete period with a covered activity window"))
-        k["churn"] = Kpi("churn", _("Churn"), math.nan, MISSING, _("no complete period with a covered activity window"))
-    if overall is not None:
-        rr = float(overall["repeat_purchase_rate"])
-        rnum, den = float(overall["repeat_customers"]), float(overall["customers"])
-        lo, hi = (float(v[0]) for v in wilson_interval([rnum], [den]))
-        k["repeat_rate"] = Kpi(
-            "repeat_rate",
-            _("Repeat purchase rate"),
-            rr,
-            pct(rr),
-            _("customers with 2+ orders, all periods ({n} of {total})").format(n=num(int(rnum)), total=num(int(den))),
-            lo,
-            hi,
-            rnum,
-            den,
-            "overall",
-        )
-    a1 = average[average["age"] == 1]
-    if len(a1):
-        r = a1.iloc[0]
-        k["retention_1"] = Kpi(
-            "retention_1",
-            _(AGE1_RETENTION[p.freq]),
-            float(r["retention"]),
-            pct(float(r["retention"])),
-            _("all cohorts pooled ({n} cohorts), 95% interval {low} – {high}").format(
-                n=num(int(r["cohorts"])), low=pct(float(r["retention_lo"])), high=pct(float(r["retention_hi"]))
-            ),
-            float(r["retention_lo"]),
-            float(r["retention_hi"]),
-            float(r["active"]),
-            float(r["size"]),
-            "age 1",
-        )
-    else:
-        k["retention_1"] = Kpi(
-            "retention_1", _(AGE1_RETENTION[p.freq]), math.nan, MISSING, _("no cohort observed at age 1 yet")
-        )
-    if len(revenue_average) and (revenue_average["age"] == 1).any():
-        r = revenue_average[revenue_average["age"] == 1].iloc[0]
-        v = float(r["revenue_retention"])
-        k["revenue_retention_1"] = Kpi(
-            "revenue_retention_1",
-            _(AGE1_REVENUE_RETENTION[p.freq]),
-            v,
-            pct(v),
-            _("revenue at age 1 / age 0, {n} cohorts pooled").format(n=num(int(r["cohorts"]))),
-            num=float(r["revenue"]),
-            den=float(r["base_revenue"]),
-            period="age 1",
-        )
-    clv = clv_kpi(crr_basis, purchases_basis, p) if crr_basis is not None and purchases_basis is not None else None
-    if clv is not None:
-        k["clv"] = clv
-    return k
-
-
-def window_days(window: str) -> int:
-    """Days of a validated activity window such as ``'90D'``."""
-    return int(str(window).rstrip("Dd"))
-
-
-def clv_basis_freq(window: str) -> str:
-    """The period CLV retention is measured in: the one closest in length to the activity window (§5.6).
-
-    A customer counted active by a 90-day window cannot be lost within a month,
-    so chaining monthly CRRs overstates retention; one period as long as the
-    window makes the CLV the same whatever the report's ``freq``.
-    """
-    days = parse_window(window)
-    return min(_PERIOD_DAYS, key=lambda f: (abs(math.log(_PERIOD_DAYS[f] / days)), f))
-
-
-#: "over the last N {periods}" of the CLV basis, per frequency
-LAST_PERIODS = {
-    "D": N_("last {n} days"),
-    "W": N_("last {n} weeks"),
-    "M": N_("last {n} months"),
-    "Q": N_("last {n} quarters"),
-    "Y": N_("last {n} years"),
-}
-#: the CLV explanation per frequency of its basis (the period is part of the sentence)
-CLV_SUB = {
-    "D": N_(
-        "margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per day, "
-        "{r} still active a day later"
-    ),
-    "W": N_(
-        "margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per week, "
-        "{r} still active a week later"
-    ),
-    "M": N_(
-        "margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per month, "
-        "{r} still active a month later"
-    ),
-    "Q": N_(
-        "margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per quarter, "
-        "{r} still active a quarter later"
-    ),
-    "Y": N_(
-        "margin {margin} of revenue, discounted at {rate} a year; {m} margin per active customer per year, "
-        "{r} still active a year later"
-    ),
-}
-
-
-def clv_kpi(crr: pd.DataFrame, purchases: pd.DataFrame, p: ReportParams) -> Kpi | None:
-    """The CLV of a customer active now over :data:`CLV_HORIZON_YEARS` (definitions §5.6).
-
-    ``crr`` and ``purchases`` are ``crr_table`` and ``purchase_metrics`` at
-    :func:`clv_basis_freq`. Over the last year of complete periods:
-    r = sum retained / sum S (pooled CRR), m = margin x revenue / sum of the
-    mean active customers (S + E) / 2 of each period; then
-    :func:`retainkit.clv.clv_horizon`. Label and explanation in ``p.lang``.
-    """
-    tr = translator(p.lang)
-    _ = tr.gettext
-    lc = latest_crr(crr)
-    per = _periods(purchases)
-    if not len(lc) or not len(per) or "revenue" not in per.columns:
-        return None
-    f = str(crr.attrs.get("freq", "")) or clv_basis_freq(p.window)
-    n = max(1, int(round(PERIODS_PER_YEAR[f])))
-    last = lc.tail(n)
-    rev = last["period_start"].map(dict(zip(per["period_start"], per["revenue"]))).astype(float)
-    active = float(((last["start_customers"] + last["end_customers"]) / 2).sum())
-    retained, start = float(last["retained"].sum()), float(last["start_customers"].sum())
-    if not start or not active or rev.isna().all():
-        return None
-    r = retained / start
-    m = p.margin * float(rev.sum()) / active
-    value = clv_horizon(m, r, p.discount_rate, periods_per_year=PERIODS_PER_YEAR[f], horizon_years=CLV_HORIZON_YEARS)
-    label = tr.ngettext(
-        "Value of a customer over {n} year", "Value of a customer over {n} years", int(CLV_HORIZON_YEARS)
-    ).format(n=tr.format_number(CLV_HORIZON_YEARS, None))
-    sub = _(CLV_SUB[f]).format(
-        margin=tr.format_percent(p.margin, 0),
-        rate=tr.format_percent(p.discount_rate, 0),
-        m=tr.format_currency(m, p.currency, 2),
-        r=tr.format_percent(r),
-    )
-    return Kpi(
-        "clv",
-        label,
-        value,
-        tr.format_currency(value, p.currency, 0),
-        sub,
-        period=_(LAST_PERIODS[f]).format(n=tr.format_number(len(last))),
-    )
-
-
-def what_changed(
-    kpis: Mapping[str, Kpi],
-    crr: pd.DataFrame,
-    purchases: pd.DataFrame,
-    cohorts: pd.DataFrame,
-    previous: Mapping[str, Any] | None,
-    freq: str,
-    lang: str = "en",
-) -> list[Change]:
-    """Compare figures with the previous period and the previous report; each metric once.
-
-    Every comparison is a difference of two proportions with its 95 %
-    interval (:func:`diff_interval`, definitions §3 "Uncertainty"); the report
-    lists a change only when the interval excludes 0, the others as "within
-    noise".
-
-    Compared, one entry per metric:
-
-    * CRR: the latest period vs the latest period of the previous report
-      (both from this run's data; definitions §4), or vs the period before
-      when there is no previous report or it had the same latest period (for a
-      schedule that runs once per period the two are the same comparison, so
-      it is listed once);
-    * repeat purchase rate within the period: latest vs previous period;
-    * age-1 retention: the newest cohort observed at age 1 vs all earlier
-      cohorts pooled;
-    * with a previous report: the repeat purchase rate (all periods) vs the
-      figure it published.
-
-    Names and labels are in ``lang``.
-    """
-    tr = translator(lang)
-    _ = tr.gettext
-
-    def plabel(label: Any) -> str:
-        return tr.period_label(label, freq)
-
-    then = ""
-    if previous:
-        prev_label = previous.get("as_of_label", "")
-        then = _("report of {date}").format(date=tr.format_date(prev_label[:10]) if prev_label else "?")
-    out: list[Change] = []
-    lc = latest_crr(crr)
-    if len(lc) > 1:
-        a, earlier = lc.iloc[-1], lc.iloc[:-1]
-        prev_period = ((previous or {}).get("kpis", {}).get("crr") or {}).get("period")
-        match = earlier[earlier["period"].astype(str) == str(prev_period)] if prev_period else earlier.iloc[:0]
-        b = match.iloc[-1] if len(match) else earlier.iloc[-1]
-        then_label = f"{plabel(b['period'])} ({then})" if len(match) else plabel(b["period"])
-        d, lo, hi = diff_interval(a["retained"], a["start_customers"], b["retained"], b["start_customers"])
-        out.append(Change(_("CRR"), plabel(a["period"]), then_label, float(a["crr"]), float(b["crr"]), d, lo, hi))
-    per = _periods(purchases)
-    if len(per) > 1:
-        a, b = per.iloc[-1], per.iloc[-2]
-        d, lo, hi = diff_interval(a["repeat_customers"], a["customers"], b["repeat_customers"], b["customers"])
-        out.append(
-            Change(
-                _(REPEAT_WITHIN[freq]),
-                plabel(a["period"]),
-                plabel(b["period"]),
-                float(a["repeat_purchase_rate"]),
-                float(b["repeat_purchase_rate"]),
-                d,
-                lo,
-                hi,
-            )
-        )
-    t = cohorts[(cohorts["age"] == 1) & ~cohorts["partial"].astype(bool)] if len(cohorts) else cohorts
-    if len(t) > 1:
-        t = t.sort_values("cohort_start")
-        newest, earlier_c = t.iloc[-1], t.iloc[:-1]
-        k2, n2 = float(earlier_c["active"].sum()), float(earlier_c["size"].sum())
-        d, lo, hi = diff_interval(newest["active"], newest["size"], k2, n2)
-        out.append(
-            Change(
-                _(AGE1_RETENTION[freq]),
-                _("cohort {cohort}").format(cohort=plabel(newest["cohort"])),
-                _("earlier cohorts pooled"),
-                float(newest["retention"]),
-                k2 / n2 if n2 else math.nan,
-                d,
-                lo,
-                hi,
-            )
-        )
-    if previous:
-        now_k, then_k = kpis.get("repeat_rate"), previous.get("kpis", {}).get("repeat_rate")
-        if now_k is not None and then_k and then_k.get("den") not in (None, 0) and np.isfinite(now_k.den):
-            d, lo, hi = diff_interval(now_k.num, now_k.den, then_k["num"], then_k["den"])
-            out.append(
-                Change(
-                    _("Repeat purchase rate"), _("this report"), then, now_k.value, float(then_k["value"]), d, lo, hi
-                )
-            )
-    return out
 
 
 def read_summary(path: str | os.PathLike) -> dict[str, Any]:
@@ -790,13 +303,13 @@ def summary_dict(data: ReportData) -> dict[str, Any]:
         "changes": [
             {
                 "metric": c.metric,
-                "now": _jsonable(c.now),
-                "then": _jsonable(c.then),
+                "now": jsonable(c.now),
+                "then": jsonable(c.then),
                 "now_label": c.now_label,
                 "then_label": c.then_label,
-                "diff": _jsonable(c.diff),
-                "lo": _jsonable(c.lo),
-                "hi": _jsonable(c.hi),
+                "diff": jsonable(c.diff),
+                "lo": jsonable(c.lo),
+                "hi": jsonable(c.hi),
                 "significant": c.significant,
             }
             for c in data.changes
@@ -838,14 +351,6 @@ def write_at_risk_csv(data: ReportData, path: str | os.PathLike = AT_RISK_FILE) 
 
 def _day(ts: pd.Timestamp | None, tz: str) -> str:
     return "" if ts is None else f"{ts.tz_convert(tz):%Y-%m-%d}"
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if not np.isfinite(v) else float(v)
-    return v
 
 
 __all__ = [

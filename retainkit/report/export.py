@@ -56,7 +56,7 @@ _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^/\\\s:'\"]+){2,}")
 
 def _without_paths(text: str) -> str:
     """stderr text without the machine's file paths: warning prefixes cut, other paths reduced to file names."""
-    lines = []
+    lines: list[str] = []
     for line in _WARNING_PREFIX.sub("", text).splitlines():
         if line.startswith("  ") and lines:  # the source line a printed warning repeats
             continue

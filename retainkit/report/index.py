@@ -16,7 +16,7 @@ from typing import Any
 
 from .._files import atomic_write
 from ..i18n import LANGUAGES, MISSING, N_, Translator, check_lang, translator
-from .locking import LOCK_WAIT, PublishLock
+from .locking import LOCK_WAIT, PublishLock, parse_utc
 from .page import DEFAULT_TITLE, TEMPLATES
 from .runlog import PUBLISHED_STATUSES, RunRecord, read_records
 from .schedule import REPORT_HTML, find_reports, read_schedule, schedule_names
@@ -48,7 +48,40 @@ def report_status(summary: dict[str, Any]) -> list[str]:
     hc = summary.get("history_check")
     if isinstance(hc, dict) and hc.get("status") == "accepted":
         out.append("history change accepted")
-    return out or [N_("ok")]  # shown translated on the index (the other statuses stay English)
+    return out or ["ok"]
+
+
+#: every status the index shows, marked for translation (the run log stores them in English)
+STATUS_TEXTS = (
+    N_("ok"),
+    N_("warning"),
+    N_("history change accepted"),
+    N_("running"),
+    N_("failed"),
+    N_("parameter error"),
+    N_("data error"),
+    N_("history check failed"),
+    N_("timed out"),
+    N_("killed"),
+    N_("interrupted"),
+)
+#: the schedule's settings shown under its heading, with their names on the page
+_SCHEDULE_KEYS = {"freq": N_("frequency"), "segment": N_("segment"), "source": N_("source"), "tz": N_("time zone")}
+
+
+def status_text(tr: Translator, status: str) -> str:
+    """A status in the index's language: 'ok', 'warning', 'last run: data error', ..."""
+    if status.startswith("last run: "):
+        return tr.gettext("last run: {status}").format(status=status_text(tr, status.removeprefix("last run: ")))
+    return tr.gettext(status) if status in STATUS_TEXTS else status
+
+
+def _started_text(tr: Translator, stamp: str) -> str:
+    """A run's UTC start stamp (``2026-12-01T06:15:00Z``) as a date and time in the index's language."""
+    seconds = parse_utc(stamp)
+    if seconds is None:
+        return stamp
+    return tr.format_datetime(datetime.datetime.fromtimestamp(seconds, datetime.UTC).replace(tzinfo=None), "medium")
 
 
 def _css_class(status: str) -> str:
@@ -69,10 +102,12 @@ def _is_date(text: str) -> bool:
 
 def _figures(tr: Translator, s: dict[str, Any]) -> dict[str, str]:
     """A report's headline figures re-formatted in the index's language from the stored values."""
-    k = s.get("kpis") if isinstance(s.get("kpis"), dict) else {}
+    kpis = s.get("kpis")
+    k: dict[str, Any] = kpis if isinstance(kpis, dict) else {}
 
     def disp(key: str, kind: str = "percent") -> str:
-        item = k.get(key) if isinstance(k.get(key), dict) else {}
+        found = k.get(key)
+        item: dict[str, Any] = found if isinstance(found, dict) else {}
         v = item.get("value")
         if v is None:
             return item.get("display") or MISSING
@@ -104,7 +139,8 @@ def _report_row(
     out: Path, tr: Translator, schedule: str, label: str, r: dict[str, Any] | None, latest: RunRecord | None
 ) -> dict[str, Any]:
     s = r["summary"] if r else {}
-    changes = s.get("changes") if isinstance(s.get("changes"), list) else []
+    listed = s.get("changes")
+    changes: list[Any] = listed if isinstance(listed, list) else []
     statuses = report_status(s) if r and r["has_html"] else []
     link = failed = ""
     if latest is not None and not latest.published():
@@ -114,6 +150,7 @@ def _report_row(
     if r and r["has_html"]:
         link = f"{schedule}/{label}/{REPORT_HTML}"
     title = s.get("title", "")
+    n_changes = sum(1 for c in changes if isinstance(c, dict) and c.get("significant"))
     return {
         "label": label,
         "date": tr.format_date(label[:10]) if _is_date(label[:10]) else label,
@@ -121,18 +158,14 @@ def _report_row(
         "link": link,
         "failed_link": failed,
         "reason": latest.effective_reason() if latest is not None and not latest.published() else "",
-        "statuses": [
-            (st, tr.gettext(st) if st == "ok" else st, _css_class(st.removeprefix("last run: "))) for st in statuses
-        ],
+        "statuses": [(st, status_text(tr, st), _css_class(st.removeprefix("last run: "))) for st in statuses],
         **(
             _figures(tr, s)
             if r
             else {k: MISSING for k in ("customers", "crr", "churn", "repeat", "ret1", "rev1", "clv")}
             | {"crr_period": ""}
         ),
-        "changes": tr.format_number(sum(1 for c in changes if isinstance(c, dict) and c.get("significant")))
-        if r
-        else "",
+        "changes": tr.format_number(n_changes) if r else "",
         "history": s["history_check"].get("summary", "") if isinstance(s.get("history_check"), dict) else "",
     }
 
@@ -155,7 +188,7 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
     tr = translator(index_lang(out, lang))
     records = read_records(out)
     names = sorted(set(schedule_names(out)) | {r.schedule for r in records if r.schedule})
-    schedules = []
+    schedules: list[dict[str, Any]] = []
     for name in names:
         reports = {r["folder"]: r for r in find_reports(out, name)}
         latest: dict[str, RunRecord] = {}
@@ -166,12 +199,12 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
         rows = []
         for label in labels:
             rep = reports.get(label)
-            rec = latest.get(label)
-            if rec is not None and rep is not None and rec.published():
-                rec = None  # the newest attempt published this report
-            rows.append(_report_row(out, tr, name, label, rep, rec))
+            attempt = latest.get(label)
+            if attempt is not None and rep is not None and attempt.published():
+                attempt = None  # the newest attempt published this report
+            rows.append(_report_row(out, tr, name, label, rep, attempt))
         definition = read_schedule(out, name) or {}
-        meta = [f"{k} {definition[k]}" for k in ("freq", "segment", "source", "tz") if definition.get(k)]
+        meta = [f"{tr.gettext(label)} {definition[k]}" for k, label in _SCHEDULE_KEYS.items() if definition.get(k)]
         schedules.append({"name": name, "meta": meta, "rows": rows, "published": sum(1 for r in rows if r["link"])})
     runs = []
     for rec in records[:RUN_LOG_ROWS]:
@@ -180,15 +213,17 @@ def index_rows(out: Path, lang: str | None = None) -> dict[str, Any]:
         runs.append(
             {
                 "started": rec.started,
+                "started_text": _started_text(tr, rec.started),
                 "schedule": rec.schedule or "–",
                 "as_of": rec.as_of or "–",
                 "status": st,
+                "status_text": status_text(tr, st),
                 "css": _css_class(st),
                 "code": "" if rec.exit_code is None else rec.exit_code,
                 "reason": rec.effective_reason(),
                 "link": link,
                 "host": rec.owner.host,
-                "link_text": "report" if rec.published() else ("failed run" if link else ""),
+                "link_text": tr.gettext("report") if rec.published() else (tr.gettext("failed run") if link else ""),
             }
         )
     n_reports = sum(s["published"] for s in schedules)
@@ -213,8 +248,9 @@ def write_index(
     written atomically; under the publishing lock (waiting up to ``lock_wait``
     seconds for it) unless the caller holds it (``lock=False``). The page is in
     ``lang`` (default: the language of the newest report); figures are
-    re-formatted in that language from the stored values. The scheduling
-    texts (schedules, statuses, the run log) are in English for now.
+    re-formatted in that language from the stored values, and the scheduling
+    texts (schedules, statuses, the run log) translated; the reasons a run
+    failed are the library's diagnostics, kept in English (``lang="en"``).
     """
     import jinja2
 
@@ -237,4 +273,13 @@ def write_index(
         return render()
 
 
-__all__ = ["INDEX_HTML", "RUN_LOG_ROWS", "index_lang", "index_rows", "report_status", "write_index"]
+__all__ = [
+    "INDEX_HTML",
+    "RUN_LOG_ROWS",
+    "STATUS_TEXTS",
+    "index_lang",
+    "index_rows",
+    "report_status",
+    "status_text",
+    "write_index",
+]

@@ -21,8 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .. import exceptions
 from .. import postgres as pg
+from .._deprecation import legacy_summary
 from .._files import atomic_write
 from ..exceptions import (
     DataError,
@@ -59,19 +62,42 @@ class RunTerminated(BaseException):
 
 @dataclass(frozen=True)
 class ReportResult:
-    """Where a published report is and what it says (``notebook`` is None unless kept)."""
+    """Where a published report is and what it says (``notebook`` is None unless kept).
+
+    Attributes
+    ----------
+    html, notebook, folder, index : Path
+    metrics : dict
+        The report's ``report-summary.json``: ``kpis`` (headline figures by
+        name, each with ``label``, ``value``, ``display``...), ``warnings``,
+        ``status``, ``as_of_label``, ``history_check``...
+    summary : pandas.DataFrame
+        The headline figures, one row per KPI: ``metric`` and the fields of
+        its entry in ``metrics["kpis"]``. For one release
+        ``summary.get("warnings")`` / ``summary["kpis"]`` (the dict ``.summary``
+        used to be) still work with a DeprecationWarning naming ``.metrics``.
+    run, schedule : str
+    """
 
     html: Path
     notebook: Path | None
-    summary: dict[str, Any]
+    metrics: dict[str, Any]
     folder: Path
     index: Path
     run: str = ""
     schedule: str = ""
 
     @property
+    def summary(self) -> pd.DataFrame:
+        """The headline figures as a tidy frame (``metric``, ``label``, ``value``, ``display``...)."""
+        kpis = self.metrics.get("kpis") or {}
+        frame = pd.DataFrame.from_dict(kpis, orient="index") if kpis else pd.DataFrame()
+        frame = frame.rename_axis("metric").reset_index() if kpis else pd.DataFrame({"metric": []})
+        return legacy_summary(frame, self.metrics, "ReportResult")
+
+    @property
     def as_of(self) -> str:
-        return str(self.summary.get("as_of_label", ""))
+        return str(self.metrics.get("as_of_label", ""))
 
 
 def _code_of(cls: type) -> int:
@@ -261,7 +287,8 @@ def run_report(
     replaces the previous one. Same data and parameters give byte-identical
     HTML.
     """
-    p = validate_params(params if params is not None else {}, **({"lang": lang} if lang is not None else {}))
+    given: dict[str, Any] = {"lang": lang} if lang is not None else {}
+    p = validate_params(params if params is not None else {}, **given)
     out = Path(out_dir).expanduser().resolve()
     sched = Schedule.of(schedule=p.schedule, freq=p.freq, segment=p.segment, data=p.data, tz=p.tz)
     owner = Owner.me()

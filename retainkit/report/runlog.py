@@ -235,7 +235,7 @@ def finish_record(
 
 def read_records(out: Path) -> list[RunRecord]:
     """Every readable run record under ``<out>/runs/``, newest first (unreadable files are skipped)."""
-    recs = []
+    recs: list[RunRecord] = []
     d = runs_dir(out)
     if not d.is_dir():
         return recs

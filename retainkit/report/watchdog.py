@@ -216,6 +216,7 @@ class WatchedKernelManager(AsyncKernelManager):
 
     hang_after = Float(HANG_AFTER, help="seconds a kernel may look hung before it is killed").tag(config=True)
     record = AnyTrait(None, help="HangRecord shared with the runner and nbclient's hooks").tag(config=True)
+    _watch: KernelWatch | None  # set while a kernel runs
 
     def _url(self, port: int) -> str:
         if self.transport == "tcp":
@@ -244,7 +245,7 @@ class WatchedKernelManager(AsyncKernelManager):
             watch.stop()
             self._watch = None
 
-    async def start_kernel(self, **kw: Any) -> None:
+    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]  # jupyter_client's stub is sync
         await super().start_kernel(**kw)
         record = self.record if isinstance(self.record, HangRecord) else HangRecord()
         self._watch = KernelWatch(
@@ -252,11 +253,11 @@ class WatchedKernelManager(AsyncKernelManager):
         )
         self._watch.start()
 
-    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:  # type: ignore[override]
         self._stop_watch()
         await super().shutdown_kernel(now=now, restart=restart)
 
-    async def cleanup_resources(self, restart: bool = False) -> None:
+    async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
         self._stop_watch()
         await super().cleanup_resources(restart=restart)
 

@@ -13,7 +13,8 @@ display them (``notebooks/explore_cohorts.ipynb``, ``notebooks/loyalty_roi.ipynb
   and aggregated once into small tables split by every segment; a control
   change only filters and sums those, definitions §3, §4).
   Its charts are chosen in :mod:`~retainkit.widgets.figures` (titles, axes
-  and units follow the metric; split views have legends), and
+  and units follow the metric; split views have legends), its controls are
+  built and wired in :mod:`~retainkit.widgets.controls`, and
   :mod:`~retainkit.widgets.picker` is its "Your data" panel (CSV/Parquet path,
   column mapping from the header, the loader's errors in the page).
 * :mod:`~retainkit.widgets.calculator`: :class:`LoyaltyROICalculator`,

@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from .. import loyalty
+from .._deprecation import warn_renamed
 from ..charts import cumulative_cash_chart, roi_sensitivity_chart
 from ..exceptions import ParameterError
 from ..i18n import N_, translator
+from ..periods import FREQ_NAMES, check_freq
 from ._common import CSS, AppBase, loader_html, num_table_html, show_chart, show_html
 
 #: (kind, min, max, step, format, group, label, unit)
@@ -83,6 +85,25 @@ PERIOD_NAMES = {
 DEFAULT_TITLE = N_("Loyalty programme ROI")
 
 
+def _period(freq: str | None, overrides: dict[str, Any]) -> tuple[str | None, str]:
+    """(freq code, period name) from ``freq=`` or its deprecated spelling ``period=`` (popped from ``overrides``).
+
+    A ``period=`` name that is no granularity (e.g. "sprint") is shown as given, with no code.
+    """
+    if "period" in overrides:
+        if freq is not None:
+            raise ParameterError("pass freq= only: period= is its deprecated spelling.")
+        warn_renamed("loyalty_roi_calculator(period=...)", "freq= ('D', 'W', 'M', 'Q' or 'Y')", stacklevel=4)
+        name = str(overrides.pop("period"))
+        try:
+            code = check_freq(name)
+        except ParameterError:
+            return None, name
+        return code, FREQ_NAMES[code] if name.strip().lower() == FREQ_NAMES[code] else name
+    code = check_freq("M" if freq is None else freq)
+    return code, FREQ_NAMES[code]
+
+
 class LoyaltyROICalculator(AppBase):
     """Loyalty-programme ROI calculator (definitions §6, "Scenario (planned) ROI").
 
@@ -112,6 +133,9 @@ class LoyaltyROICalculator(AppBase):
     status : HTML
         Messages; a bad combination (e.g. retention + lift >= 100 %) is
         explained here and the previous results stay.
+    freq, period : str
+        The period granularity ("M") and its name ("month"), in which every
+        rate and amount is given.
     """
 
     def __init__(
@@ -119,7 +143,7 @@ class LoyaltyROICalculator(AppBase):
         preset: str = "points",
         *,
         currency: str = "",
-        period: str = "month",
+        freq: str | None = None,
         title: str = DEFAULT_TITLE,
         lang: str = "en",
         **overrides: Any,
@@ -127,6 +151,7 @@ class LoyaltyROICalculator(AppBase):
         super().__init__()
         self.tr = translator(lang)
         self.lang = self.tr.lang
+        self.freq, self.period = _period(freq, overrides)
         if preset not in loyalty.PRESETS:
             raise ParameterError(f"preset={preset!r}: use one of {sorted(loyalty.PRESETS)}.")
         unknown = sorted(set(overrides) - set(loyalty.PARAMETERS))
@@ -135,7 +160,6 @@ class LoyaltyROICalculator(AppBase):
                 f"unknown scenario parameter(s) {unknown}; the parameters are {list(loyalty.PARAMETERS)}."
             )
         self.currency = currency
-        self.period = period
         self.title = self.tr.gettext(DEFAULT_TITLE) if title == DEFAULT_TITLE else title
         self.result: loyalty.ScenarioResult | None = None
         self.grid = pd.DataFrame()
@@ -256,7 +280,7 @@ class LoyaltyROICalculator(AppBase):
         """Recompute the scenario and sensitivity grid; redraw the visible tab."""
         if self._holding:
             return
-        p = self.parameters()
+        p: dict[str, Any] = self.parameters()
         result = loyalty.scenario_roi(**p)
         top = max(2 * p["retention_lift"], 0.01) if p["retention_lift"] > 0 else 0.05
         top = min(top, 0.99 - p["baseline_retention"])
@@ -313,11 +337,13 @@ class LoyaltyROICalculator(AppBase):
             if self.currency
             else _("Per period ({period}); amounts received at the end of each period (definitions §6).")
         ).format(period=self.period_name, currency=self.currency)
+        assert self.result is not None  # update() ran in __init__
         self.outputs["table"].value = num_table_html(self.result.table[cols], caption=caption, lang=self.lang)
         self._stale.discard("table")
 
     def _summary_html(self) -> str:
-        s = self.result.summary
+        assert self.result is not None  # update() ran in __init__
+        s = self.result.metrics
         _, tr = self.tr.gettext, self.tr
 
         def money(v: float) -> str:
@@ -364,7 +390,7 @@ def loyalty_roi_calculator(
     preset: str = "points",
     *,
     currency: str = "",
-    period: str = "month",
+    freq: str | None = None,
     title: str = DEFAULT_TITLE,
     lang: str = "en",
     **overrides: Any,
@@ -377,8 +403,9 @@ def loyalty_roi_calculator(
         Programme type whose illustrative parameters fill the controls.
     currency : str
         Currency label for amounts.
-    period : str
-        Name of one period ("month"); every rate and amount is per period.
+    freq : {"D", "W", "M", "Q", "Y"}, optional
+        Length of one period (default "M", a month); every rate and amount is
+        per period. ``period="month"`` is its deprecated spelling.
     title : str
         Heading of the app ("" for none).
     lang : {"en", "el", "hy"}
@@ -390,7 +417,7 @@ def loyalty_roi_calculator(
     -------
     LoyaltyROICalculator
     """
-    return LoyaltyROICalculator(preset, currency=currency, period=period, title=title, lang=lang, **overrides)
+    return LoyaltyROICalculator(preset, currency=currency, freq=freq, title=title, lang=lang, **overrides)
 
 
 __all__ = [

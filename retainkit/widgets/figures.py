@@ -8,7 +8,7 @@ titles, axis labels and units (money with the currency).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,21 @@ class ExplorerCharts:
     """Chart choice of the explorer (a mixin; needs the controls and tables of the app)."""
 
     lang: str = "en"
+
+    if TYPE_CHECKING:  # provided by CohortExplorer, its controls and ExplorerViews
+        table: pd.DataFrame
+        pooled: pd.DataFrame
+        average: pd.DataFrame
+        crr: pd.DataFrame
+        currency: str
+        freq: Any
+        metric: Any
+        kind: Any
+        intervals: Any
+        highlight: Any
+
+        @property
+        def _split_col(self) -> str | None: ...
 
     def metric_info(self) -> dict[str, Any]:
         """What the curves of the current metric show: column, label, format kind, first age, subtitle."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from ..cohorts import (
 )
 from ..engine import Activity, reduce
 from ..exceptions import DataError, ParameterError
+from ..inputs import Subscriptions, Transactions
 from ..metrics import CRR_COLUMNS, crr_rates, crr_table
 from ..periods import period_label, period_start
 from ._common import MISSING
@@ -121,6 +122,22 @@ class ExplorerViews:
     ``intervals``.
     """
 
+    if TYPE_CHECKING:  # provided by CohortExplorer and its controls (retainkit.widgets.controls)
+        data: Transactions | Subscriptions
+        segments: list[str]
+        window: str | int
+        brackets: list[tuple[int, ...]]
+        _cache: dict[str, Prepared]
+        freq: Any
+        cohort_range: Any
+        filter_by: Any
+        filter_values: Any
+        split_by: Any
+        min_size: Any
+        kind: Any
+        metric: Any
+        intervals: Any
+
     def prepared(self, freq: str | None = None) -> Prepared:
         """The per-granularity aggregates (cached): Activity and cohort counts split by every segment."""
         freq = freq or self.freq.value
@@ -148,7 +165,8 @@ class ExplorerViews:
 
     def _brackets(self, prep: Prepared) -> Cube:
         if prep.brackets is None:
-            b = bracket_retention(prep.act, self.brackets, prep.freq, by=list(self.segments) or None)
+            given = cast(list[tuple[int, int]], self.brackets)  # as the user gave them; bracket_retention checks them
+            b = bracket_retention(prep.act, given, prep.freq, by=list(self.segments) or None)
             for s in self.segments:
                 b[s] = seg_labels(b[s])
             b["_cohort"] = b["cohort"].map(dict(zip(prep.labels, prep.cohorts))).astype("int64")
@@ -291,6 +309,7 @@ class ExplorerViews:
         gi, ci, bi = np.nonzero(size > 0)
         n, a = size[gi, ci, bi], active[gi, ci, bi]
         info = prep.bracket_info
+        assert info is not None  # set with prep.brackets
         cols: dict[str, Any] = {}
         if split:
             cols[split] = np.asarray(names, dtype=object)[gi]
@@ -323,6 +342,7 @@ class ExplorerViews:
         """
         cube = self._crr(prep)
         periods = prep.crr_periods
+        assert periods is not None  # set with prep.crr
         split = self._split_col
         mask = cube.mask(self._filter_col, self.filter_values.value)
         group, names = cube.groups(split, mask)

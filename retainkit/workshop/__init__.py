@@ -9,6 +9,7 @@ a stuck learner; :func:`solution` returns the model answer (the notebooks'
 ``solutions`` parameter fills every answer with it).
 
 Modules: :mod:`~retainkit.workshop.data` (the workshop's data),
+:mod:`~retainkit.workshop.exercise` (exercises, hints, verdicts),
 :mod:`~retainkit.workshop.checking` (the checker),
 ``ex01_crr`` ... ``ex07_cdnow`` (one per notebook's exercises, with the
 helpers those notebooks show) and :mod:`~retainkit.workshop.catalogue`
@@ -19,7 +20,6 @@ from the shared data with retainkit's own functions (definitions §1-§6).
 from __future__ import annotations
 
 from .catalogue import EXERCISES, check, exercise, exercises, hint, solution
-from .checking import CheckResult, Exercise, Hint
 from .data import (
     CDNOW_AS_OF,
     CDNOW_FILE,
@@ -56,6 +56,7 @@ from .data import (
 )
 from .ex01_crr import MOVED_PURCHASE
 from .ex05_loyalty import did_by_hand, tier_discount, tier_table
+from .exercise import CheckResult, Exercise, Hint
 
 __all__ = [
     "CDNOW_AS_OF",

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..exceptions import ParameterError
 from . import ex01_crr, ex02_triangle, ex03_sbg, ex04_clv, ex05_loyalty, ex06_reports, ex07_cdnow
-from .checking import CheckResult, Exercise, Hint, evaluate, hint_for
+from .checking import evaluate
+from .exercise import CheckResult, Exercise, Hint, hint_for
 
 __all__ = ["EXERCISES", "check", "exercise", "exercises", "hint", "solution"]
 

@@ -360,7 +360,7 @@ def mixture_retention(churn: Iterable[float], shares: Iterable[float], periods: 
 
 # ----------------------------------------------------------------------------- notebook 04
 #: The CLV example of notebook 04 (definitions §5 "Simple margin multiple").
-CLV_EXAMPLE: dict[str, float] = {"margin": 100.0, "retention": 0.8, "discount_rate": 0.1}
+CLV_EXAMPLE: dict[str, Any] = {"margin": 100.0, "retention": 0.8, "discount_rate": 0.1}
 
 # ----------------------------------------------------------------------------- notebook 05
 #: Notebook 05's simulated programme with a known truth (observational: heavy buyers join more).

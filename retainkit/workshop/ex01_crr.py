@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..data import load_transactions
 from ..metrics import crr_from_counts, crr_table
-from .checking import Exercise
 from .data import CRR_AS_OF, CRR_EXAMPLE, CRR_PERIOD, CRR_WINDOW, crr_log, customers_at, load_crr_log
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "MOVED_PURCHASE", "q2_counts"]
 

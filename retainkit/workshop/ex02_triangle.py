@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..cohorts import average_curve, cohort_table, retention_matrix
-from .checking import Exercise
 from .data import cohort_log, load_cohort_log, load_cohort_mix
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "cohorts", "mix_cohorts"]
 

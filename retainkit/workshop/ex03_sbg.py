@@ -6,8 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..clv import ShiftedBetaGeoFitter
-from .checking import Exercise
 from .data import FADER_HARDIE, MIXTURE, mixture_retention
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "FIT_YEARS", "regular_fit"]
 
@@ -43,6 +43,7 @@ def _mix_mistakes() -> list[tuple[Any, str]]:
 
 def _ab() -> tuple[float, float]:
     m = regular_fit()
+    assert m.alpha_ is not None and m.beta_ is not None  # fitted
     return float(m.alpha_), float(m.beta_)
 
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from ..clv import clv_margin_multiple
 from ..economics import retention_profit_impact
-from .checking import Exercise
 from .data import CLV_EXAMPLE
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "profit_pct"]
 
 
 def profit_pct(**params: Any) -> float:
     """``retention_profit_impact(**params)``'s percent change in NPV per acquired customer (definitions §5)."""
-    return float(retention_profit_impact(**params).summary["profit_increase_pct"])
+    return float(retention_profit_impact(**params).metrics["profit_increase_pct"])
 
 
 def _clv() -> float:
@@ -66,7 +66,7 @@ def _rise_mistakes() -> list[tuple[Any, str]]:
 
 def _table_mistakes(**params: Any) -> list[tuple[Any, str]]:
     res = retention_profit_impact(**params)
-    t, s = res.table, res.summary
+    t, s = res.table, res.metrics
     before, after = t[t["scenario"] == "before"], t[t["scenario"] == "after"]
     gross0 = float(before.loc[before["year"] > 0, "discounted_profit"].sum())
     gross1 = float(after.loc[after["year"] > 0, "discounted_profit"].sum())
@@ -134,7 +134,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "The NPV of a scenario is the sum of its discounted_profit column, year 0 included.",
             "Percent rise = 100 x (NPV after - NPV before) / NPV before.",
         ),
-        "retention_profit_impact().summary['profit_increase_pct']",
+        "retention_profit_impact().metrics['profit_increase_pct']",
         lambda: _table_mistakes(),
         tol=0.05,
     ),
@@ -147,7 +147,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "Change two arguments of retention_profit_impact and read the same figure as in 04.3.",
             "Base retention 0.6 -> 0.65; profit per active year stays at 30.",
         ),
-        "retention_profit_impact(retention=0.6, margin_growth=0.0).summary['profit_increase_pct']",
+        "retention_profit_impact(retention=0.6, margin_growth=0.0).metrics['profit_increase_pct']",
         lambda: (
             _table_mistakes(retention=0.6, margin_growth=0.0)
             + [
@@ -171,7 +171,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "Same call as in 04.4 with one more argument.",
             "acquisition_cost=0: year 0 of the table becomes 0, so the NPV is the customer's gross value.",
         ),
-        "retention_profit_impact(retention=0.6, margin_growth=0.0, acquisition_cost=0).summary['profit_increase_pct']",
+        "retention_profit_impact(retention=0.6, margin_growth=0.0, acquisition_cost=0).metrics['profit_increase_pct']",
         lambda: (
             _table_mistakes(retention=0.6, margin_growth=0.0, acquisition_cost=0.0)
             + [(profit_pct(retention=0.6, margin_growth=0.0), "If you got 04.4's figure: set acquisition_cost=0.")]
@@ -188,7 +188,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "Only one argument changes compared with 04.3.",
             "The 'after' scenario now pays 50 / 5 = 10 for every customer who stays thanks to the lift.",
         ),
-        "retention_profit_impact(acquisition_to_retention_cost_ratio=5).summary['profit_increase_pct']",
+        "retention_profit_impact(acquisition_to_retention_cost_ratio=5).metrics['profit_increase_pct']",
         lambda: (
             _table_mistakes(acquisition_to_retention_cost_ratio=5.0)
             + [(profit_pct(), "If you got 04.3's figure: that is the free lift; here keeping a customer costs 10.")]

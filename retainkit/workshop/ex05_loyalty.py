@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..loyalty import ProgramLift, preset_parameters, scenario_roi
-from .checking import Exercise
 from .data import PROGRAM_SIM, TIERS, program_lift, tier_spend
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "did_by_hand", "tier_discount", "tier_table"]
 
@@ -56,7 +56,7 @@ def did_by_hand(lift: ProgramLift) -> dict[str, float]:
         ``members_baseline``, ``members_post``, ``comparison_baseline``,
         ``comparison_post``, ``did``.
     """
-    t = lift.trajectory
+    t = lift.table
     means = t[t["window"].isin(["baseline", "post"])].groupby(["group", "window"])["active_share"].mean()
     treated, control = list(dict.fromkeys(t["group"]))
     out = {
@@ -119,11 +119,11 @@ def _effective_mistakes() -> list[tuple[Any, str]]:
 
 
 def _roi() -> float:
-    return float(scenario_roi("points").summary["roi"])
+    return float(scenario_roi("points").metrics["roi"])
 
 
 def _roi_mistakes() -> list[tuple[Any, str]]:
-    s = scenario_roi("points").summary
+    s = scenario_roi("points").metrics
     return [
         (float(s["npv"]), "If you gave profit minus cost in money: ROI divides it by the programme cost."),
         (
@@ -134,7 +134,7 @@ def _roi_mistakes() -> list[tuple[Any, str]]:
 
 
 def _break_even_40() -> float:
-    return float(scenario_roi("points", breakage=0.4).summary["break_even_retention_lift"])
+    return float(scenario_roi("points", breakage=0.4).metrics["break_even_retention_lift"])
 
 
 def _overstate() -> float:
@@ -160,7 +160,7 @@ def _overstate_mistakes() -> list[tuple[Any, str]]:
 
 def _did_mistakes() -> list[tuple[Any, str]]:
     h = did_by_hand(program_lift())
-    t = program_lift().trajectory
+    t = program_lift().table
     match = t[t["window"] == "matching"].groupby("group")["active_share"].mean()
     treated, control = list(dict.fromkeys(t["group"]))
     return [
@@ -233,12 +233,12 @@ EXERCISES: tuple[Exercise, ...] = (
         _break_even_40,
         (
             "More breakage: are rewards cheaper or dearer? Does the programme then need more or less lift to pay?",
-            "scenario_roi takes any preset parameter as a keyword; the summary has the break-even lift.",
+            "scenario_roi takes any preset parameter as a keyword; its metrics have the break-even lift.",
         ),
-        "scenario_roi('points', breakage=0.4).summary['break_even_retention_lift']",
+        "scenario_roi('points', breakage=0.4).metrics['break_even_retention_lift']",
         lambda: [
             (
-                float(scenario_roi("points").summary["break_even_retention_lift"]),
+                float(scenario_roi("points").metrics["break_even_retention_lift"]),
                 "If you got the preset's break-even lift: change breakage to 0.4.",
             ),
             (
@@ -288,7 +288,7 @@ EXERCISES: tuple[Exercise, ...] = (
     ),
     Exercise(
         "05.7",
-        "Compute the 2 x 2 difference in differences from lift.trajectory: the members' change from the "
+        "Compute the 2 x 2 difference in differences from lift.table (the trajectory): the members' change from the "
         "baseline to the post window minus the comparison group's change (4 decimals).",
         "rate",
         lambda: did_by_hand(program_lift())["did"],
@@ -297,7 +297,7 @@ EXERCISES: tuple[Exercise, ...] = (
             "Group the trajectory by group and window and average active_share.",
             "(members post - members baseline) - (comparison post - comparison baseline).",
         ),
-        "h = trajectory.groupby(['group', 'window'])['active_share'].mean(); "
+        "h = lift.table.groupby(['group', 'window'])['active_share'].mean(); "
         "(h['members', 'post'] - h['members', 'baseline']) - (h['matched comparison', 'post'] - "
         "h['matched comparison', 'baseline'])",
         _did_mistakes,

@@ -6,8 +6,8 @@ import pandas as pd
 
 from ..metrics import crr_from_counts
 from ..periods import last_complete_period, period_start
-from .checking import Exercise
 from .data import PAPERMILL_DEMO
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "last_complete_month_end"]
 

@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..cohorts import cohort_table, retention_matrix
 from ..metrics import crr_table
-from .checking import Exercise
 from .data import load_cdnow
+from .exercise import Exercise
 
 __all__ = ["EXERCISES", "cdnow_crr"]
 

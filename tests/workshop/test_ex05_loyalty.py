@@ -30,7 +30,7 @@ def test_tier_discount_against_a_loop():
 def test_reward_rate_roi_and_break_even():
     p = PRESETS["points"]
     assert workshop.solution("05.1") == pytest.approx(p["earn_rate"] * p["point_value"] * (1 - p["breakage"]))
-    s = scenario_roi("points").summary
+    s = scenario_roi("points").metrics
     assert workshop.solution("05.3") == pytest.approx(
         (s["incremental_gross_profit"] - s["total_program_cost"]) / s["total_program_cost"]
     )
@@ -42,7 +42,7 @@ def test_naive_gap_and_did_by_hand():
     lift = workshop.program_lift()
     assert workshop.solution("05.5") == pytest.approx(lift.naive_retention_gap - 0.05)
     assert lift.naive_retention_gap > 2 * workshop.PROGRAM_SIM["retention_lift"]  # self-selection inflates it
-    t = lift.trajectory
+    t = lift.table
     m = t.groupby(["group", "window"])["active_share"].mean()
     by_hand = (m["members", "post"] - m["members", "baseline"]) - (
         m["matched comparison", "post"] - m["matched comparison", "baseline"]

@@ -59,7 +59,7 @@ WRONG = {
     ),
     "04_clv_and_five_percent": (
         "04.3",
-        "impact.summary['npv_increase']",
+        "impact.metrics['npv_increase']",
         (
             "✘ Exercise 04.3: not right yet. 34.3055 is not it.\n  Hint: If you gave the rise in money per customer: "
             "the question asks for it as a percent of the NPV before."

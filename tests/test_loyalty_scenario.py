@@ -1,8 +1,7 @@
-"""Tests of retainkit.loyalty (definitions §6) and retainkit.charts.loyalty.
+"""Tests of planned loyalty ROI: retainkit.loyalty.scenario and .parameters (definitions §6), and their charts.
 
 References: the hand-worked scenario of docs/loyalty.md (numbers typed in by
-hand), an independent per-period loop, a brute-force pandas re-implementation
-of the matched difference in differences, and simulated data with a known lift.
+hand) and an independent per-period loop.
 """
 
 from __future__ import annotations
@@ -15,18 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retainkit.charts.loyalty import cumulative_cash_chart, lift_chart, roi_sensitivity_chart
-from retainkit.exceptions import DataError, ParameterError
+from retainkit.charts.loyalty import cumulative_cash_chart, roi_sensitivity_chart
+from retainkit.exceptions import ParameterError
 from retainkit.loyalty import (
-    NAIVE_WARNING,
     PRESETS,
     TABLE_COLUMNS,
     break_even_retention_lift,
-    measure_program_lift,
     preset_parameters,
     scenario_roi,
     sensitivity,
-    simulate_program,
 )
 
 # ----------------------------------------------------------------- worked example
@@ -73,7 +69,7 @@ def test_worked_example_matches_hand_numbers():
     for col, values in hand.items():
         np.testing.assert_allclose(t[col].to_numpy(), values, rtol=1e-12, atol=1e-9, err_msg=col)
     np.testing.assert_allclose(t["cumulative_discounted_cash"], [-3736.363636, 3472.727273, 9547.933884], atol=1e-6)
-    s = res.summary
+    s = res.metrics
     pv_igp = 13600 / 1.1 + 14320 / 1.21 + 12904 / 1.331
     cost = 10000 + 6710 / 1.1 + 5597 / 1.21 + 4817.9 / 1.331
     assert s["incremental_gross_profit"] == pytest.approx(pv_igp, rel=1e-12)
@@ -156,16 +152,16 @@ def test_scenario_matches_independent_loop(p):
     np.testing.assert_allclose(res.table["net_program_cost"], rows[:, 2], atol=1e-9 * scale)
     np.testing.assert_allclose(res.table["cash_flow"], rows[:, 3], atol=1e-9 * scale)
     np.testing.assert_allclose(res.table["cumulative_discounted_cash"], rows[:, 4], atol=1e-8 * scale)
-    assert res.summary["npv"] == pytest.approx(ref["npv"], abs=1e-8 * scale)
+    assert res.metrics["npv"] == pytest.approx(ref["npv"], abs=1e-8 * scale)
     if math.isnan(ref["roi"]):
-        assert math.isnan(res.summary["roi"])
+        assert math.isnan(res.metrics["roi"])
     else:
-        assert res.summary["roi"] == pytest.approx(ref["roi"], rel=1e-7, abs=1e-9)
+        assert res.metrics["roi"] == pytest.approx(ref["roi"], rel=1e-7, abs=1e-9)
     # payback: same period except where cumulative cash is within rounding of zero
-    if res.summary["payback_period"] != ref["payback"]:
+    if res.metrics["payback_period"] != ref["payback"]:
         assert np.min(np.abs(rows[:, 4])) < 1e-6 * scale
     # identities: NPV = ROI x cost; the subsidy never exceeds the rewards
-    s = res.summary
+    s = res.metrics
     if s["total_program_cost"] > 0:
         assert s["npv"] == pytest.approx(s["roi"] * s["total_program_cost"], rel=1e-9, abs=1e-6)
     assert np.all(res.table["reward_cost_on_baseline_spend"] <= res.table["reward_cost"] + 1e-9 * scale)
@@ -198,8 +194,8 @@ def test_rewards_are_paid_on_all_member_spend():
     rate = 1.0 * 0.01 * (1 - 0.25)
     np.testing.assert_allclose(t["reward_cost"], rate * t["member_revenue"])
     np.testing.assert_allclose(t["reward_cost_on_baseline_spend"], t["reward_cost"])
-    assert res.summary["npv"] < 0 and res.summary["roi"] == pytest.approx(-1.0)
-    assert res.summary["payback_period"] is None
+    assert res.metrics["npv"] < 0 and res.metrics["roi"] == pytest.approx(-1.0)
+    assert res.metrics["payback_period"] is None
 
 
 def test_membership_fees_reduce_net_cost():
@@ -209,20 +205,20 @@ def test_membership_fees_reduce_net_cost():
     t = with_fee.table
     np.testing.assert_allclose(t["membership_fees"], p["membership_fee"] * t["program_customers"])
     np.testing.assert_allclose(no_fee.table["net_program_cost"] - t["net_program_cost"], t["membership_fees"])
-    assert with_fee.summary["total_program_cost"] < no_fee.summary["total_program_cost"]
+    assert with_fee.metrics["total_program_cost"] < no_fee.metrics["total_program_cost"]
     # fees covering every cost: the net cost is <= 0 and ROI is undefined, not infinite
     free = scenario_roi(**{**p, "membership_fee": 500.0, "setup_cost": 0.0})
-    assert free.summary["total_program_cost"] < 0 and math.isnan(free.summary["roi"])
+    assert free.metrics["total_program_cost"] < 0 and math.isnan(free.metrics["roi"])
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_run_and_overrides_win(name):
     res = scenario_roi(name)
     assert len(res.table) == PRESETS[name]["horizon"]
-    assert math.isfinite(res.summary["roi"]) and math.isfinite(res.summary["npv"])
+    assert math.isfinite(res.metrics["roi"]) and math.isfinite(res.metrics["npv"])
     assert res.parameters["members"] == PRESETS[name]["members"]
     assert scenario_roi(name, horizon=6).table.shape[0] == 6
-    assert res.summary["npv"] == pytest.approx(_loop_npv(res.parameters))
+    assert res.metrics["npv"] == pytest.approx(_loop_npv(res.parameters))
     assert "<table" in res._repr_html_()
     p = preset_parameters(name)
     p["members"] = -1  # a copy: the preset itself is untouched
@@ -264,183 +260,12 @@ def test_sensitivity_grid():
     assert list(grid.columns) == ["retention_lift", "breakage", "roi", "npv", "total_program_cost"]
     assert len(grid) == 6
     for row in grid.itertuples():
-        ref = scenario_roi("points", retention_lift=row.retention_lift, breakage=row.breakage).summary
+        ref = scenario_roi("points", retention_lift=row.retention_lift, breakage=row.breakage).metrics
         assert row.roi == pytest.approx(ref["roi"]) and row.npv == pytest.approx(ref["npv"])
     # more breakage = fewer rewards paid = higher ROI; more lift = higher ROI here
     wide = grid.pivot(index="retention_lift", columns="breakage", values="roi")
     assert np.all(np.diff(wide.to_numpy(), axis=1) > 0)
     assert np.all(np.diff(wide.to_numpy(), axis=0) > 0)
-
-
-# ----------------------------------------------------------------- measured lift
-def _truth(cust: pd.DataFrame, ids: np.ndarray) -> tuple[float, float]:
-    c = cust.set_index("customer_id").loc[ids]
-    return float(c["true_retention_effect"].mean()), float(c["true_spend_effect"].mean())
-
-
-def _covers(ci: tuple[float, float], x: float) -> bool:
-    return ci[0] <= x <= ci[1]
-
-
-SEEDS = range(31, 36)
-
-
-def _replicate(**sim):
-    """Fit five independent seeded simulations; 95 % intervals should cover the truth in >= 4."""
-    out = []
-    for seed in SEEDS:
-        log, cust = simulate_program(3000, 24, retention_lift=0.08, spend_lift=0.10, seed=seed, **sim)
-        holdout = "holdout" if sim.get("randomized") else None
-        res = measure_program_lift(log, holdout=holdout, n_boot=400, seed=seed)
-        true_a, true_s = _truth(cust, res.used_members)
-        out.append((res, true_a, true_s))
-    cover_a = sum(_covers(r.retention_lift_ci, ta) for r, ta, _ in out)
-    cover_s = sum(_covers(r.spend_lift_ci, ts) for r, _, ts in out)
-    assert cover_a >= 4 and cover_s >= 4, (cover_a, cover_s)
-    # unbiased: the mean of five estimates is within ~3 standard errors of the truth (SE ~ 0.006)
-    assert abs(np.mean([r.retention_lift - ta for r, ta, _ in out])) < 0.018
-    for r, ta, _ in out:
-        assert ta == pytest.approx(0.08)
-        assert r.retention_lift_ci[1] - r.retention_lift_ci[0] < 0.08  # informative, not just wide
-    return out
-
-
-def test_recovers_known_lift_without_self_selection():
-    out = _replicate(self_selection=0.0)
-    for res, _true_a, _ in out:
-        assert res.design == "did"
-        assert res.counts["members_used"] > 0.9 * res.counts["members"]
-    # members joined at random: the naive gap is unbiased too
-    assert abs(np.mean([r.naive_retention_gap - ta for r, ta, _ in out])) < 0.02
-
-
-def test_recovers_known_lift_with_self_selection_and_naive_gap_is_biased():
-    out = _replicate(self_selection=1.5)
-    for res, true_a, _ in out:
-        # heavy buyers joined: the naive gap overstates the lift by far, outside the interval
-        assert res.naive_retention_gap - true_a > 0.08
-        assert res.naive_retention_gap > res.retention_lift_ci[1]
-        assert res.naive_spend_gap > res.spend_lift_ci[1]
-        assert res.naive_warning == NAIVE_WARNING
-        assert "self-select" in res.summary.set_index("metric").loc["naive_retention_gap", "note"]
-
-
-def test_randomized_design_recovers_known_lift():
-    out = _replicate(randomized=True)
-    assert all(r.design == "randomized" and math.isnan(r.naive_retention_gap) for r, _, _ in out)
-
-
-def test_randomized_design_is_plain_difference():
-    log, cust = simulate_program(3000, 24, retention_lift=0.08, spend_lift=0.10, randomized=True, seed=5)
-    res = measure_program_lift(log, holdout="holdout", n_boot=400, seed=5)
-    assert res.design == "randomized" and "holdout" in res.design_description
-    # the plain difference of post-window means, recomputed by hand
-    t = log.assign(period=log["timestamp"].dt.to_period("M"), start=log["member_since"].dt.to_period("M"))
-    per_cust = t.groupby("customer_id").agg(start=("start", "first"), hold=("holdout", "first"))
-    active = t.groupby(["customer_id", "period"]).size().gt(0)
-    means = {}
-    for hold, grp in per_cust.groupby("hold"):
-        vals = []
-        for cid, row in grp.iterrows():
-            if cid not in res.used_members and not hold:
-                continue
-            vals.append(np.mean([active.get((cid, row["start"] + k), False) for k in (1, 2, 3)]))
-        means[hold] = np.mean(vals)
-    assert res.retention_lift == pytest.approx(means[False] - means[True], abs=1e-12)
-    same = measure_program_lift(log, holdout="holdout", design="auto", n_boot=400, seed=5)
-    assert same.retention_lift_ci == res.retention_lift_ci  # seeded: reproducible
-
-
-def test_did_point_estimate_matches_brute_force():
-    """Matched DiD recomputed with plain pandas loops over members and strata."""
-    log, _ = simulate_program(500, 20, retention_lift=0.1, spend_lift=0.2, self_selection=1.0, seed=3)
-    res = measure_program_lift(log, n_boot=0, spend_bins=2)
-    assert math.isnan(res.retention_lift_ci[0])
-    t = log.assign(period=log["timestamp"].dt.to_period("M").map(lambda p: p.ordinal))
-    first = t["period"].min()
-    last = t["period"].max() - 1  # last month is partial (purchases on days 1-28 only)
-    act = t.groupby(["customer_id", "period"]).size()
-    spend = t.groupby(["customer_id", "period"])["amount"].sum()
-    join = t.dropna(subset=["member_since"]).groupby("customer_id")["member_since"].min().dt.to_period("M")
-    join = join.map(lambda p: p.ordinal)
-    first_buy = t.groupby("customer_id")["period"].min()
-    members = set(t.loc[t["is_member"], "customer_id"])
-    others = sorted(set(t["customer_id"]) - members)
-
-    def unit(cid, J):
-        a = [1.0 if (cid, J + k) in act.index else 0.0 for k in range(-6, 4)]
-        s = [float(spend.get((cid, J + k), 0.0)) for k in range(-6, 4)]
-        m_a, m_s = a[3:6], s[3:6]
-        fr = int(sum(m_a))
-        rec = 4 if fr == 0 else 3 - max(i for i in range(3) if m_a[i])
-        return dict(
-            freq=fr,
-            rec=rec,
-            mspend=sum(m_s),
-            d_a=np.mean(a[7:10]) - np.mean(a[0:3]),
-            d_s=np.mean(s[7:10]) - np.mean(s[0:3]),
-        )
-
-    mem_rows = []
-    for cid in sorted(members):
-        J = join[cid]
-        if J - 6 < first or J + 3 > last or first_buy[cid] >= J - 6:
-            continue
-        mem_rows.append(dict(cid=cid, J=J, **unit(cid, J)))
-    M = pd.DataFrame(mem_rows)
-    med = np.quantile(M.loc[M["freq"] > 0, "mspend"], 0.5)
-    band = lambda r: 0 if r["freq"] == 0 else (1 if r["mspend"] < med else 2)  # noqa: E731
-    M["band"] = M.apply(band, axis=1)
-    comp_rows = []
-    for J in sorted(M["J"].unique()):
-        for cid in others:
-            if first_buy[cid] < J - 6:
-                comp_rows.append(dict(cid=cid, J=J, **unit(cid, J)))
-    C = pd.DataFrame(comp_rows)
-    C["band"] = C.apply(band, axis=1)
-    keys = ["J", "freq", "rec", "band"]
-    cm = C.groupby(keys)[["d_a", "d_s"]].mean()
-    M = M.join(cm.add_suffix("_c"), on=keys).dropna(subset=["d_a_c"])
-    assert set(M["cid"]) == set(res.used_members)
-    assert res.retention_lift == pytest.approx((M["d_a"] - M["d_a_c"]).mean(), abs=1e-12)
-    assert res.spend_lift == pytest.approx((M["d_s"] - M["d_s_c"]).mean(), rel=1e-9)
-    assert res.counts["comparison_customers"] == C.merge(M[keys].drop_duplicates(), on=keys)["cid"].nunique()
-
-
-def test_implied_roi_and_transactions_input():
-    from retainkit.data import load_transactions
-
-    log, _ = simulate_program(1500, 24, retention_lift=0.08, spend_lift=0.1, seed=8)
-    res = measure_program_lift(log, n_boot=200, seed=1, costs=2.0, margin=0.4)
-    assert res.implied_roi == pytest.approx((0.4 * res.spend_lift - 2.0) / 2.0)
-    lo, hi = res.implied_roi_ci
-    assert lo == pytest.approx((0.4 * res.spend_lift_ci[0] - 2.0) / 2.0)
-    assert lo <= res.implied_roi <= hi
-    tx = load_transactions(log, amount="amount", segments=["is_member", "member_since"])
-    via_tx = measure_program_lift(tx, n_boot=200, seed=1, costs=2.0, margin=0.4)
-    assert via_tx.retention_lift == pytest.approx(res.retention_lift, abs=1e-12)
-    assert via_tx.spend_lift == pytest.approx(res.spend_lift, rel=1e-9)
-    assert log.columns.tolist() == ["customer_id", "timestamp", "amount", "is_member", "member_since"]
-    html = res._repr_html_()
-    assert "retention_lift" in html and "self-select" in html
-
-
-def test_measure_errors():
-    log, _ = simulate_program(300, 20, seed=1)
-    with pytest.raises(DataError, match="member_since"):
-        measure_program_lift(log.drop(columns="member_since"))
-    with pytest.raises(ParameterError, match="holdout"):
-        measure_program_lift(log, design="randomized")
-    with pytest.raises(ParameterError, match="post_periods"):
-        measure_program_lift(log, post_periods=0)
-    with pytest.raises(ParameterError, match="margin"):
-        measure_program_lift(log, costs=1.0)
-    with pytest.raises(DataError, match="comparison"):
-        measure_program_lift(log.assign(is_member=True))
-    with pytest.raises(DataError, match="is_member"):
-        measure_program_lift(log.assign(is_member="maybe"))
-    with pytest.raises(DataError, match="periods"):
-        measure_program_lift(log, pre_periods=8, match_periods=8, post_periods=8)
 
 
 # ----------------------------------------------------------------- charts
@@ -471,26 +296,19 @@ def test_roi_sensitivity_chart_spec():
     assert {r["breakage_label"] for r in values} == {"0%", "50%"}
 
 
-def test_lift_chart_spec():
-    log, _ = simulate_program(800, 20, seed=2)
-    res = measure_program_lift(log, n_boot=100, seed=0)
-    spec = lift_chart(res).to_dict()
-    line = spec["layer"][1]
-    assert line["encoding"]["y"]["field"] == "active_share"
-    assert line["encoding"]["color"]["scale"]["domain"] == ["members", "matched comparison"]
-    assert "difference in differences" in spec["title"]["subtitle"]
-    values = [v for v in spec["datasets"].values() if len(v) > 2 and "group" in v[0]][0]
-    assert {r["relative_period"] for r in values} == set(range(-6, 4))
-    assert (
-        lift_chart(res, metric="spend_per_customer").to_dict()["layer"][1]["encoding"]["y"]["field"]
-        == "spend_per_customer"
-    )
-    with pytest.raises(ParameterError):
-        lift_chart(res, metric="revenue")
-
-
 def test_gross_margin_is_a_deprecated_spelling_of_margin():
     new = scenario_roi("points", members=1000, margin=0.3)
     with pytest.warns(DeprecationWarning, match=r"scenario_roi\(gross_margin=\.\.\.\).*margin="):
         old = scenario_roi("points", members=1000, gross_margin=0.3)
-    assert old.summary == new.summary
+    assert old.metrics == new.metrics
+
+
+def test_summary_dict_and_summary_frame_are_deprecated_spellings():
+    res = scenario_roi("points")
+    assert isinstance(res.summary, pd.DataFrame) and list(res.summary.columns) == ["metric", "value"]
+    assert list(res.summary["metric"]) == list(res.metrics)
+    with pytest.warns(DeprecationWarning, match=r"ScenarioResult.summary\['roi'\].*ScenarioResult.metrics\['roi'\]"):
+        assert res.summary["roi"] == res.metrics["roi"]
+    with pytest.warns(DeprecationWarning, match=r"ScenarioResult.summary_frame\(\).*ScenarioResult.summary"):
+        frame = res.summary_frame()
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(res.summary))
