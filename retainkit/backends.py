@@ -4,7 +4,7 @@ A pandas DataFrame is reduced by the numpy code in :mod:`retainkit.engine`
 (the fastest in-memory path). Every other source (a polars DataFrame or
 LazyFrame, a DuckDB relation, a PySpark DataFrame, and CSV / Parquet files
 large enough to be scanned out of core) stays in its own engine, where
-:mod:`retainkit.sources`
+:mod:`retainkit.native_prepare`
 
 1. normalises the mapped columns where the data lives (one small
    backend-specific step per engine: time zones, day numbers, parsing), to a
@@ -43,18 +43,13 @@ import pandas as pd
 from . import postgres as pg
 from ._kernels import boundary_membership, membership_counts
 from .exceptions import ParameterError
+from .native_counts import purchase_expr
+from .native_log import NativeLog, collect
+from .native_periods import with_period
+from .native_prepare import prepare
+from .native_rows import local_rows, to_pandas
 from .periods import check_freq, days_to_period, period_start_day
-from .sources import (
-    BACKENDS,
-    NativeLog,
-    backend_of,
-    collect,
-    local_rows,
-    prepare,
-    purchase_expr,
-    to_pandas,
-    with_period,
-)
+from .sources import BACKENDS, backend_of
 
 #: polars and DuckDB hand customer id, day, key and amount of at most this many kept rows to the
 #: numpy reduction of retainkit.engine (see the module docstring); larger logs stay in the engine

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .exceptions import DataError, ParameterError
 from .i18n import N_
-from .sources import to_pandas
+from .native_rows import to_pandas
 
 #: Share of unusable rows above which loading warns (definitions §1).
 UNUSABLE_WARN_SHARE = 0.01

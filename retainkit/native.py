@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import native_counts, native_log
 from . import postgres as pg
 from . import sources as bk
 from .encoding import DEFAULT_ENCODING
@@ -27,6 +28,7 @@ from .inputs import (
     far_years,
     warn_far_dates,
 )
+from .native_prepare import prepare
 from .periods import end_of_day
 from .readers import check_columns, describe_source, file_columns, file_kind, is_file_source, source_columns
 from .timestamps import date_hint, show_value
@@ -124,10 +126,10 @@ def load_native(
     """load_transactions for data held by polars / DuckDB / Spark (definitions §1)."""
     import narwhals as nw
 
-    log = bk.prepare(native, engine, mapping, segments, tz, date_format)
-    now_key = bk.as_of_key(end_of_day(pd.Timestamp.now(tz=tz), tz), log.aware, tz)
-    explicit_key = None if as_of_ts is None else bk.as_of_key(as_of_ts, log.aware, tz)
-    st = bk.stats(log, now_key, explicit_key)
+    log = prepare(native, engine, mapping, segments, tz, date_format)
+    now_key = native_log.as_of_key(end_of_day(pd.Timestamp.now(tz=tz), tz), log.aware, tz)
+    explicit_key = None if as_of_ts is None else native_log.as_of_key(as_of_ts, log.aware, tz)
+    st = native_counts.stats(log, now_key, explicit_key)
     n = st["rows"]
     if not n:
         raise DataError(f"{source_name}: the data has no rows. Check the file or the filter that produced it.")
@@ -179,7 +181,7 @@ def load_native(
                     f"every timestamp is in the future (after {pd.Timestamp.now(tz=tz):%Y-%m-%d}). "
                     "Pass as_of= explicitly if that is intended."
                 )
-            latest = bk.key_to_timestamp(st["max_past"], log.aware, tz)
+            latest = native_log.key_to_timestamp(st["max_past"], log.aware, tz)
             warnings.warn(
                 f"{st['future']:,} rows are dated after today ({pd.Timestamp.now(tz=tz):%Y-%m-%d}); they are "
                 f"ignored (counted as after as_of). as_of defaults to {latest:%Y-%m-%d}; pass as_of= to choose.",
@@ -188,7 +190,7 @@ def load_native(
             )
             after = st["future"]
         else:
-            latest = bk.key_to_timestamp(st["max_key"], log.aware, tz)
+            latest = native_log.key_to_timestamp(st["max_key"], log.aware, tz)
             after = 0
         as_of_ts = end_of_day(latest, tz)
     else:
@@ -196,7 +198,10 @@ def load_native(
     if after:
         dropped["after_as_of"] = after
         examples["after_as_of"] = [
-            str(v) for v in bk.examples(log, ~no_id & (nw.col("key") > bk.as_of_key(as_of_ts, log.aware, tz)), "key")
+            str(v)
+            for v in native_counts.examples(
+                log, ~no_id & (nw.col("key") > native_log.as_of_key(as_of_ts, log.aware, tz)), "key"
+            )
         ]
     if after >= usable:
         raise DataError(
@@ -204,24 +209,24 @@ def load_native(
             f"{REASONS['after_as_of']} ({as_of_ts})."
         )
     check_unusable(dropped, examples, n, strict, "transaction", stacklevel=4, max_dropped=max_dropped)
-    log.as_of_key = bk.as_of_key(as_of_ts, log.aware, tz)
-    log.kept = bk.keep(
+    log.as_of_key = native_log.as_of_key(as_of_ts, log.aware, tz)
+    log.kept = native_counts.keep(
         log, log.as_of_key, order_id=mapping.get("order_id") is not None, drop_duplicates=drop_duplicates
     )
     columns = {k: v for k, v in mapping.items() if v is not None}
-    first, last = (bk.key_to_timestamp(st[k], log.aware, tz) for k in ("min_key", "max_key"))
+    first, last = (native_log.key_to_timestamp(st[k], log.aware, tz) for k in ("min_key", "max_key"))
     # rows far apart need FAR_GAP_YEARS empty years between them: a shorter span needs no year histogram
     spread = first is not None and last is not None and last.year - first.year > FAR_GAP_YEARS
-    year_rows = bk.year_counts(log) if spread else {}
+    year_rows = native_counts.year_counts(log) if spread else {}
     far, _, _ = far_years(year_rows)
     if far:
-        far_examples = [show_value(v) for v in bk.examples_in_years(log, far)]
+        far_examples = [show_value(v) for v in native_counts.examples_in_years(log, far)]
         examples["far_dates"] = far_examples
         warn_far_dates(year_rows, far_examples, n, stacklevel=4)
     n_far = int(sum(year_rows[y] for y in far))
 
     def make_summary() -> DataSummary:
-        c = bk.summary_counts(log, drop_duplicates=drop_duplicates, valid_rows=usable - after)
+        c = native_counts.summary_counts(log, drop_duplicates=drop_duplicates, valid_rows=usable - after)
         drop = dict(dropped)
         notes: dict[str, int] = {}
         ex = dict(examples)
@@ -255,8 +260,8 @@ def load_native(
             notes=notes,
             examples=ex,
             customers=int(c["customers"]),
-            first_timestamp=bk.key_to_timestamp(c["min_key"], log.aware, tz),
-            last_timestamp=bk.key_to_timestamp(c["max_key"], log.aware, tz),
+            first_timestamp=native_log.key_to_timestamp(c["min_key"], log.aware, tz),
+            last_timestamp=native_log.key_to_timestamp(c["max_key"], log.aware, tz),
             tz=tz,
             as_of=as_of_ts,
             columns=columns,
@@ -273,7 +278,7 @@ def _native_examples(
     """Raw text of a few unparseable timestamps (read from the source columns)."""
     column = mapping["timestamp"]
     assert column is not None  # the timestamp column is always mapped
-    return bk.raw_examples(log, condition, column)
+    return native_counts.raw_examples(log, condition, column)
 
 
 __all__ = ["load_native", "native_source"]
