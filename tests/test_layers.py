@@ -57,7 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "data",
         "datasets",
     ),
-    "engine": ("_kernels", "backends", "engine"),
+    "engine": ("_kernels", "backends", "activity", "boundaries", "engine"),
     "math": ("cohorts", "metrics", "subscriptions", "survey", "economics", "clv", "loyalty"),
     "presentation": ("charts", "widgets"),
     "running": ("report", "params", "cli", "cron", "workshop"),
