@@ -54,6 +54,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "native_rows",
         "sources",
         "native",
+        "drops",
+        "subscription_data",
         "data",
         "datasets",
     ),
