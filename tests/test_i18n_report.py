@@ -241,3 +241,14 @@ def test_index_follows_the_newest_report_language(reports):
     )
     english = rr.write_index(folder, lang="en").read_text(encoding="utf-8")
     assert '<html lang="en">' in english and "Retention reports" in english and "84.1%" in english
+
+
+def test_greek_svg_report_in_chromium_has_its_trend_cards_and_no_small_text(reports):
+    """The --charts svg variant in a translated page: sparklines, no text under 11 px, nothing fetched."""
+    from .test_browser import _need_browser, open_offline
+
+    _need_browser()
+    res = open_offline(reports["el"][1].html)
+    assert res["sparklines"] == 8 and res["kpi_sentences"] == res["kpis"] == 13
+    assert res["small_text"] == [], res["small_text"][:20]
+    assert res["errors"] == [] and res["requests"] == []
