@@ -98,12 +98,16 @@ def customers_at_risk(
     out["spend"] = spend.reindex(ids).to_numpy(dtype="float64")
     try:
         model = BetaGeoFitter().fit(rfm)
-        out["p_alive"] = np.asarray(
-            model.probability_alive(rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64"
-        )
-        out["expected_purchases"] = np.asarray(
-            model.expected_purchases(1.0, rfm["frequency"], rfm["recency"], rfm["T"]), dtype="float64"
-        )
+        # P(alive) and E[Y(1)] depend on (x, t_x, T) only: compute them once per distinct
+        # combination (a few thousand in a calendar unit) and map back to the customers.
+        # Elementwise functions of the same inputs, so the values are the same bit for bit.
+        cols = ["frequency", "recency", "T"]
+        keys = rfm[cols]
+        row = keys.groupby(cols, sort=False).ngroup().to_numpy()
+        uniq = keys.drop_duplicates()  # first appearances, in ngroup(sort=False) order
+        x, t_x, big_t = (uniq[c] for c in cols)
+        out["p_alive"] = np.asarray(model.probability_alive(x, t_x, big_t), dtype="float64")[row]
+        out["expected_purchases"] = np.asarray(model.expected_purchases(1.0, x, t_x, big_t), dtype="float64")[row]
         method = METHOD_BGNBD
     except ConvergenceError:
         cutoff = obs_end - pd.Timedelta(days=days)
