@@ -26,7 +26,7 @@ from .engine import Activity, reduce
 from .exceptions import ConvergenceError, DataError, ParameterError, ReportError, RetainkitError
 from .inputs import DataQualityWarning, DataSummary, Subscriptions, Transactions
 from .loyalty import measure_program_lift, scenario_roi
-from .metrics import crr_from_counts, crr_table, purchase_metrics
+from .metrics import crr_from_counts, crr_table, kpi_trends, purchase_metrics
 from .subscriptions import mrr_cohort_table, mrr_movements, revenue_retention
 from .survey import ces, csat, nps, retention_by_survey_group, survey_summary
 
@@ -59,6 +59,7 @@ __all__ = [
     "definitions",
     "economics",
     "empirical_clv",
+    "kpi_trends",
     "load_subscriptions",
     "load_transactions",
     "loyalty",
