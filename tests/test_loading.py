@@ -270,3 +270,17 @@ def test_text_ids_are_coded_exactly_even_when_the_first_hash_collides(monkeypatc
     codes, values = dense_codes(ids)
     assert calls["exact"] == 1  # the second hash caught the collision
     assert values[codes].tolist() == ids.to_list() and len(values) == 3
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=60))
+def test_text_ids_of_a_pandas_frame_are_coded_like_pandas_factorize(values):
+    """data.customer_codes (the polars hash for text ids) partitions the ids exactly as pandas.factorize does."""
+    from retainkit.data import customer_codes
+
+    ids = pd.Series(values, dtype="string")
+    codes, uniques = customer_codes(ids)
+    ref_codes, ref_uniques = pd.factorize(ids)
+    assert len(uniques) == len(ref_uniques) and codes.dtype == np.int64
+    assert list(uniques[codes]) == values  # every id maps back to itself
+    assert np.array_equal(codes[:, None] == codes[None, :], ref_codes[:, None] == ref_codes[None, :])
