@@ -63,8 +63,8 @@ def test_every_parameter_has_an_option():
         (["--freq", "M"], "parameter 'data': required"),
     ],
 )
-def test_bad_parameters_exit_2_before_any_kernel(argv, fragment, no_kernel, capsys):
-    code = cli.main(["report", *argv])
+def test_bad_parameters_exit_2_before_any_kernel(argv, fragment, no_kernel, capsys, tmp_path):
+    code = cli.main(["report", *argv, "--out", str(tmp_path)])  # its run record goes there, not into ./reports
     err = capsys.readouterr().err
     assert code == 2
     assert fragment in err and err.startswith("retainkit: error: parameter")
@@ -74,9 +74,9 @@ def test_bad_parameters_exit_2_before_any_kernel(argv, fragment, no_kernel, caps
 def test_bad_yaml_file_exits_2(tmp_path, no_kernel, capsys):
     y = tmp_path / "p.yaml"
     y.write_text("- not\n- a mapping\n")
-    assert cli.main(["report", "-f", str(y)]) == 2
+    assert cli.main(["report", "-f", str(y), "--out", str(tmp_path)]) == 2
     assert "mapping" in capsys.readouterr().err
-    assert cli.main(["report", "-f", str(tmp_path / "missing.yaml")]) == 2
+    assert cli.main(["report", "-f", str(tmp_path / "missing.yaml"), "--out", str(tmp_path)]) == 2
 
 
 def test_parameters_reach_run_report(monkeypatch, capsys, tmp_path):

@@ -304,7 +304,8 @@ def test_cli_lang_options(tmp_path, capsys):
     assert cli.main(["index", "--out", str(tmp_path / "reports"), "--lang", "hy"]) == cli.EXIT_OK
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="hy">' in index and "Պահպանման հաշվետվություններ" in index
-    assert cli.main(["report", "--data", "sample", "--lang", "fr"]) == cli.EXIT_PARAMETER
+    out = str(tmp_path / "reports")
+    assert cli.main(["report", "--data", "sample", "--lang", "fr", "--out", out]) == cli.EXIT_PARAMETER
     assert "choose one of en, el, hy" in capsys.readouterr().err
 
 

@@ -68,26 +68,21 @@ def inputs(cdnow, tmp_path_factory):
 def reports(inputs, tmp_path_factory):
     """The published reports, built once: {name: (exit code, stderr, report folder)}."""
     out = tmp_path_factory.mktemp("reports")
-    # one schedule for the CDNOW copies: a derived schedule name refuses a second data source (exit 2)
-    cdnow = ["--timestamp", "date", "--schedule", "cdnow", "--out", str(out / "cdnow")]
+
+    # named schedules for the CDNOW copies (a derived schedule name refuses a second data source: exit 2),
+    # all under one reports folder
+    def cdnow_args(schedule: str = "cdnow") -> list[str]:
+        return ["--timestamp", "date", "--schedule", schedule, "--out", str(out / "cdnow")]
+
     built = {
         "sample": run("--data", "sample", "--segment", "channel", "--as-of", "2024-12-31", "--out", str(out / "s"))
         + (out / "s" / "monthly-by-channel" / "2024-12-31",),
-        "dmy_warning": run("--data", str(inputs["broken3"]), *cdnow, "--as-of", "1998-06-30")
+        "dmy_warning": run("--data", str(inputs["broken3"]), *cdnow_args(), "--as-of", "1998-06-30")
         + (out / "cdnow" / "cdnow" / "1998-06-30",),
         # the clean file on a schedule of its own: on the "cdnow" schedule the history check would rightly
         # refuse it (exit 4), its closed months differ from the report built from the broken copy
         "stale_allowed": run(
-            "--data",
-            str(inputs["dmy"]),
-            *cdnow[:2],
-            "--schedule",
-            "cdnow-full",
-            "--out",
-            str(out / "cdnow"),
-            "--as-of",
-            "1998-09-30",
-            "--allow-stale",
+            "--data", str(inputs["dmy"]), *cdnow_args("cdnow-full"), "--as-of", "1998-09-30", "--allow-stale"
         )
         + (out / "cdnow" / "cdnow-full" / "1998-09-30",),
         "latin1": run(
