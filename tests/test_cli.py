@@ -276,3 +276,11 @@ def test_report_result_summary_is_a_frame_and_the_dict_is_metrics(tmp_path):
         DeprecationWarning, match=r"ReportResult.summary\['warnings'\].*ReportResult.metrics\['warnings'\]"
     ):
         assert res.summary.get("warnings") == ["w"]
+
+
+def test_a_schedule_whose_runs_never_got_a_date_shows_a_note_not_an_empty_table(tmp_path, no_kernel, capsys):
+    assert cli.main(["report", "--freq", "Q", "--out", str(tmp_path)]) == 2  # no --data: fails before any as_of
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'id="schedule-quarterly"' in index and '<table class="rk-table" data-schedule="quarterly">' not in index
+    assert '<p class="rk-note" data-schedule="quarterly">No run of this schedule got as far as a report date' in index
+    assert "parameter &#39;data&#39;: required" in index  # the run log says why
